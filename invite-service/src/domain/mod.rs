@@ -1,0 +1,168 @@
+//! What Beckon's words mean, free of transport and storage: states and their transitions,
+//! key scopes, input validation and secrets.
+pub mod secret;
+pub mod validate;
+
+/// Declares a text-backed enum: stored as its `as_str` form.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Whether a job takes new invites.
+    JobState { Open = "open", Closed = "closed" }
+);
+
+text_enum!(
+    /// Where an invite is in its life. `Revoked` and `Expired` are ends.
+    InviteStatus {
+        Created = "created",
+        Sent = "sent",
+        Opened = "opened",
+        Started = "started",
+        Submitted = "submitted",
+        Revoked = "revoked",
+        Expired = "expired",
+    }
+);
+
+text_enum!(
+    /// What happened to the invite's email, tracked beside its status.
+    DeliveryStatus {
+        NotRequested = "not_requested",
+        Queued = "queued",
+        Sent = "sent",
+        Deferred = "deferred",
+        Failed = "failed",
+        Suppressed = "suppressed",
+    }
+);
+
+text_enum!(
+    /// What an API key may do.
+    Scope { Admin = "admin", Invites = "invites", Links = "links" }
+);
+
+text_enum!(
+    /// Entries of an invite's audit trail.
+    EventKind {
+        Created = "created",
+        Sent = "sent",
+        Opened = "opened",
+        Started = "started",
+        Submitted = "submitted",
+        Revoked = "revoked",
+        Reissued = "reissued",
+        Reopened = "reopened",
+        Unlocked = "unlocked",
+        Resent = "resent",
+        Expired = "expired",
+    }
+);
+
+impl InviteStatus {
+    /// Revoked and expired links answer exactly like unknown ones.
+    pub fn link_is_dead(self) -> bool {
+        matches!(self, InviteStatus::Revoked | InviteStatus::Expired)
+    }
+
+    /// The states from which the candidate's Start button moves the invite to `Started`.
+    pub const STARTABLE: &'static [InviteStatus] = &[
+        InviteStatus::Created,
+        InviteStatus::Sent,
+        InviteStatus::Opened,
+    ];
+
+    /// States that a first open moves to `Opened`.
+    pub const UNOPENED: &'static [InviteStatus] = &[InviteStatus::Created, InviteStatus::Sent];
+
+    /// States in which the invite can still be revoked, reissued, resent or completed.
+    pub const LIVE: &'static [InviteStatus] = &[
+        InviteStatus::Created,
+        InviteStatus::Sent,
+        InviteStatus::Opened,
+        InviteStatus::Started,
+    ];
+}
+
+/// The things a key can be asked to do, each allowed to some scopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    ReadJobs,
+    WriteJobs,
+    Candidates,
+    CreateInvites,
+    ReadInvites,
+    ManageInvites,
+    ManageOrganization,
+}
+
+impl Action {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::ReadJobs => "reading jobs",
+            Action::WriteJobs => "changing jobs",
+            Action::Candidates => "managing candidates",
+            Action::CreateInvites => "creating invites",
+            Action::ReadInvites => "reading invites",
+            Action::ManageInvites => "changing invites",
+            Action::ManageOrganization => "managing members and API keys",
+        }
+    }
+}
+
+impl Scope {
+    pub fn allows(self, action: Action) -> bool {
+        match self {
+            Scope::Admin => true,
+            Scope::Invites => action != Action::ManageOrganization,
+            Scope::Links => matches!(
+                action,
+                Action::ReadJobs | Action::CreateInvites | Action::ReadInvites
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_enums_round_trip() {
+        for status in InviteStatus::ALL {
+            assert_eq!(InviteStatus::parse(status.as_str()), Some(*status));
+        }
+        assert_eq!(Scope::parse("root"), None);
+    }
+
+    #[test]
+    fn links_scope_can_only_make_and_read_links() {
+        assert!(Scope::Links.allows(Action::CreateInvites));
+        assert!(!Scope::Links.allows(Action::ManageInvites));
+        assert!(!Scope::Invites.allows(Action::ManageOrganization));
+        assert!(Scope::Admin.allows(Action::ManageOrganization));
+    }
+}

@@ -1,0 +1,222 @@
+//! Input checks that collect every bad field at once, so a caller fixes them in one go.
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::{FieldViolation, ServiceError};
+
+pub const MAX_TITLE: usize = 200;
+pub const MAX_NAME: usize = 200;
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_MESSAGE: usize = 2000;
+pub const MAX_URL: usize = 2048;
+pub const MAX_LABEL: usize = 64;
+pub const MAX_LABELS: usize = 20;
+pub const MAX_ASSIGNEES: usize = 20;
+pub const MAX_PAGE_SIZE: i32 = 1000;
+pub const DEFAULT_PAGE_SIZE: u64 = 50;
+
+/// Collects field violations; `finish` turns them into one INVALID_ARGUMENT.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    pub fn finish(self) -> Result<(), ServiceError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ServiceError::InvalidArgument(self.0))
+        }
+    }
+
+    /// Text that may end up in an email header or a page title: one line, bounded.
+    pub fn single_line(&mut self, field: &str, value: &str, max: usize) -> String {
+        let value = value.trim();
+        if value.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
+        }
+        if value.chars().any(|c| c.is_control()) {
+            self.add(field, "must be a single line without control characters");
+        }
+        value.to_string()
+    }
+
+    /// Like `single_line`, but must not be empty.
+    pub fn required_line(&mut self, field: &str, value: &str, max: usize) -> String {
+        if value.trim().is_empty() {
+            self.add(field, "is required");
+        }
+        self.single_line(field, value, max)
+    }
+
+    /// Free text such as a custom message: may span lines, but no other control characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let value = value.trim();
+        if value.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
+        }
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            self.add(field, "must not contain control characters");
+        }
+        value.to_string()
+    }
+
+    /// An email address, lower-cased. Empty stays empty: callers decide whether it is required.
+    pub fn email(&mut self, field: &str, value: &str) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            return String::new();
+        }
+        if value.len() > MAX_EMAIL {
+            self.add(field, format!("must be at most {MAX_EMAIL} characters"));
+            return String::new();
+        }
+        if value.chars().any(|c| c.is_control() || c.is_whitespace())
+            || !email_address::EmailAddress::is_valid(value)
+            || !value.contains('@')
+        {
+            self.add(field, "must be an email address such as ada@example.com");
+            return String::new();
+        }
+        value.to_lowercase()
+    }
+
+    pub fn required_email(&mut self, field: &str, value: &str) -> String {
+        if value.trim().is_empty() {
+            self.add(field, "is required");
+            return String::new();
+        }
+        self.email(field, value)
+    }
+
+    /// An absolute http(s) URL.
+    pub fn http_url(&mut self, field: &str, value: &str) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            self.add(field, "is required");
+            return String::new();
+        }
+        if value.len() > MAX_URL {
+            self.add(field, format!("must be at most {MAX_URL} characters"));
+            return String::new();
+        }
+        match url::Url::parse(value) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+                url.to_string()
+            }
+            _ => {
+                self.add(field, "must be an absolute http or https URL");
+                String::new()
+            }
+        }
+    }
+
+    /// A resource id. Malformed ids are a caller's mistake, not a missing resource.
+    pub fn id(&mut self, field: &str, value: &str) -> Uuid {
+        if value.trim().is_empty() {
+            self.add(field, "is required");
+            return Uuid::nil();
+        }
+        match Uuid::parse_str(value.trim()) {
+            Ok(id) => id,
+            Err(_) => {
+                self.add(field, "must be an id as returned by this API (a UUID)");
+                Uuid::nil()
+            }
+        }
+    }
+
+    /// AIP-155: request ids are UUIDs. Their randomness also keeps sealed answers secret.
+    pub fn request_id(&mut self, value: &str) -> Option<String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return None;
+        }
+        match Uuid::parse_str(value) {
+            Ok(id) => Some(id.hyphenated().to_string()),
+            Err(_) => {
+                self.add("request_id", "must be a UUID");
+                None
+            }
+        }
+    }
+
+    pub fn page_size(&mut self, value: i32) -> u64 {
+        match value {
+            0 => DEFAULT_PAGE_SIZE,
+            1..=MAX_PAGE_SIZE => value as u64,
+            _ => {
+                self.add(
+                    "page_size",
+                    format!("must be between 1 and {MAX_PAGE_SIZE}, or 0 for the default"),
+                );
+                DEFAULT_PAGE_SIZE
+            }
+        }
+    }
+
+    pub fn labels(&mut self, field: &str, values: &[String]) -> Vec<String> {
+        if values.len() > MAX_LABELS {
+            self.add(field, format!("at most {MAX_LABELS} labels"));
+        }
+        let mut labels: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, label)| self.required_line(&format!("{field}[{i}]"), label, MAX_LABEL))
+            .collect();
+        labels.sort();
+        labels.dedup();
+        labels
+    }
+
+    pub fn future_time(&mut self, field: &str, at: DateTime<Utc>, now: DateTime<Utc>) {
+        if at <= now {
+            self.add(field, "must be in the future");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collects_every_bad_field() {
+        let mut v = Violations::new();
+        v.required_line("title", "", MAX_TITLE);
+        v.single_line("name", "Ada\r\nBcc: x@y.z", MAX_NAME);
+        v.email("email", "not-an-email");
+        v.page_size(5000);
+        match v.finish() {
+            Err(ServiceError::InvalidArgument(list)) => {
+                let fields: Vec<_> = list.iter().map(|f| f.field.as_str()).collect();
+                assert_eq!(fields, ["title", "name", "email", "page_size"]);
+            }
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn good_input_is_normalised() {
+        let mut v = Violations::new();
+        assert_eq!(v.email("email", " Ada@Example.COM "), "ada@example.com");
+        assert_eq!(
+            v.labels("labels", &["b".into(), "a".into(), "b".into()]),
+            ["a", "b"]
+        );
+        assert!(v.finish().is_ok());
+    }
+}

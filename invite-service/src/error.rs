@@ -1,0 +1,62 @@
+//! The one error type of invite-service. `grpc::status` maps it to `tonic::Status`; the link
+//! pages map it to HTTP. Internal errors keep their chain for the log and never reach a caller.
+use crate::domain::Action;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("the request has invalid fields")]
+    InvalidArgument(Vec<FieldViolation>),
+    /// AIP-193: the same answer whether the row is absent or another organization's.
+    #[error("{0} not found, or it might not exist")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("a valid API key is required: send `authorization: Bearer <key>`")]
+    Unauthenticated,
+    #[error("this API key's scope does not allow {}", .0.describe())]
+    PermissionDenied(Action),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        ServiceError::InvalidArgument(vec![FieldViolation {
+            field: field.to_string(),
+            description: description.into(),
+        }])
+    }
+
+    pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        ServiceError::FailedPrecondition {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ServiceError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ServiceError::Internal(anyhow::Error::new(err).context("database"))
+    }
+}
+
+impl From<sea_orm::TransactionError<ServiceError>> for ServiceError {
+    fn from(err: sea_orm::TransactionError<ServiceError>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(inner) => inner,
+        }
+    }
+}

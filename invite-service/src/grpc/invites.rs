@@ -1,0 +1,270 @@
+use beckon_proto::invite::v1::{self as pb, invite_service_server::InviteService};
+use tonic::{Request, Response, Status};
+
+use super::{convert, request_id, Api};
+use crate::{
+    domain::{validate::*, Action},
+    store::{
+        invites::{self, Expiry, InviteFilter, NewInvite},
+        now,
+        paging::Page,
+    },
+};
+
+const MAX_TIME_LIMIT_MINUTES: u32 = 7 * 24 * 60;
+const MAX_REASON: usize = 500;
+const SOURCES: &[&str] = &["api", "extension"];
+
+#[tonic::async_trait]
+impl InviteService for Api {
+    async fn create_invite(
+        &self,
+        request: Request<pb::CreateInviteRequest>,
+    ) -> Result<Response<pb::CreateInviteResponse>, Status> {
+        self.call(request, Action::CreateInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
+            let job_id = v.id("job_id", &req.job_id);
+            let candidate_email = v.email("candidate_email", &req.candidate_email);
+            let candidate_name = v.single_line("candidate_name", &req.candidate_name, MAX_NAME);
+            if req.candidate_email.trim().is_empty() && candidate_name.is_empty() {
+                v.add("candidate_email", "give the candidate's email, name, or both");
+            }
+            if req.send_email && req.candidate_email.trim().is_empty() {
+                v.add("candidate_email", "is required to send the invite email");
+            }
+            let message = Some(v.text("message", &req.message, MAX_MESSAGE)).filter(|m| !m.is_empty());
+            let at = now();
+            let expiry = match (&req.expire_time, &req.ttl) {
+                (Some(_), Some(_)) => {
+                    v.add("ttl", "give expire_time or ttl, not both");
+                    Expiry::JobDefault
+                }
+                (Some(ts), None) => match convert::from_timestamp(&mut v, "expire_time", ts) {
+                    Some(when) => {
+                        v.future_time("expire_time", when, at);
+                        Expiry::At(when)
+                    }
+                    None => Expiry::JobDefault,
+                },
+                (None, Some(ttl)) => {
+                    let seconds = ttl.seconds;
+                    if seconds <= 0 || seconds > 10 * 365 * 24 * 3600 {
+                        v.add("ttl", "must be between 1 second and 10 years");
+                        Expiry::JobDefault
+                    } else {
+                        Expiry::At(at + chrono::Duration::seconds(seconds))
+                    }
+                }
+                (None, None) => Expiry::JobDefault,
+            };
+            if req.assignee_ids.len() > MAX_ASSIGNEES {
+                v.add("assignee_ids", format!("at most {MAX_ASSIGNEES}"));
+            }
+            let assignee_ids = req
+                .assignee_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| v.id(&format!("assignee_ids[{i}]"), id))
+                .collect();
+            let labels = v.labels("labels", &req.labels);
+            if req.time_limit_minutes > MAX_TIME_LIMIT_MINUTES {
+                v.add(
+                    "time_limit_minutes",
+                    format!("must be at most {MAX_TIME_LIMIT_MINUTES}"),
+                );
+            }
+            let source = match req.source.trim() {
+                "" => "api".to_string(),
+                s if SOURCES.contains(&s) => s.to_string(),
+                _ => {
+                    v.add("source", format!("must be one of: {}", SOURCES.join(", ")));
+                    String::new()
+                }
+            };
+            v.finish()?;
+            let new = NewInvite {
+                job_id,
+                candidate_email,
+                candidate_name,
+                send_email: req.send_email,
+                message,
+                expiry,
+                locked: req.locked,
+                assignee_ids,
+                labels,
+                time_limit_minutes: (req.time_limit_minutes > 0)
+                    .then_some(req.time_limit_minutes as i32),
+                source,
+            };
+            let created = invites::create(&self.store, &caller, new, request).await?;
+            Ok(pb::CreateInviteResponse {
+                invite: Some(convert::invite(created.invite)),
+                link_url: created.link_url,
+            })
+        })
+        .await
+    }
+
+    async fn get_invite(
+        &self,
+        request: Request<pb::GetInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ReadInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            v.finish()?;
+            invites::get(&self.store, &caller, id)
+                .await
+                .map(convert::invite)
+        })
+        .await
+    }
+
+    async fn list_invites(
+        &self,
+        request: Request<pb::ListInvitesRequest>,
+    ) -> Result<Response<pb::ListInvitesResponse>, Status> {
+        self.call(request, Action::ReadInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let filter = InviteFilter {
+                job_id: (!req.job_id.is_empty()).then(|| v.id("job_id", &req.job_id)),
+                status: convert::parse_invite_status(&mut v, "status", req.status),
+                label: Some(v.single_line("label", &req.label, MAX_LABEL)).filter(|l| !l.is_empty()),
+                candidate_email: Some(v.email("candidate_email", &req.candidate_email))
+                    .filter(|e| !e.is_empty()),
+            };
+            let page = Page::parse(
+                &mut v,
+                req.page_size,
+                &req.page_token,
+                format!("invites|{filter:?}"),
+            );
+            v.finish()?;
+            let (rows, next_page_token) =
+                invites::list(&self.store, &caller, &filter, &page).await?;
+            Ok(pb::ListInvitesResponse {
+                invites: rows.into_iter().map(convert::invite).collect(),
+                next_page_token,
+            })
+        })
+        .await
+    }
+
+    async fn resend_invite(
+        &self,
+        request: Request<pb::ResendInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ManageInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            v.finish()?;
+            invites::resend(&self.store, &caller, id)
+                .await
+                .map(convert::invite)
+        })
+        .await
+    }
+
+    async fn revoke_invite(
+        &self,
+        request: Request<pb::RevokeInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ManageInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            let reason = v.single_line("reason", &req.reason, MAX_REASON);
+            v.finish()?;
+            invites::revoke(&self.store, &caller, id, reason)
+                .await
+                .map(convert::invite)
+        })
+        .await
+    }
+
+    async fn reissue_invite(
+        &self,
+        request: Request<pb::ReissueInviteRequest>,
+    ) -> Result<Response<pb::ReissueInviteResponse>, Status> {
+        self.call(request, Action::ManageInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            v.finish()?;
+            let reissued = invites::reissue(&self.store, &caller, id, req.send_email).await?;
+            Ok(pb::ReissueInviteResponse {
+                invite: Some(convert::invite(reissued.invite)),
+                link_url: reissued.link_url,
+            })
+        })
+        .await
+    }
+
+    async fn reopen_invite(
+        &self,
+        request: Request<pb::ReopenInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ManageInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            v.finish()?;
+            invites::reopen(&self.store, &caller, id)
+                .await
+                .map(convert::invite)
+        })
+        .await
+    }
+
+    async fn unlock_invite(
+        &self,
+        request: Request<pb::UnlockInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ManageInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            v.finish()?;
+            invites::unlock(&self.store, &caller, id)
+                .await
+                .map(convert::invite)
+        })
+        .await
+    }
+
+    async fn complete_invite(
+        &self,
+        request: Request<pb::CompleteInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ManageInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            v.finish()?;
+            invites::complete(&self.store, &caller, id)
+                .await
+                .map(convert::invite)
+        })
+        .await
+    }
+
+    async fn list_invite_events(
+        &self,
+        request: Request<pb::ListInviteEventsRequest>,
+    ) -> Result<Response<pb::ListInviteEventsResponse>, Status> {
+        self.call(request, Action::ReadInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let invite_id = v.id("invite_id", &req.invite_id);
+            let page = Page::parse(
+                &mut v,
+                req.page_size,
+                &req.page_token,
+                format!("events|{invite_id}"),
+            );
+            v.finish()?;
+            let (rows, next_page_token) =
+                invites::list_events(&self.store, &caller, invite_id, &page).await?;
+            Ok(pb::ListInviteEventsResponse {
+                events: rows.into_iter().map(convert::event).collect(),
+                next_page_token,
+            })
+        })
+        .await
+    }
+}

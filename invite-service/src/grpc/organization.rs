@@ -1,0 +1,156 @@
+use beckon_proto::invite::v1::{self as pb, organization_service_server::OrganizationService};
+use tonic::{Request, Response, Status};
+
+use super::{convert, mask_paths, request_id, Api};
+use crate::{
+    domain::{validate::*, Action},
+    store::{
+        organization::{self as org, MemberChanges, NewMember},
+        paging::Page,
+    },
+};
+
+/// Reported by GetCaller so clients can tell an older server from a broken one.
+pub const API_VERSION: &str = "1.0";
+
+#[tonic::async_trait]
+impl OrganizationService for Api {
+    async fn get_caller(
+        &self,
+        request: Request<pb::GetCallerRequest>,
+    ) -> Result<Response<pb::Caller>, Status> {
+        // Any valid key may ask who it is: ReadJobs is allowed to every scope.
+        self.call(request, Action::ReadJobs, |caller, _| async move {
+            let (organization, key) = org::caller_details(&self.store, &caller).await?;
+            Ok(pb::Caller {
+                organization_id: organization.id.to_string(),
+                organization_name: organization.name,
+                api_key: Some(convert::api_key(key)),
+                api_version: API_VERSION.into(),
+            })
+        })
+        .await
+    }
+
+    async fn create_member(
+        &self,
+        request: Request<pb::CreateMemberRequest>,
+    ) -> Result<Response<pb::Member>, Status> {
+        self.call(request, Action::ManageOrganization, |caller, req| async move {
+            let mut v = Violations::new();
+            let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
+            let m = req.member.unwrap_or_default();
+            let new = NewMember {
+                email: v.required_email("member.email", &m.email),
+                name: v.single_line("member.name", &m.name, MAX_NAME),
+                notify_started: m.notify_started,
+                notify_submitted: m.notify_submitted,
+            };
+            v.finish()?;
+            org::create_member(&self.store, &caller, new, request)
+                .await
+                .map(convert::member)
+        })
+        .await
+    }
+
+    async fn list_members(
+        &self,
+        request: Request<pb::ListMembersRequest>,
+    ) -> Result<Response<pb::ListMembersResponse>, Status> {
+        self.call(request, Action::ManageOrganization, |caller, req| async move {
+            let mut v = Violations::new();
+            let page = Page::parse(&mut v, req.page_size, &req.page_token, "members".into());
+            v.finish()?;
+            let (rows, next_page_token) = org::list_members(&self.store, &caller, &page).await?;
+            Ok(pb::ListMembersResponse {
+                members: rows.into_iter().map(convert::member).collect(),
+                next_page_token,
+            })
+        })
+        .await
+    }
+
+    async fn update_member(
+        &self,
+        request: Request<pb::UpdateMemberRequest>,
+    ) -> Result<Response<pb::Member>, Status> {
+        self.call(request, Action::ManageOrganization, |caller, req| async move {
+            let mut v = Violations::new();
+            let m = req.member.unwrap_or_default();
+            let id = v.id("member.id", &m.id);
+            let paths = mask_paths(
+                &mut v,
+                req.update_mask,
+                &["name", "notify_started", "notify_submitted"],
+                // Booleans cannot be told apart from "not sent": without a mask, all three.
+                || vec!["name", "notify_started", "notify_submitted"],
+            );
+            let has = |p: &str| paths.iter().any(|path| path == p);
+            let changes = MemberChanges {
+                name: has("name").then(|| v.single_line("member.name", &m.name, MAX_NAME)),
+                notify_started: has("notify_started").then_some(m.notify_started),
+                notify_submitted: has("notify_submitted").then_some(m.notify_submitted),
+            };
+            v.finish()?;
+            org::update_member(&self.store, &caller, id, changes)
+                .await
+                .map(convert::member)
+        })
+        .await
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
+        self.call(request, Action::ManageOrganization, |caller, req| async move {
+            let mut v = Violations::new();
+            let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
+            let name = v.required_line("name", &req.name, MAX_NAME);
+            let scope = convert::parse_scope(&mut v, "scope", req.scope);
+            v.finish()?;
+            let Some(scope) = scope else {
+                return Err(crate::error::ServiceError::invalid("scope", "is required"));
+            };
+            let created = org::create_key(&self.store, &caller, name, scope, request).await?;
+            Ok(pb::CreateApiKeyResponse {
+                api_key: Some(convert::api_key(created.key)),
+                secret: created.secret,
+            })
+        })
+        .await
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        self.call(request, Action::ManageOrganization, |caller, req| async move {
+            let mut v = Violations::new();
+            let page = Page::parse(&mut v, req.page_size, &req.page_token, "keys".into());
+            v.finish()?;
+            let (rows, next_page_token) = org::list_keys(&self.store, &caller, &page).await?;
+            Ok(pb::ListApiKeysResponse {
+                api_keys: rows.into_iter().map(convert::api_key).collect(),
+                next_page_token,
+            })
+        })
+        .await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::ApiKey>, Status> {
+        self.call(request, Action::ManageOrganization, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            v.finish()?;
+            org::revoke_key(&self.store, &caller, id)
+                .await
+                .map(convert::api_key)
+        })
+        .await
+    }
+}

@@ -1,0 +1,41 @@
+//! The one place where `ServiceError` becomes a gRPC status (AIP-193: an ErrorInfo reason on
+//! every error, BadRequest field violations for bad input). Internal errors are logged with
+//! their chain and answered with a bare "internal error".
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::error::ServiceError;
+
+pub const ERROR_DOMAIN: &str = "invite.beckon.dev";
+
+pub fn to_status(err: ServiceError) -> Status {
+    let message = err.to_string();
+    let mut details = ErrorDetails::new();
+    let (code, reason) = match err {
+        ServiceError::InvalidArgument(violations) => {
+            for v in &violations {
+                details.add_bad_request_violation(&v.field, &v.description);
+            }
+            let summary: Vec<String> = violations
+                .iter()
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .collect();
+            details.set_error_info("INVALID_FIELDS", ERROR_DOMAIN, HashMap::new());
+            return Status::with_error_details(Code::InvalidArgument, summary.join("; "), details);
+        }
+        ServiceError::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
+        ServiceError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, reason),
+        ServiceError::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
+        ServiceError::Unauthenticated => (Code::Unauthenticated, "API_KEY_INVALID"),
+        ServiceError::PermissionDenied(_) => (Code::PermissionDenied, "SCOPE_INSUFFICIENT"),
+        ServiceError::Internal(err) => {
+            tracing::error!(error = ?err, "internal error");
+            details.set_error_info("INTERNAL", ERROR_DOMAIN, HashMap::new());
+            return Status::with_error_details(Code::Internal, "internal error", details);
+        }
+    };
+    details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(code, message, details)
+}

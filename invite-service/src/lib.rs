@@ -1,0 +1,12 @@
+//! Beckon's invite-service. See ARCHITECTURE.md at the repository root for the map.
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod links;
+pub mod store;
+
+pub use app::{start, start_on, RunningServer};
+pub use config::Config;

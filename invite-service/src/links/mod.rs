@@ -1,0 +1,154 @@
+//! The candidate's link pages, served on the same port as gRPC:
+//! `GET /i/{token}` shows the invite and records the open; `POST /i/{token}/start` starts it
+//! once and sends the candidate on to the assessment. Tokens are never logged.
+use std::sync::{Arc, LazyLock};
+
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Router,
+};
+use minijinja::{context, Environment};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::{
+    domain::InviteStatus,
+    error::ServiceError,
+    store::{
+        links::{self, LiveLink, StartOutcome},
+        Store,
+    },
+};
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("templates/base.html")),
+        ("invite.html", include_str!("templates/invite.html")),
+        ("not_found.html", include_str!("templates/not_found.html")),
+        ("error.html", include_str!("templates/error.html")),
+    ] {
+        // The templates are part of the binary and covered by tests; a broken one is a build bug.
+        env.add_template(name, source)
+            .expect("built-in link page template must parse");
+    }
+    env
+});
+
+/// Rendered once: every dead link gets exactly these bytes.
+static NOT_FOUND_PAGE: LazyLock<String> = LazyLock::new(|| render("not_found.html", context! {}));
+
+fn render(name: &str, ctx: minijinja::Value) -> String {
+    TEMPLATES
+        .get_template(name)
+        .and_then(|t| t.render(ctx))
+        .unwrap_or_else(|err| {
+            tracing::error!(error = ?err, template = name, "link page template failed");
+            "Something went wrong".to_string()
+        })
+}
+
+pub fn router(store: Store) -> Router {
+    Router::new()
+        .route("/i/{token}", get(show))
+        .route("/i/{token}/start", post(start))
+        .with_state(Arc::new(store))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Html(NOT_FOUND_PAGE.as_str())).into_response()
+}
+
+fn failure(err: ServiceError) -> Response {
+    tracing::error!(error = ?err, "link page failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html(render("error.html", context! {})),
+    )
+        .into_response()
+}
+
+fn invite_page(link: &LiveLink, token: &str, state: &str) -> Response {
+    Html(render(
+        "invite.html",
+        context! {
+            job_title => link.job.title,
+            candidate_name => link.invite.candidate_name,
+            message => link.invite.message,
+            time_limit_minutes => link.invite.time_limit_minutes,
+            token => token,
+            state => state,
+        },
+    ))
+    .into_response()
+}
+
+/// What the page shows for an invite in this state.
+fn page_state(link: &LiveLink) -> &'static str {
+    match InviteStatus::parse(&link.invite.status) {
+        Some(InviteStatus::Submitted) => "submitted",
+        _ if link.invite.locked => "locked",
+        Some(InviteStatus::Started) => "started",
+        _ => "ready",
+    }
+}
+
+async fn show(State(store): State<Arc<Store>>, Path(token): Path<String>) -> Response {
+    match links::open(&store, &token).await {
+        Ok(Some(link)) => {
+            tracing::info!(invite_id = %link.invite.id, "invite link opened");
+            invite_page(&link, &token, page_state(&link))
+        }
+        Ok(None) => not_found(),
+        Err(err) => failure(err),
+    }
+}
+
+async fn start(State(store): State<Arc<Store>>, Path(token): Path<String>) -> Response {
+    match links::start(&store, &token).await {
+        Ok(Some(StartOutcome::Started(link))) => {
+            tracing::info!(invite_id = %link.invite.id, "invite started");
+            match assessment_url(&link) {
+                Some(url) => Redirect::to(&url).into_response(),
+                None => failure(ServiceError::Internal(anyhow::anyhow!(
+                    "job {} has an unusable assessment URL",
+                    link.job.id
+                ))),
+            }
+        }
+        Ok(Some(StartOutcome::Locked(link))) => {
+            (StatusCode::CONFLICT, invite_page(&link, &token, "locked")).into_response()
+        }
+        Ok(Some(StartOutcome::Submitted(link))) => {
+            (StatusCode::CONFLICT, invite_page(&link, &token, "submitted")).into_response()
+        }
+        Ok(None) => not_found(),
+        Err(err) => failure(err),
+    }
+}
+
+/// The job's assessment URL with the invite's id added, so the platform knows who arrived.
+fn assessment_url(link: &LiveLink) -> Option<String> {
+    let mut url = url::Url::parse(&link.job.assessment_url).ok()?;
+    url.query_pairs_mut()
+        .append_pair("invite_id", &link.invite.id.to_string());
+    Some(url.to_string())
+}

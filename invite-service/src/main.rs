@@ -1,0 +1,127 @@
+//! `invite-service`: serve (the default), `migrate`, or `bootstrap` a new organization.
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use invite_service::{
+    config::{Config, LogFormat},
+    store::{organization, Store},
+};
+
+#[derive(Parser)]
+#[command(version, about = "Beckon invite-service: secret interview links over gRPC")]
+struct Cli {
+    /// A TOML file of settings; environment variables (BECKON_*) override it.
+    #[arg(long, env = "BECKON_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve gRPC, gRPC-web and the link pages (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an organization and print its first admin key (shown once).
+    Bootstrap {
+        /// The organization's name.
+        #[arg(long)]
+        organization: String,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("invite-service: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = ?err, "invite-service failed");
+            eprintln!("invite-service: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let server = invite_service::start(config).await?;
+            println!("Beckon invite-service listening on {}", server.local_addr);
+            println!("  gRPC and gRPC-web: http://{}", server.local_addr);
+            println!(
+                "  candidate links:   {}/i/<token>",
+                server.store.config.public_base_url.trim_end_matches('/')
+            );
+            if let Some(key) = &server.bootstrap_key {
+                println!();
+                println!("A new database: this is its admin API key. It is shown only now:");
+                println!("  {key}");
+                println!();
+            }
+            server.run_until(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let store = Store::connect(config.into()).await?;
+            store.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Bootstrap { organization: name } => {
+            let store = Store::connect(config.into()).await?;
+            store.migrate().await?;
+            let name = name.trim();
+            if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+                anyhow::bail!("--organization must be 1 to 200 characters on one line");
+            }
+            let made = organization::bootstrap(&store, name)
+                .await
+                .map_err(|err| anyhow::anyhow!("creating the organization: {err}"))?;
+            println!("organization {} ({})", made.organization.name, made.organization.id);
+            println!("admin API key (shown only now): {}", made.admin_key);
+            Ok(())
+        }
+    }
+}
+
+/// Ctrl-C or SIGTERM: stop taking connections and finish what is in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

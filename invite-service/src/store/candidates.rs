@@ -1,0 +1,114 @@
+//! Candidates: people invited, one per email address within an organization.
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{idempotency::is_unique_violation, now, paging::Page, Caller, Store};
+use crate::{db::entities::candidate, error::ServiceError};
+
+#[derive(Clone, Debug)]
+pub struct CandidateInput {
+    /// Lower-cased, validated.
+    pub email: String,
+    /// Empty: keep the stored name.
+    pub name: String,
+    /// Empty: keep the stored id.
+    pub external_id: String,
+}
+
+/// Creates the candidate with this email or updates the one that exists.
+pub async fn upsert(
+    store: &Store,
+    caller: &Caller,
+    input: CandidateInput,
+) -> Result<candidate::Model, ServiceError> {
+    let attempt = || async {
+        let txn = store.write.begin().await?;
+        let candidate = upsert_in(&txn, caller, &input).await?;
+        txn.commit().await?;
+        Ok(candidate)
+    };
+    match attempt().await {
+        Err(err) if is_unique_violation(&err) => attempt().await,
+        other => other,
+    }
+}
+
+/// The upsert inside a caller's transaction, for invites that name a candidate.
+pub(crate) async fn upsert_in(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    input: &CandidateInput,
+) -> Result<candidate::Model, ServiceError> {
+    let existing = candidate::Entity::find()
+        .filter(candidate::Column::OrgId.eq(caller.org_id))
+        .filter(candidate::Column::Email.eq(&input.email))
+        .one(db)
+        .await?;
+    let at = now();
+    match existing {
+        Some(existing) => {
+            let name_changes = !input.name.is_empty() && input.name != existing.name;
+            let external_changes =
+                !input.external_id.is_empty() && input.external_id != existing.external_id;
+            if !name_changes && !external_changes {
+                return Ok(existing);
+            }
+            let mut row: candidate::ActiveModel = existing.into();
+            if name_changes {
+                row.name = Set(input.name.clone());
+            }
+            if external_changes {
+                row.external_id = Set(input.external_id.clone());
+            }
+            row.updated_at = Set(at);
+            Ok(row.update(db).await?)
+        }
+        None => Ok(candidate::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(caller.org_id),
+            email: Set(input.email.clone()),
+            name: Set(input.name.clone()),
+            external_id: Set(input.external_id.clone()),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(db)
+        .await?),
+    }
+}
+
+pub async fn get(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<candidate::Model, ServiceError> {
+    candidate::Entity::find_by_id(id)
+        .filter(candidate::Column::OrgId.eq(caller.org_id))
+        .one(&store.read)
+        .await?
+        .ok_or(ServiceError::NotFound("candidate"))
+}
+
+pub async fn list(
+    store: &Store,
+    caller: &Caller,
+    email: Option<String>,
+    page: &Page,
+) -> Result<(Vec<candidate::Model>, String), ServiceError> {
+    let mut query = candidate::Entity::find()
+        .filter(candidate::Column::OrgId.eq(caller.org_id))
+        .order_by_desc(candidate::Column::Id)
+        .limit(page.fetch_limit());
+    if let Some(email) = email {
+        query = query.filter(candidate::Column::Email.eq(email));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(candidate::Column::Id.lt(after));
+    }
+    let mut rows = query.all(&store.read).await?;
+    let next = page.finish(&mut rows, |c| c.id);
+    Ok((rows, next))
+}

@@ -1,0 +1,98 @@
+//! AIP-155 request ids: a retried create returns the first answer, secret included, and writes
+//! nothing new. See `domain::secret::IdempotencyKey` for how the secret is kept.
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set, SqlErr};
+use uuid::Uuid;
+
+use crate::{
+    db::entities::idempotency_key,
+    domain::secret::IdempotencyKey,
+    error::ServiceError,
+    store::{now, Caller},
+};
+
+/// A create call's request id and a fingerprint of the rest of its body.
+#[derive(Clone, Debug)]
+pub struct RequestId {
+    pub request_id: String,
+    pub body_fingerprint: String,
+}
+
+/// The first answer to a request id: its resource, and the secret it carried, if any.
+pub struct Replay {
+    pub resource_id: Uuid,
+    pub secret: Option<String>,
+}
+
+pub struct Idempotency {
+    key: IdempotencyKey,
+    fingerprint: String,
+    org_id: Uuid,
+}
+
+impl Idempotency {
+    pub fn new(caller: &Caller, method: &str, request: &RequestId) -> Self {
+        Self {
+            key: IdempotencyKey::new(caller.org_id, method, &request.request_id),
+            fingerprint: request.body_fingerprint.clone(),
+            org_id: caller.org_id,
+        }
+    }
+
+    /// The first answer, if this request id was seen; an error if it came with another body.
+    pub async fn replay(&self, db: &impl ConnectionTrait) -> Result<Option<Replay>, ServiceError> {
+        let Some(row) = idempotency_key::Entity::find_by_id(self.key.lookup_hash())
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if row.request_hash != self.fingerprint {
+            return Err(ServiceError::invalid(
+                "request_id",
+                "was already used for a different request; use a new request_id for new work",
+            ));
+        }
+        let secret = if row.sealed_secret.is_empty() {
+            None
+        } else {
+            Some(self.key.unseal(&row.sealed_secret).ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("sealed idempotent answer is corrupt"))
+            })?)
+        };
+        Ok(Some(Replay {
+            resource_id: row.resource_id,
+            secret,
+        }))
+    }
+
+    pub async fn record(
+        &self,
+        db: &impl ConnectionTrait,
+        resource_id: Uuid,
+        secret: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        idempotency_key::ActiveModel {
+            key_hash: Set(self.key.lookup_hash()),
+            org_id: Set(self.org_id),
+            request_hash: Set(self.fingerprint.clone()),
+            resource_id: Set(resource_id),
+            sealed_secret: Set(secret.map(|s| self.key.seal(s)).unwrap_or_default()),
+            created_at: Set(now()),
+        }
+        .insert(db)
+        .await?;
+        Ok(())
+    }
+}
+
+/// True when the error is a lost race on a unique index: running the operation again will see
+/// the winner's row.
+pub fn is_unique_violation(err: &ServiceError) -> bool {
+    match err {
+        ServiceError::Internal(inner) => inner
+            .downcast_ref::<DbErr>()
+            .and_then(DbErr::sql_err)
+            .is_some_and(|e| matches!(e, SqlErr::UniqueConstraintViolation(_))),
+        _ => false,
+    }
+}

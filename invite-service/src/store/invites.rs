@@ -1,0 +1,589 @@
+//! Invites: one candidate's secret link to one job, and everything that happens to it.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    candidates::{self, CandidateInput},
+    idempotency::{is_unique_violation, Idempotency, RequestId},
+    jobs, now,
+    paging::Page,
+    Caller, Store,
+};
+use crate::{
+    db::entities::{invite, invite_event, invite_label, member},
+    domain::{secret, DeliveryStatus, EventKind, InviteStatus, JobState},
+    error::ServiceError,
+};
+
+/// When a new invite's link stops working.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// The job's default.
+    JobDefault,
+    At(DateTime<Utc>),
+}
+
+#[derive(Clone, Debug)]
+pub struct NewInvite {
+    pub job_id: Uuid,
+    /// Lower-cased, validated; may be empty when a name is given.
+    pub candidate_email: String,
+    pub candidate_name: String,
+    pub send_email: bool,
+    /// `None`: the job's default message.
+    pub message: Option<String>,
+    pub expiry: Expiry,
+    pub locked: bool,
+    pub assignee_ids: Vec<Uuid>,
+    pub labels: Vec<String>,
+    /// `None`: the job's default.
+    pub time_limit_minutes: Option<i32>,
+    pub source: String,
+}
+
+/// An invite together with its link: only creates and reissues return one.
+#[derive(Clone, Debug)]
+pub struct InviteWithLink {
+    pub invite: invite::Model,
+    pub link_url: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct InviteFilter {
+    pub job_id: Option<Uuid>,
+    pub status: Option<InviteStatus>,
+    pub label: Option<String>,
+    pub candidate_email: Option<String>,
+}
+
+pub async fn create(
+    store: &Store,
+    caller: &Caller,
+    new: NewInvite,
+    request: Option<RequestId>,
+) -> Result<InviteWithLink, ServiceError> {
+    let idempotency = request.map(|r| Idempotency::new(caller, "CreateInvite", &r));
+    // A lost race on a unique index (the same request id, or a new candidate's email) is
+    // resolved by running again: the second run sees the winner's rows.
+    match try_create(store, caller, &new, idempotency.as_ref()).await {
+        Err(err) if is_unique_violation(&err) => {
+            try_create(store, caller, &new, idempotency.as_ref()).await
+        }
+        other => other,
+    }
+}
+
+async fn try_create(
+    store: &Store,
+    caller: &Caller,
+    new: &NewInvite,
+    idempotency: Option<&Idempotency>,
+) -> Result<InviteWithLink, ServiceError> {
+    let txn = store.write.begin().await?;
+    if let Some(idempotency) = idempotency {
+        if let Some(replay) = idempotency.replay(&txn).await? {
+            let invite = find(&txn, caller, replay.resource_id).await?;
+            let token = replay.secret.ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("idempotent invite answer has no token"))
+            })?;
+            return Ok(InviteWithLink {
+                link_url: store.config.link_url(&token),
+                invite,
+            });
+        }
+    }
+
+    let job = jobs::find(&txn, caller, new.job_id).await?;
+    if job.state != JobState::Open.as_str() {
+        return Err(ServiceError::precondition(
+            "JOB_CLOSED",
+            "the job is closed and takes no new invites; reopen it first",
+        ));
+    }
+    check_assignees(&txn, caller, &new.assignee_ids).await?;
+
+    let candidate_id = if new.candidate_email.is_empty() {
+        None
+    } else {
+        let candidate = candidates::upsert_in(
+            &txn,
+            caller,
+            &CandidateInput {
+                email: new.candidate_email.clone(),
+                name: new.candidate_name.clone(),
+                external_id: String::new(),
+            },
+        )
+        .await?;
+        Some(candidate.id)
+    };
+
+    let at = now();
+    let expires_at = match new.expiry {
+        Expiry::At(at) => Some(at),
+        Expiry::JobDefault if job.default_expiry_days > 0 => {
+            Some(at + chrono::Duration::days(i64::from(job.default_expiry_days)))
+        }
+        Expiry::JobDefault => None,
+    };
+    // A link that is not emailed is handed straight back to be shared: that is its sending.
+    let (status, delivery) = if new.send_email {
+        (InviteStatus::Created, DeliveryStatus::Queued)
+    } else {
+        (InviteStatus::Sent, DeliveryStatus::NotRequested)
+    };
+    let (token, token_hash) = secret::new_link_token();
+    let invite = invite::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(caller.org_id),
+        job_id: Set(job.id),
+        candidate_id: Set(candidate_id),
+        candidate_email: Set(new.candidate_email.clone()),
+        candidate_name: Set(new.candidate_name.clone()),
+        token_hash: Set(token_hash),
+        status: Set(status.as_str().into()),
+        delivery_status: Set(delivery.as_str().into()),
+        locked: Set(new.locked),
+        assignee_ids: Set(json_list(new.assignee_ids.iter().map(Uuid::to_string))),
+        labels: Set(json_list(new.labels.iter().cloned())),
+        message: Set(new
+            .message
+            .clone()
+            .unwrap_or_else(|| job.default_message.clone())),
+        time_limit_minutes: Set(new
+            .time_limit_minutes
+            .unwrap_or(job.default_time_limit_minutes)),
+        expires_at: Set(expires_at),
+        open_count: Set(0),
+        send_count: Set(0),
+        source: Set(new.source.clone()),
+        created_by_key_id: Set(Some(caller.key_id)),
+        created_at: Set(at),
+        updated_at: Set(at),
+        first_opened_at: Set(None),
+        started_at: Set(None),
+        submitted_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    if !new.labels.is_empty() {
+        invite_label::Entity::insert_many(new.labels.iter().map(|label| {
+            invite_label::ActiveModel {
+                invite_id: Set(invite.id),
+                label: Set(label.clone()),
+                org_id: Set(caller.org_id),
+            }
+        }))
+        .exec(&txn)
+        .await?;
+    }
+    let detail = if new.send_email {
+        "email queued"
+    } else {
+        "link returned to be shared"
+    };
+    record_event(&txn, &invite, EventKind::Created, &caller.actor(), detail).await?;
+    if let Some(idempotency) = idempotency {
+        idempotency.record(&txn, invite.id, Some(&token)).await?;
+    }
+    txn.commit().await?;
+    Ok(InviteWithLink {
+        link_url: store.config.link_url(&token),
+        invite,
+    })
+}
+
+fn json_list(items: impl Iterator<Item = String>) -> String {
+    serde_json::Value::Array(items.map(serde_json::Value::String).collect()).to_string()
+}
+
+/// Reads back a list stored by `json_list`.
+pub fn parse_json_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+async fn check_assignees(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    assignee_ids: &[Uuid],
+) -> Result<(), ServiceError> {
+    if assignee_ids.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<Uuid> = member::Entity::find()
+        .select_only()
+        .column(member::Column::Id)
+        .filter(member::Column::OrgId.eq(caller.org_id))
+        .filter(member::Column::Id.is_in(assignee_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let missing: Vec<_> = assignee_ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !found.contains(id))
+        .map(|(i, _)| crate::error::FieldViolation {
+            field: format!("assignee_ids[{i}]"),
+            description: "is not a member of this organization".into(),
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::InvalidArgument(missing))
+    }
+}
+
+pub async fn get(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::Model, ServiceError> {
+    find(&store.read, caller, id).await
+}
+
+pub(crate) async fn find(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<invite::Model, ServiceError> {
+    invite::Entity::find_by_id(id)
+        .filter(invite::Column::OrgId.eq(caller.org_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("invite"))
+}
+
+pub async fn list(
+    store: &Store,
+    caller: &Caller,
+    filter: &InviteFilter,
+    page: &Page,
+) -> Result<(Vec<invite::Model>, String), ServiceError> {
+    let mut query = invite::Entity::find()
+        .filter(invite::Column::OrgId.eq(caller.org_id))
+        .order_by_desc(invite::Column::Id)
+        .limit(page.fetch_limit());
+    if let Some(job_id) = filter.job_id {
+        query = query.filter(invite::Column::JobId.eq(job_id));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(invite::Column::Status.eq(status.as_str()));
+    }
+    if let Some(email) = &filter.candidate_email {
+        query = query.filter(invite::Column::CandidateEmail.eq(email.as_str()));
+    }
+    if let Some(label) = &filter.label {
+        let labelled = sea_orm::sea_query::Query::select()
+            .column(invite_label::Column::InviteId)
+            .from(invite_label::Entity)
+            .and_where(Expr::col(invite_label::Column::OrgId).eq(caller.org_id))
+            .and_where(Expr::col(invite_label::Column::Label).eq(label.as_str()))
+            .to_owned();
+        query = query.filter(invite::Column::Id.in_subquery(labelled));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(invite::Column::Id.lt(after));
+    }
+    let mut rows = query.all(&store.read).await?;
+    let next = page.finish(&mut rows, |i| i.id);
+    Ok((rows, next))
+}
+
+pub async fn list_events(
+    store: &Store,
+    caller: &Caller,
+    invite_id: Uuid,
+    page: &Page,
+) -> Result<(Vec<invite_event::Model>, String), ServiceError> {
+    find(&store.read, caller, invite_id).await?;
+    let mut query = invite_event::Entity::find()
+        .filter(invite_event::Column::OrgId.eq(caller.org_id))
+        .filter(invite_event::Column::InviteId.eq(invite_id))
+        .order_by_asc(invite_event::Column::Id)
+        .limit(page.fetch_limit());
+    if let Some(after) = page.after {
+        query = query.filter(invite_event::Column::Id.gt(after));
+    }
+    let mut rows = query.all(&store.read).await?;
+    let next = page.finish(&mut rows, |e| e.id);
+    Ok((rows, next))
+}
+
+pub(crate) async fn record_event(
+    db: &impl ConnectionTrait,
+    invite: &invite::Model,
+    kind: EventKind,
+    actor: &str,
+    detail: &str,
+) -> Result<(), ServiceError> {
+    invite_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(invite.org_id),
+        invite_id: Set(invite.id),
+        kind: Set(kind.as_str().into()),
+        actor: Set(actor.into()),
+        detail: Set(detail.into()),
+        created_at: Set(now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// One guarded change of an invite: applied only if the invite is in one of `from` (and, when
+/// given, its lock is as expected), with its event, in one transaction. The guard sits in the
+/// UPDATE's WHERE, so concurrent callers cannot both pass it.
+pub(crate) struct Transition<'a> {
+    pub from: &'a [InviteStatus],
+    pub locked: Option<bool>,
+    pub changes: Vec<(invite::Column, sea_orm::sea_query::SimpleExpr)>,
+    pub event: EventKind,
+    pub detail: String,
+}
+
+/// Applies the transition; `Ok(None)` when the guard did not hold.
+pub(crate) async fn apply(
+    txn: &DatabaseTransaction,
+    invite: &invite::Model,
+    transition: Transition<'_>,
+    actor: &str,
+) -> Result<Option<invite::Model>, ServiceError> {
+    let mut update = invite::Entity::update_many()
+        .col_expr(invite::Column::UpdatedAt, Expr::value(now()))
+        .filter(invite::Column::Id.eq(invite.id))
+        .filter(invite::Column::OrgId.eq(invite.org_id))
+        .filter(invite::Column::Status.is_in(transition.from.iter().map(|s| s.as_str())));
+    if let Some(locked) = transition.locked {
+        update = update.filter(invite::Column::Locked.eq(locked));
+    }
+    for (column, value) in transition.changes {
+        update = update.col_expr(column, value);
+    }
+    if update.exec(txn).await?.rows_affected == 0 {
+        return Ok(None);
+    }
+    record_event(txn, invite, transition.event, actor, &transition.detail).await?;
+    let updated = invite::Entity::find_by_id(invite.id)
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound("invite"))?;
+    Ok(Some(updated))
+}
+
+/// Runs an admin-side transition on the caller's invite, or says why it cannot happen.
+async fn change(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+    transition: impl FnOnce(&invite::Model) -> Result<Transition<'static>, ServiceError>,
+) -> Result<invite::Model, ServiceError> {
+    let invite = find(&store.read, caller, id).await?;
+    let transition = transition(&invite)?;
+    let txn = store.write.begin().await?;
+    let (from, locked) = (transition.from, transition.locked);
+    match apply(&txn, &invite, transition, &caller.actor()).await? {
+        Some(updated) => {
+            txn.commit().await?;
+            Ok(updated)
+        }
+        None => {
+            drop(txn);
+            // The invite changed under us: explain with its state now.
+            let current = find(&store.read, caller, id).await?;
+            Err(refusal(&current, from, locked))
+        }
+    }
+}
+
+fn status_of(invite: &invite::Model) -> Option<InviteStatus> {
+    InviteStatus::parse(&invite.status)
+}
+
+fn refusal(invite: &invite::Model, from: &[InviteStatus], locked: Option<bool>) -> ServiceError {
+    let status = invite.status.as_str();
+    if let Some(locked) = locked {
+        if invite.locked != locked {
+            return if invite.locked {
+                ServiceError::precondition("INVITE_LOCKED", "the invite is locked")
+            } else {
+                ServiceError::precondition("INVITE_NOT_LOCKED", "the invite is not locked")
+            };
+        }
+    }
+    let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    ServiceError::precondition(
+        "INVALID_INVITE_STATE",
+        format!(
+            "the invite is {status}; this needs it to be {}",
+            allowed.join(" or ")
+        ),
+    )
+}
+
+/// Guards that need the invite itself, beyond its status.
+fn require(condition: bool, reason: &'static str, message: &str) -> Result<(), ServiceError> {
+    if condition {
+        Ok(())
+    } else {
+        Err(ServiceError::precondition(reason, message))
+    }
+}
+
+pub async fn resend(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::Model, ServiceError> {
+    change(store, caller, id, |invite| {
+        require(
+            !invite.candidate_email.is_empty(),
+            "INVITE_HAS_NO_EMAIL",
+            "the invite has no candidate email to send to",
+        )?;
+        Ok(Transition {
+            from: &[InviteStatus::Created, InviteStatus::Sent, InviteStatus::Opened],
+            locked: None,
+            changes: vec![(
+                invite::Column::DeliveryStatus,
+                Expr::value(DeliveryStatus::Queued.as_str()),
+            )],
+            event: EventKind::Resent,
+            detail: "email queued".into(),
+        })
+    })
+    .await
+}
+
+pub async fn revoke(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+    reason: String,
+) -> Result<invite::Model, ServiceError> {
+    change(store, caller, id, |_| {
+        Ok(Transition {
+            from: &[
+                InviteStatus::Created,
+                InviteStatus::Sent,
+                InviteStatus::Opened,
+                InviteStatus::Started,
+                InviteStatus::Submitted,
+            ],
+            locked: None,
+            changes: vec![(
+                invite::Column::Status,
+                Expr::value(InviteStatus::Revoked.as_str()),
+            )],
+            event: EventKind::Revoked,
+            detail: reason,
+        })
+    })
+    .await
+}
+
+pub async fn reopen(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::Model, ServiceError> {
+    change(store, caller, id, |_| {
+        Ok(Transition {
+            from: &[InviteStatus::Submitted],
+            locked: None,
+            changes: vec![
+                (
+                    invite::Column::Status,
+                    Expr::value(InviteStatus::Started.as_str()),
+                ),
+                (
+                    invite::Column::SubmittedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                ),
+            ],
+            event: EventKind::Reopened,
+            detail: String::new(),
+        })
+    })
+    .await
+}
+
+pub async fn unlock(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::Model, ServiceError> {
+    change(store, caller, id, |_| {
+        Ok(Transition {
+            from: InviteStatus::LIVE,
+            locked: Some(true),
+            changes: vec![(invite::Column::Locked, Expr::value(false))],
+            event: EventKind::Unlocked,
+            detail: String::new(),
+        })
+    })
+    .await
+}
+
+/// Marks the invite submitted. Repeating it is harmless: assessment platforms retry.
+pub async fn complete(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<invite::Model, ServiceError> {
+    let invite = find(&store.read, caller, id).await?;
+    if status_of(&invite) == Some(InviteStatus::Submitted) {
+        return Ok(invite);
+    }
+    change(store, caller, id, |_| {
+        Ok(Transition {
+            from: &[InviteStatus::Started],
+            locked: None,
+            changes: vec![
+                (
+                    invite::Column::Status,
+                    Expr::value(InviteStatus::Submitted.as_str()),
+                ),
+                (invite::Column::SubmittedAt, Expr::value(now())),
+            ],
+            event: EventKind::Submitted,
+            detail: String::new(),
+        })
+    })
+    .await
+}
+
+/// Kills the current link and makes a new one for the same invite.
+pub async fn reissue(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+    send_email: bool,
+) -> Result<InviteWithLink, ServiceError> {
+    let (token, token_hash) = secret::new_link_token();
+    let invite = change(store, caller, id, |invite| {
+        if send_email {
+            require(
+                !invite.candidate_email.is_empty(),
+                "INVITE_HAS_NO_EMAIL",
+                "the invite has no candidate email to send to",
+            )?;
+        }
+        let mut changes = vec![(invite::Column::TokenHash, Expr::value(token_hash))];
+        if send_email {
+            changes.push((
+                invite::Column::DeliveryStatus,
+                Expr::value(DeliveryStatus::Queued.as_str()),
+            ));
+        }
+        Ok(Transition {
+            from: InviteStatus::LIVE,
+            locked: None,
+            changes,
+            event: EventKind::Reissued,
+            detail: if send_email {
+                "new link, email queued".into()
+            } else {
+                "new link returned to be shared".into()
+            },
+        })
+    })
+    .await?;
+    Ok(InviteWithLink {
+        link_url: store.config.link_url(&token),
+        invite,
+    })
+}
+
+/// A transaction for the link pages, which change invites on the candidate's behalf.
+pub(crate) async fn begin(store: &Store) -> Result<DatabaseTransaction, ServiceError> {
+    Ok(store.write.begin().await?)
+}

@@ -1,0 +1,153 @@
+//! Jobs: the positions or assessments candidates are invited to.
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    idempotency::{is_unique_violation, Idempotency, RequestId},
+    now,
+    paging::Page,
+    Caller, Store,
+};
+use crate::{db::entities::job, domain::JobState, error::ServiceError};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobDefaults {
+    pub expiry_days: i32,
+    pub time_limit_minutes: i32,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    pub title: String,
+    pub state: JobState,
+    pub assessment_url: String,
+    pub defaults: JobDefaults,
+}
+
+/// Fields to change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct JobChanges {
+    pub title: Option<String>,
+    pub state: Option<JobState>,
+    pub assessment_url: Option<String>,
+    pub defaults: Option<JobDefaults>,
+}
+
+pub async fn create(
+    store: &Store,
+    caller: &Caller,
+    new: NewJob,
+    request: Option<RequestId>,
+) -> Result<job::Model, ServiceError> {
+    let idempotency = request.map(|r| Idempotency::new(caller, "CreateJob", &r));
+    match try_create(store, caller, &new, idempotency.as_ref()).await {
+        Err(err) if idempotency.is_some() && is_unique_violation(&err) => {
+            try_create(store, caller, &new, idempotency.as_ref()).await
+        }
+        other => other,
+    }
+}
+
+async fn try_create(
+    store: &Store,
+    caller: &Caller,
+    new: &NewJob,
+    idempotency: Option<&Idempotency>,
+) -> Result<job::Model, ServiceError> {
+    let txn = store.write.begin().await?;
+    if let Some(idempotency) = idempotency {
+        if let Some(replay) = idempotency.replay(&txn).await? {
+            return find(&txn, caller, replay.resource_id).await;
+        }
+    }
+    let at = now();
+    let job = job::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(caller.org_id),
+        title: Set(new.title.clone()),
+        state: Set(new.state.as_str().to_string()),
+        assessment_url: Set(new.assessment_url.clone()),
+        default_expiry_days: Set(new.defaults.expiry_days),
+        default_time_limit_minutes: Set(new.defaults.time_limit_minutes),
+        default_message: Set(new.defaults.message.clone()),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await?;
+    if let Some(idempotency) = idempotency {
+        idempotency.record(&txn, job.id, None).await?;
+    }
+    txn.commit().await?;
+    Ok(job)
+}
+
+pub async fn get(store: &Store, caller: &Caller, id: Uuid) -> Result<job::Model, ServiceError> {
+    find(&store.read, caller, id).await
+}
+
+pub(crate) async fn find(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<job::Model, ServiceError> {
+    job::Entity::find_by_id(id)
+        .filter(job::Column::OrgId.eq(caller.org_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("job"))
+}
+
+pub async fn list(
+    store: &Store,
+    caller: &Caller,
+    state: Option<JobState>,
+    page: &Page,
+) -> Result<(Vec<job::Model>, String), ServiceError> {
+    let mut query = job::Entity::find()
+        .filter(job::Column::OrgId.eq(caller.org_id))
+        .order_by_desc(job::Column::Id)
+        .limit(page.fetch_limit());
+    if let Some(state) = state {
+        query = query.filter(job::Column::State.eq(state.as_str()));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(job::Column::Id.lt(after));
+    }
+    let mut rows = query.all(&store.read).await?;
+    let next = page.finish(&mut rows, |j| j.id);
+    Ok((rows, next))
+}
+
+pub async fn update(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+    changes: JobChanges,
+) -> Result<job::Model, ServiceError> {
+    let txn = store.write.begin().await?;
+    let existing = find(&txn, caller, id).await?;
+    let mut job: job::ActiveModel = existing.into();
+    if let Some(title) = changes.title {
+        job.title = Set(title);
+    }
+    if let Some(state) = changes.state {
+        job.state = Set(state.as_str().to_string());
+    }
+    if let Some(url) = changes.assessment_url {
+        job.assessment_url = Set(url);
+    }
+    if let Some(defaults) = changes.defaults {
+        job.default_expiry_days = Set(defaults.expiry_days);
+        job.default_time_limit_minutes = Set(defaults.time_limit_minutes);
+        job.default_message = Set(defaults.message);
+    }
+    job.updated_at = Set(now());
+    let job = job.update(&txn).await?;
+    txn.commit().await?;
+    Ok(job)
+}

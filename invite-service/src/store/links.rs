@@ -1,0 +1,176 @@
+//! What the candidate's link does. The token is the only credential: it is hashed and looked up,
+//! and unknown, revoked and expired links all come back as `None`.
+use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{
+    invites::{apply, begin, record_event, Transition},
+    now, Store,
+};
+use crate::{
+    db::entities::{invite, job},
+    domain::{secret, EventKind, InviteStatus},
+    error::ServiceError,
+};
+
+const CANDIDATE: &str = "candidate";
+const SYSTEM: &str = "system";
+
+/// A live link: the invite and its job.
+#[derive(Clone, Debug)]
+pub struct LiveLink {
+    pub invite: invite::Model,
+    pub job: job::Model,
+}
+
+/// What pressing Start led to.
+#[derive(Clone, Debug)]
+pub enum StartOutcome {
+    /// Go on to the assessment.
+    Started(LiveLink),
+    /// The invite opens but cannot start until unlocked.
+    Locked(LiveLink),
+    /// The work was already submitted.
+    Submitted(LiveLink),
+}
+
+/// Finds the live invite behind a token, expiring it first if its time has passed.
+async fn live(store: &Store, token: &str) -> Result<Option<LiveLink>, ServiceError> {
+    // Malformed tokens still cost a lookup, so they take as long as well-formed unknown ones.
+    let hash = secret::link_token_hash(token);
+    let found = invite::Entity::find()
+        .filter(invite::Column::TokenHash.eq(hash))
+        .one(&store.read)
+        .await?;
+    let Some(invite) = found.filter(|_| secret::looks_like_link_token(token)) else {
+        return Ok(None);
+    };
+    let Some(status) = InviteStatus::parse(&invite.status) else {
+        return Ok(None);
+    };
+    if status.link_is_dead() {
+        return Ok(None);
+    }
+    if invite.expires_at.is_some_and(|at| at <= now()) {
+        expire(store, &invite).await?;
+        return Ok(None);
+    }
+    let job = job::Entity::find_by_id(invite.job_id)
+        .filter(job::Column::OrgId.eq(invite.org_id))
+        .one(&store.read)
+        .await?
+        .ok_or(ServiceError::NotFound("job"))?;
+    Ok(Some(LiveLink { invite, job }))
+}
+
+async fn expire(store: &Store, invite: &invite::Model) -> Result<(), ServiceError> {
+    let txn = begin(store).await?;
+    let transition = Transition {
+        from: InviteStatus::LIVE,
+        locked: None,
+        changes: vec![(
+            invite::Column::Status,
+            Expr::value(InviteStatus::Expired.as_str()),
+        )],
+        event: EventKind::Expired,
+        detail: String::new(),
+    };
+    if apply(&txn, invite, transition, SYSTEM).await?.is_some() {
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+/// Records an open (every open counts; the first moves the invite to `opened`).
+pub async fn open(store: &Store, token: &str) -> Result<Option<LiveLink>, ServiceError> {
+    let Some(link) = live(store, token).await? else {
+        return Ok(None);
+    };
+    let at = now();
+    let txn = begin(store).await?;
+    invite::Entity::update_many()
+        .col_expr(
+            invite::Column::OpenCount,
+            Expr::col(invite::Column::OpenCount).add(1),
+        )
+        .col_expr(invite::Column::UpdatedAt, Expr::value(at))
+        .filter(invite::Column::Id.eq(link.invite.id))
+        .exec(&txn)
+        .await?;
+    let first_open = invite::Entity::update_many()
+        .col_expr(
+            invite::Column::Status,
+            Expr::value(InviteStatus::Opened.as_str()),
+        )
+        .col_expr(invite::Column::FirstOpenedAt, Expr::value(at))
+        .filter(invite::Column::Id.eq(link.invite.id))
+        .filter(
+            invite::Column::Status.is_in(InviteStatus::UNOPENED.iter().map(|s| s.as_str())),
+        )
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    let detail = if first_open { "first open" } else { "" };
+    record_event(&txn, &link.invite, EventKind::Opened, CANDIDATE, detail).await?;
+    let invite = invite::Entity::find_by_id(link.invite.id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound("invite"))?;
+    txn.commit().await?;
+    Ok(Some(LiveLink {
+        invite,
+        job: link.job,
+    }))
+}
+
+/// Moves the invite to `started` once; pressing Start again only leads on again.
+pub async fn start(store: &Store, token: &str) -> Result<Option<StartOutcome>, ServiceError> {
+    let Some(link) = live(store, token).await? else {
+        return Ok(None);
+    };
+    let status = InviteStatus::parse(&link.invite.status);
+    if status == Some(InviteStatus::Submitted) {
+        return Ok(Some(StartOutcome::Submitted(link)));
+    }
+    if link.invite.locked {
+        return Ok(Some(StartOutcome::Locked(link)));
+    }
+    if status == Some(InviteStatus::Started) {
+        return Ok(Some(StartOutcome::Started(link)));
+    }
+    let txn = begin(store).await?;
+    let transition = Transition {
+        from: InviteStatus::STARTABLE,
+        locked: Some(false),
+        changes: vec![
+            (
+                invite::Column::Status,
+                Expr::value(InviteStatus::Started.as_str()),
+            ),
+            (invite::Column::StartedAt, Expr::value(now())),
+        ],
+        event: EventKind::Started,
+        detail: String::new(),
+    };
+    match apply(&txn, &link.invite, transition, CANDIDATE).await? {
+        Some(invite) => {
+            txn.commit().await?;
+            Ok(Some(StartOutcome::Started(LiveLink {
+                invite,
+                job: link.job,
+            })))
+        }
+        None => {
+            drop(txn);
+            // Someone else changed it first (most often: a concurrent Start). Decide again.
+            let Some(link) = live(store, token).await? else {
+                return Ok(None);
+            };
+            Ok(Some(match InviteStatus::parse(&link.invite.status) {
+                Some(InviteStatus::Submitted) => StartOutcome::Submitted(link),
+                _ if link.invite.locked => StartOutcome::Locked(link),
+                _ => StartOutcome::Started(link),
+            }))
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! Organizations, their members and their API keys.
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    idempotency::{is_unique_violation, Idempotency, RequestId},
+    now,
+    paging::Page,
+    Caller, Store,
+};
+use crate::{
+    db::entities::{api_key, member, organization},
+    domain::{secret, Scope},
+    error::ServiceError,
+};
+
+/// A new organization with its first admin key, shown once.
+pub struct Bootstrapped {
+    pub organization: organization::Model,
+    pub admin_key: String,
+}
+
+/// Creates an organization and an admin key for it.
+pub async fn bootstrap(store: &Store, name: &str) -> Result<Bootstrapped, ServiceError> {
+    let txn = store.write.begin().await?;
+    let organization = organization::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.to_string()),
+        created_at: Set(now()),
+    }
+    .insert(&txn)
+    .await?;
+    let (admin_key, _) = insert_key(&txn, organization.id, "bootstrap admin key", Scope::Admin).await?;
+    txn.commit().await?;
+    Ok(Bootstrapped {
+        organization,
+        admin_key,
+    })
+}
+
+/// On an empty database, makes the first organization and its admin key; otherwise nothing.
+pub async fn bootstrap_if_empty(store: &Store) -> Result<Option<Bootstrapped>, ServiceError> {
+    if organization::Entity::find().count(&store.read).await? > 0 {
+        return Ok(None);
+    }
+    bootstrap(store, "My organization").await.map(Some)
+}
+
+async fn insert_key(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    name: &str,
+    scope: Scope,
+) -> Result<(String, api_key::Model), ServiceError> {
+    let (key, prefix, secret_hash) = secret::new_api_key();
+    let row = api_key::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org_id),
+        name: Set(name.to_string()),
+        scope: Set(scope.as_str().to_string()),
+        prefix: Set(prefix),
+        secret_hash: Set(secret_hash),
+        created_at: Set(now()),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok((key, row))
+}
+
+/// Resolves a presented API key. Every failure is the same `Unauthenticated`.
+pub async fn authenticate(store: &Store, presented: &str) -> Result<Caller, ServiceError> {
+    let Some((prefix, secret)) = secret::split_api_key(presented) else {
+        return Err(ServiceError::Unauthenticated);
+    };
+    let row = api_key::Entity::find()
+        .filter(api_key::Column::Prefix.eq(prefix))
+        .one(&store.read)
+        .await?;
+    let Some(row) = row else {
+        // Compare anyway, so an unknown prefix takes as long as a wrong secret.
+        let _ = secret::secret_matches(secret, &"0".repeat(64));
+        return Err(ServiceError::Unauthenticated);
+    };
+    if !secret::secret_matches(secret, &row.secret_hash) || row.revoked_at.is_some() {
+        return Err(ServiceError::Unauthenticated);
+    }
+    let scope = Scope::parse(&row.scope).ok_or_else(|| {
+        ServiceError::Internal(anyhow::anyhow!("API key {} has unknown scope", row.id))
+    })?;
+    Ok(Caller {
+        org_id: row.org_id,
+        key_id: row.id,
+        scope,
+    })
+}
+
+pub async fn caller_details(
+    store: &Store,
+    caller: &Caller,
+) -> Result<(organization::Model, api_key::Model), ServiceError> {
+    let organization = organization::Entity::find_by_id(caller.org_id)
+        .one(&store.read)
+        .await?
+        .ok_or(ServiceError::NotFound("organization"))?;
+    let key = find_key(&store.read, caller, caller.key_id).await?;
+    Ok((organization, key))
+}
+
+#[derive(Clone, Debug)]
+pub struct NewMember {
+    pub email: String,
+    pub name: String,
+    pub notify_started: bool,
+    pub notify_submitted: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct MemberChanges {
+    pub name: Option<String>,
+    pub notify_started: Option<bool>,
+    pub notify_submitted: Option<bool>,
+}
+
+pub async fn create_member(
+    store: &Store,
+    caller: &Caller,
+    new: NewMember,
+    request: Option<RequestId>,
+) -> Result<member::Model, ServiceError> {
+    let idempotency = request.map(|r| Idempotency::new(caller, "CreateMember", &r));
+    let attempt = || async {
+        let txn = store.write.begin().await?;
+        if let Some(idempotency) = &idempotency {
+            if let Some(replay) = idempotency.replay(&txn).await? {
+                return find_member(&txn, caller, replay.resource_id).await;
+            }
+        }
+        let taken = member::Entity::find()
+            .filter(member::Column::OrgId.eq(caller.org_id))
+            .filter(member::Column::Email.eq(&new.email))
+            .count(&txn)
+            .await?
+            > 0;
+        if taken {
+            return Err(ServiceError::AlreadyExists(format!(
+                "a member with email {} already exists",
+                new.email
+            )));
+        }
+        let row = member::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(caller.org_id),
+            email: Set(new.email.clone()),
+            name: Set(new.name.clone()),
+            notify_started: Set(new.notify_started),
+            notify_submitted: Set(new.notify_submitted),
+            created_at: Set(now()),
+        }
+        .insert(&txn)
+        .await?;
+        if let Some(idempotency) = &idempotency {
+            idempotency.record(&txn, row.id, None).await?;
+        }
+        txn.commit().await?;
+        Ok(row)
+    };
+    match attempt().await {
+        Err(err) if is_unique_violation(&err) => attempt().await,
+        other => other,
+    }
+}
+
+async fn find_member(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<member::Model, ServiceError> {
+    member::Entity::find_by_id(id)
+        .filter(member::Column::OrgId.eq(caller.org_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("member"))
+}
+
+pub async fn list_members(
+    store: &Store,
+    caller: &Caller,
+    page: &Page,
+) -> Result<(Vec<member::Model>, String), ServiceError> {
+    let mut query = member::Entity::find()
+        .filter(member::Column::OrgId.eq(caller.org_id))
+        .order_by_desc(member::Column::Id)
+        .limit(page.fetch_limit());
+    if let Some(after) = page.after {
+        query = query.filter(member::Column::Id.lt(after));
+    }
+    let mut rows = query.all(&store.read).await?;
+    let next = page.finish(&mut rows, |m| m.id);
+    Ok((rows, next))
+}
+
+pub async fn update_member(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+    changes: MemberChanges,
+) -> Result<member::Model, ServiceError> {
+    let txn = store.write.begin().await?;
+    let mut row: member::ActiveModel = find_member(&txn, caller, id).await?.into();
+    if let Some(name) = changes.name {
+        row.name = Set(name);
+    }
+    if let Some(on) = changes.notify_started {
+        row.notify_started = Set(on);
+    }
+    if let Some(on) = changes.notify_submitted {
+        row.notify_submitted = Set(on);
+    }
+    let row = row.update(&txn).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// A new key and its secret, which is never stored and never shown again.
+pub struct CreatedKey {
+    pub key: api_key::Model,
+    pub secret: String,
+}
+
+pub async fn create_key(
+    store: &Store,
+    caller: &Caller,
+    name: String,
+    scope: Scope,
+    request: Option<RequestId>,
+) -> Result<CreatedKey, ServiceError> {
+    let idempotency = request.map(|r| Idempotency::new(caller, "CreateApiKey", &r));
+    let attempt = || async {
+        let txn = store.write.begin().await?;
+        if let Some(idempotency) = &idempotency {
+            if let Some(replay) = idempotency.replay(&txn).await? {
+                let key = find_key(&txn, caller, replay.resource_id).await?;
+                let secret = replay.secret.ok_or_else(|| {
+                    ServiceError::Internal(anyhow::anyhow!("idempotent key answer has no secret"))
+                })?;
+                return Ok(CreatedKey { key, secret });
+            }
+        }
+        let (secret, key) = insert_key(&txn, caller.org_id, &name, scope).await?;
+        if let Some(idempotency) = &idempotency {
+            idempotency.record(&txn, key.id, Some(&secret)).await?;
+        }
+        txn.commit().await?;
+        Ok(CreatedKey { key, secret })
+    };
+    match attempt().await {
+        Err(err) if is_unique_violation(&err) => attempt().await,
+        other => other,
+    }
+}
+
+async fn find_key(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<api_key::Model, ServiceError> {
+    api_key::Entity::find_by_id(id)
+        .filter(api_key::Column::OrgId.eq(caller.org_id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("API key"))
+}
+
+pub async fn list_keys(
+    store: &Store,
+    caller: &Caller,
+    page: &Page,
+) -> Result<(Vec<api_key::Model>, String), ServiceError> {
+    let mut query = api_key::Entity::find()
+        .filter(api_key::Column::OrgId.eq(caller.org_id))
+        .order_by_desc(api_key::Column::Id)
+        .limit(page.fetch_limit());
+    if let Some(after) = page.after {
+        query = query.filter(api_key::Column::Id.lt(after));
+    }
+    let mut rows = query.all(&store.read).await?;
+    let next = page.finish(&mut rows, |k| k.id);
+    Ok((rows, next))
+}
+
+/// Revokes a key; revoking a revoked key changes nothing.
+pub async fn revoke_key(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<api_key::Model, ServiceError> {
+    let txn = store.write.begin().await?;
+    let key = find_key(&txn, caller, id).await?;
+    if key.revoked_at.is_some() {
+        return Ok(key);
+    }
+    let mut row: api_key::ActiveModel = key.into();
+    row.revoked_at = Set(Some(now()));
+    let key = row.update(&txn).await?;
+    txn.commit().await?;
+    Ok(key)
+}
