@@ -60,15 +60,16 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         .map(|b| b.admin_key);
 
     let routes = grpc_routes(&store).await?;
+    // gRPC-web only in front of gRPC: it answers any other HTTP/1.1 request with 400.
     let app = routes
         .into_axum_router()
-        .merge(links::router(store.clone()));
+        .layer(tonic_web::GrpcWebLayer::new())
+        .merge(links::router(store.clone())?);
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
         .accept_http1(true)
         .timeout(config.request_timeout())
         .layer(cors(&config)?)
-        .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(Routes::from(app));
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let task = tokio::spawn(async move {

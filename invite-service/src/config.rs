@@ -80,9 +80,11 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment
-            .merge(Env::prefixed("BECKON_"))
-            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()));
+        figment = figment.merge(Env::prefixed("BECKON_")).merge(
+            Env::raw()
+                .only(&["DATABASE_URL"])
+                .map(|_| "database_url".into()),
+        );
         let config: Config = figment.extract().map_err(Box::new)?;
         config.validate()?;
         Ok(config)
@@ -99,12 +101,10 @@ impl Config {
                     && url.has_host()
                     && url.query().is_none()
                     && url.fragment().is_none() => {}
-            _ => {
-                return Err(invalid(
-                    "public_base_url",
-                    "must be an absolute http(s) URL without query, e.g. https://beckon.example.com",
-                ))
-            }
+            _ => return Err(invalid(
+                "public_base_url",
+                "must be an absolute http(s) URL without query, e.g. https://beckon.example.com",
+            )),
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")

@@ -8,7 +8,10 @@ use invite_service::{
 };
 
 #[derive(Parser)]
-#[command(version, about = "Beckon invite-service: secret interview links over gRPC")]
+#[command(
+    version,
+    about = "Beckon invite-service: secret interview links over gRPC"
+)]
 struct Cli {
     /// A TOML file of settings; environment variables (BECKON_*) override it.
     #[arg(long, env = "BECKON_CONFIG")]
@@ -96,7 +99,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let made = organization::bootstrap(&store, name)
                 .await
                 .map_err(|err| anyhow::anyhow!("creating the organization: {err}"))?;
-            println!("organization {} ({})", made.organization.name, made.organization.id);
+            println!(
+                "organization {} ({})",
+                made.organization.name, made.organization.id
+            );
             println!("admin API key (shown only now): {}", made.admin_key);
             Ok(())
         }

@@ -9,4 +9,5 @@ pub mod invite {
 }
 
 /// Encoded `FileDescriptorSet` of every Beckon proto, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/beckon_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/beckon_descriptor.bin"));

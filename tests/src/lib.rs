@@ -1,0 +1,303 @@
+//! Test support: boots the real invite-service on port 0 with a database of its own (a SQLite
+//! file, or a fresh PostgreSQL database) and gives typed gRPC clients and an HTTP client.
+use std::net::SocketAddr;
+
+use beckon_proto::invite::v1::{
+    candidate_service_client::CandidateServiceClient, invite_service_client::InviteServiceClient,
+    job_service_client::JobServiceClient, organization_service_client::OrganizationServiceClient,
+    ApiKeyScope, CreateApiKeyRequest, CreateInviteRequest, CreateInviteResponse, CreateJobRequest,
+    Job,
+};
+use invite_service::{Config, RunningServer};
+use sea_orm::{ConnectionTrait, Database};
+use tonic::{
+    metadata::{Ascii, MetadataValue},
+    service::{interceptor::InterceptedService, Interceptor},
+    transport::Channel,
+    Request, Status,
+};
+
+/// The origin the tests treat as the browser extension's.
+pub const EXTENSION_ORIGIN: &str = "chrome-extension://beckontestextensionid";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn name(backend: Backend)` once against SQLite and once against
+/// PostgreSQL, as `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// Adds `authorization: Bearer <key>` to every call.
+#[derive(Clone)]
+pub struct Auth(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for Auth {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+pub type Authed = InterceptedService<Channel, Auth>;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub admin_key: String,
+    pub channel: Channel,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+    server: Option<RunningServer>,
+    config: Config,
+    _data_dir: tempfile::TempDir,
+}
+
+/// The PostgreSQL server tests make their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("BECKON_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+async fn fresh_postgres_database() -> String {
+    let admin_url = postgres_admin_url();
+    let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {admin_url} (set BECKON_TEST_POSTGRES_URL): {e}")
+    });
+    let name = format!("beckon_test_{}", uuid::Uuid::now_v7().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.expect("close admin connection");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("BECKON_TEST_POSTGRES_URL ends in /<database>");
+    format!("{base}/{name}")
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Boots a server; `adjust` may change its configuration first.
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_postgres_database().await),
+        };
+        let mut config = Config {
+            listen_addr: "127.0.0.1:0".parse().expect("address"),
+            data_dir: data_dir.path().to_path_buf(),
+            database_url,
+            cors_origins: vec![EXTENSION_ORIGIN.to_string()],
+            max_db_connections: 8,
+            ..Config::default()
+        };
+        adjust(&mut config);
+        Self::boot(backend, config, data_dir).await
+    }
+
+    async fn boot(backend: Backend, mut config: Config, data_dir: tempfile::TempDir) -> Self {
+        // Bound before the server starts: the address is known and ready, no waiting needed.
+        let listener = tokio::net::TcpListener::bind(config.listen_addr)
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        config.listen_addr = addr;
+        let base_url = format!("http://{addr}");
+        config.public_base_url = base_url.clone();
+        let server = invite_service::start_on(config.clone(), listener)
+            .await
+            .expect("server starts");
+        let admin_key = server
+            .bootstrap_key
+            .clone()
+            .expect("a fresh database prints an admin key");
+        let channel = Channel::from_shared(base_url.clone())
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self {
+            addr,
+            base_url,
+            admin_key,
+            channel,
+            http,
+            backend,
+            server: Some(server),
+            config,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Stops the server gracefully (in-flight requests finish).
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    /// The server's own database handles, for tests that must arrange what no API can (time).
+    pub fn store(&self) -> &invite_service::store::Store {
+        &self.server.as_ref().expect("server running").store
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn auth(key: &str) -> Auth {
+        Auth(Some(format!("Bearer {key}").parse().expect("key is ASCII")))
+    }
+
+    pub fn jobs(&self) -> JobServiceClient<Authed> {
+        self.jobs_as(&self.admin_key)
+    }
+
+    pub fn jobs_as(&self, key: &str) -> JobServiceClient<Authed> {
+        JobServiceClient::with_interceptor(self.channel.clone(), Self::auth(key))
+    }
+
+    pub fn invites(&self) -> InviteServiceClient<Authed> {
+        self.invites_as(&self.admin_key)
+    }
+
+    pub fn invites_as(&self, key: &str) -> InviteServiceClient<Authed> {
+        InviteServiceClient::with_interceptor(self.channel.clone(), Self::auth(key))
+    }
+
+    pub fn candidates(&self) -> CandidateServiceClient<Authed> {
+        CandidateServiceClient::with_interceptor(self.channel.clone(), Self::auth(&self.admin_key))
+    }
+
+    pub fn organization(&self) -> OrganizationServiceClient<Authed> {
+        self.organization_as(&self.admin_key)
+    }
+
+    pub fn organization_as(&self, key: &str) -> OrganizationServiceClient<Authed> {
+        OrganizationServiceClient::with_interceptor(self.channel.clone(), Self::auth(key))
+    }
+
+    /// A client that sends no key at all.
+    pub fn jobs_without_key(&self) -> JobServiceClient<Authed> {
+        JobServiceClient::with_interceptor(self.channel.clone(), Auth(None))
+    }
+
+    /// A new key of the given scope in the admin's organization.
+    pub async fn key_with_scope(&self, scope: ApiKeyScope) -> String {
+        self.organization()
+            .create_api_key(CreateApiKeyRequest {
+                name: format!("{scope:?} key"),
+                scope: scope as i32,
+                request_id: String::new(),
+            })
+            .await
+            .expect("create key")
+            .into_inner()
+            .secret
+    }
+
+    /// A second organization on the same server, with its own admin key.
+    pub async fn other_organization_key(&self) -> String {
+        let server = self.server.as_ref().expect("server running");
+        invite_service::store::organization::bootstrap(&server.store, "Other organization")
+            .await
+            .expect("bootstrap second organization")
+            .admin_key
+    }
+
+    pub async fn create_job(&self, title: &str) -> Job {
+        self.jobs()
+            .create_job(CreateJobRequest {
+                job: Some(Job {
+                    title: title.to_string(),
+                    assessment_url: "https://assess.example.com/start".into(),
+                    ..Job::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .expect("create job")
+            .into_inner()
+    }
+
+    /// An invite to a new job, link only (no email).
+    pub async fn create_invite(&self) -> CreateInviteResponse {
+        let job = self.create_job("Backend engineer").await;
+        self.create_invite_for(&job.id).await
+    }
+
+    pub async fn create_invite_for(&self, job_id: &str) -> CreateInviteResponse {
+        self.invites()
+            .create_invite(CreateInviteRequest {
+                job_id: job_id.to_string(),
+                candidate_email: "ada@example.com".into(),
+                candidate_name: "Ada Lovelace".into(),
+                ..CreateInviteRequest::default()
+            })
+            .await
+            .expect("create invite")
+            .into_inner()
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.http.get(url).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, url: &str) -> reqwest::Response {
+        self.http.post(url).send().await.expect("POST")
+    }
+}
+
+/// The field names of a status's BadRequest violations.
+pub fn violated_fields(status: &Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// The ErrorInfo reason of a status.
+pub fn error_reason(status: &Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}

@@ -63,7 +63,10 @@ pub fn split_api_key(key: &str) -> Option<(&str, &str)> {
 /// Compares a presented secret with a stored hash in constant time.
 pub fn secret_matches(secret: &str, stored_hash_hex: &str) -> bool {
     let presented = sha256_hex(secret.as_bytes());
-    presented.as_bytes().ct_eq(stored_hash_hex.as_bytes()).into()
+    presented
+        .as_bytes()
+        .ct_eq(stored_hash_hex.as_bytes())
+        .into()
 }
 
 /// Idempotency records are found by a hash of (organization, method, request_id) and carry the
@@ -109,7 +112,11 @@ impl IdempotencyKey {
             .zip(0u32..)
             .flat_map(|(chunk, block)| {
                 let pad = self.labelled(b"pad", block);
-                chunk.iter().zip(pad).map(|(d, p)| d ^ p).collect::<Vec<_>>()
+                chunk
+                    .iter()
+                    .zip(pad)
+                    .map(|(d, p)| d ^ p)
+                    .collect::<Vec<_>>()
             })
             .collect()
     }

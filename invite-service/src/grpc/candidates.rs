@@ -24,7 +24,11 @@ impl CandidateService for Api {
             let input = CandidateInput {
                 email: v.required_email("candidate.email", &c.email),
                 name: v.single_line("candidate.name", &c.name, MAX_NAME),
-                external_id: v.single_line("candidate.external_id", &c.external_id, MAX_EXTERNAL_ID),
+                external_id: v.single_line(
+                    "candidate.external_id",
+                    &c.external_id,
+                    MAX_EXTERNAL_ID,
+                ),
             };
             v.finish()?;
             candidates::upsert(&self.store, &caller, input)

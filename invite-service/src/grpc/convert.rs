@@ -142,13 +142,17 @@ pub fn invite(row: invite::Model) -> pb::Invite {
     pb::Invite {
         id: row.id.to_string(),
         job_id: row.job_id.to_string(),
-        candidate_id: row.candidate_id.map(|id| id.to_string()).unwrap_or_default(),
+        candidate_id: row
+            .candidate_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         candidate_email: row.candidate_email,
         candidate_name: row.candidate_name,
         status: InviteStatus::parse(&row.status)
             .map_or(pb::InviteStatus::Unspecified, invite_status) as i32,
         delivery_status: DeliveryStatus::parse(&row.delivery_status)
-            .map_or(pb::DeliveryStatus::Unspecified, delivery_status) as i32,
+            .map_or(pb::DeliveryStatus::Unspecified, delivery_status)
+            as i32,
         locked: row.locked,
         assignee_ids: parse_json_list(&row.assignee_ids),
         labels: parse_json_list(&row.labels),

@@ -28,12 +28,16 @@ impl InviteService for Api {
             let candidate_email = v.email("candidate_email", &req.candidate_email);
             let candidate_name = v.single_line("candidate_name", &req.candidate_name, MAX_NAME);
             if req.candidate_email.trim().is_empty() && candidate_name.is_empty() {
-                v.add("candidate_email", "give the candidate's email, name, or both");
+                v.add(
+                    "candidate_email",
+                    "give the candidate's email, name, or both",
+                );
             }
             if req.send_email && req.candidate_email.trim().is_empty() {
                 v.add("candidate_email", "is required to send the invite email");
             }
-            let message = Some(v.text("message", &req.message, MAX_MESSAGE)).filter(|m| !m.is_empty());
+            let message =
+                Some(v.text("message", &req.message, MAX_MESSAGE)).filter(|m| !m.is_empty());
             let at = now();
             let expiry = match (&req.expire_time, &req.ttl) {
                 (Some(_), Some(_)) => {
@@ -130,7 +134,8 @@ impl InviteService for Api {
             let filter = InviteFilter {
                 job_id: (!req.job_id.is_empty()).then(|| v.id("job_id", &req.job_id)),
                 status: convert::parse_invite_status(&mut v, "status", req.status),
-                label: Some(v.single_line("label", &req.label, MAX_LABEL)).filter(|l| !l.is_empty()),
+                label: Some(v.single_line("label", &req.label, MAX_LABEL))
+                    .filter(|l| !l.is_empty()),
                 candidate_email: Some(v.email("candidate_email", &req.candidate_email))
                     .filter(|e| !e.is_empty()),
             };

@@ -153,4 +153,3 @@ impl JobService for Api {
         .await
     }
 }
-

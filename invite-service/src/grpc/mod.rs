@@ -48,7 +48,11 @@ impl Api {
         result.map(Response::new).map_err(status::to_status)
     }
 
-    async fn authorize(&self, metadata: &MetadataMap, action: Action) -> Result<Caller, ServiceError> {
+    async fn authorize(
+        &self,
+        metadata: &MetadataMap,
+        action: Action,
+    ) -> Result<Caller, ServiceError> {
         let key = metadata
             .get("authorization")
             .and_then(|value| value.to_str().ok())
@@ -68,8 +72,7 @@ impl Api {
 
     pub fn job_service(&self) -> pb::job_service_server::JobServiceServer<Api> {
         let limit = self.store.config.max_request_bytes;
-        pb::job_service_server::JobServiceServer::new(self.clone())
-            .max_decoding_message_size(limit)
+        pb::job_service_server::JobServiceServer::new(self.clone()).max_decoding_message_size(limit)
     }
 
     pub fn candidate_service(&self) -> pb::candidate_service_server::CandidateServiceServer<Api> {
@@ -125,7 +128,10 @@ fn mask_paths(
         if !allowed.contains(&path.as_str()) {
             v.add(
                 "update_mask",
-                format!("`{path}` cannot be updated; allowed: {}", allowed.join(", ")),
+                format!(
+                    "`{path}` cannot be updated; allowed: {}",
+                    allowed.join(", ")
+                ),
             );
         }
     }

@@ -36,21 +36,25 @@ impl OrganizationService for Api {
         &self,
         request: Request<pb::CreateMemberRequest>,
     ) -> Result<Response<pb::Member>, Status> {
-        self.call(request, Action::ManageOrganization, |caller, req| async move {
-            let mut v = Violations::new();
-            let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
-            let m = req.member.unwrap_or_default();
-            let new = NewMember {
-                email: v.required_email("member.email", &m.email),
-                name: v.single_line("member.name", &m.name, MAX_NAME),
-                notify_started: m.notify_started,
-                notify_submitted: m.notify_submitted,
-            };
-            v.finish()?;
-            org::create_member(&self.store, &caller, new, request)
-                .await
-                .map(convert::member)
-        })
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
+                let m = req.member.unwrap_or_default();
+                let new = NewMember {
+                    email: v.required_email("member.email", &m.email),
+                    name: v.single_line("member.name", &m.name, MAX_NAME),
+                    notify_started: m.notify_started,
+                    notify_submitted: m.notify_submitted,
+                };
+                v.finish()?;
+                org::create_member(&self.store, &caller, new, request)
+                    .await
+                    .map(convert::member)
+            },
+        )
         .await
     }
 
@@ -58,16 +62,21 @@ impl OrganizationService for Api {
         &self,
         request: Request<pb::ListMembersRequest>,
     ) -> Result<Response<pb::ListMembersResponse>, Status> {
-        self.call(request, Action::ManageOrganization, |caller, req| async move {
-            let mut v = Violations::new();
-            let page = Page::parse(&mut v, req.page_size, &req.page_token, "members".into());
-            v.finish()?;
-            let (rows, next_page_token) = org::list_members(&self.store, &caller, &page).await?;
-            Ok(pb::ListMembersResponse {
-                members: rows.into_iter().map(convert::member).collect(),
-                next_page_token,
-            })
-        })
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let page = Page::parse(&mut v, req.page_size, &req.page_token, "members".into());
+                v.finish()?;
+                let (rows, next_page_token) =
+                    org::list_members(&self.store, &caller, &page).await?;
+                Ok(pb::ListMembersResponse {
+                    members: rows.into_iter().map(convert::member).collect(),
+                    next_page_token,
+                })
+            },
+        )
         .await
     }
 
@@ -75,28 +84,32 @@ impl OrganizationService for Api {
         &self,
         request: Request<pb::UpdateMemberRequest>,
     ) -> Result<Response<pb::Member>, Status> {
-        self.call(request, Action::ManageOrganization, |caller, req| async move {
-            let mut v = Violations::new();
-            let m = req.member.unwrap_or_default();
-            let id = v.id("member.id", &m.id);
-            let paths = mask_paths(
-                &mut v,
-                req.update_mask,
-                &["name", "notify_started", "notify_submitted"],
-                // Booleans cannot be told apart from "not sent": without a mask, all three.
-                || vec!["name", "notify_started", "notify_submitted"],
-            );
-            let has = |p: &str| paths.iter().any(|path| path == p);
-            let changes = MemberChanges {
-                name: has("name").then(|| v.single_line("member.name", &m.name, MAX_NAME)),
-                notify_started: has("notify_started").then_some(m.notify_started),
-                notify_submitted: has("notify_submitted").then_some(m.notify_submitted),
-            };
-            v.finish()?;
-            org::update_member(&self.store, &caller, id, changes)
-                .await
-                .map(convert::member)
-        })
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let m = req.member.unwrap_or_default();
+                let id = v.id("member.id", &m.id);
+                let paths = mask_paths(
+                    &mut v,
+                    req.update_mask,
+                    &["name", "notify_started", "notify_submitted"],
+                    // Booleans cannot be told apart from "not sent": without a mask, all three.
+                    || vec!["name", "notify_started", "notify_submitted"],
+                );
+                let has = |p: &str| paths.iter().any(|path| path == p);
+                let changes = MemberChanges {
+                    name: has("name").then(|| v.single_line("member.name", &m.name, MAX_NAME)),
+                    notify_started: has("notify_started").then_some(m.notify_started),
+                    notify_submitted: has("notify_submitted").then_some(m.notify_submitted),
+                };
+                v.finish()?;
+                org::update_member(&self.store, &caller, id, changes)
+                    .await
+                    .map(convert::member)
+            },
+        )
         .await
     }
 
@@ -104,21 +117,25 @@ impl OrganizationService for Api {
         &self,
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Result<Response<pb::CreateApiKeyResponse>, Status> {
-        self.call(request, Action::ManageOrganization, |caller, req| async move {
-            let mut v = Violations::new();
-            let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
-            let name = v.required_line("name", &req.name, MAX_NAME);
-            let scope = convert::parse_scope(&mut v, "scope", req.scope);
-            v.finish()?;
-            let Some(scope) = scope else {
-                return Err(crate::error::ServiceError::invalid("scope", "is required"));
-            };
-            let created = org::create_key(&self.store, &caller, name, scope, request).await?;
-            Ok(pb::CreateApiKeyResponse {
-                api_key: Some(convert::api_key(created.key)),
-                secret: created.secret,
-            })
-        })
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
+                let name = v.required_line("name", &req.name, MAX_NAME);
+                let scope = convert::parse_scope(&mut v, "scope", req.scope);
+                v.finish()?;
+                let Some(scope) = scope else {
+                    return Err(crate::error::ServiceError::invalid("scope", "is required"));
+                };
+                let created = org::create_key(&self.store, &caller, name, scope, request).await?;
+                Ok(pb::CreateApiKeyResponse {
+                    api_key: Some(convert::api_key(created.key)),
+                    secret: created.secret,
+                })
+            },
+        )
         .await
     }
 
@@ -126,16 +143,20 @@ impl OrganizationService for Api {
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        self.call(request, Action::ManageOrganization, |caller, req| async move {
-            let mut v = Violations::new();
-            let page = Page::parse(&mut v, req.page_size, &req.page_token, "keys".into());
-            v.finish()?;
-            let (rows, next_page_token) = org::list_keys(&self.store, &caller, &page).await?;
-            Ok(pb::ListApiKeysResponse {
-                api_keys: rows.into_iter().map(convert::api_key).collect(),
-                next_page_token,
-            })
-        })
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let page = Page::parse(&mut v, req.page_size, &req.page_token, "keys".into());
+                v.finish()?;
+                let (rows, next_page_token) = org::list_keys(&self.store, &caller, &page).await?;
+                Ok(pb::ListApiKeysResponse {
+                    api_keys: rows.into_iter().map(convert::api_key).collect(),
+                    next_page_token,
+                })
+            },
+        )
         .await
     }
 
@@ -143,14 +164,18 @@ impl OrganizationService for Api {
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::ApiKey>, Status> {
-        self.call(request, Action::ManageOrganization, |caller, req| async move {
-            let mut v = Violations::new();
-            let id = v.id("id", &req.id);
-            v.finish()?;
-            org::revoke_key(&self.store, &caller, id)
-                .await
-                .map(convert::api_key)
-        })
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let id = v.id("id", &req.id);
+                v.finish()?;
+                org::revoke_key(&self.store, &caller, id)
+                    .await
+                    .map(convert::api_key)
+            },
+        )
         .await
     }
 }

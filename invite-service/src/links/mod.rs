@@ -1,7 +1,7 @@
 //! The candidate's link pages, served on the same port as gRPC:
 //! `GET /i/{token}` shows the invite and records the open; `POST /i/{token}/start` starts it
 //! once and sends the candidate on to the assessment. Tokens are never logged.
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use axum::{
     extract::{Path, State},
@@ -22,39 +22,58 @@ use crate::{
     },
 };
 
-static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    for (name, source) in [
-        ("base.html", include_str!("templates/base.html")),
-        ("invite.html", include_str!("templates/invite.html")),
-        ("not_found.html", include_str!("templates/not_found.html")),
-        ("error.html", include_str!("templates/error.html")),
-    ] {
-        // The templates are part of the binary and covered by tests; a broken one is a build bug.
-        env.add_template(name, source)
-            .expect("built-in link page template must parse");
-    }
-    env
-});
-
-/// Rendered once: every dead link gets exactly these bytes.
-static NOT_FOUND_PAGE: LazyLock<String> = LazyLock::new(|| render("not_found.html", context! {}));
-
-fn render(name: &str, ctx: minijinja::Value) -> String {
-    TEMPLATES
-        .get_template(name)
-        .and_then(|t| t.render(ctx))
-        .unwrap_or_else(|err| {
-            tracing::error!(error = ?err, template = name, "link page template failed");
-            "Something went wrong".to_string()
-        })
+/// The page templates, checked when the server starts; the 404 page rendered once, so every
+/// dead link gets exactly the same bytes.
+struct Pages {
+    templates: Environment<'static>,
+    not_found: String,
 }
 
-pub fn router(store: Store) -> Router {
-    Router::new()
+impl Pages {
+    fn load() -> anyhow::Result<Self> {
+        let mut templates = Environment::new();
+        for (name, source) in [
+            ("base.html", include_str!("templates/base.html")),
+            ("invite.html", include_str!("templates/invite.html")),
+            ("not_found.html", include_str!("templates/not_found.html")),
+            ("error.html", include_str!("templates/error.html")),
+        ] {
+            templates.add_template(name, source)?;
+        }
+        let not_found = templates
+            .get_template("not_found.html")?
+            .render(context! {})?;
+        Ok(Self {
+            templates,
+            not_found,
+        })
+    }
+
+    fn render(&self, name: &str, ctx: minijinja::Value) -> String {
+        self.templates
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .unwrap_or_else(|err| {
+                tracing::error!(error = ?err, template = name, "link page template failed");
+                "Something went wrong".to_string()
+            })
+    }
+}
+
+struct LinkState {
+    store: Store,
+    pages: Pages,
+}
+
+pub fn router(store: Store) -> anyhow::Result<Router> {
+    let state = Arc::new(LinkState {
+        store,
+        pages: Pages::load()?,
+    });
+    Ok(Router::new()
         .route("/i/{token}", get(show))
         .route("/i/{token}/start", post(start))
-        .with_state(Arc::new(store))
+        .with_state(state)
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
@@ -70,24 +89,24 @@ pub fn router(store: Store) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
-        ))
+        )))
 }
 
-fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Html(NOT_FOUND_PAGE.as_str())).into_response()
+fn not_found(pages: &Pages) -> Response {
+    (StatusCode::NOT_FOUND, Html(pages.not_found.clone())).into_response()
 }
 
-fn failure(err: ServiceError) -> Response {
+fn failure(pages: &Pages, err: ServiceError) -> Response {
     tracing::error!(error = ?err, "link page failed");
     (
         StatusCode::INTERNAL_SERVER_ERROR,
-        Html(render("error.html", context! {})),
+        Html(pages.render("error.html", context! {})),
     )
         .into_response()
 }
 
-fn invite_page(link: &LiveLink, token: &str, state: &str) -> Response {
-    Html(render(
+fn invite_page(pages: &Pages, link: &LiveLink, token: &str, state: &str) -> Response {
+    Html(pages.render(
         "invite.html",
         context! {
             job_title => link.job.title,
@@ -111,37 +130,46 @@ fn page_state(link: &LiveLink) -> &'static str {
     }
 }
 
-async fn show(State(store): State<Arc<Store>>, Path(token): Path<String>) -> Response {
-    match links::open(&store, &token).await {
+async fn show(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
+    let pages = &state.pages;
+    match links::open(&state.store, &token).await {
         Ok(Some(link)) => {
             tracing::info!(invite_id = %link.invite.id, "invite link opened");
-            invite_page(&link, &token, page_state(&link))
+            invite_page(pages, &link, &token, page_state(&link))
         }
-        Ok(None) => not_found(),
-        Err(err) => failure(err),
+        Ok(None) => not_found(pages),
+        Err(err) => failure(pages, err),
     }
 }
 
-async fn start(State(store): State<Arc<Store>>, Path(token): Path<String>) -> Response {
-    match links::start(&store, &token).await {
+async fn start(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
+    let pages = &state.pages;
+    match links::start(&state.store, &token).await {
         Ok(Some(StartOutcome::Started(link))) => {
             tracing::info!(invite_id = %link.invite.id, "invite started");
             match assessment_url(&link) {
                 Some(url) => Redirect::to(&url).into_response(),
-                None => failure(ServiceError::Internal(anyhow::anyhow!(
-                    "job {} has an unusable assessment URL",
-                    link.job.id
-                ))),
+                None => failure(
+                    pages,
+                    ServiceError::Internal(anyhow::anyhow!(
+                        "job {} has an unusable assessment URL",
+                        link.job.id
+                    )),
+                ),
             }
         }
-        Ok(Some(StartOutcome::Locked(link))) => {
-            (StatusCode::CONFLICT, invite_page(&link, &token, "locked")).into_response()
-        }
-        Ok(Some(StartOutcome::Submitted(link))) => {
-            (StatusCode::CONFLICT, invite_page(&link, &token, "submitted")).into_response()
-        }
-        Ok(None) => not_found(),
-        Err(err) => failure(err),
+        Ok(Some(StartOutcome::Locked(link))) => (
+            StatusCode::CONFLICT,
+            invite_page(pages, &link, &token, "locked"),
+        )
+            .into_response(),
+        Ok(Some(StartOutcome::Submitted(link))) => (
+            StatusCode::CONFLICT,
+            invite_page(pages, &link, &token, "submitted"),
+        )
+            .into_response(),
+        Ok(None) => not_found(pages),
+        Err(err) => failure(pages, err),
     }
 }
 
@@ -151,4 +179,15 @@ fn assessment_url(link: &LiveLink) -> Option<String> {
     url.query_pairs_mut()
         .append_pair("invite_id", &link.invite.id.to_string());
     Some(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_template_loads() {
+        let pages = Pages::load().expect("templates parse");
+        assert!(pages.not_found.contains("This link is not available"));
+    }
 }

@@ -430,7 +430,11 @@ fn require(condition: bool, reason: &'static str, message: &str) -> Result<(), S
     }
 }
 
-pub async fn resend(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::Model, ServiceError> {
+pub async fn resend(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<invite::Model, ServiceError> {
     change(store, caller, id, |invite| {
         require(
             !invite.candidate_email.is_empty(),
@@ -438,7 +442,11 @@ pub async fn resend(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::
             "the invite has no candidate email to send to",
         )?;
         Ok(Transition {
-            from: &[InviteStatus::Created, InviteStatus::Sent, InviteStatus::Opened],
+            from: &[
+                InviteStatus::Created,
+                InviteStatus::Sent,
+                InviteStatus::Opened,
+            ],
             locked: None,
             changes: vec![(
                 invite::Column::DeliveryStatus,
@@ -478,7 +486,11 @@ pub async fn revoke(
     .await
 }
 
-pub async fn reopen(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::Model, ServiceError> {
+pub async fn reopen(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<invite::Model, ServiceError> {
     change(store, caller, id, |_| {
         Ok(Transition {
             from: &[InviteStatus::Submitted],
@@ -500,7 +512,11 @@ pub async fn reopen(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::
     .await
 }
 
-pub async fn unlock(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::Model, ServiceError> {
+pub async fn unlock(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<invite::Model, ServiceError> {
     change(store, caller, id, |_| {
         Ok(Transition {
             from: InviteStatus::LIVE,

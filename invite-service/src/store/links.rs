@@ -103,9 +103,7 @@ pub async fn open(store: &Store, token: &str) -> Result<Option<LiveLink>, Servic
         )
         .col_expr(invite::Column::FirstOpenedAt, Expr::value(at))
         .filter(invite::Column::Id.eq(link.invite.id))
-        .filter(
-            invite::Column::Status.is_in(InviteStatus::UNOPENED.iter().map(|s| s.as_str())),
-        )
+        .filter(invite::Column::Status.is_in(InviteStatus::UNOPENED.iter().map(|s| s.as_str())))
         .exec(&txn)
         .await?
         .rows_affected

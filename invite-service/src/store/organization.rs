@@ -33,7 +33,8 @@ pub async fn bootstrap(store: &Store, name: &str) -> Result<Bootstrapped, Servic
     }
     .insert(&txn)
     .await?;
-    let (admin_key, _) = insert_key(&txn, organization.id, "bootstrap admin key", Scope::Admin).await?;
+    let (admin_key, _) =
+        insert_key(&txn, organization.id, "bootstrap admin key", Scope::Admin).await?;
     txn.commit().await?;
     Ok(Bootstrapped {
         organization,

@@ -61,11 +61,9 @@ impl Page {
         }
         rows.truncate(self.size as usize);
         match rows.last() {
-            Some(last) => URL_SAFE_NO_PAD.encode(format!(
-                "{}.{}",
-                id_of(last),
-                fingerprint_of(&self.filter)
-            )),
+            Some(last) => {
+                URL_SAFE_NO_PAD.encode(format!("{}.{}", id_of(last), fingerprint_of(&self.filter)))
+            }
             None => String::new(),
         }
     }

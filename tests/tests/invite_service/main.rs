@@ -1,0 +1,8 @@
+//! End-to-end tests of invite-service: the real server over real gRPC and HTTP, each test on a
+//! database of its own, every test run against both SQLite and PostgreSQL.
+mod api;
+mod bad_input;
+mod lifecycle;
+mod links;
+mod tenancy;
+mod transport;
