@@ -64,7 +64,9 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     let app = routes
         .into_axum_router()
         .layer(tonic_web::GrpcWebLayer::new())
-        .merge(links::router(store.clone())?);
+        .merge(links::router(store.clone())?)
+        // For load balancers and uptime checks that speak plain HTTP.
+        .route("/healthz", axum::routing::get(|| async { "ok" }));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
         .accept_http1(true)

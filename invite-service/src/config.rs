@@ -33,6 +33,19 @@ pub struct Config {
     pub max_db_connections: u32,
 }
 
+/// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
+const SETTINGS: &[&str] = &[
+    "listen_addr",
+    "public_base_url",
+    "data_dir",
+    "database_url",
+    "cors_origins",
+    "max_request_bytes",
+    "request_timeout_secs",
+    "log_format",
+    "max_db_connections",
+];
+
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -80,11 +93,14 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment.merge(Env::prefixed("BECKON_")).merge(
-            Env::raw()
-                .only(&["DATABASE_URL"])
-                .map(|_| "database_url".into()),
-        );
+        // Only our own settings: other tools (invitectl, tests) read BECKON_* variables too.
+        figment = figment
+            .merge(Env::prefixed("BECKON_").only(SETTINGS))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database_url".into()),
+            );
         let config: Config = figment.extract().map_err(Box::new)?;
         config.validate()?;
         Ok(config)
@@ -200,6 +216,21 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn every_setting_can_come_from_the_environment() {
+        let defaults = serde_json::to_value(Config::default()).expect("serializable");
+        let mut fields: Vec<&str> = defaults
+            .as_object()
+            .expect("a struct")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        let mut settings = SETTINGS.to_vec();
+        settings.sort_unstable();
+        assert_eq!(fields, settings);
     }
 
     #[test]

@@ -22,7 +22,10 @@ pub enum ServiceError {
     },
     #[error("{0}")]
     AlreadyExists(String),
-    #[error("a valid API key is required: send `authorization: Bearer <key>`")]
+    #[error("an API key is required: send `authorization: Bearer <key>`")]
+    MissingKey,
+    /// Unknown, mistyped and revoked keys are told apart by no one but the server's owner.
+    #[error("the API key is not valid: it may be mistyped or revoked")]
     Unauthenticated,
     #[error("this API key's scope does not allow {}", .0.describe())]
     PermissionDenied(Action),

@@ -61,7 +61,7 @@ impl Api {
                     .strip_prefix("Bearer ")
                     .or_else(|| value.strip_prefix("bearer "))
             })
-            .ok_or(ServiceError::Unauthenticated)?;
+            .ok_or(ServiceError::MissingKey)?;
         let caller = org::authenticate(&self.store, key.trim()).await?;
         if caller.scope.allows(action) {
             Ok(caller)

@@ -18,16 +18,16 @@ pub fn to_status(err: ServiceError) -> Status {
             for v in &violations {
                 details.add_bad_request_violation(&v.field, &v.description);
             }
-            let summary: Vec<String> = violations
-                .iter()
-                .map(|v| format!("{}: {}", v.field, v.description))
-                .collect();
+            // The message names the fields; the BadRequest details say what is wrong with each.
+            let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
             details.set_error_info("INVALID_FIELDS", ERROR_DOMAIN, HashMap::new());
-            return Status::with_error_details(Code::InvalidArgument, summary.join("; "), details);
+            let message = format!("invalid fields: {}", fields.join(", "));
+            return Status::with_error_details(Code::InvalidArgument, message, details);
         }
         ServiceError::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
         ServiceError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, reason),
         ServiceError::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
+        ServiceError::MissingKey => (Code::Unauthenticated, "API_KEY_MISSING"),
         ServiceError::Unauthenticated => (Code::Unauthenticated, "API_KEY_INVALID"),
         ServiceError::PermissionDenied(_) => (Code::PermissionDenied, "SCOPE_INSUFFICIENT"),
         ServiceError::Internal(err) => {

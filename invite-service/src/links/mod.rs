@@ -11,7 +11,7 @@ use axum::{
     Router,
 };
 use minijinja::{context, Environment};
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
 
 use crate::{
     domain::InviteStatus,
@@ -74,6 +74,8 @@ pub fn router(store: Store) -> anyhow::Result<Router> {
         .route("/i/{token}", get(show))
         .route("/i/{token}/start", post(start))
         .with_state(state)
+        // The pages read no body; anything larger than a form post is refused unread.
+        .layer(RequestBodyLimitLayer::new(16 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),

@@ -1,0 +1,334 @@
+//! `invitectl invites`: one candidate's secret link to one job, and what happens to it.
+use std::io::{self, Write};
+
+use beckon_proto::invite::v1::{
+    CompleteInviteRequest, CreateInviteRequest, DeliveryStatus, GetInviteRequest, Invite,
+    InviteEvent, InviteStatus, ListInviteEventsRequest, ListInvitesRequest, ReissueInviteRequest,
+    ReopenInviteRequest, ResendInviteRequest, RevokeInviteRequest, UnlockInviteRequest,
+};
+use clap::{Subcommand, ValueEnum};
+use prost_types::Duration;
+use serde_json::json;
+
+use crate::{
+    client::{all_pages, new_request_id, Connection},
+    output::{enum_name, print_json, timestamp, write_table, Format, Record},
+};
+
+const EVENT_COLUMNS: &[&str] = &["create_time", "kind", "actor", "detail"];
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create an invite and print its link, which is shown only now.
+    Create {
+        /// The job to invite the candidate to.
+        #[arg(long = "job", value_name = "JOB_ID")]
+        job_id: String,
+        /// The candidate's email; required with --send-email.
+        #[arg(long)]
+        email: Option<String>,
+        /// The candidate's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Email the link to the candidate; otherwise it is only printed, to share by hand.
+        #[arg(long)]
+        send_email: bool,
+        /// Included in the email; defaults to the job's message.
+        #[arg(long)]
+        message: Option<String>,
+        /// Hours until the link expires; defaults to the job's expiry.
+        #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..))]
+        ttl_hours: Option<u32>,
+        /// The link opens, but the assessment cannot be started until `invites unlock`.
+        #[arg(long)]
+        locked: bool,
+        /// A label to file the invite under; repeat for more.
+        #[arg(long = "label", value_name = "LABEL")]
+        labels: Vec<String>,
+        /// A member told when the candidate starts or submits; repeat for more.
+        #[arg(long = "assignee", value_name = "MEMBER_ID")]
+        assignee_ids: Vec<String>,
+    },
+    /// List invites, optionally only those matching every filter given.
+    List {
+        #[arg(long = "job", value_name = "JOB_ID")]
+        job_id: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<Status>,
+        #[arg(long)]
+        label: Option<String>,
+        /// The candidate's email.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Show an invite and its audit trail.
+    Show { id: String },
+    /// Kill the link for good.
+    Revoke {
+        id: String,
+        /// Recorded in the audit trail.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Kill the current link and print a new one for the same invite.
+    Reissue {
+        id: String,
+        /// Email the new link to the candidate.
+        #[arg(long)]
+        send_email: bool,
+    },
+    /// Take a submitted invite back to started, on the same link.
+    Reopen { id: String },
+    /// Let a locked invite be started.
+    Unlock { id: String },
+    /// Mark the invite submitted, as the assessment platform would.
+    Complete { id: String },
+    /// Email the same link to the candidate again.
+    Resend { id: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Status {
+    Created,
+    Sent,
+    Opened,
+    Started,
+    Submitted,
+    Revoked,
+    Expired,
+}
+
+impl From<Status> for InviteStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Created => InviteStatus::Created,
+            Status::Sent => InviteStatus::Sent,
+            Status::Opened => InviteStatus::Opened,
+            Status::Started => InviteStatus::Started,
+            Status::Submitted => InviteStatus::Submitted,
+            Status::Revoked => InviteStatus::Revoked,
+            Status::Expired => InviteStatus::Expired,
+        }
+    }
+}
+
+pub async fn run(command: Command, connection: &Connection, format: Format) -> anyhow::Result<()> {
+    let mut client = connection.invites();
+    match command {
+        Command::Create {
+            job_id,
+            email,
+            name,
+            send_email,
+            message,
+            ttl_hours,
+            locked,
+            labels,
+            assignee_ids,
+        } => {
+            let request = CreateInviteRequest {
+                job_id,
+                candidate_email: email.unwrap_or_default(),
+                candidate_name: name.unwrap_or_default(),
+                send_email,
+                message: message.unwrap_or_default(),
+                ttl: ttl_hours.map(|hours| Duration {
+                    seconds: i64::from(hours) * 3600,
+                    nanos: 0,
+                }),
+                locked,
+                assignee_ids,
+                labels,
+                request_id: new_request_id(),
+                ..Default::default()
+            };
+            let response = client.create_invite(request).await?.into_inner();
+            print_with_link(
+                format,
+                response.invite.unwrap_or_default(),
+                &response.link_url,
+            )
+        }
+        Command::List {
+            job_id,
+            status,
+            label,
+            email,
+        } => {
+            let status = status.map_or(InviteStatus::Unspecified, InviteStatus::from) as i32;
+            let filter = ListInvitesRequest {
+                job_id: job_id.unwrap_or_default(),
+                status,
+                label: label.unwrap_or_default(),
+                candidate_email: email.unwrap_or_default(),
+                ..Default::default()
+            };
+            let invites = all_pages(|page_size, page_token| {
+                let mut client = client.clone();
+                let request = ListInvitesRequest {
+                    page_size,
+                    page_token,
+                    ..filter.clone()
+                };
+                async move {
+                    let page = client.list_invites(request).await?.into_inner();
+                    Ok((page.invites, page.next_page_token))
+                }
+            })
+            .await?;
+            let records: Vec<Record> = invites.iter().map(record).collect();
+            let columns = [
+                "id",
+                "status",
+                "delivery_status",
+                "create_time",
+                "candidate_email",
+                "candidate_name",
+            ];
+            format.print_list("invites", &records, &columns)
+        }
+        Command::Show { id } => {
+            let invite = client
+                .get_invite(GetInviteRequest { id: id.clone() })
+                .await?
+                .into_inner();
+            let events = all_pages(|page_size, page_token| {
+                let mut client = client.clone();
+                let request = ListInviteEventsRequest {
+                    invite_id: id.clone(),
+                    page_size,
+                    page_token,
+                };
+                async move {
+                    let page = client.list_invite_events(request).await?.into_inner();
+                    Ok((page.events, page.next_page_token))
+                }
+            })
+            .await?;
+            let invite = record(&invite);
+            let events: Vec<Record> = events.iter().map(event_record).collect();
+            match format {
+                Format::Json => {
+                    let events: Vec<_> = events.iter().map(Record::json).collect();
+                    print_json(&json!({ "invite": invite.json(), "events": events }))
+                }
+                Format::Text => {
+                    let mut out = io::stdout().lock();
+                    invite.write_text(&mut out)?;
+                    writeln!(out)?;
+                    write_table(&mut out, "events", &events, EVENT_COLUMNS)?;
+                    Ok(())
+                }
+            }
+        }
+        Command::Revoke { id, reason } => {
+            let request = RevokeInviteRequest {
+                id,
+                reason: reason.unwrap_or_default(),
+            };
+            let invite = client.revoke_invite(request).await?.into_inner();
+            format.print_record(&record(&invite))
+        }
+        Command::Reissue { id, send_email } => {
+            let request = ReissueInviteRequest { id, send_email };
+            let response = client.reissue_invite(request).await?.into_inner();
+            print_with_link(
+                format,
+                response.invite.unwrap_or_default(),
+                &response.link_url,
+            )
+        }
+        Command::Reopen { id } => {
+            let invite = client
+                .reopen_invite(ReopenInviteRequest { id })
+                .await?
+                .into_inner();
+            format.print_record(&record(&invite))
+        }
+        Command::Unlock { id } => {
+            let invite = client
+                .unlock_invite(UnlockInviteRequest { id })
+                .await?
+                .into_inner();
+            format.print_record(&record(&invite))
+        }
+        Command::Complete { id } => {
+            let invite = client
+                .complete_invite(CompleteInviteRequest { id })
+                .await?
+                .into_inner();
+            format.print_record(&record(&invite))
+        }
+        Command::Resend { id } => {
+            let invite = client
+                .resend_invite(ResendInviteRequest { id })
+                .await?
+                .into_inner();
+            format.print_record(&record(&invite))
+        }
+    }
+}
+
+/// An invite with its new link: `invite <id>` and `link <url>` first in text.
+fn print_with_link(format: Format, invite: Invite, link_url: &str) -> anyhow::Result<()> {
+    let invite = record(&invite);
+    match format {
+        Format::Json => print_json(&json!({ "invite": invite.json(), "link_url": link_url })),
+        Format::Text => {
+            let mut out = io::stdout().lock();
+            invite.write_headline(&mut out)?;
+            writeln!(out, "link {link_url}")?;
+            invite.write_fields(&mut out)?;
+            Ok(())
+        }
+    }
+}
+
+fn record(invite: &Invite) -> Record {
+    Record::new("invite", &invite.id)
+        .field("job_id", invite.job_id.as_str())
+        .field("candidate_id", invite.candidate_id.as_str())
+        .field("candidate_email", invite.candidate_email.as_str())
+        .field("candidate_name", invite.candidate_name.as_str())
+        .field("status", status_name(invite.status))
+        .field("delivery_status", delivery_name(invite.delivery_status))
+        .field("locked", invite.locked)
+        .field("assignee_ids", invite.assignee_ids.clone())
+        .field("labels", invite.labels.clone())
+        .field("message", invite.message.as_str())
+        .field("time_limit_minutes", invite.time_limit_minutes)
+        .field("expire_time", timestamp(invite.expire_time.as_ref()))
+        .field("open_count", invite.open_count)
+        .field("send_count", invite.send_count)
+        .field("source", invite.source.as_str())
+        .field("created_by_key_id", invite.created_by_key_id.as_str())
+        .field("create_time", timestamp(invite.create_time.as_ref()))
+        .field("update_time", timestamp(invite.update_time.as_ref()))
+        .field(
+            "first_open_time",
+            timestamp(invite.first_open_time.as_ref()),
+        )
+        .field("start_time", timestamp(invite.start_time.as_ref()))
+        .field("submit_time", timestamp(invite.submit_time.as_ref()))
+}
+
+fn event_record(event: &InviteEvent) -> Record {
+    Record::new("event", &event.id)
+        .field("invite_id", event.invite_id.as_str())
+        .field("kind", event.kind.as_str())
+        .field("actor", event.actor.as_str())
+        .field("detail", event.detail.as_str())
+        .field("create_time", timestamp(event.create_time.as_ref()))
+}
+
+fn status_name(status: i32) -> String {
+    let name = InviteStatus::try_from(status).ok().map(|s| s.as_str_name());
+    enum_name(name, "INVITE_STATUS_", status)
+}
+
+fn delivery_name(delivery: i32) -> String {
+    let name = DeliveryStatus::try_from(delivery)
+        .ok()
+        .map(|d| d.as_str_name());
+    enum_name(name, "DELIVERY_STATUS_", delivery)
+}

@@ -1,0 +1,64 @@
+//! `invitectl members`: the people of the organization, who can be assigned to invites.
+use beckon_proto::invite::v1::{CreateMemberRequest, ListMembersRequest, Member};
+use clap::Subcommand;
+
+use crate::{
+    client::{all_pages, new_request_id, Connection},
+    output::{timestamp, Format, Record},
+};
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Add a member.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List every member.
+    List,
+}
+
+pub async fn run(command: Command, connection: &Connection, format: Format) -> anyhow::Result<()> {
+    let mut client = connection.organization();
+    match command {
+        Command::Create { email, name } => {
+            let request = CreateMemberRequest {
+                member: Some(Member {
+                    email,
+                    name: name.unwrap_or_default(),
+                    ..Default::default()
+                }),
+                request_id: new_request_id(),
+            };
+            let member = client.create_member(request).await?.into_inner();
+            format.print_record(&record(&member))
+        }
+        Command::List => {
+            let members = all_pages(|page_size, page_token| {
+                let mut client = client.clone();
+                async move {
+                    let request = ListMembersRequest {
+                        page_size,
+                        page_token,
+                    };
+                    let page = client.list_members(request).await?.into_inner();
+                    Ok((page.members, page.next_page_token))
+                }
+            })
+            .await?;
+            let records: Vec<Record> = members.iter().map(record).collect();
+            format.print_list("members", &records, &["id", "email", "name"])
+        }
+    }
+}
+
+fn record(member: &Member) -> Record {
+    Record::new("member", &member.id)
+        .field("email", member.email.as_str())
+        .field("name", member.name.as_str())
+        .field("notify_started", member.notify_started)
+        .field("notify_submitted", member.notify_submitted)
+        .field("create_time", timestamp(member.create_time.as_ref()))
+}
