@@ -5,7 +5,10 @@ use std::{env, error::Error, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["beckon/invite/v1/invite.proto"];
+const PROTOS: &[&str] = &[
+    "beckon/invite/v1/invite.proto",
+    "beckon/notify/v1/notify.proto",
+];
 
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=proto");

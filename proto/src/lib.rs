@@ -8,6 +8,13 @@ pub mod invite {
     }
 }
 
+/// `beckon.notify.v1`: email delivery and team notifications.
+pub mod notify {
+    pub mod v1 {
+        tonic::include_proto!("beckon.notify.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every Beckon proto, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/beckon_descriptor.bin"));

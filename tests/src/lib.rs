@@ -1,5 +1,8 @@
 //! Test support: boots the real invite-service on port 0 with a database of its own (a SQLite
 //! file, or a fresh PostgreSQL database) and gives typed gRPC clients and an HTTP client.
+pub mod notify;
+pub mod smtp;
+
 use std::net::SocketAddr;
 
 use beckon_proto::invite::v1::{

@@ -1,0 +1,150 @@
+//! Assembles notify-service: the gRPC API, health and reflection, the workers and the
+//! reconciler, on Redis or in-process backends.
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tokio::{
+    net::TcpListener,
+    sync::{oneshot, watch},
+    task::{JoinHandle, JoinSet},
+};
+use tonic::{service::Routes, transport::server::TcpIncoming};
+
+use crate::{
+    config::Config,
+    grpc::NotifyApi,
+    limiter::{memory::MemoryLimiter, redis::RedisLimiter, RateLimiter},
+    mail::{FileMailer, Mailer, SmtpMailer},
+    queue::{memory::MemoryQueue, redis::RedisQueue, Queue, QueueSettings},
+    store::Store,
+    worker::Workers,
+};
+
+pub struct RunningNotify {
+    pub local_addr: SocketAddr,
+    pub store: Store,
+    pub queue: Arc<dyn Queue>,
+    stop_workers: watch::Sender<bool>,
+    workers: JoinSet<()>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningNotify {
+    /// Stops taking calls, lets the workers finish the messages in hand, and waits.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.stop_workers.send(true);
+        while self.workers.join_next().await.is_some() {}
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.server.await.context("notify server task panicked")?
+    }
+
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}
+
+pub async fn start(config: Config) -> anyhow::Result<RunningNotify> {
+    let listener = TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("binding listen_addr {}", config.listen_addr))?;
+    start_on(config, listener).await
+}
+
+/// A name for this replica's queue consumers, unique per process.
+fn replica_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "notify".into());
+    format!("{host}-{}-{:04x}", std::process::id(), fastrand::u16(..))
+}
+
+pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<RunningNotify> {
+    let config = Arc::new(config);
+    let local_addr = listener.local_addr()?;
+    let store = Store::connect(config.clone()).await?;
+    store.migrate().await?;
+
+    let settings = QueueSettings {
+        ack_deadline: config.ack_deadline(),
+        dead_letter_after: config.dead_letter_after,
+    };
+    let (queue, limiter): (Arc<dyn Queue>, Arc<dyn RateLimiter>) = match &config.redis_url {
+        Some(url) => (
+            Arc::new(
+                RedisQueue::connect(url, &config.key_prefix, settings)
+                    .await
+                    .context("connecting the queue to Redis")?,
+            ),
+            Arc::new(
+                RedisLimiter::connect(url, &config.key_prefix)
+                    .await
+                    .context("connecting the rate limiter to Redis")?,
+            ),
+        ),
+        None => (
+            Arc::new(MemoryQueue::new(settings)),
+            Arc::new(MemoryLimiter::new()),
+        ),
+    };
+    let from = config
+        .from_address
+        .parse()
+        .context("from_address is not a mailbox")?;
+    let mailer: Arc<dyn Mailer> = match &config.smtp {
+        Some(smtp) => Arc::new(SmtpMailer::new(smtp, from)?),
+        None => Arc::new(FileMailer::new(config.mail_dir(), from)?),
+    };
+
+    let (stop_workers, stop) = watch::channel(false);
+    let workers = Workers {
+        store: store.clone(),
+        queue: queue.clone(),
+        limiter,
+        mailer,
+        config: config.clone(),
+        replica: replica_name(),
+    }
+    .spawn(stop);
+
+    let api = NotifyApi::new(store.clone(), queue.clone());
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<beckon_proto::notify::v1::notify_service_server::NotifyServiceServer<NotifyApi>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(beckon_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building gRPC reflection")?;
+    let mut routes = Routes::builder();
+    routes
+        .add_service(api.service())
+        .add_service(health_service)
+        .add_service(reflection);
+    let server = tonic::transport::Server::builder().add_routes(routes.routes());
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = tokio::spawn(async move {
+        server
+            .serve_with_incoming_shutdown(incoming, async {
+                let _ = shutdown_rx.await;
+            })
+            .await
+            .context("serving")
+    });
+    tracing::info!(%local_addr, redis = config.redis_url.is_some(), smtp = config.smtp.is_some(), "notify-service listening");
+    Ok(RunningNotify {
+        local_addr,
+        store,
+        queue,
+        stop_workers,
+        workers,
+        shutdown: Some(shutdown_tx),
+        server,
+    })
+}

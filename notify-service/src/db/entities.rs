@@ -1,0 +1,86 @@
+//! sea-orm entities, one module per table.
+
+pub mod delivery {
+    use sea_orm::entity::prelude::*;
+
+    /// One message to one recipient, from enqueue to its final state. The source of truth:
+    /// queues carry only its id.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notify_deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        #[sea_orm(unique)]
+        pub idempotency_key: String,
+        pub org_id: Uuid,
+        pub kind: String,
+        pub recipient: String,
+        pub recipient_name: String,
+        /// Template variables as a JSON object. Emptied once the delivery is final, so links
+        /// do not outlive their email.
+        pub variables: String,
+        pub invite_id: String,
+        pub cohort_id: String,
+        pub state: String,
+        pub attempts: i32,
+        pub last_error: String,
+        pub message_id: String,
+        /// When the next attempt is due (the first one: now or `not_before`).
+        pub next_attempt_at: ChronoDateTimeUtc,
+        /// When the id was last handed to the queue; the reconciler publishes stale ones again.
+        pub published_at: ChronoDateTimeUtc,
+        /// A worker holds the delivery until then: two copies of one queue entry never send
+        /// twice at the same time.
+        pub lease_until: Option<ChronoDateTimeUtc>,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+        pub sent_at: Option<ChronoDateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod suppression {
+    use sea_orm::entity::prelude::*;
+
+    /// An address that hard-bounced: nothing is sent to it until it is removed.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notify_suppressions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub address: String,
+        pub reason: String,
+        pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod template {
+    use sea_orm::entity::prelude::*;
+
+    /// An organization's own template for one kind of message.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notify_templates")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub org_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kind: String,
+        pub subject: String,
+        pub text_body: String,
+        pub html_body: String,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,109 @@
+//! Rows to protobuf messages and protobuf enums to domain ones.
+use beckon_proto::notify::v1 as pb;
+use chrono::{DateTime, Utc};
+use prost_types::Timestamp;
+use uuid::Uuid;
+
+use crate::{
+    db::entities::delivery,
+    domain::{DeliveryState, MessageKind},
+    templates::TemplateSource,
+};
+
+pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
+    Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
+}
+
+pub fn from_timestamp(ts: &Timestamp) -> Option<DateTime<Utc>> {
+    u32::try_from(ts.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(ts.seconds, nanos))
+}
+
+pub fn kind(value: i32) -> Option<MessageKind> {
+    Some(match pb::MessageKind::try_from(value).ok()? {
+        pb::MessageKind::Unspecified => return None,
+        pb::MessageKind::Invite => MessageKind::Invite,
+        pb::MessageKind::Resend => MessageKind::Resend,
+        pb::MessageKind::TeamStarted => MessageKind::TeamStarted,
+        pb::MessageKind::TeamSubmitted => MessageKind::TeamSubmitted,
+        pb::MessageKind::PublicRegistration => MessageKind::PublicRegistration,
+        pb::MessageKind::InviterCopy => MessageKind::InviterCopy,
+        pb::MessageKind::Reminder => MessageKind::Reminder,
+    })
+}
+
+fn kind_to_pb(kind: MessageKind) -> pb::MessageKind {
+    match kind {
+        MessageKind::Invite => pb::MessageKind::Invite,
+        MessageKind::Resend => pb::MessageKind::Resend,
+        MessageKind::TeamStarted => pb::MessageKind::TeamStarted,
+        MessageKind::TeamSubmitted => pb::MessageKind::TeamSubmitted,
+        MessageKind::PublicRegistration => pb::MessageKind::PublicRegistration,
+        MessageKind::InviterCopy => pb::MessageKind::InviterCopy,
+        MessageKind::Reminder => pb::MessageKind::Reminder,
+    }
+}
+
+pub fn state(value: i32) -> Option<DeliveryState> {
+    Some(match pb::DeliveryState::try_from(value).ok()? {
+        pb::DeliveryState::Unspecified => return None,
+        pb::DeliveryState::Queued => DeliveryState::Queued,
+        pb::DeliveryState::Sent => DeliveryState::Sent,
+        pb::DeliveryState::Deferred => DeliveryState::Deferred,
+        pb::DeliveryState::Failed => DeliveryState::Failed,
+        pb::DeliveryState::Suppressed => DeliveryState::Suppressed,
+    })
+}
+
+fn state_to_pb(state: DeliveryState) -> pb::DeliveryState {
+    match state {
+        DeliveryState::Queued => pb::DeliveryState::Queued,
+        DeliveryState::Sent => pb::DeliveryState::Sent,
+        DeliveryState::Deferred => pb::DeliveryState::Deferred,
+        DeliveryState::Failed => pb::DeliveryState::Failed,
+        DeliveryState::Suppressed => pb::DeliveryState::Suppressed,
+    }
+}
+
+pub fn delivery(row: delivery::Model) -> pb::Delivery {
+    let state = DeliveryState::parse(&row.state);
+    pb::Delivery {
+        id: row.id.to_string(),
+        idempotency_key: row.idempotency_key,
+        organization_id: row.org_id.to_string(),
+        kind: MessageKind::parse(&row.kind).map_or(pb::MessageKind::Unspecified, kind_to_pb) as i32,
+        recipient: row.recipient,
+        state: state.map_or(pb::DeliveryState::Unspecified, state_to_pb) as i32,
+        attempts: row.attempts.max(0) as u32,
+        last_error: row.last_error,
+        message_id: row.message_id,
+        invite_id: row.invite_id,
+        cohort_id: row.cohort_id,
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+        sent_time: row.sent_at.map(timestamp),
+        next_attempt_time: state
+            .filter(|s| !s.is_final())
+            .map(|_| timestamp(row.next_attempt_at)),
+    }
+}
+
+pub fn template(
+    org_id: Uuid,
+    kind: MessageKind,
+    source: TemplateSource,
+    is_default: bool,
+) -> pb::Template {
+    pb::Template {
+        organization_id: org_id.to_string(),
+        kind: kind_to_pb(kind) as i32,
+        subject: source.subject,
+        text_body: source.text_body,
+        html_body: source.html_body,
+        is_default,
+    }
+}

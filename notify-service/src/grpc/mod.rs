@@ -1,0 +1,440 @@
+//! The gRPC edge of notify-service: the only code that knows prost types and `tonic::Status`.
+mod convert;
+pub mod status;
+
+use std::sync::Arc;
+
+use beckon_proto::notify::v1::{self as pb, notify_service_server::NotifyService};
+use tonic::{metadata::MetadataMap, Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    domain::{self, RawMessage},
+    error::{FieldViolation, NotifyError},
+    queue::Queue,
+    store::{DeliveryFilter, Store},
+    templates::{self, TemplateSource},
+};
+
+pub const MAX_BATCH: usize = 1000;
+const MAX_PAGE_SIZE: i32 = 1000;
+const DEFAULT_PAGE_SIZE: u64 = 100;
+
+#[derive(Clone)]
+pub struct NotifyApi {
+    store: Store,
+    queue: Arc<dyn Queue>,
+}
+
+impl NotifyApi {
+    pub fn new(store: Store, queue: Arc<dyn Queue>) -> Self {
+        Self { store, queue }
+    }
+
+    pub fn service(&self) -> pb::notify_service_server::NotifyServiceServer<NotifyApi> {
+        pb::notify_service_server::NotifyServiceServer::new(self.clone())
+            .max_decoding_message_size(self.store.config.max_request_bytes)
+    }
+
+    fn authorize(&self, metadata: &MetadataMap) -> Result<(), NotifyError> {
+        let Some(expected) = &self.store.config.auth_token else {
+            return Ok(());
+        };
+        let presented = metadata
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if tokens_match(presented, expected.expose()) {
+            Ok(())
+        } else {
+            Err(NotifyError::Unauthenticated)
+        }
+    }
+
+    async fn call<Req, Res, Fut>(
+        &self,
+        request: Request<Req>,
+        handler: impl FnOnce(Req) -> Fut,
+    ) -> Result<Response<Res>, Status>
+    where
+        Fut: std::future::Future<Output = Result<Res, NotifyError>>,
+    {
+        let result = async {
+            self.authorize(request.metadata())?;
+            handler(request.into_inner()).await
+        }
+        .await;
+        result.map(Response::new).map_err(status::to_status)
+    }
+}
+
+/// Compares digests in constant time: the time says nothing about where the tokens differ,
+/// nor about their lengths.
+fn tokens_match(presented: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    Sha256::digest(presented.as_bytes())
+        .ct_eq(&Sha256::digest(expected.as_bytes()))
+        .into()
+}
+
+fn page(
+    violations: &mut Vec<FieldViolation>,
+    page_size: i32,
+    page_token: &str,
+) -> (u64, Option<String>) {
+    let size = match page_size {
+        0 => DEFAULT_PAGE_SIZE,
+        1..=MAX_PAGE_SIZE => page_size as u64,
+        _ => {
+            violations.push(FieldViolation {
+                field: "page_size".into(),
+                description: format!("must be between 1 and {MAX_PAGE_SIZE}, or 0"),
+            });
+            DEFAULT_PAGE_SIZE
+        }
+    };
+    let after = (!page_token.is_empty()).then(|| page_token.to_string());
+    (size, after)
+}
+
+#[tonic::async_trait]
+impl NotifyService for NotifyApi {
+    async fn enqueue_messages(
+        &self,
+        request: Request<pb::EnqueueMessagesRequest>,
+    ) -> Result<Response<pb::EnqueueMessagesResponse>, Status> {
+        self.call(request, |req| async move {
+            if req.messages.is_empty() {
+                return Err(NotifyError::invalid("messages", "at least one message"));
+            }
+            if req.messages.len() > MAX_BATCH {
+                return Err(NotifyError::invalid(
+                    "messages",
+                    format!("at most {MAX_BATCH} messages per call"),
+                ));
+            }
+            let mut violations = Vec::new();
+            let mut messages = Vec::with_capacity(req.messages.len());
+            for (i, m) in req.messages.iter().enumerate() {
+                let field = format!("messages[{i}]");
+                let not_before = m.not_before.as_ref().and_then(|ts| {
+                    let at = convert::from_timestamp(ts);
+                    if at.is_none() {
+                        violations.push(FieldViolation {
+                            field: format!("{field}.not_before"),
+                            description: "is not a valid timestamp".into(),
+                        });
+                    }
+                    at
+                });
+                let raw = RawMessage {
+                    idempotency_key: &m.idempotency_key,
+                    organization_id: &m.organization_id,
+                    kind: convert::kind(m.kind),
+                    recipient: &m.recipient,
+                    recipient_name: &m.recipient_name,
+                    variables: &m.variables,
+                    not_before,
+                    invite_id: &m.invite_id,
+                    cohort_id: &m.cohort_id,
+                };
+                if let Some(message) = domain::validate_message(&field, raw, &mut violations) {
+                    messages.push(message);
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            for (i, m) in messages.iter().enumerate() {
+                if !seen.insert(m.idempotency_key.as_str()) {
+                    violations.push(FieldViolation {
+                        field: format!("messages[{i}].idempotency_key"),
+                        description: "appears twice in this batch".into(),
+                    });
+                }
+            }
+            domain::finish(violations)?;
+            let stored = self.store.enqueue(&messages).await?;
+            let (now_due, later): (Vec<_>, Vec<_>) = stored
+                .iter()
+                .filter(|(d, is_new)| *is_new && d.state == domain::DeliveryState::Queued.as_str())
+                .map(|(d, _)| d)
+                .partition(|d| d.next_attempt_at <= chrono::Utc::now());
+            // Stored first, then published: if publishing fails the call fails, and the
+            // reconciler (or the caller's retry) publishes the stored deliveries later.
+            let ids: Vec<Uuid> = now_due.iter().map(|d| d.id).collect();
+            self.queue.publish(&ids).await?;
+            for d in later {
+                self.queue.publish_at(d.id, d.next_attempt_at).await?;
+            }
+            Ok(pb::EnqueueMessagesResponse {
+                deliveries: stored
+                    .into_iter()
+                    .map(|(d, _)| convert::delivery(d))
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    async fn get_delivery(
+        &self,
+        request: Request<pb::GetDeliveryRequest>,
+    ) -> Result<Response<pb::Delivery>, Status> {
+        self.call(request, |req| async move {
+            if req.id.trim().is_empty() {
+                return Err(NotifyError::invalid("id", "is required"));
+            }
+            self.store
+                .deliveries_by_ids_or_keys(&[req.id.trim().to_string()])
+                .await?
+                .into_iter()
+                .next()
+                .map(convert::delivery)
+                .ok_or(NotifyError::NotFound("delivery"))
+        })
+        .await
+    }
+
+    async fn batch_get_deliveries(
+        &self,
+        request: Request<pb::BatchGetDeliveriesRequest>,
+    ) -> Result<Response<pb::BatchGetDeliveriesResponse>, Status> {
+        self.call(request, |req| async move {
+            if req.ids.len() > MAX_BATCH {
+                return Err(NotifyError::invalid(
+                    "ids",
+                    format!("at most {MAX_BATCH} ids per call"),
+                ));
+            }
+            let rows = self.store.deliveries_by_ids_or_keys(&req.ids).await?;
+            Ok(pb::BatchGetDeliveriesResponse {
+                deliveries: rows.into_iter().map(convert::delivery).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn list_deliveries(
+        &self,
+        request: Request<pb::ListDeliveriesRequest>,
+    ) -> Result<Response<pb::ListDeliveriesResponse>, Status> {
+        self.call(request, |req| async move {
+            let mut violations = Vec::new();
+            let org_id = if req.organization_id.is_empty() {
+                None
+            } else {
+                match Uuid::parse_str(&req.organization_id) {
+                    Ok(id) => Some(id),
+                    Err(_) => {
+                        violations.push(FieldViolation {
+                            field: "organization_id".into(),
+                            description: "must be a UUID".into(),
+                        });
+                        None
+                    }
+                }
+            };
+            let state = match req.state {
+                0 => None,
+                value => {
+                    let state = convert::state(value);
+                    if state.is_none() {
+                        violations.push(FieldViolation {
+                            field: "state".into(),
+                            description: format!("{value} is not a DeliveryState"),
+                        });
+                    }
+                    state
+                }
+            };
+            let (size, after) = page(&mut violations, req.page_size, &req.page_token);
+            let after = match after.map(|t| Uuid::parse_str(&t)) {
+                None => None,
+                Some(Ok(id)) => Some(id),
+                Some(Err(_)) => {
+                    violations.push(FieldViolation {
+                        field: "page_token".into(),
+                        description: "is not a page token returned by this API".into(),
+                    });
+                    None
+                }
+            };
+            domain::finish(violations)?;
+            let filter = DeliveryFilter {
+                org_id,
+                invite_id: (!req.invite_id.is_empty()).then_some(req.invite_id),
+                cohort_id: (!req.cohort_id.is_empty()).then_some(req.cohort_id),
+                state,
+            };
+            let mut rows = self.store.list_deliveries(&filter, after, size + 1).await?;
+            let next_page_token = if rows.len() as u64 > size {
+                rows.truncate(size as usize);
+                rows.last().map(|d| d.id.to_string()).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            Ok(pb::ListDeliveriesResponse {
+                deliveries: rows.into_iter().map(convert::delivery).collect(),
+                next_page_token,
+            })
+        })
+        .await
+    }
+
+    async fn list_suppressions(
+        &self,
+        request: Request<pb::ListSuppressionsRequest>,
+    ) -> Result<Response<pb::ListSuppressionsResponse>, Status> {
+        self.call(request, |req| async move {
+            let mut violations = Vec::new();
+            let (size, after) = page(&mut violations, req.page_size, &req.page_token);
+            domain::finish(violations)?;
+            let mut rows = self.store.list_suppressions(after, size + 1).await?;
+            let next_page_token = if rows.len() as u64 > size {
+                rows.truncate(size as usize);
+                rows.last().map(|s| s.address.clone()).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            Ok(pb::ListSuppressionsResponse {
+                suppressions: rows
+                    .into_iter()
+                    .map(|s| pb::Suppression {
+                        address: s.address,
+                        reason: s.reason,
+                        create_time: Some(convert::timestamp(s.created_at)),
+                    })
+                    .collect(),
+                next_page_token,
+            })
+        })
+        .await
+    }
+
+    async fn delete_suppression(
+        &self,
+        request: Request<pb::DeleteSuppressionRequest>,
+    ) -> Result<Response<pb::DeleteSuppressionResponse>, Status> {
+        self.call(request, |req| async move {
+            let address = req.address.trim().to_lowercase();
+            if !domain::email_ok(&address) {
+                return Err(NotifyError::invalid("address", "must be an email address"));
+            }
+            if self.store.unsuppress(&address).await? {
+                Ok(pb::DeleteSuppressionResponse {})
+            } else {
+                Err(NotifyError::NotFound("suppression"))
+            }
+        })
+        .await
+    }
+
+    async fn get_template(
+        &self,
+        request: Request<pb::GetTemplateRequest>,
+    ) -> Result<Response<pb::Template>, Status> {
+        self.call(request, |req| async move {
+            let (org_id, kind) = template_key(&req.organization_id, req.kind, "")?;
+            let stored = self.store.org_template(org_id, kind).await?;
+            let is_default = stored.is_none();
+            let source = stored.unwrap_or_else(|| templates::default_template(kind));
+            Ok(convert::template(org_id, kind, source, is_default))
+        })
+        .await
+    }
+
+    async fn put_template(
+        &self,
+        request: Request<pb::PutTemplateRequest>,
+    ) -> Result<Response<pb::Template>, Status> {
+        self.call(request, |req| async move {
+            let t = req.template.unwrap_or_default();
+            let (org_id, kind) = template_key(&t.organization_id, t.kind, "template.")?;
+            let source = TemplateSource {
+                subject: t.subject,
+                text_body: t.text_body,
+                html_body: t.html_body,
+            };
+            templates::validate(&source, "template")?;
+            self.store.put_template(org_id, kind, &source).await?;
+            Ok(convert::template(org_id, kind, source, false))
+        })
+        .await
+    }
+
+    async fn render_preview(
+        &self,
+        request: Request<pb::RenderPreviewRequest>,
+    ) -> Result<Response<pb::RenderedMessage>, Status> {
+        self.call(request, |req| async move {
+            let m = req.message.unwrap_or_default();
+            let mut violations = Vec::new();
+            let raw = RawMessage {
+                idempotency_key: if m.idempotency_key.is_empty() {
+                    "preview"
+                } else {
+                    &m.idempotency_key
+                },
+                organization_id: &m.organization_id,
+                kind: convert::kind(m.kind),
+                recipient: &m.recipient,
+                recipient_name: &m.recipient_name,
+                variables: &m.variables,
+                not_before: None,
+                invite_id: &m.invite_id,
+                cohort_id: &m.cohort_id,
+            };
+            let message = domain::validate_message("message", raw, &mut violations);
+            domain::finish(violations)?;
+            let message = message.ok_or_else(|| NotifyError::invalid("message", "is not valid"))?;
+            let source = match self
+                .store
+                .org_template(message.org_id, message.kind)
+                .await?
+            {
+                Some(source) => source,
+                None => templates::default_template(message.kind),
+            };
+            let rendered = templates::render(&source, &message.variables, &message.recipient_name)
+                .map_err(|e| NotifyError::invalid("message.variables", e.to_string()))?;
+            Ok(pb::RenderedMessage {
+                subject: rendered.subject,
+                text_body: rendered.text_body,
+                html_body: rendered.html_body,
+                message_id: domain::message_id(
+                    &message.idempotency_key,
+                    &self.store.config.message_id_domain(),
+                ),
+            })
+        })
+        .await
+    }
+}
+
+fn template_key(
+    organization_id: &str,
+    kind: i32,
+    prefix: &str,
+) -> Result<(Uuid, domain::MessageKind), NotifyError> {
+    let mut violations = Vec::new();
+    let org = Uuid::parse_str(organization_id).ok();
+    if org.is_none() {
+        violations.push(FieldViolation {
+            field: format!("{prefix}organization_id"),
+            description: "must be an organization id (a UUID)".into(),
+        });
+    }
+    let kind = convert::kind(kind);
+    if kind.is_none() {
+        violations.push(FieldViolation {
+            field: format!("{prefix}kind"),
+            description: "must be a known MessageKind".into(),
+        });
+    }
+    domain::finish(violations)?;
+    match (org, kind) {
+        (Some(org), Some(kind)) => Ok((org, kind)),
+        _ => Err(NotifyError::invalid("kind", "is required")),
+    }
+}

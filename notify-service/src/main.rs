@@ -1,0 +1,68 @@
+//! `notify-service`: serves the notify API and sends mail until stopped.
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::Parser;
+use notify_service::config::{Config, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Beckon notify-service: email delivery at a controlled rate, nothing lost"
+)]
+struct Cli {
+    /// A TOML file of settings; environment variables (BECKON_NOTIFY_*) override it.
+    #[arg(long, env = "BECKON_NOTIFY_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("notify-service: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
+    }
+    let result = async {
+        let running = notify_service::start(config).await?;
+        println!("Beckon notify-service listening on {}", running.local_addr);
+        running.run_until(shutdown_signal()).await
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("notify-service: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

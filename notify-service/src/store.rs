@@ -1,0 +1,457 @@
+//! notify-service's data: deliveries (the source of truth for every message), suppressions and
+//! organization templates. Every state change of a delivery is guarded by its current state, so
+//! a late or duplicate worker can never take a final delivery back.
+use std::{collections::HashSet, str::FromStr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::{Expr, OnConflict},
+    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    ColumnTrait, Condition, ConnectOptions, Database, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlxSqliteConnector, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use uuid::Uuid;
+
+use crate::{
+    config::Config,
+    db::{
+        entities::{delivery, suppression, template},
+        migrations::Migrator,
+    },
+    domain::{message_id, DeliveryState, MessageKind, NewMessage},
+    error::NotifyError,
+    templates::TemplateSource,
+};
+
+/// Database handles: as in invite-service, SQLite writes go through one connection.
+#[derive(Clone)]
+pub struct Store {
+    pub read: DatabaseConnection,
+    pub write: DatabaseConnection,
+    pub config: Arc<Config>,
+}
+
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+impl Store {
+    pub async fn connect(config: Arc<Config>) -> anyhow::Result<Self> {
+        let url = config.database_url();
+        let (read, write) = if url.starts_with("sqlite:") {
+            if config.database_url.is_none() {
+                std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                    format!("creating the data folder {}", config.data_dir.display())
+                })?;
+            }
+            let options = SqliteConnectOptions::from_str(&url)
+                .with_context(|| format!("parsing database_url {url}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10));
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .context("opening the SQLite database")?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(config.max_db_connections)
+                .connect_with(options)
+                .await
+                .context("opening the SQLite database")?;
+            (
+                SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
+                SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
+            )
+        } else {
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(config.max_db_connections)
+                .sqlx_logging(false);
+            let pool = Database::connect(options)
+                .await
+                .context("connecting to PostgreSQL")?;
+            (pool.clone(), pool)
+        };
+        Ok(Self {
+            read,
+            write,
+            config,
+        })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        Migrator::up(&self.write, None)
+            .await
+            .context("running notify-service migrations")
+    }
+
+    /// Stores new messages and returns every message's delivery, with whether it is new. Known
+    /// idempotency keys are left as they are. Suppressed recipients are recorded as such.
+    pub async fn enqueue(
+        &self,
+        messages: &[NewMessage],
+    ) -> Result<Vec<(delivery::Model, bool)>, NotifyError> {
+        let at = now();
+        let domain = self.config.message_id_domain();
+        let recipients: Vec<&str> = messages.iter().map(|m| m.recipient.as_str()).collect();
+        let suppressed: HashSet<String> = suppression::Entity::find()
+            .filter(suppression::Column::Address.is_in(recipients))
+            .all(&self.read)
+            .await?
+            .into_iter()
+            .map(|s| s.address)
+            .collect();
+        let fresh_ids: Vec<Uuid> = messages.iter().map(|_| Uuid::now_v7()).collect();
+        let rows = messages.iter().zip(&fresh_ids).map(|(m, id)| {
+            let state = if suppressed.contains(&m.recipient) {
+                DeliveryState::Suppressed
+            } else {
+                DeliveryState::Queued
+            };
+            delivery::ActiveModel {
+                id: Set(*id),
+                idempotency_key: Set(m.idempotency_key.clone()),
+                org_id: Set(m.org_id),
+                kind: Set(m.kind.as_str().into()),
+                recipient: Set(m.recipient.clone()),
+                recipient_name: Set(m.recipient_name.clone()),
+                variables: Set(if state.is_final() {
+                    "{}".into()
+                } else {
+                    serde_json::to_string(&m.variables).unwrap_or_else(|_| "{}".into())
+                }),
+                invite_id: Set(m.invite_id.clone()),
+                cohort_id: Set(m.cohort_id.clone()),
+                state: Set(state.as_str().into()),
+                attempts: Set(0),
+                last_error: Set(if state.is_final() {
+                    "recipient is on the suppression list".into()
+                } else {
+                    String::new()
+                }),
+                message_id: Set(message_id(&m.idempotency_key, &domain)),
+                next_attempt_at: Set(m.not_before.unwrap_or(at).max(at)),
+                published_at: Set(at),
+                lease_until: Set(None),
+                created_at: Set(at),
+                updated_at: Set(at),
+                sent_at: Set(None),
+            }
+        });
+        let txn = self.write.begin().await?;
+        delivery::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(delivery::Column::IdempotencyKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+        let keys: Vec<&str> = messages
+            .iter()
+            .map(|m| m.idempotency_key.as_str())
+            .collect();
+        let stored = delivery::Entity::find()
+            .filter(delivery::Column::IdempotencyKey.is_in(keys))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let fresh: HashSet<Uuid> = fresh_ids.into_iter().collect();
+        messages
+            .iter()
+            .map(|m| {
+                let row = stored
+                    .iter()
+                    .find(|d| d.idempotency_key == m.idempotency_key)
+                    .cloned()
+                    .ok_or_else(|| {
+                        NotifyError::Internal(anyhow::anyhow!("a stored delivery went missing"))
+                    })?;
+                let is_new = fresh.contains(&row.id);
+                Ok((row, is_new))
+            })
+            .collect()
+    }
+
+    pub async fn delivery(&self, id: Uuid) -> Result<Option<delivery::Model>, NotifyError> {
+        Ok(delivery::Entity::find_by_id(id).one(&self.read).await?)
+    }
+
+    /// Deliveries named by id or by idempotency key.
+    pub async fn deliveries_by_ids_or_keys(
+        &self,
+        ids_or_keys: &[String],
+    ) -> Result<Vec<delivery::Model>, NotifyError> {
+        let ids: Vec<Uuid> = ids_or_keys
+            .iter()
+            .filter_map(|s| Uuid::parse_str(s).ok())
+            .collect();
+        Ok(delivery::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(delivery::Column::Id.is_in(ids))
+                    .add(delivery::Column::IdempotencyKey.is_in(ids_or_keys.iter().cloned())),
+            )
+            .all(&self.read)
+            .await?)
+    }
+
+    pub async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<delivery::Model>, NotifyError> {
+        let mut query = delivery::Entity::find()
+            .order_by_desc(delivery::Column::Id)
+            .limit(limit);
+        if let Some(org) = filter.org_id {
+            query = query.filter(delivery::Column::OrgId.eq(org));
+        }
+        if let Some(invite) = &filter.invite_id {
+            query = query.filter(delivery::Column::InviteId.eq(invite.as_str()));
+        }
+        if let Some(cohort) = &filter.cohort_id {
+            query = query.filter(delivery::Column::CohortId.eq(cohort.as_str()));
+        }
+        if let Some(state) = filter.state {
+            query = query.filter(delivery::Column::State.eq(state.as_str()));
+        }
+        if let Some(after) = after {
+            query = query.filter(delivery::Column::Id.lt(after));
+        }
+        Ok(query.all(&self.read).await?)
+    }
+
+    /// Takes the delivery for one attempt, unless another worker holds it or it is final.
+    pub async fn lease(&self, id: Uuid, hold: Duration) -> Result<bool, NotifyError> {
+        let at = now();
+        let until = at + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::MAX);
+        let taken = delivery::Entity::update_many()
+            .col_expr(delivery::Column::LeaseUntil, Expr::value(until))
+            .filter(delivery::Column::Id.eq(id))
+            .filter(pending())
+            .filter(
+                Condition::any()
+                    .add(delivery::Column::LeaseUntil.is_null())
+                    .add(delivery::Column::LeaseUntil.lt(at)),
+            )
+            .exec(&self.write)
+            .await?
+            .rows_affected;
+        Ok(taken == 1)
+    }
+
+    /// Records the outcome of an attempt (or a decision without one). Only a pending delivery
+    /// changes; the lease is released.
+    pub async fn record(&self, id: Uuid, outcome: Outcome) -> Result<(), NotifyError> {
+        let at = now();
+        let mut update = delivery::Entity::update_many()
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
+            .col_expr(
+                delivery::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(delivery::Column::Id.eq(id))
+            .filter(pending());
+        let (state, attempts, error) = match &outcome {
+            Outcome::Sent { attempts } => (DeliveryState::Sent, Some(*attempts), None),
+            Outcome::Deferred {
+                attempts,
+                error,
+                retry_at,
+            } => {
+                update = update
+                    .col_expr(delivery::Column::NextAttemptAt, Expr::value(*retry_at))
+                    .col_expr(delivery::Column::PublishedAt, Expr::value(at));
+                (
+                    DeliveryState::Deferred,
+                    Some(*attempts),
+                    Some(error.clone()),
+                )
+            }
+            Outcome::Failed { attempts, error } => {
+                (DeliveryState::Failed, *attempts, Some(error.clone()))
+            }
+            Outcome::Suppressed => (
+                DeliveryState::Suppressed,
+                None,
+                Some("recipient is on the suppression list".to_string()),
+            ),
+        };
+        update = update.col_expr(delivery::Column::State, Expr::value(state.as_str()));
+        if let Some(attempts) = attempts {
+            update = update.col_expr(delivery::Column::Attempts, Expr::value(attempts));
+        }
+        if let Some(error) = error {
+            update = update.col_expr(delivery::Column::LastError, Expr::value(error));
+        }
+        if matches!(outcome, Outcome::Sent { .. }) {
+            update = update.col_expr(delivery::Column::SentAt, Expr::value(at));
+        }
+        if state.is_final() {
+            // The link inside the variables has done its job.
+            update = update.col_expr(delivery::Column::Variables, Expr::value("{}"));
+        }
+        update.exec(&self.write).await?;
+        Ok(())
+    }
+
+    /// Unfinished deliveries that were published long ago and are due: the queue may have lost
+    /// them. Marks them published now.
+    pub async fn take_stale(
+        &self,
+        older_than: Duration,
+        limit: u64,
+    ) -> Result<Vec<Uuid>, NotifyError> {
+        let at = now();
+        let cutoff = at - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
+        let txn = self.write.begin().await?;
+        let ids: Vec<Uuid> = delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::Id)
+            .filter(pending())
+            .filter(delivery::Column::PublishedAt.lt(cutoff))
+            .filter(delivery::Column::NextAttemptAt.lte(at))
+            .limit(limit)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if !ids.is_empty() {
+            delivery::Entity::update_many()
+                .col_expr(delivery::Column::PublishedAt, Expr::value(at))
+                .filter(delivery::Column::Id.is_in(ids.clone()))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(ids)
+    }
+
+    pub async fn is_suppressed(&self, address: &str) -> Result<bool, NotifyError> {
+        Ok(suppression::Entity::find_by_id(address.to_string())
+            .one(&self.read)
+            .await?
+            .is_some())
+    }
+
+    pub async fn suppress(&self, address: &str, reason: &str) -> Result<(), NotifyError> {
+        suppression::Entity::insert(suppression::ActiveModel {
+            address: Set(address.to_string()),
+            reason: Set(reason.to_string()),
+            created_at: Set(now()),
+        })
+        .on_conflict(
+            OnConflict::column(suppression::Column::Address)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn list_suppressions(
+        &self,
+        after: Option<String>,
+        limit: u64,
+    ) -> Result<Vec<suppression::Model>, NotifyError> {
+        let mut query = suppression::Entity::find()
+            .order_by_asc(suppression::Column::Address)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(suppression::Column::Address.gt(after));
+        }
+        Ok(query.all(&self.read).await?)
+    }
+
+    /// Removes an address from the list; true if it was there.
+    pub async fn unsuppress(&self, address: &str) -> Result<bool, NotifyError> {
+        let removed = suppression::Entity::delete_by_id(address.to_string())
+            .exec(&self.write)
+            .await?
+            .rows_affected;
+        Ok(removed > 0)
+    }
+
+    pub async fn org_template(
+        &self,
+        org_id: Uuid,
+        kind: MessageKind,
+    ) -> Result<Option<TemplateSource>, NotifyError> {
+        Ok(
+            template::Entity::find_by_id((org_id, kind.as_str().to_string()))
+                .one(&self.read)
+                .await?
+                .map(|t| TemplateSource {
+                    subject: t.subject,
+                    text_body: t.text_body,
+                    html_body: t.html_body,
+                }),
+        )
+    }
+
+    pub async fn put_template(
+        &self,
+        org_id: Uuid,
+        kind: MessageKind,
+        source: &TemplateSource,
+    ) -> Result<(), NotifyError> {
+        template::Entity::insert(template::ActiveModel {
+            org_id: Set(org_id),
+            kind: Set(kind.as_str().into()),
+            subject: Set(source.subject.clone()),
+            text_body: Set(source.text_body.clone()),
+            html_body: Set(source.html_body.clone()),
+            updated_at: Set(now()),
+        })
+        .on_conflict(
+            OnConflict::columns([template::Column::OrgId, template::Column::Kind])
+                .update_columns([
+                    template::Column::Subject,
+                    template::Column::TextBody,
+                    template::Column::HtmlBody,
+                    template::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&self.write)
+        .await?;
+        Ok(())
+    }
+}
+
+fn pending() -> Condition {
+    Condition::all()
+        .add(delivery::Column::State.is_in(DeliveryState::PENDING.iter().map(|s| s.as_str())))
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryFilter {
+    pub org_id: Option<Uuid>,
+    pub invite_id: Option<String>,
+    pub cohort_id: Option<String>,
+    pub state: Option<DeliveryState>,
+}
+
+/// What a worker decided about a delivery.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Sent {
+        attempts: i32,
+    },
+    Deferred {
+        attempts: i32,
+        error: String,
+        retry_at: DateTime<Utc>,
+    },
+    Failed {
+        attempts: Option<i32>,
+        error: String,
+    },
+    Suppressed,
+}

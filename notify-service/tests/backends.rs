@@ -1,0 +1,671 @@
+//! One behaviour suite for the queue and the rate limiter, run against each backend:
+//! `memory::<test>` in-process and `redis::<test>` on a real Redis at `BECKON_TEST_REDIS_URL`
+//! (default `redis://127.0.0.1:6379`), each Redis test under a key prefix of its own that is
+//! deleted when the test ends, pass or fail. `replicas::<test>` covers what only a shared Redis
+//! can do: several service instances on one queue and one set of limits.
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use notify_service::limiter::memory::MemoryLimiter;
+use notify_service::limiter::redis::RedisLimiter;
+use notify_service::limiter::{Admission, Limit, RateLimiter};
+use notify_service::queue::memory::MemoryQueue;
+use notify_service::queue::redis::RedisQueue;
+use notify_service::queue::{Lease, Queue, QueueError, QueueSettings};
+use uuid::Uuid;
+
+/// How long a receive that should find something may take, at most (a slow, busy machine).
+const PATIENCE: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Memory,
+    Redis,
+}
+
+fn redis_url() -> String {
+    std::env::var("BECKON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A test's own corner of a backend: for Redis, a fresh key prefix whose keys are deleted when
+/// the fixture is dropped, even by a failing test.
+struct Fixture {
+    backend: Backend,
+    prefix: String,
+}
+
+impl Fixture {
+    fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            prefix: format!("test-{}", Uuid::new_v4()),
+        }
+    }
+
+    async fn queue(&self, settings: QueueSettings) -> Arc<dyn Queue> {
+        match self.backend {
+            Backend::Memory => Arc::new(MemoryQueue::new(settings)),
+            Backend::Redis => Arc::new(
+                RedisQueue::connect(&redis_url(), &self.prefix, settings)
+                    .await
+                    .expect("Redis at BECKON_TEST_REDIS_URL (scripts/test provides one)"),
+            ),
+        }
+    }
+
+    async fn limiter(&self) -> Arc<dyn RateLimiter> {
+        match self.backend {
+            Backend::Memory => Arc::new(MemoryLimiter::new()),
+            Backend::Redis => Arc::new(
+                RedisLimiter::connect(&redis_url(), &self.prefix)
+                    .await
+                    .expect("Redis at BECKON_TEST_REDIS_URL (scripts/test provides one)"),
+            ),
+        }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Backend::Redis = self.backend {
+            delete_keys(&self.prefix);
+        }
+    }
+}
+
+/// Deletes every key under `prefix`. Synchronous, so that it can run in `Drop`, during a panic.
+fn delete_keys(prefix: &str) {
+    let Ok(client) = ::redis::Client::open(redis_url()) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_connection() else {
+        return;
+    };
+    let keys: Vec<String> =
+        match ::redis::Commands::scan_match(&mut conn, format!("{{{prefix}}}:*")) {
+            Ok(keys) => keys.collect(),
+            Err(_) => return,
+        };
+    if !keys.is_empty() {
+        let _: Result<(), _> = ::redis::Commands::del(&mut conn, keys);
+    }
+}
+
+/// Writes each test in the suite twice, once per backend.
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Fixture::new(super::Backend::Memory)).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Fixture::new(super::Backend::Redis)).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    published_deliveries_are_received_in_order_and_acked_ones_do_not_come_back,
+    a_receive_takes_at_most_max_and_leaves_the_rest_in_order,
+    a_waiting_receive_returns_as_soon_as_something_is_published,
+    an_unacked_lease_comes_back_to_another_consumer_after_the_ack_deadline,
+    a_delivery_handed_out_too_often_lands_in_dead_letters,
+    dead_letter_acks_the_lease_and_lists_it_oldest_first,
+    a_delayed_delivery_is_not_received_before_its_time_and_is_received_when_due,
+    scheduling_a_delivery_again_moves_it_instead_of_adding_another,
+    a_burst_is_admitted_at_once_then_refused_with_a_sensible_retry_after,
+    a_refused_acquire_over_several_limits_takes_nothing_from_any,
+    a_refusal_reports_the_longest_wait,
+    at_a_low_rate_the_admitted_count_follows_the_limit_and_never_exceeds_it,
+    at_a_high_rate_concurrent_callers_are_never_over_admitted,
+);
+
+fn settings(ack_deadline_ms: u64, dead_letter_after: u32) -> QueueSettings {
+    QueueSettings {
+        ack_deadline: Duration::from_millis(ack_deadline_ms),
+        dead_letter_after,
+    }
+}
+
+fn new_ids(n: usize) -> Vec<Uuid> {
+    (0..n).map(|_| Uuid::new_v4()).collect()
+}
+
+fn delivery_ids(leases: &[Lease]) -> Vec<Uuid> {
+    leases.iter().map(|lease| lease.delivery_id).collect()
+}
+
+async fn receive(queue: &dyn Queue, consumer: &str, max: usize, wait: Duration) -> Vec<Lease> {
+    queue
+        .receive(consumer, max, wait)
+        .await
+        .expect("receive succeeds")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queue
+
+async fn published_deliveries_are_received_in_order_and_acked_ones_do_not_come_back(f: Fixture) {
+    let queue = f.queue(settings(200, 5)).await;
+    let ids = new_ids(3);
+    queue.publish(&ids).await.expect("publish");
+
+    let leases = receive(&*queue, "a", 10, PATIENCE).await;
+    assert_eq!(delivery_ids(&leases), ids);
+    assert!(leases.iter().all(|lease| lease.times_delivered == 1));
+    queue.ack(&leases).await.expect("ack");
+
+    // Well past the ack deadline, acked leases stay gone.
+    let later = receive(&*queue, "b", 10, Duration::from_millis(600)).await;
+    assert_eq!(later, Vec::new());
+}
+
+async fn a_receive_takes_at_most_max_and_leaves_the_rest_in_order(f: Fixture) {
+    let queue = f.queue(settings(30_000, 5)).await;
+    queue
+        .publish(&[])
+        .await
+        .expect("publishing nothing is fine");
+
+    let ids = new_ids(25);
+    queue.publish(&ids).await.expect("publish");
+    let mut received = Vec::new();
+    for expected in [10, 10, 5] {
+        let leases = receive(&*queue, "a", 10, PATIENCE).await;
+        assert_eq!(leases.len(), expected);
+        received.extend(leases);
+    }
+    assert_eq!(delivery_ids(&received), ids);
+    assert_eq!(receive(&*queue, "a", 10, Duration::ZERO).await, Vec::new());
+
+    let started = Instant::now();
+    assert_eq!(receive(&*queue, "a", 0, PATIENCE).await, Vec::new());
+    assert!(started.elapsed() < PATIENCE, "max 0 returns at once");
+    queue.ack(&received).await.expect("ack");
+
+    // A large batch goes in one publish and comes out in full batches, in order.
+    let many = new_ids(1000);
+    queue.publish(&many).await.expect("publish 1000");
+    let mut received = Vec::new();
+    while received.len() < many.len() {
+        let leases = receive(&*queue, "a", 256, PATIENCE).await;
+        assert!(!leases.is_empty(), "all 1000 are there to take");
+        assert_eq!(leases.len(), 256.min(many.len() - received.len()));
+        received.extend(leases);
+    }
+    assert_eq!(delivery_ids(&received), many);
+    queue.ack(&received).await.expect("ack 1000");
+}
+
+async fn a_waiting_receive_returns_as_soon_as_something_is_published(f: Fixture) {
+    let queue = f.queue(settings(30_000, 5)).await;
+
+    let started = Instant::now();
+    assert_eq!(
+        receive(&*queue, "a", 10, Duration::from_millis(300)).await,
+        Vec::new()
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < PATIENCE,
+        "an empty receive waits as long as asked: {waited:?}"
+    );
+
+    let receiver = tokio::spawn({
+        let queue = queue.clone();
+        async move {
+            let started = Instant::now();
+            let leases = receive(&*queue, "a", 10, Duration::from_secs(20)).await;
+            (leases, started.elapsed())
+        }
+    });
+    // Gives the receiver time to start waiting; were it late, the test would still pass, just
+    // without exercising the wake-up.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let id = Uuid::new_v4();
+    queue.publish(&[id]).await.expect("publish");
+    let (leases, took) = receiver.await.expect("receiver task");
+    assert_eq!(delivery_ids(&leases), vec![id]);
+    assert!(
+        took < PATIENCE,
+        "woken by the publish, not by its timeout: {took:?}"
+    );
+}
+
+async fn an_unacked_lease_comes_back_to_another_consumer_after_the_ack_deadline(f: Fixture) {
+    let queue = f.queue(settings(200, 5)).await;
+    let id = Uuid::new_v4();
+    queue.publish(&[id]).await.expect("publish");
+
+    let before = Instant::now();
+    let first = receive(&*queue, "a", 10, PATIENCE).await;
+    assert_eq!(delivery_ids(&first), vec![id]);
+    assert_eq!(first[0].times_delivered, 1);
+
+    // "a" never acks. "b" waits, and gets the same entry once a's deadline has passed.
+    let second = receive(&*queue, "b", 10, PATIENCE).await;
+    let after = before.elapsed();
+    assert_eq!(delivery_ids(&second), vec![id]);
+    assert_eq!(second[0].entry_id, first[0].entry_id);
+    assert_eq!(second[0].times_delivered, 2);
+    // Redis counts idle time in whole milliseconds, hence 199.
+    assert!(
+        after >= Duration::from_millis(199),
+        "not before the ack deadline: {after:?}"
+    );
+
+    queue.ack(&second).await.expect("ack");
+    assert_eq!(
+        receive(&*queue, "c", 10, Duration::from_millis(600)).await,
+        Vec::new()
+    );
+}
+
+async fn a_delivery_handed_out_too_often_lands_in_dead_letters(f: Fixture) {
+    let queue = f.queue(settings(100, 2)).await;
+    let id = Uuid::new_v4();
+    queue.publish(&[id]).await.expect("publish");
+
+    let first = receive(&*queue, "a", 10, PATIENCE).await;
+    assert_eq!(first[0].times_delivered, 1);
+    let second = receive(&*queue, "b", 10, PATIENCE).await;
+    assert_eq!(delivery_ids(&second), vec![id]);
+    assert_eq!(second[0].times_delivered, 2);
+
+    // A third hand-out would exceed 2: the entry is dead-lettered instead, and stays out.
+    assert_eq!(
+        receive(&*queue, "c", 10, Duration::from_millis(700)).await,
+        Vec::new()
+    );
+    assert_eq!(
+        queue.dead_letters(10).await.expect("dead letters"),
+        vec![id]
+    );
+}
+
+async fn dead_letter_acks_the_lease_and_lists_it_oldest_first(f: Fixture) {
+    let queue = f.queue(settings(200, 5)).await;
+    let ids = new_ids(2);
+    queue.publish(&ids).await.expect("publish");
+    let leases = receive(&*queue, "a", 10, PATIENCE).await;
+    assert_eq!(delivery_ids(&leases), ids);
+
+    queue
+        .dead_letter(&leases[0], "550 mailbox does not exist")
+        .await
+        .expect("dead letter");
+    queue
+        .dead_letter(&leases[1], "552 message too large")
+        .await
+        .expect("dead letter");
+
+    assert_eq!(queue.dead_letters(10).await.expect("dead letters"), ids);
+    assert_eq!(queue.dead_letters(1).await.expect("dead letters"), ids[..1]);
+    assert!(queue
+        .dead_letters(0)
+        .await
+        .expect("dead letters")
+        .is_empty());
+    // Dead-lettered means acked: neither comes back after the ack deadline.
+    assert_eq!(
+        receive(&*queue, "b", 10, Duration::from_millis(600)).await,
+        Vec::new()
+    );
+}
+
+async fn a_delayed_delivery_is_not_received_before_its_time_and_is_received_when_due(f: Fixture) {
+    let queue = f.queue(settings(30_000, 5)).await;
+    let id = Uuid::new_v4();
+    let at = Utc::now() + chrono::Duration::milliseconds(700);
+    queue.publish_at(id, at).await.expect("publish_at");
+
+    assert_eq!(
+        receive(&*queue, "a", 10, Duration::from_millis(300)).await,
+        Vec::new()
+    );
+
+    // A long wait: the receive wakes for the due time, not at the end of its wait.
+    let leases = receive(&*queue, "a", 10, Duration::from_secs(20)).await;
+    let now = Utc::now();
+    assert_eq!(delivery_ids(&leases), vec![id]);
+    assert_eq!(leases[0].times_delivered, 1);
+    assert!(now >= at, "not early: {now} < {at}");
+    let late = (now - at).to_std().unwrap_or_default();
+    assert!(late < Duration::from_secs(1), "received {late:?} after due");
+
+    // Due already: available at once.
+    queue.ack(&leases).await.expect("ack");
+    let past = Uuid::new_v4();
+    queue
+        .publish_at(past, Utc::now() - chrono::Duration::seconds(1))
+        .await
+        .expect("publish_at in the past");
+    assert_eq!(
+        delivery_ids(&receive(&*queue, "a", 10, PATIENCE).await),
+        vec![past]
+    );
+}
+
+async fn scheduling_a_delivery_again_moves_it_instead_of_adding_another(f: Fixture) {
+    let queue = f.queue(settings(30_000, 5)).await;
+    let id = Uuid::new_v4();
+    queue
+        .publish_at(id, Utc::now() + chrono::Duration::milliseconds(200))
+        .await
+        .expect("publish_at");
+    queue
+        .publish_at(id, Utc::now() + chrono::Duration::seconds(60))
+        .await
+        .expect("publish_at again");
+    assert_eq!(
+        receive(&*queue, "a", 10, Duration::from_millis(700)).await,
+        Vec::new(),
+        "the first schedule was replaced"
+    );
+
+    // Moved to now: received once, at once.
+    queue
+        .publish_at(id, Utc::now())
+        .await
+        .expect("publish_at now");
+    let leases = receive(&*queue, "a", 10, PATIENCE).await;
+    assert_eq!(delivery_ids(&leases), vec![id]);
+    queue.ack(&leases).await.expect("ack");
+    assert_eq!(
+        receive(&*queue, "a", 10, Duration::from_millis(300)).await,
+        Vec::new()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limiter
+
+fn limit(key: &str, per_second: f64, burst: u32) -> Limit {
+    Limit {
+        key: key.to_owned(),
+        per_second,
+        burst,
+    }
+}
+
+async fn acquire(limiter: &dyn RateLimiter, limits: &[Limit]) -> Admission {
+    limiter.acquire(limits).await.expect("acquire succeeds")
+}
+
+async fn a_burst_is_admitted_at_once_then_refused_with_a_sensible_retry_after(f: Fixture) {
+    let limiter = f.limiter().await;
+    let relay = [limit("relay", 10.0, 5)];
+    let interval = Duration::from_millis(100);
+
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(acquire(&*limiter, &relay).await, Admission::Admitted);
+    }
+    let Admission::RetryAfter(wait) = acquire(&*limiter, &relay).await else {
+        panic!("the sixth unit of a burst of 5 must wait");
+    };
+    let took = started.elapsed();
+    // The sixth unit is due one interval after the first: the wait is what is left of it.
+    assert!(wait <= interval, "wait {wait:?}");
+    assert!(wait + took >= interval, "wait {wait:?} after {took:?}");
+
+    tokio::time::sleep(wait).await;
+    assert_eq!(acquire(&*limiter, &relay).await, Admission::Admitted);
+    assert!(matches!(
+        acquire(&*limiter, &relay).await,
+        Admission::RetryAfter(wait) if wait <= interval
+    ));
+}
+
+async fn a_refused_acquire_over_several_limits_takes_nothing_from_any(f: Fixture) {
+    let limiter = f.limiter().await;
+    let org = limit("org:1", 1.0, 3);
+    let relay = limit("relay", 1.0, 1);
+    assert_eq!(
+        acquire(&*limiter, std::slice::from_ref(&relay)).await,
+        Admission::Admitted
+    );
+
+    let both = [org.clone(), relay];
+    for _ in 0..5 {
+        assert!(matches!(
+            acquire(&*limiter, &both).await,
+            Admission::RetryAfter(_)
+        ));
+    }
+    // The organization's limit still holds its whole burst.
+    let org = [org];
+    for _ in 0..3 {
+        assert_eq!(acquire(&*limiter, &org).await, Admission::Admitted);
+    }
+    assert!(matches!(
+        acquire(&*limiter, &org).await,
+        Admission::RetryAfter(_)
+    ));
+}
+
+async fn a_refusal_reports_the_longest_wait(f: Fixture) {
+    let limiter = f.limiter().await;
+    let fast = limit("fast", 2.0, 1);
+    let slow = limit("slow", 0.5, 1);
+    let both = [fast.clone(), slow];
+    assert_eq!(acquire(&*limiter, &both).await, Admission::Admitted);
+
+    let Admission::RetryAfter(wait) = acquire(&*limiter, &both).await else {
+        panic!("both limits are spent");
+    };
+    assert!(
+        wait > Duration::from_millis(1500) && wait <= Duration::from_secs(2),
+        "the slow limit's wait: {wait:?}"
+    );
+    let Admission::RetryAfter(wait) = acquire(&*limiter, &[fast]).await else {
+        panic!("the fast limit is spent too");
+    };
+    assert!(
+        wait <= Duration::from_millis(500),
+        "the fast limit's wait: {wait:?}"
+    );
+}
+
+/// Admitted at most `burst + rate × elapsed`, by GCRA's definition; "never more" is exact.
+fn assert_never_over_admitted(admitted: u64, per_second: f64, burst: u32, elapsed: Duration) {
+    let ceiling = f64::from(burst) + per_second * elapsed.as_secs_f64();
+    assert!(
+        admitted as f64 <= ceiling,
+        "over-admitted: {admitted} in {elapsed:?}, at most {ceiling:.1}"
+    );
+}
+
+async fn at_a_low_rate_the_admitted_count_follows_the_limit_and_never_exceeds_it(f: Fixture) {
+    let limiter = f.limiter().await;
+    let (per_second, burst) = (20.0, 5);
+    let relay = [limit("relay", per_second, burst)];
+
+    // Offered at 100/s, five times the limit, for 2 s.
+    let mut ticks = tokio::time::interval(Duration::from_millis(10));
+    let started = Instant::now();
+    let (mut offered, mut admitted) = (0u64, 0u64);
+    while started.elapsed() < Duration::from_secs(2) {
+        ticks.tick().await;
+        offered += 1;
+        if acquire(&*limiter, &relay).await == Admission::Admitted {
+            admitted += 1;
+        }
+    }
+    // Measured after the last call returned: the window holds every admission.
+    let elapsed = started.elapsed();
+    let expected = per_second * elapsed.as_secs_f64();
+    eprintln!(
+        "low rate: offered {offered}, admitted {admitted} in {elapsed:?}; \
+         rate x elapsed = {expected:.2}, ceiling = {:.2}",
+        expected + f64::from(burst)
+    );
+    assert_never_over_admitted(admitted, per_second, burst, elapsed);
+    let off_by = (admitted as f64 - expected).abs();
+    assert!(
+        off_by <= 0.01 * expected + f64::from(burst),
+        "admitted {admitted}, expected {expected:.1} within 1% + burst"
+    );
+}
+
+async fn at_a_high_rate_concurrent_callers_are_never_over_admitted(f: Fixture) {
+    let limiter = f.limiter().await;
+    let (per_second, burst) = (2000.0, 20);
+    let relay: Arc<[Limit]> = Arc::new([limit("relay", per_second, burst)]);
+    let run_for = Duration::from_secs(1);
+
+    let started = Instant::now();
+    // Callers that ignore RetryAfter and come straight back: the most pressure this machine
+    // can put on the limiter, and the most calls racing for each admission.
+    let callers: Vec<_> = (0..16)
+        .map(|_| {
+            let limiter = limiter.clone();
+            let relay = relay.clone();
+            tokio::spawn(async move {
+                let (mut offered, mut admitted) = (0u64, 0u64);
+                while started.elapsed() < run_for {
+                    offered += 1;
+                    if acquire(&*limiter, &relay).await == Admission::Admitted {
+                        admitted += 1;
+                    }
+                    // The in-process limiter never awaits: let the other callers run.
+                    tokio::task::yield_now().await;
+                }
+                (offered, admitted)
+            })
+        })
+        .collect();
+    let (mut offered, mut admitted) = (0u64, 0u64);
+    for caller in callers {
+        let (o, a) = caller.await.expect("caller task");
+        offered += o;
+        admitted += a;
+    }
+    let elapsed = started.elapsed();
+    let expected = per_second * elapsed.as_secs_f64();
+    eprintln!(
+        "high rate: offered {offered} ({:.0}/s), admitted {admitted} in {elapsed:?}; \
+         rate x elapsed = {expected:.1} ({:.1}%), ceiling = {:.1}",
+        offered as f64 / elapsed.as_secs_f64(),
+        100.0 * admitted as f64 / expected,
+        expected + f64::from(burst)
+    );
+    assert_never_over_admitted(admitted, per_second, burst, elapsed);
+    assert!(admitted > u64::from(burst), "admits beyond the burst");
+    assert!(offered > admitted, "the callers reached the limit");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several replicas on one Redis
+
+mod replicas {
+    use super::*;
+
+    async fn redis_queue(prefix: &str, settings: QueueSettings) -> RedisQueue {
+        RedisQueue::connect(&redis_url(), prefix, settings)
+            .await
+            .expect("Redis at BECKON_TEST_REDIS_URL")
+    }
+
+    async fn redis_limiter(prefix: &str) -> RedisLimiter {
+        RedisLimiter::connect(&redis_url(), prefix)
+            .await
+            .expect("Redis at BECKON_TEST_REDIS_URL")
+    }
+
+    #[tokio::test]
+    async fn two_limiters_sharing_a_prefix_share_the_limit() {
+        let f = Fixture::new(Backend::Redis);
+        let (a, b) = (
+            redis_limiter(&f.prefix).await,
+            redis_limiter(&f.prefix).await,
+        );
+        let relay = [limit("relay", 1.0, 4)];
+        for limiter in [&a, &b, &a, &b] {
+            assert_eq!(acquire(limiter, &relay).await, Admission::Admitted);
+        }
+        for limiter in [&a, &b] {
+            assert!(matches!(
+                acquire(limiter, &relay).await,
+                Admission::RetryAfter(_)
+            ));
+        }
+
+        // Another prefix is another set of limits.
+        let other = Fixture::new(Backend::Redis);
+        let c = redis_limiter(&other.prefix).await;
+        assert_eq!(acquire(&c, &relay).await, Admission::Admitted);
+    }
+
+    #[tokio::test]
+    async fn a_lease_left_by_a_dead_replica_is_taken_over_by_another() {
+        let f = Fixture::new(Backend::Redis);
+        let a = redis_queue(&f.prefix, settings(200, 5)).await;
+        let b = redis_queue(&f.prefix, settings(200, 5)).await;
+        let id = Uuid::new_v4();
+        a.publish(&[id]).await.expect("publish");
+        let taken = receive(&a, "replica-a", 10, PATIENCE).await;
+        assert_eq!(delivery_ids(&taken), vec![id]);
+        drop(a);
+
+        let taken_over = receive(&b, "replica-b", 10, PATIENCE).await;
+        assert_eq!(delivery_ids(&taken_over), vec![id]);
+        assert_eq!(taken_over[0].times_delivered, 2);
+        b.ack(&taken_over).await.expect("ack");
+    }
+
+    #[tokio::test]
+    async fn the_queue_recovers_when_redis_loses_its_keys() {
+        let f = Fixture::new(Backend::Redis);
+        let queue = redis_queue(&f.prefix, settings(200, 5)).await;
+        let lost = Uuid::new_v4();
+        queue.publish(&[lost]).await.expect("publish");
+        let in_flight = receive(&queue, "a", 10, PATIENCE).await;
+        assert_eq!(delivery_ids(&in_flight), vec![lost]);
+
+        // As after a restart without persistence: stream, group and pending list are gone.
+        delete_keys(&f.prefix);
+        assert_eq!(
+            receive(&queue, "a", 10, Duration::from_millis(300)).await,
+            Vec::new()
+        );
+        queue
+            .ack(&in_flight)
+            .await
+            .expect("acking a lost entry is harmless");
+
+        // Entries published after the loss are delivered; the reconciler republishes the rest.
+        let id = Uuid::new_v4();
+        queue.publish(&[id]).await.expect("publish");
+        assert_eq!(
+            delivery_ids(&receive(&queue, "a", 10, PATIENCE).await),
+            vec![id]
+        );
+        delete_keys(&f.prefix);
+        queue.publish(&[lost]).await.expect("publish");
+        assert_eq!(
+            delivery_ids(&receive(&queue, "b", 10, PATIENCE).await),
+            vec![lost]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_is_reported_as_unavailable() {
+        let url = "redis://127.0.0.1:1";
+        match RedisQueue::connect(url, "x", QueueSettings::default()).await {
+            Err(QueueError::Unavailable(reason)) => assert!(!reason.is_empty()),
+            Ok(_) => panic!("nothing listens on port 1"),
+        }
+        assert!(RedisLimiter::connect(url, "x").await.is_err());
+    }
+}

@@ -1,0 +1,237 @@
+//! A real SMTP server on loopback for tests: it accepts mail, or answers chosen recipients with
+//! chosen reply codes (e.g. 451 three times, then 250; or 550 always), and records every message
+//! it accepted.
+use std::{
+    collections::{HashMap, VecDeque},
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpStream},
+    sync::Notify,
+};
+
+/// A message the server accepted.
+#[derive(Clone, Debug)]
+pub struct ReceivedMail {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The message as sent, headers and body, dot-unstuffed.
+    pub data: String,
+}
+
+impl ReceivedMail {
+    /// The value of a header (unfolded), if present.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.data.split("\r\n\r\n").next().unwrap_or("");
+        let mut value: Option<String> = None;
+        for line in head.split("\r\n") {
+            if let Some(current) = value.as_mut() {
+                if line.starts_with(' ') || line.starts_with('\t') {
+                    current.push_str(line.trim_start());
+                    continue;
+                }
+                break;
+            }
+            if let Some((key, rest)) = line.split_once(':') {
+                if key.eq_ignore_ascii_case(name) {
+                    value = Some(rest.trim().to_string());
+                }
+            }
+        }
+        value
+    }
+
+    /// The first http(s) link after `prefix` in the message (e.g. the invite link).
+    pub fn link_starting(&self, prefix: &str) -> Option<String> {
+        let unfolded = self.data.replace("=\r\n", "");
+        let start = unfolded.find(prefix)?;
+        let link: String = unfolded[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+            .collect();
+        Some(link)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    received: Vec<ReceivedMail>,
+    /// Reply codes to give RCPT TO for an address, one per attempt; then 250.
+    scripts: HashMap<String, VecDeque<u16>>,
+    /// Reply codes given for an address for good.
+    always: HashMap<String, u16>,
+    /// How many RCPT TO each address got, accepted or not.
+    attempts: HashMap<String, u32>,
+}
+
+#[derive(Clone)]
+pub struct SmtpServer {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    arrived: Arc<Notify>,
+}
+
+impl SmtpServer {
+    /// Binds 127.0.0.1:0 and serves until the test's runtime ends.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP");
+        let server = Self {
+            addr: listener.local_addr().expect("addr"),
+            state: Arc::default(),
+            arrived: Arc::new(Notify::new()),
+        };
+        let serving = server.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let connection = serving.clone();
+                tokio::spawn(async move {
+                    let _ = connection.serve(stream).await;
+                });
+            }
+        });
+        server
+    }
+
+    /// Answers RCPT TO for `address` with these codes, one per attempt, then accepts.
+    pub fn script(&self, address: &str, codes: &[u16]) {
+        self.lock()
+            .scripts
+            .insert(address.to_lowercase(), codes.iter().copied().collect());
+    }
+
+    /// Answers RCPT TO for `address` with `code`, always.
+    pub fn always(&self, address: &str, code: u16) {
+        self.lock().always.insert(address.to_lowercase(), code);
+    }
+
+    pub fn received(&self) -> Vec<ReceivedMail> {
+        self.lock().received.clone()
+    }
+
+    pub fn attempts(&self, address: &str) -> u32 {
+        self.lock()
+            .attempts
+            .get(&address.to_lowercase())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Waits until `done` holds for the received mail, or `within` runs out.
+    pub async fn wait_for(
+        &self,
+        within: std::time::Duration,
+        done: impl Fn(&[ReceivedMail]) -> bool,
+    ) -> Vec<ReceivedMail> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.arrived.notified();
+            let received = self.received();
+            if done(&received) {
+                return received;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.received();
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn rcpt_reply(&self, address: &str) -> u16 {
+        let mut state = self.lock();
+        *state.attempts.entry(address.to_string()).or_default() += 1;
+        if let Some(code) = state.always.get(address) {
+            return *code;
+        }
+        state
+            .scripts
+            .get_mut(address)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(250)
+    }
+
+    async fn serve(self, stream: TcpStream) -> std::io::Result<()> {
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read);
+        write.write_all(b"220 beckon-test ESMTP\r\n").await?;
+        let (mut from, mut to) = (String::new(), Vec::new());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if lines.read_line(&mut line).await? == 0 {
+                return Ok(());
+            }
+            let command = line.trim_end().to_string();
+            let upper = command.to_ascii_uppercase();
+            let reply: String = if upper.starts_with("EHLO") {
+                "250-beckon-test\r\n250-8BITMIME\r\n250 SMTPUTF8".into()
+            } else if upper.starts_with("HELO") {
+                "250 beckon-test".into()
+            } else if upper.starts_with("MAIL FROM:") {
+                from = address_in(&command);
+                to.clear();
+                "250 OK".into()
+            } else if upper.starts_with("RCPT TO:") {
+                let address = address_in(&command);
+                match self.rcpt_reply(&address) {
+                    250 => {
+                        to.push(address);
+                        "250 OK".into()
+                    }
+                    code if code >= 500 => format!("{code} 5.1.1 <{address}>: mailbox unavailable"),
+                    code => format!("{code} 4.7.1 <{address}>: try again later"),
+                }
+            } else if upper == "DATA" {
+                if to.is_empty() {
+                    "554 no valid recipients".into()
+                } else {
+                    write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+                    let mut data = String::new();
+                    loop {
+                        line.clear();
+                        if lines.read_line(&mut line).await? == 0 {
+                            return Ok(());
+                        }
+                        if line == ".\r\n" {
+                            break;
+                        }
+                        data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                    }
+                    self.lock().received.push(ReceivedMail {
+                        from: from.clone(),
+                        to: std::mem::take(&mut to),
+                        data,
+                    });
+                    self.arrived.notify_waiters();
+                    "250 OK queued".into()
+                }
+            } else if upper == "RSET" {
+                to.clear();
+                "250 OK".into()
+            } else if upper == "NOOP" {
+                "250 OK".into()
+            } else if upper == "QUIT" {
+                write.write_all(b"221 bye\r\n").await?;
+                return Ok(());
+            } else {
+                "502 command not implemented".into()
+            };
+            write.write_all(format!("{reply}\r\n").as_bytes()).await?;
+        }
+    }
+}
+
+fn address_in(command: &str) -> String {
+    let start = command.find('<').map_or(0, |i| i + 1);
+    let end = command[start..]
+        .find('>')
+        .map_or(command.len(), |i| start + i);
+    command[start..end].trim().to_lowercase()
+}

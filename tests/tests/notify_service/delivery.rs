@@ -1,0 +1,236 @@
+//! What happens to a message: sent once with the right headers, retried on 4xx, failed and
+//! suppressed on 5xx.
+use std::time::Duration;
+
+use beckon_proto::notify::v1::*;
+use beckon_tests::{
+    notify::{NotifyApp, QueueBackend},
+    on_both_queues,
+    smtp::SmtpServer,
+};
+
+on_both_queues!(
+    an_invite_email_arrives_with_the_right_headers_and_parts,
+    the_same_idempotency_key_twice_sends_one_email,
+    a_451_three_times_is_delivered_on_the_fourth_attempt,
+    a_550_fails_with_the_reason_and_suppresses_the_address,
+    a_message_is_not_sent_before_its_time,
+);
+
+const ORG: &str = "0190d9a2-7c3e-7000-8000-000000000001";
+
+pub fn invite_message(key: &str, recipient: &str) -> OutgoingMessage {
+    OutgoingMessage {
+        idempotency_key: key.into(),
+        organization_id: ORG.into(),
+        kind: MessageKind::Invite as i32,
+        recipient: recipient.into(),
+        recipient_name: "Ada Lovelace".into(),
+        variables: [
+            ("candidate_first_name", "Ada"),
+            ("candidate_name", "Ada Lovelace"),
+            ("position_title", "Backend engineer"),
+            ("link", "https://beckon.example/i/abc123"),
+            ("organization_name", "Acme"),
+            ("inviter_name", "Grace"),
+            ("custom_message", "Looking forward to it."),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        invite_id: "invite-1".into(),
+        ..Default::default()
+    }
+}
+
+pub async fn enqueue(app: &mut NotifyApp, messages: Vec<OutgoingMessage>) -> Vec<Delivery> {
+    app.client
+        .enqueue_messages(EnqueueMessagesRequest { messages })
+        .await
+        .expect("enqueue")
+        .into_inner()
+        .deliveries
+}
+
+/// Polls the delivery until `done` holds (a state change happens in the workers).
+pub async fn delivery_when(
+    app: &mut NotifyApp,
+    id: &str,
+    done: impl Fn(&Delivery) -> bool,
+) -> Delivery {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let delivery = app
+            .client
+            .get_delivery(GetDeliveryRequest { id: id.into() })
+            .await
+            .expect("get delivery")
+            .into_inner();
+        if done(&delivery) || tokio::time::Instant::now() > deadline {
+            return delivery;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn an_invite_email_arrives_with_the_right_headers_and_parts(backend: QueueBackend) {
+    let smtp = SmtpServer::start().await;
+    let mut app = NotifyApp::spawn(backend, &smtp).await;
+    let deliveries = enqueue(
+        &mut app,
+        vec![invite_message("invite-1/1", "ada@example.com")],
+    )
+    .await;
+    assert_eq!(deliveries[0].state, DeliveryState::Queued as i32);
+
+    let mail = smtp
+        .wait_for(Duration::from_secs(20), |m| !m.is_empty())
+        .await;
+    assert_eq!(mail.len(), 1);
+    let mail = &mail[0];
+    assert_eq!(mail.to, ["ada@example.com"]);
+    assert_eq!(mail.from, "invites@beckon.test");
+    assert_eq!(
+        mail.header("Subject").as_deref(),
+        Some("Your invitation: Backend engineer")
+    );
+    assert_eq!(
+        mail.header("Message-ID"),
+        Some(deliveries[0].message_id.clone())
+    );
+    assert!(deliveries[0].message_id.ends_with("@beckon.test>"));
+    assert_eq!(
+        mail.header("X-Beckon-Idempotency-Key").as_deref(),
+        Some("invite-1/1")
+    );
+    let to = mail.header("To").expect("To");
+    assert!(
+        to.contains("Ada Lovelace") && to.contains("<ada@example.com>"),
+        "{to}"
+    );
+    assert!(mail.data.contains("multipart/alternative"));
+    assert!(mail.data.contains("text/plain"));
+    assert!(mail.data.contains("text/html"));
+    assert_eq!(
+        mail.link_starting("https://beckon.example/i/").as_deref(),
+        Some("https://beckon.example/i/abc123")
+    );
+    let delivery = delivery_when(&mut app, &deliveries[0].id, |d| {
+        d.state == DeliveryState::Sent as i32
+    })
+    .await;
+    assert_eq!(delivery.attempts, 1);
+    assert!(delivery.sent_time.is_some());
+    app.stop().await;
+}
+
+async fn the_same_idempotency_key_twice_sends_one_email(backend: QueueBackend) {
+    let smtp = SmtpServer::start().await;
+    let mut app = NotifyApp::spawn(backend, &smtp).await;
+    let first = enqueue(&mut app, vec![invite_message("k-1", "bob@example.com")]).await;
+    let second = enqueue(&mut app, vec![invite_message("k-1", "bob@example.com")]).await;
+    assert_eq!(first[0].id, second[0].id);
+    delivery_when(&mut app, &first[0].id, |d| {
+        d.state == DeliveryState::Sent as i32
+    })
+    .await;
+    // Once sent, the key still names the same delivery.
+    let third = enqueue(&mut app, vec![invite_message("k-1", "bob@example.com")]).await;
+    assert_eq!(third[0].id, first[0].id);
+    assert_eq!(third[0].state, DeliveryState::Sent as i32);
+    let received = smtp
+        .wait_for(Duration::from_millis(500), |m| m.len() > 1)
+        .await;
+    assert_eq!(received.len(), 1);
+    app.stop().await;
+}
+
+async fn a_451_three_times_is_delivered_on_the_fourth_attempt(backend: QueueBackend) {
+    let smtp = SmtpServer::start().await;
+    smtp.script("grey@example.com", &[451, 451, 451]);
+    let mut app = NotifyApp::spawn(backend, &smtp).await;
+    let deliveries = enqueue(&mut app, vec![invite_message("grey-1", "grey@example.com")]).await;
+    let delivery = delivery_when(&mut app, &deliveries[0].id, |d| {
+        d.state == DeliveryState::Sent as i32
+    })
+    .await;
+    assert_eq!(delivery.state, DeliveryState::Sent as i32, "{delivery:?}");
+    assert_eq!(delivery.attempts, 4);
+    assert!(
+        delivery.last_error.contains("451"),
+        "{}",
+        delivery.last_error
+    );
+    assert_eq!(smtp.attempts("grey@example.com"), 4);
+    assert_eq!(smtp.received().len(), 1);
+    app.stop().await;
+}
+
+async fn a_550_fails_with_the_reason_and_suppresses_the_address(backend: QueueBackend) {
+    let smtp = SmtpServer::start().await;
+    smtp.always("gone@example.com", 550);
+    let mut app = NotifyApp::spawn(backend, &smtp).await;
+    let deliveries = enqueue(&mut app, vec![invite_message("gone-1", "gone@example.com")]).await;
+    let delivery = delivery_when(&mut app, &deliveries[0].id, |d| {
+        d.state == DeliveryState::Failed as i32
+    })
+    .await;
+    assert_eq!(delivery.state, DeliveryState::Failed as i32);
+    assert_eq!(delivery.attempts, 1, "a permanent failure is not retried");
+    assert!(
+        delivery.last_error.contains("550"),
+        "{}",
+        delivery.last_error
+    );
+
+    let suppressions = app
+        .client
+        .list_suppressions(ListSuppressionsRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .suppressions;
+    assert_eq!(suppressions.len(), 1);
+    assert_eq!(suppressions[0].address, "gone@example.com");
+    assert!(suppressions[0].reason.contains("550"));
+
+    // The next message to that address is not even tried.
+    let next = enqueue(&mut app, vec![invite_message("gone-2", "gone@example.com")]).await;
+    assert_eq!(next[0].state, DeliveryState::Suppressed as i32);
+    assert_eq!(smtp.attempts("gone@example.com"), 1);
+
+    // Until the address is removed from the list.
+    app.client
+        .delete_suppression(DeleteSuppressionRequest {
+            address: "gone@example.com".into(),
+        })
+        .await
+        .expect("unsuppress");
+    let again = enqueue(&mut app, vec![invite_message("gone-3", "gone@example.com")]).await;
+    assert_eq!(again[0].state, DeliveryState::Queued as i32);
+    app.stop().await;
+}
+
+async fn a_message_is_not_sent_before_its_time(backend: QueueBackend) {
+    let smtp = SmtpServer::start().await;
+    let mut app = NotifyApp::spawn(backend, &smtp).await;
+    let later = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let mut message = invite_message("later-1", "later@example.com");
+    message.not_before = Some(prost_types::Timestamp {
+        seconds: later.timestamp(),
+        nanos: later.timestamp_subsec_nanos() as i32,
+    });
+    let deliveries = enqueue(&mut app, vec![message]).await;
+    let delivery = delivery_when(&mut app, &deliveries[0].id, |d| {
+        d.state == DeliveryState::Sent as i32
+    })
+    .await;
+    let sent = delivery.sent_time.expect("sent");
+    assert!(
+        sent.seconds > later.timestamp()
+            || (sent.seconds == later.timestamp()
+                && sent.nanos >= later.timestamp_subsec_nanos() as i32),
+        "sent at {sent:?}, not before {later}"
+    );
+    app.stop().await;
+}

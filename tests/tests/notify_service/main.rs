@@ -1,0 +1,5 @@
+//! End-to-end tests of notify-service against a real SMTP server on loopback, each run on the
+//! in-process backend and on Redis.
+mod crash;
+mod delivery;
+mod requests;
