@@ -56,6 +56,7 @@ pub async fn run(command: Command, connection: &Connection, format: Format) -> a
                 name,
                 scope: ApiKeyScope::from(scope) as i32,
                 request_id: new_request_id(),
+                ..Default::default()
             };
             let response = client.create_api_key(request).await?.into_inner();
             let key = record(&response.api_key.unwrap_or_default());

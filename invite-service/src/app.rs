@@ -3,14 +3,20 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use http::{header::HeaderName, HeaderValue, Method};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{
+    net::TcpListener,
+    sync::{oneshot, watch},
+    task::JoinHandle,
+};
 use tonic::{service::Routes, transport::server::TcpIncoming};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
     config::Config,
+    config::Secret,
     grpc::Api,
     links,
+    relay::Relay,
     store::{organization, Store},
 };
 
@@ -20,8 +26,12 @@ pub struct RunningServer {
     /// The admin key made on first start of an empty database; shown once.
     pub bootstrap_key: Option<String>,
     pub store: Store,
+    /// notify-service, when it runs inside this process.
+    pub notify: Option<notify_service::RunningNotify>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
+    stop_relay: watch::Sender<bool>,
+    relay: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -30,7 +40,13 @@ impl RunningServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.task.await.context("server task panicked")?
+        let served = self.task.await.context("server task panicked")?;
+        let _ = self.stop_relay.send(true);
+        self.relay.await.context("relay task panicked")?;
+        if let Some(notify) = self.notify.take() {
+            notify.shutdown().await?;
+        }
+        served
     }
 
     /// Serves until `signal` completes, then shuts down gracefully.
@@ -48,8 +64,55 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     start_on(config, listener).await
 }
 
-/// Starts serving on a listener that is already bound (tests bind port 0 first).
+/// Starts serving on a listener that is already bound (tests bind port 0 first). Without a
+/// `notify_addr`, notify-service runs inside this process with its defaults.
 pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<RunningServer> {
+    start_with_notify(config, listener, None).await
+}
+
+/// The settings of an in-process notify-service: its own, or ones that share this service's
+/// data folder and database.
+fn embedded_notify_config(
+    config: &Config,
+    given: Option<notify_service::Config>,
+) -> notify_service::Config {
+    let mut notify = given.unwrap_or_else(|| notify_service::Config {
+        data_dir: config.data_dir.clone(),
+        // notify-service's tables and migration table have names of their own.
+        database_url: config
+            .database_url
+            .clone()
+            .filter(|url| url.starts_with("postgres")),
+        ..notify_service::Config::default()
+    });
+    // Loopback only, on a free port, reachable only with a token made for this run.
+    notify.listen_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    notify.auth_token = Some(Secret::new(
+        crate::domain::secret::LinkKey::generate().encode(),
+    ));
+    notify
+}
+
+/// Like `start_on`, with the settings for an in-process notify-service (used when
+/// `notify_addr` is unset).
+pub async fn start_with_notify(
+    mut config: Config,
+    listener: TcpListener,
+    notify_config: Option<notify_service::Config>,
+) -> anyhow::Result<RunningServer> {
+    let notify = match &config.notify_addr {
+        Some(_) => None,
+        None => {
+            let notify_config = embedded_notify_config(&config, notify_config);
+            let token = notify_config.auth_token.clone();
+            let running = notify_service::start(notify_config)
+                .await
+                .context("starting the in-process notify-service")?;
+            config.notify_addr = Some(format!("http://{}", running.local_addr));
+            config.notify_token = token;
+            Some(running)
+        }
+    };
     let config = Arc::new(config);
     let local_addr = listener.local_addr()?;
     let store = Store::connect(config.clone()).await?;
@@ -82,13 +145,23 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
             .await
             .context("serving")
     });
+    let (stop_relay, relay_stop) = watch::channel(false);
+    let relay = Relay::new(
+        store.clone(),
+        config.notify_addr.as_deref().unwrap_or_default(),
+        config.notify_token.as_ref().map(Secret::expose),
+    )?
+    .spawn(relay_stop);
     tracing::info!(%local_addr, public_base_url = %config.public_base_url, "invite-service listening");
     Ok(RunningServer {
         local_addr,
         bootstrap_key,
         store,
+        notify,
         shutdown: Some(shutdown_tx),
         task,
+        stop_relay,
+        relay,
     })
 }
 

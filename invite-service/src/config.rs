@@ -8,6 +8,8 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use notify_service::config::Secret;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -31,6 +33,16 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Largest number of pooled database connections.
     pub max_db_connections: u32,
+    /// The key link tokens are derived from (base64url, 32 bytes). Every replica needs the
+    /// same one. Unset: made on first start and kept in `data_dir/link-secret`.
+    pub link_secret: Option<Secret>,
+    /// notify-service's address, e.g. `http://notify:8090`. Unset: notify-service runs inside
+    /// this process (configured by its own `BECKON_NOTIFY_*` settings).
+    pub notify_addr: Option<String>,
+    /// Sent to notify-service as `authorization: Bearer <token>`.
+    pub notify_token: Option<Secret>,
+    /// How often the outbox relay looks for work.
+    pub relay_interval_ms: u64,
 }
 
 /// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
@@ -44,6 +56,10 @@ const SETTINGS: &[&str] = &[
     "request_timeout_secs",
     "log_format",
     "max_db_connections",
+    "link_secret",
+    "notify_addr",
+    "notify_token",
+    "relay_interval_ms",
 ];
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -65,6 +81,10 @@ impl Default for Config {
             request_timeout_secs: 30,
             log_format: LogFormat::Text,
             max_db_connections: 16,
+            link_secret: None,
+            notify_addr: None,
+            notify_token: None,
+            relay_interval_ms: 500,
         }
     }
 }
@@ -160,6 +180,25 @@ impl Config {
         }
         if !(1..=600).contains(&self.request_timeout_secs) {
             return Err(invalid("request_timeout_secs", "must be between 1 and 600"));
+        }
+        if let Some(secret) = &self.link_secret {
+            if crate::domain::secret::LinkKey::decode(secret.expose()).is_none() {
+                return Err(invalid(
+                    "link_secret",
+                    "must be 32 bytes in base64url (43 characters), e.g. from `openssl rand -base64 32 | tr '+/' '-_' | tr -d '='`",
+                ));
+            }
+        }
+        if let Some(addr) = &self.notify_addr {
+            if !(addr.starts_with("http://") || addr.starts_with("https://")) {
+                return Err(invalid(
+                    "notify_addr",
+                    "must be a URL such as http://notify:8090",
+                ));
+            }
+        }
+        if !(10..=60_000).contains(&self.relay_interval_ms) {
+            return Err(invalid("relay_interval_ms", "must be between 10 and 60000"));
         }
         if !(1..=1000).contains(&self.max_db_connections) {
             return Err(invalid("max_db_connections", "must be between 1 and 1000"));

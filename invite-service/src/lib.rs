@@ -6,7 +6,8 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod links;
+pub mod relay;
 pub mod store;
 
-pub use app::{start, start_on, RunningServer};
+pub use app::{start, start_on, start_with_notify, RunningServer};
 pub use config::Config;

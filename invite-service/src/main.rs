@@ -71,13 +71,25 @@ async fn main() -> ExitCode {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            let server = invite_service::start(config).await?;
+            let notify = embedded_notify_settings(&config)?;
+            let mail = notify.as_ref().map(|n| match &n.smtp {
+                Some(smtp) => format!("SMTP server {}:{}", smtp.host, smtp.port),
+                None => format!(".eml files in {}", n.mail_dir().display()),
+            });
+            let listener = tokio::net::TcpListener::bind(config.listen_addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("binding listen_addr {}: {e}", config.listen_addr))?;
+            let server = invite_service::start_with_notify(config, listener, notify).await?;
             println!("Beckon invite-service listening on {}", server.local_addr);
             println!("  gRPC and gRPC-web: http://{}", server.local_addr);
             println!(
                 "  candidate links:   {}/i/<token>",
                 server.store.config.public_base_url.trim_end_matches('/')
             );
+            match mail {
+                Some(mail) => println!("  email:             {mail} (notify-service in-process)"),
+                None => println!("  email:             notify-service at its configured address"),
+            }
             if let Some(key) = &server.bootstrap_key {
                 println!();
                 println!("A new database: this is its admin API key. It is shown only now:");
@@ -110,6 +122,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// With no notify address, notify-service runs in this process with its own `BECKON_NOTIFY_*`
+/// settings; its data folder and PostgreSQL database default to this service's.
+fn embedded_notify_settings(config: &Config) -> anyhow::Result<Option<notify_service::Config>> {
+    if config.notify_addr.is_some() {
+        return Ok(None);
+    }
+    let mut notify = notify_service::Config::load(None)?;
+    if std::env::var_os("BECKON_NOTIFY_DATA_DIR").is_none() {
+        notify.data_dir = config.data_dir.clone();
+    }
+    if notify.database_url.is_none() {
+        notify.database_url = config
+            .database_url
+            .clone()
+            .filter(|url| url.starts_with("postgres"));
+    }
+    Ok(Some(notify))
 }
 
 /// Ctrl-C or SIGTERM: stop taking connections and finish what is in flight.

@@ -111,7 +111,20 @@ impl TestApp {
     }
 
     /// Boots a server; `adjust` may change its configuration first.
+    /// A server whose in-process notify-service mails `smtp`.
+    pub async fn spawn_with_mail(backend: Backend, smtp: &smtp::SmtpServer) -> Self {
+        Self::spawn_full(backend, |_| {}, Some(smtp)).await
+    }
+
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_full(backend, adjust, None).await
+    }
+
+    pub async fn spawn_full(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Config),
+        smtp: Option<&smtp::SmtpServer>,
+    ) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let database_url = match backend {
             Backend::Sqlite => None,
@@ -123,13 +136,32 @@ impl TestApp {
             database_url,
             cors_origins: vec![EXTENSION_ORIGIN.to_string()],
             max_db_connections: 8,
+            relay_interval_ms: 50,
             ..Config::default()
         };
         adjust(&mut config);
-        Self::boot(backend, config, data_dir).await
+        let notify = match smtp {
+            Some(smtp) => notify::test_config(
+                notify::QueueBackend::InProcess,
+                smtp,
+                &data_dir.path().join("notify"),
+            ),
+            // Mail goes to .eml files in the test's folder.
+            None => notify_service::Config {
+                data_dir: data_dir.path().join("notify"),
+                workers: 2,
+                ..notify_service::Config::default()
+            },
+        };
+        Self::boot(backend, config, data_dir, notify).await
     }
 
-    async fn boot(backend: Backend, mut config: Config, data_dir: tempfile::TempDir) -> Self {
+    async fn boot(
+        backend: Backend,
+        mut config: Config,
+        data_dir: tempfile::TempDir,
+        notify: notify_service::Config,
+    ) -> Self {
         // Bound before the server starts: the address is known and ready, no waiting needed.
         let listener = tokio::net::TcpListener::bind(config.listen_addr)
             .await
@@ -138,7 +170,7 @@ impl TestApp {
         config.listen_addr = addr;
         let base_url = format!("http://{addr}");
         config.public_base_url = base_url.clone();
-        let server = invite_service::start_on(config.clone(), listener)
+        let server = invite_service::start_with_notify(config.clone(), listener, Some(notify))
             .await
             .expect("server starts");
         let admin_key = server
@@ -228,6 +260,7 @@ impl TestApp {
                 name: format!("{scope:?} key"),
                 scope: scope as i32,
                 request_id: String::new(),
+                ..Default::default()
             })
             .await
             .expect("create key")

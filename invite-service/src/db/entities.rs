@@ -38,6 +38,9 @@ pub mod api_key {
         pub secret_hash: String,
         pub created_at: ChronoDateTimeUtc,
         pub revoked_at: Option<ChronoDateTimeUtc>,
+        /// The member the key belongs to (a recruiter's extension key): invites it makes are
+        /// theirs.
+        pub owner_member_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -151,6 +154,11 @@ pub mod invite {
         pub first_opened_at: Option<ChronoDateTimeUtc>,
         pub started_at: Option<ChronoDateTimeUtc>,
         pub submitted_at: Option<ChronoDateTimeUtc>,
+        /// Bumped by each reissue; the link token is derived from the invite id and this.
+        pub link_generation: i32,
+        /// The member told when the candidate starts or submits, if no assignees are set.
+        pub inviter_member_id: Option<Uuid>,
+        pub last_sent_at: Option<ChronoDateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -218,6 +226,42 @@ pub mod idempotency_key {
         /// only the request_id can recreate; hex. Empty when the answer had no secret.
         pub sealed_secret: String,
         pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+
+    /// A message to send, written in the same transaction as the change that causes it, and
+    /// kept until notify-service reports a final outcome: nothing accepted is lost.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub invite_id: Uuid,
+        /// notify-service's message kind, e.g. `invite`, `team_started`.
+        pub kind: String,
+        pub recipient: String,
+        pub recipient_name: String,
+        /// The link generation to put in the email; the link itself is derived when sending.
+        /// Zero for messages without a link.
+        pub link_generation: i32,
+        /// `pending` (to hand over), `accepted` (notify-service has it), `done`.
+        pub state: String,
+        /// notify-service's delivery state, as last reported.
+        pub delivery_state: String,
+        pub attempts: i32,
+        pub next_attempt_at: ChronoDateTimeUtc,
+        pub last_error: String,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

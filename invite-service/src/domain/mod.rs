@@ -79,6 +79,7 @@ text_enum!(
         Unlocked = "unlocked",
         Resent = "resent",
         Expired = "expired",
+        DeliveryFailed = "delivery_failed",
     }
 );
 

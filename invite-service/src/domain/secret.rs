@@ -19,11 +19,38 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-/// A fresh link token and the hash to store.
-pub fn new_link_token() -> (String, String) {
-    let token = URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>());
-    let hash = link_token_hash(&token);
-    (token, hash)
+/// The server's key for link tokens: 256 bits from the OS CSPRNG, kept outside the database.
+/// A token is HMAC-SHA256(key, invite id, link generation): unguessable without the key, and
+/// re-derivable by the server, so a resend carries the same link while the database holds only
+/// the token's hash. Reissuing bumps the generation: the old token's hash no longer matches.
+#[derive(Clone)]
+pub struct LinkKey([u8; TOKEN_BYTES]);
+
+impl LinkKey {
+    pub fn generate() -> Self {
+        Self(random_bytes())
+    }
+
+    /// Reads a key written by `encode`.
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// The token of an invite's link at a generation.
+    pub fn token(&self, invite_id: uuid::Uuid, generation: i32) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC accepts keys of any length");
+        mac.update(b"beckon link v1");
+        mac.update(invite_id.as_bytes());
+        mac.update(&generation.to_be_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
 }
 
 /// The stored form of a link token. Looked up by this hash, never by the token.
@@ -127,13 +154,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn link_tokens_are_long_random_and_hashed() {
-        let (a, hash_a) = new_link_token();
-        let (b, _) = new_link_token();
-        assert_ne!(a, b);
-        assert!(looks_like_link_token(&a));
-        assert_eq!(hash_a, link_token_hash(&a));
-        assert_ne!(hash_a, a);
+    fn link_tokens_are_long_keyed_and_change_with_the_generation() {
+        let key = LinkKey::generate();
+        let invite = uuid::Uuid::now_v7();
+        let a = key.token(invite, 0);
+        assert!(looks_like_link_token(&a), "{a}");
+        assert_eq!(a, key.token(invite, 0), "re-derivable for a resend");
+        assert_ne!(a, key.token(invite, 1), "a reissue makes a new link");
+        assert_ne!(
+            a,
+            LinkKey::generate().token(invite, 0),
+            "unguessable without the key"
+        );
+        assert_ne!(link_token_hash(&a), a);
+        let copy = LinkKey::decode(&key.encode()).expect("round trip");
+        assert_eq!(copy.token(invite, 3), key.token(invite, 3));
+        assert!(LinkKey::decode("short").is_none());
     }
 
     #[test]

@@ -171,6 +171,11 @@ pub fn invite(row: invite::Model) -> pb::Invite {
         start_time: row.started_at.map(timestamp),
         submit_time: row.submitted_at.map(timestamp),
         send_count: row.send_count.max(0) as u32,
+        inviter_id: row
+            .inviter_member_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        last_send_time: row.last_sent_at.map(timestamp),
     }
 }
 
@@ -204,5 +209,9 @@ pub fn api_key(row: api_key::Model) -> pb::ApiKey {
         prefix: row.prefix,
         create_time: Some(timestamp(row.created_at)),
         revoke_time: row.revoked_at.map(timestamp),
+        member_id: row
+            .owner_member_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
     }
 }

@@ -72,6 +72,8 @@ impl InviteService for Api {
                 .map(|(i, id)| v.id(&format!("assignee_ids[{i}]"), id))
                 .collect();
             let labels = v.labels("labels", &req.labels);
+            let inviter_member_id =
+                (!req.inviter_id.trim().is_empty()).then(|| v.id("inviter_id", &req.inviter_id));
             if req.time_limit_minutes > MAX_TIME_LIMIT_MINUTES {
                 v.add(
                     "time_limit_minutes",
@@ -100,6 +102,7 @@ impl InviteService for Api {
                 time_limit_minutes: (req.time_limit_minutes > 0)
                     .then_some(req.time_limit_minutes as i32),
                 source,
+                inviter_member_id,
             };
             let created = invites::create(&self.store, &caller, new, request).await?;
             Ok(pb::CreateInviteResponse {

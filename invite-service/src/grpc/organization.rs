@@ -125,11 +125,14 @@ impl OrganizationService for Api {
                 let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
                 let name = v.required_line("name", &req.name, MAX_NAME);
                 let scope = convert::parse_scope(&mut v, "scope", req.scope);
+                let owner =
+                    (!req.member_id.trim().is_empty()).then(|| v.id("member_id", &req.member_id));
                 v.finish()?;
                 let Some(scope) = scope else {
                     return Err(crate::error::ServiceError::invalid("scope", "is required"));
                 };
-                let created = org::create_key(&self.store, &caller, name, scope, request).await?;
+                let created =
+                    org::create_key(&self.store, &caller, name, scope, owner, request).await?;
                 Ok(pb::CreateApiKeyResponse {
                     api_key: Some(convert::api_key(created.key)),
                     secret: created.secret,

@@ -10,6 +10,7 @@ use super::{
     candidates::{self, CandidateInput},
     idempotency::{is_unique_violation, Idempotency, RequestId},
     jobs, now,
+    outbox::{self, NewOutbox, TeamEvent},
     paging::Page,
     Caller, Store,
 };
@@ -43,6 +44,9 @@ pub struct NewInvite {
     /// `None`: the job's default.
     pub time_limit_minutes: Option<i32>,
     pub source: String,
+    /// The member who invites (told when the candidate starts or submits, if there are no
+    /// assignees). `None`: the calling key's owner, if it has one.
+    pub inviter_member_id: Option<Uuid>,
 }
 
 /// An invite together with its link: only creates and reissues return one.
@@ -87,11 +91,8 @@ async fn try_create(
     if let Some(idempotency) = idempotency {
         if let Some(replay) = idempotency.replay(&txn).await? {
             let invite = find(&txn, caller, replay.resource_id).await?;
-            let token = replay.secret.ok_or_else(|| {
-                ServiceError::Internal(anyhow::anyhow!("idempotent invite answer has no token"))
-            })?;
             return Ok(InviteWithLink {
-                link_url: store.config.link_url(&token),
+                link_url: store.link_url(invite.id, invite.link_generation),
                 invite,
             });
         }
@@ -104,7 +105,10 @@ async fn try_create(
             "the job is closed and takes no new invites; reopen it first",
         ));
     }
-    check_assignees(&txn, caller, &new.assignee_ids).await?;
+    let inviter = new.inviter_member_id.or(caller.owner_member_id);
+    let mut members_named = new.assignee_ids.clone();
+    members_named.extend(new.inviter_member_id);
+    check_members(&txn, caller, &members_named, new.assignee_ids.len()).await?;
 
     let candidate_id = if new.candidate_email.is_empty() {
         None
@@ -136,15 +140,16 @@ async fn try_create(
     } else {
         (InviteStatus::Sent, DeliveryStatus::NotRequested)
     };
-    let (token, token_hash) = secret::new_link_token();
+    let id = Uuid::now_v7();
+    let token = store.link_key.token(id, 0);
     let invite = invite::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         org_id: Set(caller.org_id),
         job_id: Set(job.id),
         candidate_id: Set(candidate_id),
         candidate_email: Set(new.candidate_email.clone()),
         candidate_name: Set(new.candidate_name.clone()),
-        token_hash: Set(token_hash),
+        token_hash: Set(secret::link_token_hash(&token)),
         status: Set(status.as_str().into()),
         delivery_status: Set(delivery.as_str().into()),
         locked: Set(new.locked),
@@ -167,6 +172,9 @@ async fn try_create(
         first_opened_at: Set(None),
         started_at: Set(None),
         submitted_at: Set(None),
+        link_generation: Set(0),
+        inviter_member_id: Set(inviter),
+        last_sent_at: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -187,8 +195,17 @@ async fn try_create(
         "link returned to be shared"
     };
     record_event(&txn, &invite, EventKind::Created, &caller.actor(), detail).await?;
+    if new.send_email {
+        outbox::insert(
+            &txn,
+            &invite,
+            &[NewOutbox::to_candidate(&invite, outbox::INVITE, 0)],
+        )
+        .await?;
+    }
     if let Some(idempotency) = idempotency {
-        idempotency.record(&txn, invite.id, Some(&token)).await?;
+        // The link is derived again on a retry: nothing secret to keep.
+        idempotency.record(&txn, invite.id, None).await?;
     }
     txn.commit().await?;
     Ok(InviteWithLink {
@@ -206,28 +223,35 @@ pub fn parse_json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-async fn check_assignees(
+/// Every named member must be the caller's organization's: the first `assignees` ids are
+/// `assignee_ids[i]`, the one after them the inviter.
+async fn check_members(
     db: &impl ConnectionTrait,
     caller: &Caller,
-    assignee_ids: &[Uuid],
+    member_ids: &[Uuid],
+    assignees: usize,
 ) -> Result<(), ServiceError> {
-    if assignee_ids.is_empty() {
+    if member_ids.is_empty() {
         return Ok(());
     }
     let found: Vec<Uuid> = member::Entity::find()
         .select_only()
         .column(member::Column::Id)
         .filter(member::Column::OrgId.eq(caller.org_id))
-        .filter(member::Column::Id.is_in(assignee_ids.iter().copied()))
+        .filter(member::Column::Id.is_in(member_ids.iter().copied()))
         .into_tuple()
         .all(db)
         .await?;
-    let missing: Vec<_> = assignee_ids
+    let missing: Vec<_> = member_ids
         .iter()
         .enumerate()
         .filter(|(_, id)| !found.contains(id))
         .map(|(i, _)| crate::error::FieldViolation {
-            field: format!("assignee_ids[{i}]"),
+            field: if i < assignees {
+                format!("assignee_ids[{i}]")
+            } else {
+                "inviter_id".to_string()
+            },
             description: "is not a member of this organization".into(),
         })
         .collect();
@@ -340,6 +364,8 @@ pub(crate) struct Transition<'a> {
     pub changes: Vec<(invite::Column, sea_orm::sea_query::SimpleExpr)>,
     pub event: EventKind,
     pub detail: String,
+    /// Messages the change sends, written in its transaction.
+    pub outbox: Vec<NewOutbox>,
 }
 
 /// Applies the transition; `Ok(None)` when the guard did not hold.
@@ -368,6 +394,7 @@ pub(crate) async fn apply(
         .one(txn)
         .await?
         .ok_or(ServiceError::NotFound("invite"))?;
+    outbox::insert(txn, &updated, &transition.outbox).await?;
     Ok(Some(updated))
 }
 
@@ -454,6 +481,11 @@ pub async fn resend(
             )],
             event: EventKind::Resent,
             detail: "email queued".into(),
+            outbox: vec![NewOutbox::to_candidate(
+                invite,
+                outbox::RESEND,
+                invite.link_generation,
+            )],
         })
     })
     .await
@@ -481,6 +513,7 @@ pub async fn revoke(
             )],
             event: EventKind::Revoked,
             detail: reason,
+            outbox: Vec::new(),
         })
     })
     .await
@@ -507,6 +540,7 @@ pub async fn reopen(
             ],
             event: EventKind::Reopened,
             detail: String::new(),
+            outbox: Vec::new(),
         })
     })
     .await
@@ -524,6 +558,7 @@ pub async fn unlock(
             changes: vec![(invite::Column::Locked, Expr::value(false))],
             event: EventKind::Unlocked,
             detail: String::new(),
+            outbox: Vec::new(),
         })
     })
     .await
@@ -539,6 +574,7 @@ pub async fn complete(
     if status_of(&invite) == Some(InviteStatus::Submitted) {
         return Ok(invite);
     }
+    let team = outbox::team_messages(&store.read, &invite, TeamEvent::Submitted).await?;
     change(store, caller, id, |_| {
         Ok(Transition {
             from: &[InviteStatus::Started],
@@ -552,6 +588,7 @@ pub async fn complete(
             ],
             event: EventKind::Submitted,
             detail: String::new(),
+            outbox: team,
         })
     })
     .await
@@ -564,7 +601,6 @@ pub async fn reissue(
     id: Uuid,
     send_email: bool,
 ) -> Result<InviteWithLink, ServiceError> {
-    let (token, token_hash) = secret::new_link_token();
     let invite = change(store, caller, id, |invite| {
         if send_email {
             require(
@@ -573,7 +609,20 @@ pub async fn reissue(
                 "the invite has no candidate email to send to",
             )?;
         }
-        let mut changes = vec![(invite::Column::TokenHash, Expr::value(token_hash))];
+        let generation = invite.link_generation + 1;
+        let token = store.link_key.token(invite.id, generation);
+        let mut changes = vec![
+            (
+                invite::Column::TokenHash,
+                Expr::value(secret::link_token_hash(&token)),
+            ),
+            (invite::Column::LinkGeneration, Expr::value(generation)),
+        ];
+        let outbox = if send_email {
+            vec![NewOutbox::to_candidate(invite, outbox::INVITE, generation)]
+        } else {
+            Vec::new()
+        };
         if send_email {
             changes.push((
                 invite::Column::DeliveryStatus,
@@ -590,11 +639,12 @@ pub async fn reissue(
             } else {
                 "new link returned to be shared".into()
             },
+            outbox,
         })
     })
     .await?;
     Ok(InviteWithLink {
-        link_url: store.config.link_url(&token),
+        link_url: store.link_url(invite.id, invite.link_generation),
         invite,
     })
 }

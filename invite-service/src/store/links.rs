@@ -4,7 +4,9 @@ use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
     invites::{apply, begin, record_event, Transition},
-    now, Store,
+    now,
+    outbox::{self, TeamEvent},
+    Store,
 };
 use crate::{
     db::entities::{invite, job},
@@ -73,6 +75,7 @@ async fn expire(store: &Store, invite: &invite::Model) -> Result<(), ServiceErro
         )],
         event: EventKind::Expired,
         detail: String::new(),
+        outbox: Vec::new(),
     };
     if apply(&txn, invite, transition, SYSTEM).await?.is_some() {
         txn.commit().await?;
@@ -136,6 +139,7 @@ pub async fn start(store: &Store, token: &str) -> Result<Option<StartOutcome>, S
     if status == Some(InviteStatus::Started) {
         return Ok(Some(StartOutcome::Started(link)));
     }
+    let team = outbox::team_messages(&store.read, &link.invite, TeamEvent::Started).await?;
     let txn = begin(store).await?;
     let transition = Transition {
         from: InviteStatus::STARTABLE,
@@ -149,6 +153,7 @@ pub async fn start(store: &Store, token: &str) -> Result<Option<StartOutcome>, S
         ],
         event: EventKind::Started,
         detail: String::new(),
+        outbox: team,
     };
     match apply(&txn, &link.invite, transition, CANDIDATE).await? {
         Some(invite) => {

@@ -7,6 +7,7 @@ pub mod invites;
 pub mod jobs;
 pub mod links;
 pub mod organization;
+pub mod outbox;
 pub mod paging;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
@@ -19,7 +20,11 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
 
-use crate::{config::Config, db::migrations::Migrator, domain::Scope};
+use crate::{
+    config::Config,
+    db::migrations::Migrator,
+    domain::{secret::LinkKey, Scope},
+};
 
 /// Who is calling: resolved from the API key on every request.
 #[derive(Clone, Debug)]
@@ -27,6 +32,8 @@ pub struct Caller {
     pub org_id: Uuid,
     pub key_id: Uuid,
     pub scope: Scope,
+    /// The member the key belongs to, if any.
+    pub owner_member_id: Option<Uuid>,
 }
 
 impl Caller {
@@ -42,6 +49,7 @@ pub struct Store {
     pub read: DatabaseConnection,
     pub write: DatabaseConnection,
     pub config: Arc<Config>,
+    pub link_key: Arc<LinkKey>,
 }
 
 impl Store {
@@ -87,8 +95,15 @@ impl Store {
         Ok(Self {
             read,
             write,
+            link_key: Arc::new(load_link_key(&config)?),
             config,
         })
+    }
+
+    /// The candidate-facing URL of an invite's link at a generation.
+    pub fn link_url(&self, invite_id: Uuid, generation: i32) -> String {
+        self.config
+            .link_url(&self.link_key.token(invite_id, generation))
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -100,4 +115,39 @@ impl Store {
 
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
+}
+
+/// The configured link key, or the one kept in the data folder (made on first start).
+fn load_link_key(config: &Config) -> anyhow::Result<LinkKey> {
+    if let Some(secret) = &config.link_secret {
+        return LinkKey::decode(secret.expose())
+            .context("link_secret is not 32 bytes of base64url");
+    }
+    let path = config.data_dir.join("link-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => LinkKey::decode(&text)
+            .with_context(|| format!("{} does not hold a link key", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let key = LinkKey::generate();
+            write_private(&path, &key.encode())
+                .with_context(|| format!("writing {}", path.display()))?;
+            tracing::info!(path = %path.display(), "made a new link key");
+            Ok(key)
+        }
+        Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
 }

@@ -33,8 +33,14 @@ pub async fn bootstrap(store: &Store, name: &str) -> Result<Bootstrapped, Servic
     }
     .insert(&txn)
     .await?;
-    let (admin_key, _) =
-        insert_key(&txn, organization.id, "bootstrap admin key", Scope::Admin).await?;
+    let (admin_key, _) = insert_key(
+        &txn,
+        organization.id,
+        "bootstrap admin key",
+        Scope::Admin,
+        None,
+    )
+    .await?;
     txn.commit().await?;
     Ok(Bootstrapped {
         organization,
@@ -55,6 +61,7 @@ async fn insert_key(
     org_id: Uuid,
     name: &str,
     scope: Scope,
+    owner_member_id: Option<Uuid>,
 ) -> Result<(String, api_key::Model), ServiceError> {
     let (key, prefix, secret_hash) = secret::new_api_key();
     let row = api_key::ActiveModel {
@@ -66,6 +73,7 @@ async fn insert_key(
         secret_hash: Set(secret_hash),
         created_at: Set(now()),
         revoked_at: Set(None),
+        owner_member_id: Set(owner_member_id),
     }
     .insert(db)
     .await?;
@@ -96,6 +104,7 @@ pub async fn authenticate(store: &Store, presented: &str) -> Result<Caller, Serv
         org_id: row.org_id,
         key_id: row.id,
         scope,
+        owner_member_id: row.owner_member_id,
     })
 }
 
@@ -237,6 +246,7 @@ pub async fn create_key(
     caller: &Caller,
     name: String,
     scope: Scope,
+    owner_member_id: Option<Uuid>,
     request: Option<RequestId>,
 ) -> Result<CreatedKey, ServiceError> {
     let idempotency = request.map(|r| Idempotency::new(caller, "CreateApiKey", &r));
@@ -251,7 +261,12 @@ pub async fn create_key(
                 return Ok(CreatedKey { key, secret });
             }
         }
-        let (secret, key) = insert_key(&txn, caller.org_id, &name, scope).await?;
+        if let Some(owner) = owner_member_id {
+            find_member(&txn, caller, owner).await.map_err(|_| {
+                ServiceError::invalid("member_id", "is not a member of this organization")
+            })?;
+        }
+        let (secret, key) = insert_key(&txn, caller.org_id, &name, scope, owner_member_id).await?;
         if let Some(idempotency) = &idempotency {
             idempotency.record(&txn, key.id, Some(&secret)).await?;
         }

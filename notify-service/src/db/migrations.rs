@@ -15,8 +15,13 @@ impl MigratorTrait for Migrator {
     }
 }
 
-#[derive(DeriveMigrationName)]
 struct InitialSchema;
+
+impl MigrationName for InitialSchema {
+    fn name(&self) -> &str {
+        "m20261122_000001_notify_initial_schema"
+    }
+}
 
 #[derive(DeriveIden)]
 enum NotifyDeliveries {

@@ -345,7 +345,11 @@ impl RedisQueue {
         if entry_ids.is_empty() {
             return Ok(());
         }
-        tracing::warn!(stream = %self.stream, ?entry_ids, "dropping stream entries without a delivery id");
+        tracing::warn!(
+            stream = %self.stream,
+            ?entry_ids,
+            "dropping stream entries without a delivery id"
+        );
         self.ack_entries(conn, entry_ids).await
     }
 

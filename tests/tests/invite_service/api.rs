@@ -360,6 +360,7 @@ async fn api_keys_are_shown_once_listed_and_revoked(backend: Backend) {
             name: "ATS integration".into(),
             scope: ApiKeyScope::Invites as i32,
             request_id: String::new(),
+            ..Default::default()
         })
         .await
         .expect("create")

@@ -340,6 +340,7 @@ async fn keys_only_do_what_their_scope_allows(backend: Backend) {
             name: "escalate".into(),
             scope: ApiKeyScope::Admin as i32,
             request_id: String::new(),
+            ..Default::default()
         })
         .await
         .expect_err("invites key cannot make keys");

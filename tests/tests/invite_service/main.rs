@@ -2,6 +2,7 @@
 //! database of its own, every test run against both SQLite and PostgreSQL.
 mod api;
 mod bad_input;
+mod email;
 mod lifecycle;
 mod links;
 mod tenancy;

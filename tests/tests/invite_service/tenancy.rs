@@ -145,6 +145,7 @@ async fn a_retried_create_returns_the_first_answer_and_writes_nothing(backend: B
         name: "once".into(),
         scope: ApiKeyScope::Links as i32,
         request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
     };
     let a = app
         .organization()

@@ -1,0 +1,379 @@
+//! The outbox relay: hands outbox rows to notify-service over gRPC and follows each delivery to
+//! its final outcome, which it writes back to the invite. Rows leave the outbox only then, so a
+//! restart of either service, or a notify-service that lost its data, loses nothing: the rows
+//! are handed over again, and notify-service's idempotency keys keep that from sending twice.
+use std::{collections::HashMap, time::Duration};
+
+use beckon_proto::notify::v1::{
+    self as pb, notify_service_client::NotifyServiceClient, BatchGetDeliveriesRequest,
+    EnqueueMessagesRequest, OutgoingMessage,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use tokio::sync::watch;
+use tonic::{
+    metadata::{Ascii, MetadataValue},
+    service::{interceptor::InterceptedService, Interceptor},
+    transport::Channel,
+    Code,
+};
+use uuid::Uuid;
+
+use crate::{
+    db::entities::{invite, job, member, organization, outbox as outbox_row},
+    domain::InviteStatus,
+    store::{outbox, Store},
+};
+
+const BATCH: u64 = 500;
+
+/// Adds the service token to every call.
+#[derive(Clone)]
+pub struct ServiceToken(Option<MetadataValue<Ascii>>);
+
+impl Interceptor for ServiceToken {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+type Client = NotifyServiceClient<InterceptedService<Channel, ServiceToken>>;
+
+pub struct Relay {
+    store: Store,
+    client: Client,
+    interval: Duration,
+}
+
+impl Relay {
+    /// Connects lazily: notify-service may be down now and come up later.
+    pub fn new(store: Store, notify_addr: &str, token: Option<&str>) -> anyhow::Result<Self> {
+        let channel = Channel::from_shared(notify_addr.to_string())?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .connect_lazy();
+        let token = token
+            .map(|t| format!("Bearer {t}").parse())
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("notify_token is not valid in a header"))?;
+        let interval = Duration::from_millis(store.config.relay_interval_ms);
+        Ok(Self {
+            client: NotifyServiceClient::with_interceptor(channel, ServiceToken(token)),
+            store,
+            interval,
+        })
+    }
+
+    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            while !*stop.borrow() {
+                let busy = match self.tick().await {
+                    Ok(busy) => busy,
+                    Err(err) => {
+                        tracing::warn!(error = ?err, "outbox relay round failed; retrying");
+                        false
+                    }
+                };
+                if !busy {
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.interval) => {},
+                        _ = stop.changed() => {},
+                    }
+                }
+            }
+        })
+    }
+
+    /// One round: hand over what is due, then look at what notify-service has. True when there
+    /// was a full batch of work (so the next round should come at once).
+    async fn tick(&self) -> anyhow::Result<bool> {
+        let due = outbox::due(&self.store.read, BATCH).await?;
+        let handed = due.len() as u64;
+        if !due.is_empty() {
+            self.hand_over(due).await?;
+        }
+        let accepted = outbox::accepted(&self.store.read, BATCH).await?;
+        let followed = accepted.len() as u64;
+        if !accepted.is_empty() {
+            self.follow(accepted).await?;
+        }
+        Ok(handed == BATCH || followed == BATCH)
+    }
+
+    async fn hand_over(&self, rows: Vec<outbox_row::Model>) -> anyhow::Result<()> {
+        let context = Context::load(&self.store, &rows).await?;
+        let mut sendable = Vec::with_capacity(rows.len());
+        let mut messages = Vec::with_capacity(rows.len());
+        for row in rows {
+            match context.message(&self.store, &row) {
+                Ok(message) => {
+                    messages.push(message);
+                    sendable.push(row);
+                }
+                Err(why) => outbox::skip(&self.store.write, &row, why).await?,
+            }
+        }
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client.clone();
+        match client
+            .enqueue_messages(EnqueueMessagesRequest {
+                messages: messages.clone(),
+            })
+            .await
+        {
+            Ok(response) => {
+                for (row, delivery) in sendable.iter().zip(response.into_inner().deliveries) {
+                    self.record(row, &delivery).await?;
+                }
+            }
+            // One refused message refuses the batch: send them one by one to find it.
+            Err(status) if status.code() == Code::InvalidArgument && messages.len() > 1 => {
+                for (row, message) in sendable.iter().zip(messages) {
+                    let mut client = self.client.clone();
+                    match client
+                        .enqueue_messages(EnqueueMessagesRequest {
+                            messages: vec![message],
+                        })
+                        .await
+                    {
+                        Ok(response) => {
+                            for delivery in response.into_inner().deliveries {
+                                self.record(row, &delivery).await?;
+                            }
+                        }
+                        Err(status) => self.refused(std::slice::from_ref(row), &status).await?,
+                    }
+                }
+            }
+            Err(status) => self.refused(&sendable, &status).await?,
+        }
+        Ok(())
+    }
+
+    async fn refused(
+        &self,
+        rows: &[outbox_row::Model],
+        status: &tonic::Status,
+    ) -> anyhow::Result<()> {
+        if status.code() == Code::InvalidArgument {
+            // Will never be accepted as it is: fail it where people can see why.
+            for row in rows {
+                outbox::record(&self.store.write, row, "failed", status.message()).await?;
+            }
+            return Ok(());
+        }
+        tracing::warn!(code = ?status.code(), message = status.message(), rows = rows.len(), "notify-service did not take the outbox rows; will retry");
+        let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
+        let wait = chrono::Duration::milliseconds((500i64 << attempts.clamp(0, 7)).min(60_000));
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        outbox::postpone(&self.store.write, &ids, wait, status.message()).await?;
+        Ok(())
+    }
+
+    async fn follow(&self, rows: Vec<outbox_row::Model>) -> anyhow::Result<()> {
+        let keys: Vec<String> = rows.iter().map(idempotency_key).collect();
+        let mut client = self.client.clone();
+        let deliveries = match client
+            .batch_get_deliveries(BatchGetDeliveriesRequest { ids: keys })
+            .await
+        {
+            Ok(response) => response.into_inner().deliveries,
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), message = status.message(), "could not ask notify-service about deliveries");
+                let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+                outbox::check_later(&self.store.write, &ids, chrono::Duration::seconds(5)).await?;
+                return Ok(());
+            }
+        };
+        let by_key: HashMap<&str, &pb::Delivery> = deliveries
+            .iter()
+            .map(|d| (d.idempotency_key.as_str(), d))
+            .collect();
+        let (mut unchanged, mut lost) = (Vec::new(), Vec::new());
+        for row in &rows {
+            match by_key.get(idempotency_key(row).as_str()) {
+                Some(delivery) if delivery_state(delivery) != row.delivery_state => {
+                    self.record(row, delivery).await?;
+                }
+                Some(_) => unchanged.push(row.id),
+                None => lost.push(row.id),
+            }
+        }
+        outbox::check_later(&self.store.write, &unchanged, chrono::Duration::seconds(1)).await?;
+        if !lost.is_empty() {
+            tracing::warn!(
+                count = lost.len(),
+                "notify-service lost deliveries; handing them over again"
+            );
+            outbox::hand_over_again(&self.store.write, &lost).await?;
+        }
+        Ok(())
+    }
+
+    async fn record(&self, row: &outbox_row::Model, delivery: &pb::Delivery) -> anyhow::Result<()> {
+        outbox::record(
+            &self.store.write,
+            row,
+            delivery_state(delivery),
+            &delivery.last_error,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// The key notify-service knows the row by: stable, so a row handed over twice is one message.
+fn idempotency_key(row: &outbox_row::Model) -> String {
+    format!("beckon-outbox-{}", row.id)
+}
+
+fn delivery_state(delivery: &pb::Delivery) -> &'static str {
+    match pb::DeliveryState::try_from(delivery.state) {
+        Ok(pb::DeliveryState::Sent) => "sent",
+        Ok(pb::DeliveryState::Deferred) => "deferred",
+        Ok(pb::DeliveryState::Failed) => "failed",
+        Ok(pb::DeliveryState::Suppressed) => "suppressed",
+        _ => "queued",
+    }
+}
+
+/// What the messages of a batch talk about, loaded once per batch.
+struct Context {
+    invites: HashMap<Uuid, invite::Model>,
+    jobs: HashMap<Uuid, job::Model>,
+    organizations: HashMap<Uuid, organization::Model>,
+    inviters: HashMap<Uuid, member::Model>,
+}
+
+impl Context {
+    async fn load(store: &Store, rows: &[outbox_row::Model]) -> anyhow::Result<Self> {
+        let invite_ids: Vec<Uuid> = rows.iter().map(|r| r.invite_id).collect();
+        let invites: HashMap<Uuid, invite::Model> = invite::Entity::find()
+            .filter(invite::Column::Id.is_in(invite_ids))
+            .all(&store.read)
+            .await?
+            .into_iter()
+            .map(|i| (i.id, i))
+            .collect();
+        let job_ids: Vec<Uuid> = invites.values().map(|i| i.job_id).collect();
+        let jobs = job::Entity::find()
+            .filter(job::Column::Id.is_in(job_ids))
+            .all(&store.read)
+            .await?
+            .into_iter()
+            .map(|j| (j.id, j))
+            .collect();
+        let org_ids: Vec<Uuid> = invites.values().map(|i| i.org_id).collect();
+        let organizations = organization::Entity::find()
+            .filter(organization::Column::Id.is_in(org_ids))
+            .all(&store.read)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
+        let inviter_ids: Vec<Uuid> = invites
+            .values()
+            .filter_map(|i| i.inviter_member_id)
+            .collect();
+        let inviters = member::Entity::find()
+            .filter(member::Column::Id.is_in(inviter_ids))
+            .all(&store.read)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        Ok(Self {
+            invites,
+            jobs,
+            organizations,
+            inviters,
+        })
+    }
+
+    /// The message for a row, or why it must not go out.
+    fn message(
+        &self,
+        store: &Store,
+        row: &outbox_row::Model,
+    ) -> Result<OutgoingMessage, &'static str> {
+        let invite = self
+            .invites
+            .get(&row.invite_id)
+            .ok_or("the invite is gone")?;
+        let job = self.jobs.get(&invite.job_id).ok_or("the job is gone")?;
+        let organization_name = self
+            .organizations
+            .get(&invite.org_id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        let candidate_name = if invite.candidate_name.is_empty() {
+            invite.candidate_email.clone()
+        } else {
+            invite.candidate_name.clone()
+        };
+        let mut variables = HashMap::from([
+            ("candidate_name".to_string(), candidate_name),
+            (
+                "candidate_first_name".to_string(),
+                invite
+                    .candidate_name
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+            ("position_title".to_string(), job.title.clone()),
+            ("organization_name".to_string(), organization_name),
+        ]);
+        let kind = match row.kind.as_str() {
+            outbox::INVITE | outbox::RESEND => {
+                let status = InviteStatus::parse(&invite.status);
+                if status.is_none_or(InviteStatus::link_is_dead) {
+                    return Err("the invite was revoked or expired before its email went out");
+                }
+                if row.link_generation != invite.link_generation {
+                    return Err("the link was reissued before this email went out");
+                }
+                variables.insert(
+                    "link".to_string(),
+                    store.link_url(invite.id, row.link_generation),
+                );
+                variables.insert("custom_message".to_string(), invite.message.clone());
+                let inviter = invite
+                    .inviter_member_id
+                    .and_then(|id| self.inviters.get(&id))
+                    .map(|m| m.name.clone())
+                    .unwrap_or_default();
+                variables.insert("inviter_name".to_string(), inviter);
+                if row.kind == outbox::INVITE {
+                    pb::MessageKind::Invite
+                } else {
+                    pb::MessageKind::Resend
+                }
+            }
+            outbox::TEAM_STARTED => pb::MessageKind::TeamStarted,
+            outbox::TEAM_SUBMITTED => pb::MessageKind::TeamSubmitted,
+            _ => return Err("unknown message kind"),
+        };
+        Ok(OutgoingMessage {
+            idempotency_key: idempotency_key(row),
+            organization_id: invite.org_id.to_string(),
+            kind: kind as i32,
+            recipient: row.recipient.clone(),
+            recipient_name: row.recipient_name.clone(),
+            variables,
+            not_before: None,
+            invite_id: invite.id.to_string(),
+            cohort_id: String::new(),
+        })
+    }
+}

@@ -1,0 +1,346 @@
+//! The outbox: messages written in the same transaction as the invite change that causes them,
+//! handed to notify-service by `crate::relay`, and kept until notify-service reports a final
+//! outcome. Only the link's generation is stored; the link is derived when the row is sent.
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::{invites::parse_json_list, now};
+use crate::{
+    db::entities::{invite, member, outbox},
+    error::ServiceError,
+};
+
+/// Kinds of message, as notify-service names them.
+pub const INVITE: &str = "invite";
+pub const RESEND: &str = "resend";
+pub const TEAM_STARTED: &str = "team_started";
+pub const TEAM_SUBMITTED: &str = "team_submitted";
+
+/// Outbox row states.
+pub const PENDING: &str = "pending";
+pub const ACCEPTED: &str = "accepted";
+pub const DONE: &str = "done";
+
+/// For a public-link candidate, at most this many members hear about it.
+const MAX_PUBLIC_RECIPIENTS: u64 = 5;
+
+#[derive(Clone, Debug)]
+pub struct NewOutbox {
+    pub kind: &'static str,
+    pub recipient: String,
+    pub recipient_name: String,
+    /// The link generation to send; zero for messages without a link.
+    pub link_generation: i32,
+}
+
+impl NewOutbox {
+    /// The candidate's email with the invite's link at `generation`.
+    pub fn to_candidate(invite: &invite::Model, kind: &'static str, generation: i32) -> Self {
+        Self {
+            kind,
+            recipient: invite.candidate_email.clone(),
+            recipient_name: invite.candidate_name.clone(),
+            link_generation: generation,
+        }
+    }
+}
+
+pub(crate) async fn insert(
+    db: &impl ConnectionTrait,
+    invite: &invite::Model,
+    messages: &[NewOutbox],
+) -> Result<(), ServiceError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    outbox::Entity::insert_many(messages.iter().map(|m| outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(invite.org_id),
+        invite_id: Set(invite.id),
+        kind: Set(m.kind.to_string()),
+        recipient: Set(m.recipient.clone()),
+        recipient_name: Set(m.recipient_name.clone()),
+        link_generation: Set(m.link_generation),
+        state: Set(PENDING.into()),
+        delivery_state: Set("queued".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(at),
+        last_error: Set(String::new()),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Which team event a notification is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TeamEvent {
+    Started,
+    Submitted,
+}
+
+/// The members to tell: the invite's assignees, else whoever invited; for a candidate who came
+/// through a public link, up to five members. Members who turned this kind off are left out.
+pub(crate) async fn team_messages(
+    db: &impl ConnectionTrait,
+    invite: &invite::Model,
+    event: TeamEvent,
+) -> Result<Vec<NewOutbox>, ServiceError> {
+    let wants = match event {
+        TeamEvent::Started => member::Column::NotifyStarted,
+        TeamEvent::Submitted => member::Column::NotifySubmitted,
+    };
+    let kind = match event {
+        TeamEvent::Started => TEAM_STARTED,
+        TeamEvent::Submitted => TEAM_SUBMITTED,
+    };
+    let assignees: Vec<Uuid> = parse_json_list(&invite.assignee_ids)
+        .iter()
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect();
+    let mut query = member::Entity::find()
+        .filter(member::Column::OrgId.eq(invite.org_id))
+        .filter(wants.eq(true))
+        .order_by_asc(member::Column::Id);
+    if !assignees.is_empty() {
+        query = query.filter(member::Column::Id.is_in(assignees));
+    } else if let Some(inviter) = invite.inviter_member_id {
+        query = query.filter(member::Column::Id.eq(inviter));
+    } else if invite.source == "public" {
+        query = query.limit(MAX_PUBLIC_RECIPIENTS);
+    } else {
+        return Ok(Vec::new());
+    }
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| NewOutbox {
+            kind,
+            recipient: m.email,
+            recipient_name: m.name,
+            link_generation: 0,
+        })
+        .collect())
+}
+
+/// Rows ready to hand to notify-service: pending and due, oldest first.
+pub async fn due(
+    db: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<outbox::Model>, ServiceError> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::State.eq(PENDING))
+        .filter(outbox::Column::NextAttemptAt.lte(now()))
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Rows notify-service has, whose outcome is not final yet and which are due for a look.
+pub async fn accepted(
+    db: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<outbox::Model>, ServiceError> {
+    Ok(outbox::Entity::find()
+        .filter(outbox::Column::State.eq(ACCEPTED))
+        .filter(outbox::Column::NextAttemptAt.lte(now()))
+        .order_by_asc(outbox::Column::NextAttemptAt)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Looks at accepted rows again after `later`.
+pub async fn check_later(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    later: chrono::Duration,
+) -> Result<(), ServiceError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(now() + later),
+        )
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// notify-service does not know the row (its data was lost): hand it over again.
+pub async fn hand_over_again(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), ServiceError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::State,
+            sea_orm::sea_query::Expr::value(PENDING),
+        )
+        .col_expr(
+            outbox::Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(now()),
+        )
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox::Column::State.eq(ACCEPTED))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A hand-over failed: try again after `retry_in`.
+pub async fn postpone(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    retry_in: chrono::Duration,
+    error: &str,
+) -> Result<(), ServiceError> {
+    let at = now();
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Attempts,
+            sea_orm::sea_query::Expr::col(outbox::Column::Attempts).add(1),
+        )
+        .col_expr(
+            outbox::Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(at + retry_in),
+        )
+        .col_expr(
+            outbox::Column::LastError,
+            sea_orm::sea_query::Expr::value(error),
+        )
+        .col_expr(
+            outbox::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(at),
+        )
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox::Column::State.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks rows whose message must not go out any more (the invite's link died meanwhile).
+pub async fn skip(
+    db: &impl ConnectionTrait,
+    row: &outbox::Model,
+    why: &str,
+) -> Result<(), ServiceError> {
+    let mut update: outbox::ActiveModel = row.clone().into();
+    update.state = Set(DONE.into());
+    update.delivery_state = Set("skipped".into());
+    update.last_error = Set(why.into());
+    update.updated_at = Set(now());
+    update.update(db).await?;
+    Ok(())
+}
+
+/// notify-service's word on a row's delivery: `queued`, `deferred`, `sent`, `failed` or
+/// `suppressed`. Updates the row and, for the candidate's own emails, the invite: its delivery
+/// status, send count and audit trail. A row whose state did not change is left alone.
+pub async fn record(
+    db: &sea_orm::DatabaseConnection,
+    row: &outbox::Model,
+    delivery_state: &str,
+    error: &str,
+) -> Result<(), ServiceError> {
+    use sea_orm::{sea_query::Expr, TransactionTrait};
+
+    use crate::domain::{DeliveryStatus, EventKind, InviteStatus};
+
+    let is_final = matches!(delivery_state, "sent" | "failed" | "suppressed");
+    let next_state = if is_final { DONE } else { ACCEPTED };
+    if row.state == next_state && row.delivery_state == delivery_state {
+        return Ok(());
+    }
+    let Some(status) = DeliveryStatus::parse(delivery_state) else {
+        return Err(ServiceError::Internal(anyhow::anyhow!(
+            "notify-service reported an unknown delivery state {delivery_state}"
+        )));
+    };
+    let at = now();
+    let txn = db.begin().await?;
+    let changed = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(next_state))
+        .col_expr(
+            outbox::Column::NextAttemptAt,
+            Expr::value(at + chrono::Duration::seconds(1)),
+        )
+        .col_expr(outbox::Column::DeliveryState, Expr::value(delivery_state))
+        .col_expr(outbox::Column::LastError, Expr::value(error))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(at))
+        .filter(outbox::Column::Id.eq(row.id))
+        .filter(outbox::Column::State.ne(DONE))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let to_candidate = matches!(row.kind.as_str(), INVITE | RESEND);
+    if changed == 1 && to_candidate {
+        let invite = invite::Entity::find_by_id(row.invite_id)
+            .one(&txn)
+            .await?
+            .ok_or(ServiceError::NotFound("invite"))?;
+        let mut update = invite::Entity::update_many()
+            .col_expr(invite::Column::DeliveryStatus, Expr::value(status.as_str()))
+            .col_expr(invite::Column::UpdatedAt, Expr::value(at))
+            .filter(invite::Column::Id.eq(invite.id));
+        if status == DeliveryStatus::Sent {
+            update = update
+                .col_expr(
+                    invite::Column::SendCount,
+                    Expr::col(invite::Column::SendCount).add(1),
+                )
+                .col_expr(invite::Column::LastSentAt, Expr::value(at));
+        }
+        update.exec(&txn).await?;
+        match status {
+            DeliveryStatus::Sent => {
+                // An emailed invite counts as sent once its email is.
+                invite::Entity::update_many()
+                    .col_expr(
+                        invite::Column::Status,
+                        Expr::value(InviteStatus::Sent.as_str()),
+                    )
+                    .filter(invite::Column::Id.eq(invite.id))
+                    .filter(invite::Column::Status.eq(InviteStatus::Created.as_str()))
+                    .exec(&txn)
+                    .await?;
+                super::invites::record_event(
+                    &txn,
+                    &invite,
+                    EventKind::Sent,
+                    "system",
+                    &format!("{} email delivered to {}", row.kind, row.recipient),
+                )
+                .await?;
+            }
+            DeliveryStatus::Failed | DeliveryStatus::Suppressed => {
+                super::invites::record_event(
+                    &txn,
+                    &invite,
+                    EventKind::DeliveryFailed,
+                    "system",
+                    &format!(
+                        "{} email to {} {delivery_state}: {error}",
+                        row.kind, row.recipient
+                    ),
+                )
+                .await?;
+            }
+            _ => {}
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
