@@ -1,0 +1,238 @@
+// The extension end to end, in Debian's headless Chromium against the real invite-service:
+// options → popup → copy / insert into a fake ATS and calendar → the candidate opens the link →
+// status "opened" → the context-menu path → errors for a closed job, a revoked key and a stopped
+// server. Screenshots land in artifacts/ (look at them: they are what recruiters see).
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  artifactsDir, createJob, createLinksKey, extensionDir, extensionId, invitectl, launchBrowser,
+  startPageServer, startServer, tabIdOf,
+} from './harness.mjs';
+
+const expectedId = extensionId(extensionDir);
+let server;
+let pages;
+let browser;
+let key;
+let jobId;
+let closingJobId;
+let adaLink;
+
+async function screenshot(page, name) {
+  await page.screenshot({ path: path.join(artifactsDir, name), fullPage: true });
+}
+
+/** What is on the clipboard: pasted with the keyboard into a field of a fresh page. */
+async function clipboardText() {
+  const reader = await browser.context.newPage();
+  await reader.goto(`${pages.url}/ats.html`);
+  await reader.fill('#note', '');
+  await reader.focus('#note');
+  await reader.keyboard.press('Control+V');
+  const text = await reader.inputValue('#note');
+  await reader.close();
+  return text;
+}
+
+async function openPopup(tabId) {
+  const popup = await browser.context.newPage();
+  await popup.setViewportSize({ width: 380, height: 600 });
+  await popup.goto(`chrome-extension://${browser.id}/popup.html?tab=${tabId}`);
+  await popup.waitForSelector('body[data-loaded="true"]');
+  return popup;
+}
+
+before(async () => {
+  mkdirSync(artifactsDir, { recursive: true });
+  server = await startServer({ corsOrigin: `chrome-extension://${expectedId}` });
+  jobId = await createJob(server, 'Backend engineer');
+  closingJobId = await createJob(server, 'Data analyst');
+  key = await createLinksKey(server);
+  pages = await startPageServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await pages?.close();
+  await server?.stop();
+  server?.cleanup();
+});
+
+test('the extension loads with the id computed from its folder', () => {
+  assert.equal(browser.id, expectedId);
+});
+
+test('options: a wrong key is explained, the right one is saved and never shown again', async () => {
+  const options = await browser.context.newPage();
+  await options.goto(`chrome-extension://${browser.id}/options.html`);
+  await options.fill('#server', server.url);
+  await options.fill('#key', 'bk_000000000000_notarealkey');
+  await options.click('#test');
+  const wrong = options.locator('[data-error-kind="key_revoked"]');
+  await wrong.waitFor();
+  assert.match(await wrong.innerText(), /doesn't work any more/);
+
+  await options.fill('#key', key.secret);
+  await options.click('#save');
+  const ok = options.locator('[data-kind="connected"]');
+  await ok.waitFor();
+  const text = await ok.innerText();
+  assert.match(text, /Saved\. Connected to/);
+  assert.match(text, /links scope/);
+  assert.match(text, /2 open jobs/);
+  assert.equal(await options.inputValue('#key'), '');
+  const placeholder = await options.getAttribute('#key', 'placeholder');
+  assert.ok(!placeholder.includes(key.secret), 'the saved key is not shown');
+  assert.match(placeholder, /^bk_[0-9a-f]+_•+/);
+  await screenshot(options, 'options.png');
+  await options.close();
+});
+
+test('popup: keyboard-only generate, prefilled from the selection, copy and insert into the ATS', async () => {
+  const ats = await browser.context.newPage();
+  await ats.goto(`${pages.url}/ats.html`);
+  // The recruiter's cursor sits after "link: " in the message field; the candidate's name is
+  // selected on the page.
+  await ats.evaluate(() => {
+    const note = document.getElementById('note');
+    note.focus();
+    const caret = note.value.indexOf('link: ') + 'link: '.length;
+    note.setSelectionRange(caret, caret);
+    // Selecting text elsewhere takes focus out of the field, as a click there would.
+    note.blur();
+    document.getSelection().selectAllChildren(document.getElementById('candidate'));
+  });
+  const atsTab = await tabIdOf(browser.worker, ats);
+  const popup = await openPopup(atsTab);
+
+  assert.equal(await popup.inputValue('#name'), 'Ada Lovelace');
+  assert.equal(await popup.evaluate(() => document.activeElement.id), 'job-search');
+  await popup.keyboard.type('backend');
+  assert.deepEqual(await popup.$$eval('#jobs option', (o) => o.map((x) => x.textContent)), ['Backend engineer']);
+  await popup.keyboard.press('Tab'); // the job list
+  await popup.keyboard.press('Tab'); // name, prefilled
+  await popup.keyboard.press('Tab'); // email
+  await popup.keyboard.type('ada@example.com');
+  assert.equal(await popup.isEnabled('#send-email'), true);
+  await popup.keyboard.press('Enter');
+  await popup.waitForSelector('#result:not([hidden])');
+  adaLink = await popup.inputValue('#link');
+  assert.match(adaLink, new RegExp(`^${server.url}/i/\\S+$`));
+  assert.equal(await popup.evaluate(() => document.activeElement.id), 'copy');
+
+  await popup.keyboard.press('Enter'); // Copy has focus
+  await popup.waitForFunction(() => document.getElementById('result-status').textContent.includes('Copied'));
+  assert.equal(await clipboardText(), adaLink);
+
+  const mailto = await popup.getAttribute('#share-email', 'href');
+  assert.match(mailto, /^mailto:ada@example\.com\?subject=Your%20Backend%20engineer%20interview&body=Hi%20Ada%2C/);
+  assert.ok(mailto.includes(encodeURIComponent(adaLink)));
+  assert.match(await popup.getAttribute('#share-whatsapp', 'href'), /^https:\/\/wa\.me\/\?text=Hi%20Ada%2C%20/);
+  assert.match(await popup.getAttribute('#share-sms', 'href'), /^sms:\?&body=Hi%20Ada%2C%20/);
+
+  await popup.click('#show-qr');
+  await popup.waitForSelector('#qr:not([hidden])');
+  assert.ok(await popup.$eval('#qr-image', (img) => img.decode().then(() => img.naturalWidth >= 200)));
+  const [download] = await Promise.all([popup.waitForEvent('download'), popup.click('#download-qr')]);
+  assert.match(download.suggestedFilename(), /^beckon-interview-Ada-Lovelace\.png$/);
+
+  await popup.click('#insert');
+  await popup.waitForFunction(() => document.getElementById('result-status').textContent.includes('Inserted'));
+  assert.equal(await ats.inputValue('#note'), `Dear Ada, here is your link: ${adaLink} Thanks!`);
+  await screenshot(popup, 'popup.png');
+  await popup.close();
+});
+
+test('popup: a link inserted at the cursor of a contenteditable calendar description', async () => {
+  const calendar = await browser.context.newPage();
+  await calendar.goto(`${pages.url}/calendar.html`);
+  await calendar.evaluate(() => {
+    const editor = document.getElementById('description');
+    editor.focus();
+    const text = editor.lastElementChild.firstChild; // "Join here:"
+    document.getSelection().collapse(text, text.length);
+  });
+  const calendarTab = await tabIdOf(browser.worker, calendar);
+  const popup = await openPopup(calendarTab);
+  // The job picked last time is remembered and the cursor starts in the name field.
+  assert.equal(await popup.inputValue('#jobs'), jobId);
+  assert.equal(await popup.evaluate(() => document.activeElement.id), 'name');
+  await popup.keyboard.type('Grace Hopper');
+  await popup.keyboard.press('Enter');
+  await popup.waitForSelector('#result:not([hidden])');
+  const link = await popup.inputValue('#link');
+  await popup.click('#insert');
+  await popup.waitForFunction(() => document.getElementById('result-status').textContent.includes('Inserted'));
+  const description = await calendar.$eval('#description', (el) => el.innerText);
+  assert.match(description, new RegExp(`Agenda: coding exercise\\.\\s+Join here: ${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  await popup.close();
+  await calendar.close();
+});
+
+test('the candidate opens the link, and the recent list shows it opened', async () => {
+  const candidate = await browser.context.newPage();
+  const response = await candidate.goto(adaLink);
+  assert.equal(response.status(), 200);
+  const body = await candidate.innerText('body');
+  assert.match(body, /Ada Lovelace/);
+  assert.match(body, /Backend engineer/);
+  await candidate.close();
+
+  const popup = await openPopup(0);
+  const ada = popup.locator('#recent-list li', { hasText: 'Ada Lovelace' });
+  await ada.locator('.badge.opened').waitFor();
+  assert.equal(await popup.locator('#recent-list li', { hasText: 'Grace Hopper' }).locator('.badge').innerText(), 'invited');
+  await screenshot(popup, 'popup-recent.png');
+  await ada.getByRole('button', { name: /Copy the link for Ada Lovelace/ }).click();
+  assert.equal(await clipboardText(), adaLink);
+  await popup.close();
+});
+
+test('the context-menu path asks who the link is for and inserts it at the cursor', async () => {
+  const calendar = await browser.context.newPage();
+  await calendar.goto(`${pages.url}/calendar.html`);
+  await calendar.focus('#title');
+  await calendar.evaluate(() => {
+    const title = document.getElementById('title');
+    title.setSelectionRange(title.value.length, title.value.length);
+  });
+  const tabId = await tabIdOf(browser.worker, calendar);
+  calendar.once('dialog', (dialog) => {
+    assert.match(dialog.message(), /Backend engineer/);
+    dialog.accept('Katherine Johnson');
+  });
+  const result = await browser.worker.evaluate(
+    (tab) => globalThis.beckonInsertLinkForLastJob(tab, 0), tabId);
+  assert.equal(result.ok, true, JSON.stringify(result));
+  assert.equal(await calendar.inputValue('#title'), `Interview: ${result.link}`);
+  await calendar.close();
+});
+
+test('errors: a closed job, a revoked key and a stopped server are explained in plain words', async () => {
+  const popup = await openPopup(0);
+  await invitectl(server, server.adminKey, ['jobs', 'close', closingJobId]);
+  await popup.selectOption('#jobs', closingJobId);
+  await popup.fill('#name', 'Alan Turing');
+  await popup.click('#generate');
+  await popup.waitForSelector('#error[data-kind="job_closed"]:not([hidden])');
+  assert.match(await popup.innerText('#error'), /This job is closed\./);
+  await popup.close();
+
+  await invitectl(server, server.adminKey, ['keys', 'revoke', key.id]);
+  const revoked = await openPopup(0);
+  await revoked.waitForSelector('#error[data-kind="key_revoked"]:not([hidden])');
+  assert.match(await revoked.innerText('#error'), /This API key doesn't work any more\./);
+  assert.equal(await revoked.isVisible('#error-options'), true);
+  await screenshot(revoked, 'popup-key-revoked.png');
+  await revoked.close();
+
+  await server.stop();
+  const down = await openPopup(0);
+  await down.waitForSelector('#error[data-kind="unreachable"]:not([hidden])');
+  assert.match(await down.innerText('#error'), new RegExp(`Can't reach the Beckon server\\.[\\s\\S]*${server.url}`));
+  await screenshot(down, 'popup-server-down.png');
+  await down.close();
+});

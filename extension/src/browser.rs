@@ -1,0 +1,397 @@
+//! What JavaScript calls: the gRPC-web calls to invite-service (the same RPCs every client uses)
+//! and the pure helpers. Every error leaves here as a `UserError` object with words for a person.
+use std::time::Duration;
+
+use beckon_proto::invite::v1::{
+    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
+    organization_service_client::OrganizationServiceClient, ApiKeyScope, CreateInviteRequest,
+    GetCallerRequest, GetInviteRequest, JobState, ListJobsRequest,
+};
+use serde::{Deserialize, Serialize};
+use tonic::{Code, Status};
+use tonic_web_wasm_client::{options::FetchOptions, Client};
+use wasm_bindgen::prelude::*;
+
+use crate::{
+    errors::{Failure, UserError},
+    field::{self, FieldDescription, InsertionMode},
+    invites::status_word,
+    qr, selection, settings,
+    share::Invitation,
+};
+
+/// Browsers never time out a fetch on their own; a hung server would leave the popup spinning.
+const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Pixels; the popup shows it at this size and the PNG download is drawn from it.
+const QR_SIZE: u32 = 240;
+/// Stop paging through jobs after this many; a popup list longer than that is unusable anyway.
+const MAX_JOB_PAGES: usize = 10;
+/// The source CreateInvite records, so reports can tell extension invites apart.
+const SOURCE: &str = "extension";
+
+/// A server address and key that passed the local checks.
+struct Connection {
+    server: String,
+    key: String,
+}
+
+impl Connection {
+    fn new(server: &str, key: &str) -> Result<Self, JsValue> {
+        let server = settings::normalize_server_address(server).map_err(to_js_error)?;
+        settings::check_api_key(key).map_err(to_js_error)?;
+        Ok(Self {
+            server,
+            key: key.trim().to_string(),
+        })
+    }
+
+    fn channel(&self) -> Client {
+        Client::new_with_options(
+            self.server.clone(),
+            FetchOptions::new().timeout(CALL_TIMEOUT),
+        )
+    }
+
+    fn request<T>(&self, message: T) -> Result<tonic::Request<T>, JsValue> {
+        let mut request = tonic::Request::new(message);
+        // check_api_key allows only visible ASCII, which is always a valid header value.
+        let value = format!("Bearer {}", self.key).parse().map_err(|_| {
+            to_js_error(UserError::new(
+                "bad_key",
+                "Check the API key.",
+                "It has characters that can't be sent. Paste it again.",
+            ))
+        })?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+
+    /// Explains a failed call, telling "offline" apart from "server down".
+    fn failed(&self, status: Status) -> JsValue {
+        let failure = match Failure::from_status(&status) {
+            Failure::Unreachable if !browser_online() => Failure::Offline,
+            failure => failure,
+        };
+        to_js_error(failure.explain(&self.server))
+    }
+
+    fn organization(&self) -> OrganizationServiceClient<Client> {
+        OrganizationServiceClient::new(self.channel())
+    }
+
+    fn jobs(&self) -> JobServiceClient<Client> {
+        JobServiceClient::new(self.channel())
+    }
+
+    fn invites(&self) -> InviteServiceClient<Client> {
+        InviteServiceClient::new(self.channel())
+    }
+}
+
+/// `navigator.onLine`, in a page or in the service worker; assumed online if unreadable.
+fn browser_online() -> bool {
+    let navigator = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"));
+    navigator
+        .and_then(|n| js_sys::Reflect::get(&n, &JsValue::from_str("onLine")))
+        .ok()
+        .and_then(|online| online.as_bool())
+        .unwrap_or(true)
+}
+
+fn to_js_error(error: UserError) -> JsValue {
+    to_js(&error).unwrap_or_else(|fallback| fallback)
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    serde_wasm_bindgen::to_value(value).map_err(|err| {
+        JsValue::from_str(&format!("The extension could not read its own data: {err}"))
+    })
+}
+
+fn from_js<T: for<'de> Deserialize<'de>>(value: JsValue) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value).map_err(|err| {
+        to_js_error(UserError::new(
+            "extension_bug",
+            "The extension sent itself something it can't read.",
+            format!("Reload the extension; if it keeps happening, report it: {err}"),
+        ))
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConnectionReport {
+    server: String,
+    organization_name: String,
+    key_name: String,
+    masked_key: String,
+    scope: &'static str,
+    api_version: String,
+    open_jobs: usize,
+}
+
+/// "Test connection": who the key is, whether the server is new enough, whether the key may
+/// make links, and how many open jobs it sees.
+#[wasm_bindgen(js_name = checkConnection)]
+pub async fn check_connection(server: String, key: String) -> Result<JsValue, JsValue> {
+    let connection = Connection::new(&server, &key)?;
+    let caller = connection
+        .organization()
+        .get_caller(connection.request(GetCallerRequest {})?)
+        .await
+        .map_err(|status| connection.failed(status))?
+        .into_inner();
+    settings::check_api_version(&caller.api_version).map_err(to_js_error)?;
+    let key = caller.api_key.unwrap_or_default();
+    let scope = match ApiKeyScope::try_from(key.scope) {
+        Ok(ApiKeyScope::Links) => "links",
+        Ok(ApiKeyScope::Invites) => "invites",
+        Ok(ApiKeyScope::Admin) => "admin",
+        _ => {
+            return Err(connection.failed(Status::permission_denied("scope")));
+        }
+    };
+    let jobs = open_jobs(&connection).await?;
+    to_js(&ConnectionReport {
+        server: connection.server.clone(),
+        organization_name: caller.organization_name,
+        key_name: key.name,
+        masked_key: settings::masked_key(&key.prefix),
+        scope,
+        api_version: caller.api_version,
+        open_jobs: jobs.len(),
+    })
+}
+
+/// The bare round trip the benchmark compares against: one GetCaller, nothing else.
+#[wasm_bindgen(js_name = getCallerRoundTrip)]
+pub async fn get_caller_round_trip(server: String, key: String) -> Result<(), JsValue> {
+    let connection = Connection::new(&server, &key)?;
+    connection
+        .organization()
+        .get_caller(connection.request(GetCallerRequest {})?)
+        .await
+        .map_err(|status| connection.failed(status))?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct JobChoice {
+    id: String,
+    title: String,
+}
+
+async fn open_jobs(connection: &Connection) -> Result<Vec<JobChoice>, JsValue> {
+    let mut client = connection.jobs();
+    let mut jobs = Vec::new();
+    let mut page_token = String::new();
+    for _ in 0..MAX_JOB_PAGES {
+        let page = client
+            .list_jobs(connection.request(ListJobsRequest {
+                page_size: 1000,
+                page_token,
+                state: JobState::Open as i32,
+            })?)
+            .await
+            .map_err(|status| connection.failed(status))?
+            .into_inner();
+        jobs.extend(page.jobs.into_iter().map(|job| JobChoice {
+            id: job.id,
+            title: job.title,
+        }));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    Ok(jobs)
+}
+
+/// The open jobs, for the popup's job picker.
+#[wasm_bindgen(js_name = listOpenJobs)]
+pub async fn list_open_jobs(server: String, key: String) -> Result<JsValue, JsValue> {
+    let connection = Connection::new(&server, &key)?;
+    to_js(&open_jobs(&connection).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InviteForm {
+    job_id: String,
+    #[serde(default)]
+    job_title: String,
+    #[serde(default)]
+    candidate_name: String,
+    #[serde(default)]
+    candidate_email: String,
+    #[serde(default)]
+    send_email: bool,
+    /// Chosen by the caller and kept across retries of the same form, so a retry after a lost
+    /// answer returns the first link instead of making a second invite.
+    request_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatedInvite {
+    invite_id: String,
+    link: String,
+    status: &'static str,
+    job_id: String,
+    job_title: String,
+    candidate_name: String,
+    candidate_email: String,
+    share: crate::share::ShareLinks,
+}
+
+/// Generate: makes the invite and returns its link with ready-made share links.
+#[wasm_bindgen(js_name = createInvite)]
+pub async fn create_invite(server: String, key: String, form: JsValue) -> Result<JsValue, JsValue> {
+    let connection = Connection::new(&server, &key)?;
+    let form: InviteForm = from_js(form)?;
+    if form.job_id.trim().is_empty() {
+        return Err(to_js_error(UserError::new(
+            "no_job",
+            "Pick a job first.",
+            "Choose the job this interview is for from the list.",
+        )));
+    }
+    let response = connection
+        .invites()
+        .create_invite(connection.request(CreateInviteRequest {
+            job_id: form.job_id.trim().to_string(),
+            candidate_email: form.candidate_email.trim().to_string(),
+            candidate_name: form.candidate_name.trim().to_string(),
+            send_email: form.send_email,
+            request_id: form.request_id,
+            source: SOURCE.into(),
+            ..Default::default()
+        })?)
+        .await
+        .map_err(|status| connection.failed(status))?
+        .into_inner();
+    let invite = response.invite.unwrap_or_default();
+    let share = Invitation {
+        link: &response.link_url,
+        job_title: &form.job_title,
+        candidate_name: &invite.candidate_name,
+        candidate_email: &invite.candidate_email,
+    }
+    .share_links();
+    to_js(&CreatedInvite {
+        invite_id: invite.id,
+        link: response.link_url,
+        status: status_word(invite.status),
+        job_id: invite.job_id,
+        job_title: form.job_title,
+        candidate_name: invite.candidate_name,
+        candidate_email: invite.candidate_email,
+        share,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InviteState {
+    id: String,
+    status: &'static str,
+    open_count: u32,
+}
+
+/// Current statuses of the recent links, fetched together. An invite deleted on the server
+/// reads as "unknown"; a failure that concerns every call (bad key, server down) is an error.
+#[wasm_bindgen(js_name = inviteStatuses)]
+pub async fn invite_statuses(
+    server: String,
+    key: String,
+    ids: Vec<String>,
+) -> Result<JsValue, JsValue> {
+    let connection = Connection::new(&server, &key)?;
+    let calls = ids.into_iter().map(|id| {
+        let connection = &connection;
+        async move {
+            let request = connection.request(GetInviteRequest { id: id.clone() })?;
+            match connection.invites().get_invite(request).await {
+                Ok(response) => {
+                    let invite = response.into_inner();
+                    Ok(InviteState {
+                        id,
+                        status: status_word(invite.status),
+                        open_count: invite.open_count,
+                    })
+                }
+                Err(status) if status.code() == Code::NotFound => Ok(InviteState {
+                    id,
+                    status: "unknown",
+                    open_count: 0,
+                }),
+                Err(status) => Err(connection.failed(status)),
+            }
+        }
+    });
+    let states = futures::future::try_join_all(calls).await?;
+    to_js(&states)
+}
+
+/// The message and mailto / WhatsApp / SMS links for a link made earlier.
+#[wasm_bindgen(js_name = shareLinks)]
+pub fn share_links(
+    link: &str,
+    job_title: &str,
+    candidate_name: &str,
+    candidate_email: &str,
+) -> Result<JsValue, JsValue> {
+    to_js(
+        &Invitation {
+            link,
+            job_title,
+            candidate_name,
+            candidate_email,
+        }
+        .share_links(),
+    )
+}
+
+/// The link as an SVG QR code.
+#[wasm_bindgen(js_name = qrSvg)]
+pub fn qr_svg(link: &str) -> Result<String, JsValue> {
+    qr::qr_svg(link, QR_SIZE).map_err(|err| {
+        to_js_error(UserError::new(
+            "qr_failed",
+            "Couldn't draw a QR code for this link.",
+            format!("Copy the link instead ({err})."),
+        ))
+    })
+}
+
+/// Name and email guessed from the text selected on the page.
+#[wasm_bindgen(js_name = guessCandidate)]
+pub fn guess_candidate(selected: &str) -> Result<JsValue, JsValue> {
+    to_js(&selection::guess_candidate(selected))
+}
+
+/// "value" or "editable": how to put the link into the described field; an error says why not.
+#[wasm_bindgen(js_name = insertionMode)]
+pub fn insertion_mode(field: JsValue) -> Result<String, JsValue> {
+    let field: FieldDescription = from_js(field)?;
+    match field::insertion_mode(&field) {
+        Ok(InsertionMode::Value) => Ok("value".into()),
+        Ok(InsertionMode::Editable) => Ok("editable".into()),
+        Err(reason) => Err(to_js_error(UserError::new(
+            "no_field",
+            "Can't insert the link here.",
+            reason.to_string(),
+        ))),
+    }
+}
+
+/// The address as it will be stored and called.
+#[wasm_bindgen(js_name = normalizeServerAddress)]
+pub fn normalize_server_address(input: &str) -> Result<String, JsValue> {
+    settings::normalize_server_address(input).map_err(to_js_error)
+}
+
+#[wasm_bindgen(js_name = checkApiKey)]
+pub fn check_api_key(key: &str) -> Result<(), JsValue> {
+    settings::check_api_key(key).map_err(to_js_error)
+}

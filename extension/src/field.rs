@@ -1,0 +1,160 @@
+//! Decides whether (and how) a link can go into the field that has focus on the page. The
+//! content script describes the field; this decides, so the rules are tested here.
+use serde::{Deserialize, Serialize};
+
+/// What the content script reports about the focused element.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FieldDescription {
+    /// Lower-case tag name: `input`, `textarea`, `div`…; empty when nothing has focus.
+    pub tag: String,
+    /// An input's `type`, lower-case; empty for other elements.
+    pub input_type: String,
+    /// `element.isContentEditable`.
+    pub content_editable: bool,
+    pub read_only: bool,
+    pub disabled: bool,
+}
+
+/// How the content script puts text in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InsertionMode {
+    /// An `<input>` or `<textarea>`: edit its value at the cursor.
+    Value,
+    /// A rich-text editor (`contenteditable`), such as a calendar event's description.
+    Editable,
+}
+
+/// Why the link cannot be inserted, in words for the recruiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotInsertable {
+    NoField,
+    Locked,
+    WrongKind(String),
+}
+
+impl std::fmt::Display for NotInsertable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotInsertable::NoField => write!(
+                f,
+                "Click into a text field or editor on the page first, then try again."
+            ),
+            NotInsertable::Locked => {
+                write!(
+                    f,
+                    "The focused field is read-only, so the link can't go there."
+                )
+            }
+            NotInsertable::WrongKind(kind) => write!(
+                f,
+                "The focused field takes {kind}, not a link. Click into a text field instead."
+            ),
+        }
+    }
+}
+
+/// Input types that hold free text a link can go into. `email` and `tel` are left out on
+/// purpose: a link there would be invalid input.
+const TEXT_INPUT_TYPES: &[&str] = &["", "text", "search", "url"];
+
+pub fn insertion_mode(field: &FieldDescription) -> Result<InsertionMode, NotInsertable> {
+    if field.disabled || field.read_only {
+        return Err(NotInsertable::Locked);
+    }
+    match field.tag.as_str() {
+        "textarea" => Ok(InsertionMode::Value),
+        "input" if TEXT_INPUT_TYPES.contains(&field.input_type.as_str()) => {
+            Ok(InsertionMode::Value)
+        }
+        "input" => Err(NotInsertable::WrongKind(describe_input_type(
+            &field.input_type,
+        ))),
+        _ if field.content_editable => Ok(InsertionMode::Editable),
+        _ => Err(NotInsertable::NoField),
+    }
+}
+
+fn describe_input_type(input_type: &str) -> String {
+    match input_type {
+        "email" => "an email address".into(),
+        "tel" => "a phone number".into(),
+        "password" => "a password".into(),
+        "number" | "range" => "a number".into(),
+        "date" | "datetime-local" | "time" | "month" | "week" => "a date or time".into(),
+        "checkbox" | "radio" => "a choice".into(),
+        other => format!("a value of type \"{other}\""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(input_type: &str) -> FieldDescription {
+        FieldDescription {
+            tag: "input".into(),
+            input_type: input_type.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn text_inputs_and_textareas_take_the_link_as_value() {
+        for t in ["text", "search", "url", ""] {
+            assert_eq!(insertion_mode(&input(t)), Ok(InsertionMode::Value), "{t}");
+        }
+        let textarea = FieldDescription {
+            tag: "textarea".into(),
+            ..Default::default()
+        };
+        assert_eq!(insertion_mode(&textarea), Ok(InsertionMode::Value));
+    }
+
+    #[test]
+    fn contenteditable_editors_take_the_link_as_rich_text() {
+        let editor = FieldDescription {
+            tag: "div".into(),
+            content_editable: true,
+            ..Default::default()
+        };
+        assert_eq!(insertion_mode(&editor), Ok(InsertionMode::Editable));
+    }
+
+    #[test]
+    fn typed_inputs_are_refused_with_what_they_expect() {
+        assert_eq!(
+            insertion_mode(&input("email")),
+            Err(NotInsertable::WrongKind("an email address".into()))
+        );
+        assert!(insertion_mode(&input("password"))
+            .expect_err("refused")
+            .to_string()
+            .contains("a password"));
+    }
+
+    #[test]
+    fn read_only_disabled_or_missing_fields_are_refused() {
+        let read_only = FieldDescription {
+            read_only: true,
+            ..input("text")
+        };
+        assert_eq!(insertion_mode(&read_only), Err(NotInsertable::Locked));
+        let disabled = FieldDescription {
+            disabled: true,
+            tag: "textarea".into(),
+            ..Default::default()
+        };
+        assert_eq!(insertion_mode(&disabled), Err(NotInsertable::Locked));
+        let body = FieldDescription {
+            tag: "body".into(),
+            ..Default::default()
+        };
+        assert_eq!(insertion_mode(&body), Err(NotInsertable::NoField));
+        assert_eq!(
+            insertion_mode(&FieldDescription::default()),
+            Err(NotInsertable::NoField)
+        );
+    }
+}

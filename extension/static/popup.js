@@ -1,0 +1,345 @@
+// The popup: pick a job, name the candidate, Generate, then copy / insert / share the link.
+// Calls and rules are on the Rust side (pkg/); this file wires them to the page.
+import {
+  RECENT_REFRESH, asUserError, beckon, describeFocus, focusedFrame, insertIntoTab,
+  loadSettings, refineUnreachable, rememberInvite,
+} from './common.js';
+
+const $ = (id) => document.getElementById(id);
+const form = $('invite-form');
+const jobSearch = $('job-search');
+const jobList = $('jobs');
+const jobsStatus = $('jobs-status');
+const nameInput = $('name');
+const emailInput = $('email');
+const sendEmail = $('send-email');
+const generateButton = $('generate');
+
+let settings = null;
+let rustSide = null;
+let jobs = [];
+let current = null; // the link just made
+let pending = null; // { body, requestId }: a retry of the same form reuses the request id
+let targetTab = null;
+
+/** The tab the popup acts on: the active one, or `?tab=ID` when the popup is opened as a page. */
+async function findTargetTab() {
+  const fromQuery = Number(new URLSearchParams(location.search).get('tab'));
+  if (fromQuery) return fromQuery;
+  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  return tab && tab.id !== undefined ? tab.id : null;
+}
+
+function showError(error) {
+  $('error-title').textContent = `${error.title} `;
+  $('error-detail').textContent = error.detail;
+  $('error').dataset.kind = error.kind;
+  $('error-options').hidden = !error.fixInOptions;
+  $('error').hidden = false;
+}
+
+function clearError() {
+  $('error').hidden = true;
+}
+
+async function explain(thrown) {
+  return refineUnreachable(asUserError(thrown), settings && settings.server);
+}
+
+// ---- jobs ---------------------------------------------------------------------------------
+
+function renderJobs() {
+  const query = jobSearch.value.trim().toLowerCase();
+  const previous = jobList.value || settings.lastJobId;
+  const visible = jobs.filter((job) => job.title.toLowerCase().includes(query));
+  jobList.replaceChildren(...visible.map((job) => {
+    const option = document.createElement('option');
+    option.value = job.id;
+    option.textContent = job.title;
+    return option;
+  }));
+  const keep = visible.find((job) => job.id === previous) || visible[0];
+  if (keep) jobList.value = keep.id;
+  if (!jobs.length) {
+    jobsStatus.textContent = 'No open jobs. Create or reopen a job in Beckon first.';
+  } else if (!visible.length) {
+    jobsStatus.textContent = `No open job matches "${jobSearch.value.trim()}".`;
+  } else {
+    jobsStatus.textContent = visible.length === jobs.length ? `${jobs.length} open jobs` : `${visible.length} of ${jobs.length} open jobs`;
+  }
+  jobsStatus.classList.remove('loading');
+}
+
+function selectedJob() {
+  return jobs.find((job) => job.id === jobList.value) || null;
+}
+
+async function refreshJobs() {
+  try {
+    jobs = await rustSide.listOpenJobs(settings.server, settings.apiKey);
+    await chrome.storage.local.set({ jobs });
+    renderJobs();
+  } catch (thrown) {
+    showError(await explain(thrown));
+    if (!jobs.length) jobsStatus.textContent = 'Open jobs could not be loaded.';
+  }
+}
+
+jobSearch.addEventListener('input', renderJobs);
+jobSearch.addEventListener('keydown', (event) => {
+  // Arrow keys move through the list without leaving the search box.
+  if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp') return;
+  event.preventDefault();
+  const index = jobList.selectedIndex + (event.key === 'ArrowDown' ? 1 : -1);
+  if (index >= 0 && index < jobList.options.length) jobList.selectedIndex = index;
+});
+jobList.addEventListener('change', () => {
+  const job = selectedJob();
+  if (job) chrome.storage.local.set({ lastJobId: job.id, lastJobTitle: job.title });
+});
+jobList.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter') {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+// ---- candidate ------------------------------------------------------------------------------
+
+emailInput.addEventListener('input', () => {
+  const hasEmail = emailInput.value.trim() !== '';
+  sendEmail.disabled = !hasEmail;
+  if (!hasEmail) sendEmail.checked = false;
+});
+
+/** Prefills name and email from the text selected in the page, when it looks like one. */
+async function prefillFromSelection() {
+  if (targetTab === null) return;
+  try {
+    const focus = await describeFocus(targetTab, await focusedFrame(targetTab));
+    const guess = rustSide.guessCandidate((focus && focus.selection) || '');
+    if (guess.name && !nameInput.value) nameInput.value = guess.name;
+    if (guess.email && !emailInput.value) {
+      emailInput.value = guess.email;
+      emailInput.dispatchEvent(new Event('input'));
+    }
+  } catch {
+    // Pages Beckon can't read (chrome://, the Web Store) just don't prefill.
+  }
+}
+
+// ---- generate ---------------------------------------------------------------------------------
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearError();
+  const job = selectedJob();
+  if (!job) {
+    showError({ kind: 'no_job', title: 'Pick a job first.', detail: 'Choose the job this interview is for from the list.' });
+    jobSearch.focus();
+    return;
+  }
+  const body = {
+    jobId: job.id,
+    jobTitle: job.title,
+    candidateName: nameInput.value.trim(),
+    candidateEmail: emailInput.value.trim(),
+    sendEmail: sendEmail.checked,
+  };
+  if (!body.candidateName && !body.candidateEmail) {
+    showError({ kind: 'no_candidate', title: 'Who is it for?', detail: "Enter the candidate's name or email, so you can tell the links apart." });
+    nameInput.focus();
+    return;
+  }
+  const bodyKey = JSON.stringify(body);
+  if (!pending || pending.body !== bodyKey) pending = { body: bodyKey, requestId: crypto.randomUUID() };
+  generateButton.disabled = true;
+  generateButton.textContent = 'Generating…';
+  const started = performance.now();
+  try {
+    const created = await rustSide.createInvite(settings.server, settings.apiKey, { ...body, requestId: pending.requestId });
+    pending = null;
+    showResult(created);
+    window.beckonTimings.clickToLink = performance.now() - started;
+    await chrome.storage.local.set({ lastJobId: job.id, lastJobTitle: job.title });
+    renderRecent(await rememberInvite(created));
+  } catch (thrown) {
+    const error = await explain(thrown);
+    showError(error);
+    // A job closed since the list was loaded: show the list as it is now.
+    if (error.kind === 'job_closed') refreshJobs();
+  } finally {
+    generateButton.disabled = false;
+    generateButton.textContent = 'Generate link';
+  }
+});
+
+function showResult(created) {
+  current = created;
+  $('result-who').textContent = created.candidateName || created.candidateEmail;
+  $('link').value = created.link;
+  $('share-email').href = created.share.mailto;
+  $('share-whatsapp').href = created.share.whatsapp;
+  $('share-sms').href = created.share.sms;
+  $('result-status').textContent = created.candidateEmail && created.status === 'invited'
+    ? 'Link ready.' : 'Link ready. Copy it, insert it or share it.';
+  $('qr').hidden = true;
+  $('show-qr').setAttribute('aria-expanded', 'false');
+  $('result').hidden = false;
+  $('copy').focus();
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // The async clipboard needs the popup to have focus; the old way works without it.
+    const area = document.createElement('textarea');
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    const copied = document.execCommand('copy');
+    area.remove();
+    if (!copied) throw { kind: 'copy_failed', title: "Couldn't copy.", detail: 'Select the link and press Ctrl+C.' };
+  }
+}
+
+$('copy').addEventListener('click', async () => {
+  try {
+    await copyText(current.link);
+    $('result-status').textContent = 'Copied to the clipboard.';
+  } catch (thrown) {
+    showError(asUserError(thrown));
+  }
+});
+
+$('insert').addEventListener('click', async () => {
+  clearError();
+  try {
+    if (targetTab === null) throw { kind: 'no_tab', title: 'No page to insert into.', detail: 'Open the page with the field first.' };
+    await insertIntoTab(targetTab, await focusedFrame(targetTab), current.link);
+    $('result-status').textContent = 'Inserted into the page.';
+  } catch (thrown) {
+    showError(asUserError(thrown));
+  }
+});
+
+$('show-qr').addEventListener('click', () => {
+  try {
+    const svg = rustSide.qrSvg(current.link);
+    $('qr-image').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+    const open = $('qr').hidden;
+    $('qr').hidden = !open;
+    $('show-qr').setAttribute('aria-expanded', String(open));
+    if (open) $('download-qr').focus();
+  } catch (thrown) {
+    showError(asUserError(thrown));
+  }
+});
+
+$('download-qr').addEventListener('click', async () => {
+  try {
+    const image = $('qr-image');
+    await image.decode();
+    // PNG for slides and printouts, drawn from the Rust-rendered SVG at twice its size.
+    const size = 480;
+    const canvas = document.createElement('canvas');
+    canvas.width = size;
+    canvas.height = size;
+    const context = canvas.getContext('2d');
+    context.imageSmoothingEnabled = false;
+    context.drawImage(image, 0, 0, size, size);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+    const who = (current.candidateName || current.candidateEmail || 'invite').replace(/[^\p{L}\p{N}]+/gu, '-');
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(blob);
+    link.download = `beckon-interview-${who}.png`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  } catch (thrown) {
+    showError(asUserError(thrown));
+  }
+});
+
+// ---- recent links -------------------------------------------------------------------------------
+
+function renderRecent(recent) {
+  $('recent').hidden = recent.length === 0;
+  $('recent-list').replaceChildren(...recent.map((entry) => {
+    const item = document.createElement('li');
+    item.dataset.inviteId = entry.inviteId;
+    const who = document.createElement('div');
+    who.className = 'who';
+    const name = document.createElement('div');
+    name.textContent = entry.candidateName || entry.candidateEmail;
+    const job = document.createElement('div');
+    job.className = 'job';
+    job.textContent = entry.jobTitle;
+    who.append(name, job);
+    const badge = document.createElement('span');
+    badge.className = `badge ${entry.status}`;
+    badge.textContent = entry.status;
+    const copy = document.createElement('button');
+    copy.type = 'button';
+    copy.className = 'link';
+    copy.textContent = 'Copy';
+    copy.setAttribute('aria-label', `Copy the link for ${name.textContent}`);
+    copy.addEventListener('click', async () => {
+      try {
+        await copyText(entry.link);
+        copy.textContent = 'Copied';
+      } catch (thrown) {
+        showError(asUserError(thrown));
+      }
+    });
+    item.append(who, badge, copy);
+    return item;
+  }));
+}
+
+async function refreshStatuses(recent) {
+  const fresh = recent.slice(0, RECENT_REFRESH);
+  if (!fresh.length) return;
+  try {
+    const states = await rustSide.inviteStatuses(settings.server, settings.apiKey, fresh.map((r) => r.inviteId));
+    const byId = new Map(states.map((s) => [s.id, s.status]));
+    const { recent: latest } = await loadSettings();
+    const updated = latest.map((r) => (byId.has(r.inviteId) ? { ...r, status: byId.get(r.inviteId) } : r));
+    await chrome.storage.local.set({ recent: updated });
+    renderRecent(updated);
+  } catch (thrown) {
+    showError(await explain(thrown));
+  }
+}
+
+// ---- start ------------------------------------------------------------------------------------
+
+for (const id of ['open-options', 'setup-options', 'error-options']) {
+  $(id).addEventListener('click', () => chrome.runtime.openOptionsPage());
+}
+
+async function start() {
+  window.beckonTimings = {};
+  [settings, rustSide, targetTab] = await Promise.all([loadSettings(), beckon(), findTargetTab()]);
+  renderRecent(settings.recent);
+  if (!settings.server || !settings.apiKey) {
+    $('setup').hidden = false;
+    $('setup-options').focus();
+    return;
+  }
+  form.hidden = false;
+  // Jobs from the last visit make the popup usable at once; the server's list replaces them.
+  jobs = settings.jobs;
+  if (jobs.length) renderJobs();
+  (settings.lastJobId && jobs.some((j) => j.id === settings.lastJobId) ? nameInput : jobSearch).focus();
+  window.beckonTimings.interactive = performance.now();
+  document.body.dataset.ready = 'true';
+  await Promise.all([refreshJobs(), prefillFromSelection(), refreshStatuses(settings.recent)]);
+  window.beckonTimings.loaded = performance.now();
+  document.body.dataset.loaded = 'true';
+}
+
+start().catch(async (thrown) => {
+  showError(await explain(thrown));
+  document.body.dataset.loaded = 'true';
+});
