@@ -1,8 +1,8 @@
 //! The connection to invite-service: one channel, shared by the service clients, each of which
-//! sends the API key on every call.
-use std::{future::Future, time::Duration};
+//! sends the API key on every call. Where the address and key come from: flag, then environment
+//! variable (both through clap), then the config file, then the default address.
+use std::{future::Future, path::PathBuf, time::Duration};
 
-use anyhow::anyhow;
 use beckon_proto::invite::v1::{
     invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
     organization_service_client::OrganizationServiceClient,
@@ -14,10 +14,15 @@ use tonic::{
     Request, Status,
 };
 
+use crate::{config, error::CliError};
+
 /// The largest page the API allows, so that listing everything takes few calls.
 const PAGE_SIZE: i32 = 1000;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A bulk preview lists every problem row; tonic's 4 MiB default could refuse a big one.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 
 /// Parses `--server`. Done by clap so that a malformed address is a usage error (exit 2).
 pub fn parse_server(value: &str) -> Result<Endpoint, String> {
@@ -65,7 +70,51 @@ impl Interceptor for BearerAuth {
     }
 }
 
-type AuthChannel = InterceptedService<Channel, BearerAuth>;
+pub type AuthChannel = InterceptedService<Channel, BearerAuth>;
+
+/// What is needed to connect, as given by flags and environment variables; the config file
+/// and the default fill the gaps when a command first needs the server. Commands that need no
+/// server (completions, QR codes) therefore work without a key, and a bulk send reports a bad
+/// input file before it reports an unreachable server.
+pub struct Connector {
+    pub server: Option<Endpoint>,
+    pub key: Option<BearerAuth>,
+    pub config: Option<PathBuf>,
+}
+
+impl Connector {
+    pub async fn connect(&self) -> anyhow::Result<Connection> {
+        let loaded = config::load(self.config.as_deref())?;
+        let (file, path) = match &loaded {
+            Some(loaded) => (&loaded.config, Some(loaded.path.display().to_string())),
+            None => (&config::FileConfig::default(), None),
+        };
+        let in_file = |name: &str, err: String| {
+            let path = path.as_deref().unwrap_or("the config file");
+            CliError::Usage(format!("config file {path}: `{name}` {err}"))
+        };
+        let server = match (&self.server, &file.server) {
+            (Some(server), _) => server.clone(),
+            (None, Some(server)) => parse_server(server).map_err(|err| in_file("server", err))?,
+            (None, None) => parse_server(DEFAULT_SERVER).map_err(CliError::Usage)?,
+        };
+        let key = match (&self.key, &file.key) {
+            (Some(key), _) => key.clone(),
+            (None, Some(key)) => BearerAuth::parse(key).map_err(|err| in_file("key", err))?,
+            (None, None) => {
+                let file = config::default_path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "~/.config/beckon/invitectl.toml".into());
+                let file = path.clone().unwrap_or(file);
+                return Err(CliError::usage(format!(
+                    "an API key is required: pass --key, set BECKON_API_KEY, or add \
+                     `key = \"bk_...\"` to {file}"
+                )));
+            }
+        };
+        Connection::open(server, key).await
+    }
+}
 
 /// An open channel to the server and the key to call it with.
 pub struct Connection {
@@ -87,10 +136,10 @@ impl Connection {
                 // The transport's own chain repeats itself ("transport error: tcp connect error:
                 // tcp connect error: ..."); the root cause alone says what went wrong.
                 let cause = anyhow::Error::from(err).root_cause().to_string();
-                anyhow!(
+                CliError::Unreachable(format!(
                     "cannot reach the server at {}: {cause}",
                     address.trim_end_matches('/')
-                )
+                ))
             })?;
         Ok(Self { channel, auth })
     }
@@ -101,6 +150,7 @@ impl Connection {
 
     pub fn invites(&self) -> InviteServiceClient<AuthChannel> {
         InviteServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
+            .max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
 
     pub fn organization(&self) -> OrganizationServiceClient<AuthChannel> {

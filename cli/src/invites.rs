@@ -2,17 +2,19 @@
 use std::io::{self, Write};
 
 use beckon_proto::invite::v1::{
-    CompleteInviteRequest, CreateInviteRequest, DeliveryStatus, GetInviteRequest, Invite,
-    InviteEvent, InviteStatus, ListInviteEventsRequest, ListInvitesRequest, ReissueInviteRequest,
-    ReopenInviteRequest, ResendInviteRequest, RevokeInviteRequest, UnlockInviteRequest,
+    invite_service_client::InviteServiceClient, CompleteInviteRequest, CreateInviteRequest,
+    DeliveryStatus, GetInviteRequest, Invite, InviteEvent, InviteStatus, ListInviteEventsRequest,
+    ListInvitesRequest, ReissueInviteRequest, ReopenInviteRequest, ResendInviteRequest,
+    RevokeInviteRequest, UnlockInviteRequest,
 };
-use clap::{Subcommand, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use prost_types::Duration;
 use serde_json::json;
 
 use crate::{
-    client::{all_pages, new_request_id, Connection},
+    client::{all_pages, new_request_id, AuthChannel, Connector},
     output::{enum_name, print_json, timestamp, write_table, Format, Record},
+    qr::{self, QrArgs},
 };
 
 const EVENT_COLUMNS: &[&str] = &["create_time", "kind", "actor", "detail"];
@@ -30,24 +32,11 @@ pub enum Command {
         /// The candidate's name.
         #[arg(long)]
         name: Option<String>,
-        /// Email the link to the candidate; otherwise it is only printed, to share by hand.
+        #[command(flatten)]
+        options: InviteOptions,
+        /// Also print the link as a QR code, e.g. for a candidate on site to scan.
         #[arg(long)]
-        send_email: bool,
-        /// Included in the email; defaults to the job's message.
-        #[arg(long)]
-        message: Option<String>,
-        /// Hours until the link expires; defaults to the job's expiry.
-        #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..))]
-        ttl_hours: Option<u32>,
-        /// The link opens, but the assessment cannot be started until `invites unlock`.
-        #[arg(long)]
-        locked: bool,
-        /// A label to file the invite under; repeat for more.
-        #[arg(long = "label", value_name = "LABEL")]
-        labels: Vec<String>,
-        /// A member told when the candidate starts or submits; repeat for more.
-        #[arg(long = "assignee", value_name = "MEMBER_ID")]
-        assignee_ids: Vec<String>,
+        qr: bool,
     },
     /// List invites, optionally only those matching every filter given.
     List {
@@ -76,6 +65,9 @@ pub enum Command {
         /// Email the new link to the candidate.
         #[arg(long)]
         send_email: bool,
+        /// Also print the new link as a QR code.
+        #[arg(long)]
+        qr: bool,
     },
     /// Take a submitted invite back to started, on the same link.
     Reopen { id: String },
@@ -85,6 +77,53 @@ pub enum Command {
     Complete { id: String },
     /// Email the same link to the candidate again.
     Resend { id: String },
+    /// Print a link as a QR code in the terminal, or write it as a PNG or SVG image. Needs the
+    /// link's URL: the server shows a link only when it is made.
+    Qr(QrArgs),
+}
+
+/// What an invite is sent with: shared by `invites create` and `bulk send`.
+#[derive(Args)]
+pub struct InviteOptions {
+    /// Email the link to the candidate; otherwise no email is sent (a single invite's link is
+    /// printed, to share by hand).
+    #[arg(long)]
+    pub send_email: bool,
+    /// Included in the email; defaults to the job's message.
+    #[arg(long)]
+    pub message: Option<String>,
+    /// Hours until the link expires; defaults to the job's expiry.
+    #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub ttl_hours: Option<u32>,
+    /// The link opens, but the assessment cannot be started until `invites unlock`.
+    #[arg(long)]
+    pub locked: bool,
+    /// A label to file the invite under; repeat for more.
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// A member told when the candidate starts or submits; repeat for more.
+    #[arg(long = "assignee", value_name = "MEMBER_ID")]
+    pub assignee_ids: Vec<String>,
+    /// Email one reminder this many hours after the invite if the candidate has not started.
+    #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub remind_after_hours: Option<u32>,
+}
+
+impl InviteOptions {
+    pub fn ttl(&self) -> Option<Duration> {
+        self.ttl_hours.map(hours)
+    }
+
+    pub fn remind_after(&self) -> Option<Duration> {
+        self.remind_after_hours.map(hours)
+    }
+}
+
+fn hours(hours: u32) -> Duration {
+    Duration {
+        seconds: i64::from(hours) * 3600,
+        nanos: 0,
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -112,33 +151,38 @@ impl From<Status> for InviteStatus {
     }
 }
 
-pub async fn run(command: Command, connection: &Connection, format: Format) -> anyhow::Result<()> {
-    let mut client = connection.invites();
+pub async fn run(command: Command, connector: &Connector, format: Format) -> anyhow::Result<()> {
+    match command {
+        // Needs no server, and so no key.
+        Command::Qr(args) => qr::run(args, format),
+        command => call(command, connector.connect().await?.invites(), format).await,
+    }
+}
+
+async fn call(
+    command: Command,
+    mut client: InviteServiceClient<AuthChannel>,
+    format: Format,
+) -> anyhow::Result<()> {
     match command {
         Command::Create {
             job_id,
             email,
             name,
-            send_email,
-            message,
-            ttl_hours,
-            locked,
-            labels,
-            assignee_ids,
+            options,
+            qr,
         } => {
             let request = CreateInviteRequest {
                 job_id,
                 candidate_email: email.unwrap_or_default(),
                 candidate_name: name.unwrap_or_default(),
-                send_email,
-                message: message.unwrap_or_default(),
-                ttl: ttl_hours.map(|hours| Duration {
-                    seconds: i64::from(hours) * 3600,
-                    nanos: 0,
-                }),
-                locked,
-                assignee_ids,
-                labels,
+                send_email: options.send_email,
+                ttl: options.ttl(),
+                remind_after: options.remind_after(),
+                message: options.message.unwrap_or_default(),
+                locked: options.locked,
+                assignee_ids: options.assignee_ids,
+                labels: options.labels,
                 request_id: new_request_id(),
                 ..Default::default()
             };
@@ -147,6 +191,7 @@ pub async fn run(command: Command, connection: &Connection, format: Format) -> a
                 format,
                 response.invite.unwrap_or_default(),
                 &response.link_url,
+                qr,
             )
         }
         Command::List {
@@ -229,13 +274,14 @@ pub async fn run(command: Command, connection: &Connection, format: Format) -> a
             let invite = client.revoke_invite(request).await?.into_inner();
             format.print_record(&record(&invite))
         }
-        Command::Reissue { id, send_email } => {
+        Command::Reissue { id, send_email, qr } => {
             let request = ReissueInviteRequest { id, send_email };
             let response = client.reissue_invite(request).await?.into_inner();
             print_with_link(
                 format,
                 response.invite.unwrap_or_default(),
                 &response.link_url,
+                qr,
             )
         }
         Command::Reopen { id } => {
@@ -266,20 +312,40 @@ pub async fn run(command: Command, connection: &Connection, format: Format) -> a
                 .into_inner();
             format.print_record(&record(&invite))
         }
+        Command::Qr(args) => qr::run(args, format),
     }
 }
 
-/// An invite with its new link: `invite <id>` and `link <url>` first in text.
-fn print_with_link(format: Format, invite: Invite, link_url: &str) -> anyhow::Result<()> {
+/// An invite with its new link: `invite <id>` and `link <url>` first in text, then with `qr`
+/// the link's QR code (`"qr"` in JSON).
+fn print_with_link(
+    format: Format,
+    invite: Invite,
+    link_url: &str,
+    with_qr: bool,
+) -> anyhow::Result<()> {
     let invite = record(&invite);
+    // Encoded before printing: a failure must not leave half an answer on stdout.
+    let code = with_qr.then(|| qr::encode(link_url)).transpose()?;
     match format {
-        Format::Json => print_json(&json!({ "invite": invite.json(), "link_url": link_url })),
+        Format::Json => {
+            let mut answer = json!({ "invite": invite.json(), "link_url": link_url });
+            if let Some(code) = &code {
+                answer["qr"] = qr::to_text(code, false).into();
+            }
+            print_json(&answer)
+        }
         Format::Text => {
-            let mut out = io::stdout().lock();
-            invite.write_headline(&mut out)?;
-            writeln!(out, "link {link_url}")?;
-            invite.write_fields(&mut out)?;
-            Ok(())
+            {
+                let mut out = io::stdout().lock();
+                invite.write_headline(&mut out)?;
+                writeln!(out, "link {link_url}")?;
+                invite.write_fields(&mut out)?;
+            }
+            match &code {
+                Some(code) => qr::print(link_url, code, format),
+                None => Ok(()),
+            }
         }
     }
 }
@@ -302,6 +368,10 @@ fn record(invite: &Invite) -> Record {
         .field("send_count", invite.send_count)
         .field("source", invite.source.as_str())
         .field("created_by_key_id", invite.created_by_key_id.as_str())
+        .field("inviter_id", invite.inviter_id.as_str())
+        .field("cohort_id", invite.cohort_id.as_str())
+        .field("remind_time", timestamp(invite.remind_time.as_ref()))
+        .field("last_send_time", timestamp(invite.last_send_time.as_ref()))
         .field("create_time", timestamp(invite.create_time.as_ref()))
         .field("update_time", timestamp(invite.update_time.as_ref()))
         .field(

@@ -1,14 +1,18 @@
 //! `invitectl jobs`: the positions or assessments candidates are invited to.
+use std::io::{self, Write};
+
 use beckon_proto::invite::v1::{
     CreateJobRequest, GetJobRequest, InviteDefaults, Job, JobState, ListJobsRequest,
-    UpdateJobRequest,
+    RotateJobPublicLinkRequest, SetJobPublicLinkRequest, UpdateJobRequest,
 };
 use clap::{Subcommand, ValueEnum};
 use prost_types::FieldMask;
+use serde_json::json;
 
 use crate::{
-    client::{all_pages, new_request_id, Connection},
-    output::{enum_name, timestamp, Format, Record},
+    client::{all_pages, new_request_id, Connector},
+    output::{enum_name, print_json, timestamp, Format, Record},
+    qr,
 };
 
 #[derive(Subcommand)]
@@ -42,6 +46,26 @@ pub enum Command {
     Close { id: String },
     /// Let the job accept new invites again.
     Open { id: String },
+    /// Turn the job's public registration link on or off, or replace it (`rotate`: the old URL
+    /// stops working). The URL is printed when the link is made or rotated, and only then.
+    Public {
+        #[arg(value_enum)]
+        action: PublicAction,
+        id: String,
+        /// Also print a new URL as a QR code, e.g. for a poster.
+        #[arg(long)]
+        qr: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PublicAction {
+    /// Turn the link on, making one if the job has none.
+    On,
+    /// Turn the link off; turning it on again makes the same URL work again.
+    Off,
+    /// Replace the link with a new one; the old URL stops working.
+    Rotate,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -59,8 +83,8 @@ impl From<State> for JobState {
     }
 }
 
-pub async fn run(command: Command, connection: &Connection, format: Format) -> anyhow::Result<()> {
-    let mut client = connection.jobs();
+pub async fn run(command: Command, connector: &Connector, format: Format) -> anyhow::Result<()> {
+    let mut client = connector.connect().await?.jobs();
     match command {
         Command::Create {
             title,
@@ -122,6 +146,65 @@ pub async fn run(command: Command, connection: &Connection, format: Format) -> a
                 .into_inner();
             format.print_record(&record(&job))
         }
+        Command::Public { action, id, qr } => {
+            let response = match action {
+                PublicAction::On | PublicAction::Off => {
+                    let enabled = matches!(action, PublicAction::On);
+                    let request = SetJobPublicLinkRequest {
+                        job_id: id,
+                        enabled,
+                    };
+                    client.set_job_public_link(request).await?.into_inner()
+                }
+                PublicAction::Rotate => {
+                    let request = RotateJobPublicLinkRequest { job_id: id };
+                    client.rotate_job_public_link(request).await?.into_inner()
+                }
+            };
+            let job = response.job.unwrap_or_default();
+            print_public(format, &job, &response.public_url, qr)
+        }
+    }
+}
+
+/// A job with its public URL, if one was just made: `job <id>` then `public_url <url>` in
+/// text, like an invite and its link.
+fn print_public(format: Format, job: &Job, public_url: &str, with_qr: bool) -> anyhow::Result<()> {
+    let record = record(job);
+    let code = match (with_qr, public_url) {
+        (true, url) if !url.is_empty() => Some(qr::encode(url)?),
+        _ => None,
+    };
+    if job.public_link_enabled && public_url.is_empty() {
+        // On stderr: a note for the person, not part of the answer.
+        eprintln!(
+            "note: the public link is on; its URL was shown only when it was made. \
+             `invitectl jobs public rotate {}` makes a new one (the old one stops working).",
+            job.id
+        );
+    }
+    match format {
+        Format::Json => {
+            let mut answer = json!({ "job": record.json(), "public_url": public_url });
+            if let Some(code) = &code {
+                answer["qr"] = qr::to_text(code, false).into();
+            }
+            print_json(&answer)
+        }
+        Format::Text => {
+            {
+                let mut out = io::stdout().lock();
+                record.write_headline(&mut out)?;
+                if !public_url.is_empty() {
+                    writeln!(out, "public_url {public_url}")?;
+                }
+                record.write_fields(&mut out)?;
+            }
+            match &code {
+                Some(code) => qr::print(public_url, code, format),
+                None => Ok(()),
+            }
+        }
     }
 }
 
@@ -145,6 +228,7 @@ fn record(job: &Job) -> Record {
         .field("title", job.title.as_str())
         .field("state", state_name(job.state))
         .field("assessment_url", job.assessment_url.as_str())
+        .field("public_link_enabled", job.public_link_enabled)
         .field("expiry_days", defaults.expiry_days)
         .field("time_limit_minutes", defaults.time_limit_minutes)
         .field("message", defaults.message)

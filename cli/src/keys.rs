@@ -8,7 +8,7 @@ use clap::{Subcommand, ValueEnum};
 use serde_json::json;
 
 use crate::{
-    client::{all_pages, new_request_id, Connection},
+    client::{all_pages, new_request_id, Connector},
     output::{enum_name, print_json, timestamp, Format, Record},
 };
 
@@ -48,8 +48,8 @@ impl From<Scope> for ApiKeyScope {
     }
 }
 
-pub async fn run(command: Command, connection: &Connection, format: Format) -> anyhow::Result<()> {
-    let mut client = connection.organization();
+pub async fn run(command: Command, connector: &Connector, format: Format) -> anyhow::Result<()> {
+    let mut client = connector.connect().await?.organization();
     match command {
         Command::Create { name, scope } => {
             let request = CreateApiKeyRequest {

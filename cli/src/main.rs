@@ -1,20 +1,25 @@
 //! `invitectl`: the admin command-line client for Beckon's invite-service.
+mod bulk;
 mod client;
+mod cohorts;
+mod config;
 mod error;
 mod invites;
 mod jobs;
 mod keys;
 mod members;
 mod output;
+mod qr;
 mod whoami;
 
-use std::process::ExitCode;
+use std::{io, path::PathBuf, process::ExitCode};
 
-use clap::{error::ErrorKind, Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
 use tonic::transport::Endpoint;
 
 use crate::{
-    client::{BearerAuth, Connection},
+    client::{BearerAuth, Connector},
     output::Format,
 };
 
@@ -22,7 +27,14 @@ use crate::{
 #[command(
     name = "invitectl",
     version,
-    about = "Administer Beckon: jobs, invite links, members and API keys"
+    about = "Administer Beckon: jobs, invite links, bulk invites, members and API keys",
+    long_about = "Administer Beckon: jobs, invite links, bulk invites, members and API keys.\n\n\
+        The server address and API key come from, first to last: --server and --key, \
+        BECKON_SERVER and BECKON_API_KEY, then the config file (--config, else \
+        $XDG_CONFIG_HOME/beckon/invitectl.toml or ~/.config/beckon/invitectl.toml), which may \
+        hold `server = \"http://...\"` and `key = \"bk_...\"`. The default server is \
+        http://127.0.0.1:8080.",
+    after_long_help = error::EXIT_CODES
 )]
 struct Cli {
     #[command(flatten)]
@@ -35,19 +47,18 @@ struct Cli {
 #[derive(Args)]
 #[command(next_help_heading = "Global options")]
 struct GlobalArgs {
-    /// The invite-service address.
+    /// The invite-service address [default: http://127.0.0.1:8080, or the config file's]
+    // No clap default: it would hide the config file's `server`, which ranks above it.
     #[arg(
         long,
         env = "BECKON_SERVER",
         global = true,
         value_name = "URL",
-        default_value = "http://127.0.0.1:8080",
         value_parser = client::parse_server
     )]
-    server: Endpoint,
-    /// The API key to call with; prefer the environment variable, as flags show in `ps`.
-    // Optional to clap only because clap refuses global arguments that are required; `run`
-    // insists on it.
+    server: Option<Endpoint>,
+    /// The API key to call with; prefer the environment variable or the config file, as flags
+    /// show in `ps`.
     #[arg(
         long,
         env = "BECKON_API_KEY",
@@ -56,6 +67,10 @@ struct GlobalArgs {
         value_parser = BearerAuth::parse
     )]
     key: Option<BearerAuth>,
+    /// The config file [default: $XDG_CONFIG_HOME/beckon/invitectl.toml, else
+    /// ~/.config/beckon/invitectl.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
     /// `text` for people, `json` (one JSON object) for scripts.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     output: Format,
@@ -65,18 +80,34 @@ struct GlobalArgs {
 enum Command {
     /// Show the organization and API key you are calling as.
     Whoami,
-    /// Create, list, show, close and reopen jobs.
+    /// Create, list, show, close and reopen jobs; turn their public link on or off.
     #[command(subcommand)]
     Jobs(jobs::Command),
-    /// Create invite links and manage them.
+    /// Create invite links and manage them; print a link as a QR code.
     #[command(subcommand)]
     Invites(invites::Command),
+    /// Invite a whole list of candidates to a job at once.
+    #[command(subcommand)]
+    Bulk(bulk::Command),
+    /// List, show, follow and retry bulk invites.
+    #[command(subcommand)]
+    Cohorts(cohorts::Command),
     /// Add and list the organization's members.
     #[command(subcommand)]
     Members(members::Command),
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Print a shell completion script.
+    ///
+    /// For example: `invitectl completions bash >
+    /// ~/.local/share/bash-completion/completions/invitectl`, `invitectl completions zsh >
+    /// "${fpath[1]}/_invitectl"`, `invitectl completions fish >
+    /// ~/.config/fish/completions/invitectl.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -92,22 +123,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let GlobalArgs {
         server,
         key,
+        config,
         output,
     } = cli.global;
-    let Some(key) = key else {
-        Cli::command()
-            .error(
-                ErrorKind::MissingRequiredArgument,
-                "an API key is required: set BECKON_API_KEY or pass --key",
-            )
-            .exit()
+    // Each command connects when it first needs the server, so that local work and local
+    // errors come first.
+    let connector = Connector {
+        server,
+        key,
+        config,
     };
-    let connection = Connection::open(server, key).await?;
     match cli.command {
-        Command::Whoami => whoami::run(&connection, output).await,
-        Command::Jobs(command) => jobs::run(command, &connection, output).await,
-        Command::Invites(command) => invites::run(command, &connection, output).await,
-        Command::Members(command) => members::run(command, &connection, output).await,
-        Command::Keys(command) => keys::run(command, &connection, output).await,
+        Command::Whoami => whoami::run(&connector, output).await,
+        Command::Jobs(command) => jobs::run(command, &connector, output).await,
+        Command::Invites(command) => invites::run(command, &connector, output).await,
+        Command::Bulk(command) => bulk::run(command, &connector, output).await,
+        Command::Cohorts(command) => cohorts::run(command, &connector, output).await,
+        Command::Members(command) => members::run(command, &connector, output).await,
+        Command::Keys(command) => keys::run(command, &connector, output).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "invitectl", &mut io::stdout());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -3,7 +3,7 @@ use beckon_proto::invite::v1::{CreateMemberRequest, ListMembersRequest, Member};
 use clap::Subcommand;
 
 use crate::{
-    client::{all_pages, new_request_id, Connection},
+    client::{all_pages, new_request_id, Connector},
     output::{timestamp, Format, Record},
 };
 
@@ -20,8 +20,8 @@ pub enum Command {
     List,
 }
 
-pub async fn run(command: Command, connection: &Connection, format: Format) -> anyhow::Result<()> {
-    let mut client = connection.organization();
+pub async fn run(command: Command, connector: &Connector, format: Format) -> anyhow::Result<()> {
+    let mut client = connector.connect().await?.organization();
     match command {
         Command::Create { email, name } => {
             let request = CreateMemberRequest {

@@ -45,7 +45,7 @@ impl Format {
 /// A resource: its id, then its other fields in display order. Field names are the API's.
 pub struct Record {
     noun: &'static str,
-    id: String,
+    id: Option<String>,
     fields: Vec<(&'static str, Value)>,
 }
 
@@ -53,7 +53,16 @@ impl Record {
     pub fn new(noun: &'static str, id: &str) -> Self {
         Self {
             noun,
-            id: id.to_string(),
+            id: Some(id.to_string()),
+            fields: Vec::new(),
+        }
+    }
+
+    /// Something without an id of its own, e.g. a row of a bulk list: its JSON has no `id`.
+    pub fn without_id(noun: &'static str) -> Self {
+        Self {
+            noun,
+            id: None,
             fields: Vec::new(),
         }
     }
@@ -65,7 +74,9 @@ impl Record {
 
     pub fn json(&self) -> Value {
         let mut object = Map::new();
-        object.insert("id".into(), self.id.clone().into());
+        if let Some(id) = &self.id {
+            object.insert("id".into(), id.clone().into());
+        }
         for (name, value) in &self.fields {
             object.insert((*name).into(), value.clone());
         }
@@ -80,7 +91,10 @@ impl Record {
 
     /// `<noun> <id>`, first and with a single space, so that scripts can pick the id out.
     pub fn write_headline(&self, out: &mut impl Write) -> io::Result<()> {
-        writeln!(out, "{} {}", self.noun, self.id)
+        match &self.id {
+            Some(id) => writeln!(out, "{} {id}", self.noun),
+            None => writeln!(out, "{}", self.noun),
+        }
     }
 
     /// Every field with a value, one aligned line each; unset and empty fields are left out.
@@ -94,8 +108,8 @@ impl Record {
     }
 
     fn cell(&self, column: &str) -> String {
-        if column == "id" {
-            return self.id.clone();
+        if let (Some(id), "id") = (&self.id, column) {
+            return id.clone();
         }
         self.fields
             .iter()
@@ -148,9 +162,19 @@ pub fn write_table(
         return writeln!(out, "no {}", label(name));
     }
     let header: Vec<String> = columns.iter().map(|c| label(c).to_uppercase()).collect();
+    let last = columns.len().saturating_sub(1);
     let rows: Vec<Vec<String>> = records
         .iter()
-        .map(|record| columns.iter().map(|c| record.cell(c)).collect())
+        .map(|record| {
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let max = if i == last { MAX_LAST_CELL } else { MAX_CELL };
+                    table_cell(&record.cell(c), max)
+                })
+                .collect()
+        })
         .collect();
     let widths: Vec<usize> = (0..columns.len())
         .map(|i| {
@@ -173,6 +197,25 @@ pub fn write_table(
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
+}
+
+/// Longest cell shown in a table, in characters; the last, free-text column gets more. Longer
+/// values (e.g. a broken CSV row quoted in a reason) are cut: JSON and `show` have them whole.
+const MAX_CELL: usize = 60;
+const MAX_LAST_CELL: usize = 160;
+
+/// One line, at most `max` characters: a line break or tab in a value (a name from a CSV file,
+/// say) would break the table's rows apart.
+fn table_cell(value: &str, max: usize) -> String {
+    let mut cell: String = value
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if cell.chars().count() > max {
+        cell = cell.chars().take(max.saturating_sub(1)).collect();
+        cell.push('\u{2026}');
+    }
+    cell
 }
 
 /// `create_time` → `create time`.
@@ -254,6 +297,20 @@ mod tests {
         assert_eq!(table, "ID   TITLE\nj1   Backend engineer\nj22  -\n");
         let empty = text(|out| write_table(out, "api_keys", &[], &["id"]));
         assert_eq!(empty, "no api keys\n");
+    }
+
+    #[test]
+    fn table_cells_stay_on_one_line_and_are_cut_when_long() {
+        let long = "x".repeat(100);
+        let records = [Record::new("row", "r1")
+            .field("email", format!("a\nb{long}"))
+            .field("reason", "fine")];
+        let table = text(|out| write_table(out, "rows", &records, &["id", "email", "reason"]));
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 2, "{table}");
+        assert!(lines[1].starts_with("r1  a b"), "{table}");
+        assert!(lines[1].contains("x\u{2026}  fine"), "{table}");
+        assert_eq!(table_cell(&long, 60).chars().count(), 60);
     }
 
     #[test]

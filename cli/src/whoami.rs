@@ -5,13 +5,15 @@ use beckon_proto::invite::v1::GetCallerRequest;
 use serde_json::json;
 
 use crate::{
-    client::Connection,
+    client::Connector,
     keys,
     output::{print_json, write_aligned, Format},
 };
 
-pub async fn run(connection: &Connection, format: Format) -> anyhow::Result<()> {
-    let caller = connection
+pub async fn run(connector: &Connector, format: Format) -> anyhow::Result<()> {
+    let caller = connector
+        .connect()
+        .await?
         .organization()
         .get_caller(GetCallerRequest {})
         .await?
