@@ -1,0 +1,634 @@
+//! `beckon-bench`: how fast invite-service makes invites and opens links, next to hello-world
+//! requests on the very same server stack.
+//!
+//! For each database it boots invite-service in this process on 127.0.0.1:0 (as the end-to-end
+//! tests do) and runs four phases, each a warm-up and then a measured window:
+//!
+//! 1. `grpc.health.v1.Health/Check`: unary gRPC that touches no database (the gRPC baseline);
+//! 2. `CreateInvite`: a new candidate each call, no email; compared with 1;
+//! 3. `GET /healthz`: a static HTTP route (the HTTP baseline);
+//! 4. `GET /i/{token}`: a candidate opening a link made beforehand; compared with 3.
+//!
+//! Each pair shares one client: a tonic `Channel` for the gRPC phases, a `reqwest::Client` for
+//! the HTTP ones. The load runs in the same process as the server.
+mod load;
+mod server;
+
+use std::{
+    process::ExitCode,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use beckon_proto::invite::v1::{
+    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
+    CreateInviteRequest, CreateJobRequest, Job,
+};
+use clap::{Parser, ValueEnum};
+use tonic::{
+    metadata::{Ascii, MetadataValue},
+    transport::Channel,
+    Request, Status,
+};
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+};
+
+use crate::{
+    load::{PhaseStats, Plan},
+    server::BenchServer,
+};
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Bounds each request; a request that takes longer counts as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "beckon-bench",
+    about = "Throughput of CreateInvite and link opens against gRPC and HTTP hello-world \
+             baselines on the same invite-service, on SQLite and PostgreSQL"
+)]
+struct Args {
+    /// Which databases to run against. `both` skips PostgreSQL if it cannot be reached.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Both)]
+    backend: BackendChoice,
+    /// Measured seconds per phase (after the warm-up).
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Warm-up seconds per phase, not counted.
+    #[arg(long, default_value_t = 1.0)]
+    warmup_seconds: f64,
+    /// Concurrent load tasks, all on one shared client.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Invites made before the link phase; the phase cycles through their links.
+    #[arg(long, default_value_t = 2000)]
+    links: usize,
+    /// Hard cap on the requests one phase sends, warm-up included.
+    #[arg(long, default_value_t = 2_000_000)]
+    max_requests: u64,
+    /// PostgreSQL server (on this machine) to make a throwaway database on.
+    #[arg(long, env = "BECKON_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES_URL)]
+    postgres_url: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BackendChoice {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    fn create_invite_target(self) -> f64 {
+        match self {
+            Backend::Sqlite => 0.5,
+            Backend::Postgres => 0.3,
+        }
+    }
+}
+
+const LINK_OPEN_TARGET: f64 = 0.5;
+
+/// One line of the table.
+struct Row {
+    backend: Backend,
+    phase: &'static str,
+    stats: PhaseStats,
+    /// (this phase's rate / its baseline's, the target)
+    ratio: Option<(f64, f64)>,
+}
+
+/// What one backend produced: its rows, or why it stopped, or why it was skipped.
+enum Outcome {
+    Ran(Vec<Row>),
+    Failed(Backend, Vec<Row>, anyhow::Error),
+    Skipped(Backend, String),
+}
+
+impl Args {
+    fn plan(&self) -> anyhow::Result<Plan> {
+        anyhow::ensure!(
+            self.seconds > 0.0 && self.seconds <= 600.0,
+            "--seconds must be more than 0 and at most 600"
+        );
+        anyhow::ensure!(
+            (0.0..=60.0).contains(&self.warmup_seconds),
+            "--warmup-seconds must be between 0 and 60"
+        );
+        anyhow::ensure!(
+            (1..=1024).contains(&self.concurrency),
+            "--concurrency must be between 1 and 1024"
+        );
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.links),
+            "--links must be between 1 and 100000"
+        );
+        anyhow::ensure!(self.max_requests >= 1, "--max-requests must be at least 1");
+        Ok(Plan {
+            concurrency: self.concurrency,
+            warmup: Duration::from_secs_f64(self.warmup_seconds),
+            measure: Duration::from_secs_f64(self.seconds),
+            max_requests: self.max_requests,
+        })
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("beckon-bench: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let plan = args.plan()?;
+    let backends: &[Backend] = match args.backend {
+        BackendChoice::Sqlite => &[Backend::Sqlite],
+        BackendChoice::Postgres => &[Backend::Postgres],
+        BackendChoice::Both => &[Backend::Sqlite, Backend::Postgres],
+    };
+    if backends.contains(&Backend::Postgres) {
+        server::check_postgres_is_local(&args.postgres_url)?;
+    }
+
+    let mut outcomes = Vec::new();
+    for &backend in backends {
+        let outcome = match backend {
+            Backend::Sqlite => match bench_backend(backend, None, &args, plan).await {
+                Ok(rows) => Outcome::Ran(rows),
+                Err((rows, err)) => Outcome::Failed(backend, rows, err),
+            },
+            Backend::Postgres => bench_postgres(&args, plan)
+                .await
+                .unwrap_or_else(|err| Outcome::Failed(backend, Vec::new(), err)),
+        };
+        outcomes.push(outcome);
+    }
+
+    print_report(&args, &outcomes);
+
+    let failed_requests: u64 = outcomes
+        .iter()
+        .flat_map(|o| match o {
+            Outcome::Ran(rows) | Outcome::Failed(_, rows, _) => rows.as_slice(),
+            Outcome::Skipped(..) => &[],
+        })
+        .map(|row| row.stats.errors)
+        .sum();
+    let backend_failed = outcomes.iter().any(|o| matches!(o, Outcome::Failed(..)));
+    if failed_requests > 0 || backend_failed {
+        eprintln!(
+            "beckon-bench: FAILED ({failed_requests} failed requests{})",
+            if backend_failed {
+                ", and a backend did not finish"
+            } else {
+                ""
+            }
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// PostgreSQL: a fresh database for the run, dropped afterwards whatever happened.
+async fn bench_postgres(args: &Args, plan: Plan) -> anyhow::Result<Outcome> {
+    let admin = match server::connect_admin(&args.postgres_url).await {
+        Ok(admin) => admin,
+        Err(err) if args.backend == BackendChoice::Both => {
+            eprintln!("postgres: not reachable at {}: {err:#}", args.postgres_url);
+            return Ok(Outcome::Skipped(
+                Backend::Postgres,
+                format!(
+                    "not reachable at {} (set --postgres-url or BECKON_TEST_POSTGRES_URL)",
+                    args.postgres_url
+                ),
+            ));
+        }
+        Err(err) => {
+            return Err(err.context(format!("connecting to PostgreSQL at {}", args.postgres_url)))
+        }
+    };
+    let (name, url) = server::create_postgres_database(&admin, &args.postgres_url).await?;
+    eprintln!("postgres: made database {name}");
+    let result = bench_backend(Backend::Postgres, Some(url), args, plan).await;
+    let dropped = server::drop_postgres_database(&admin, &name).await;
+    let _ = admin.close().await;
+    Ok(match (result, dropped) {
+        (Ok(rows), Ok(())) => {
+            eprintln!("postgres: dropped database {name}");
+            Outcome::Ran(rows)
+        }
+        (Ok(rows), Err(err)) => Outcome::Failed(
+            Backend::Postgres,
+            rows,
+            err.context(format!("the database {name} was left behind")),
+        ),
+        (Err((rows, err)), dropped) => {
+            if let Err(drop_err) = dropped {
+                eprintln!("postgres: could not drop database {name}: {drop_err:#}");
+            }
+            Outcome::Failed(Backend::Postgres, rows, err)
+        }
+    })
+}
+
+/// Boots a server on the backend, runs the four phases, and stops it. On error, the rows
+/// finished so far come back with it.
+async fn bench_backend(
+    backend: Backend,
+    database_url: Option<String>,
+    args: &Args,
+    plan: Plan,
+) -> Result<Vec<Row>, (Vec<Row>, anyhow::Error)> {
+    let server = BenchServer::start(database_url).await.map_err(|err| {
+        (
+            Vec::new(),
+            err.context(format!("{}: booting", backend.name())),
+        )
+    })?;
+    eprintln!(
+        "{}: invite-service listening on {}",
+        backend.name(),
+        server.addr
+    );
+    let mut rows = Vec::new();
+    let result = run_phases(backend, &server, args, plan, &mut rows).await;
+    let stopped = server.stop().await;
+    match (result, stopped) {
+        (Ok(()), Ok(())) => Ok(rows),
+        (Err(err), _) => Err((rows, err.context(backend.name()))),
+        (Ok(()), Err(err)) => Err((rows, err.context(format!("{}: stopping", backend.name())))),
+    }
+}
+
+fn bearer(key: &str) -> anyhow::Result<MetadataValue<Ascii>> {
+    format!("Bearer {key}")
+        .parse()
+        .context("the admin key is not ASCII")
+}
+
+/// Adds the admin key to a request.
+fn authorized<T>(message: T, auth: &MetadataValue<Ascii>) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert("authorization", auth.clone());
+    request
+}
+
+fn status_text(status: &Status) -> String {
+    format!("gRPC {:?}: {}", status.code(), status.message())
+}
+
+async fn run_phases(
+    backend: Backend,
+    server: &BenchServer,
+    args: &Args,
+    plan: Plan,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let name = backend.name();
+    // One HTTP/2 connection, shared by every gRPC load task.
+    let channel = Channel::from_shared(server.base_url.clone())?
+        .timeout(REQUEST_TIMEOUT)
+        .connect()
+        .await
+        .context("connecting the gRPC channel")?;
+    // One pooled HTTP/1.1 client, shared by every HTTP load task.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_nodelay(true)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .context("building the HTTP client")?;
+    let auth = bearer(&server.admin_key)?;
+
+    let job = JobServiceClient::new(channel.clone())
+        .create_job(authorized(
+            CreateJobRequest {
+                job: Some(Job {
+                    title: "Benchmark engineer".into(),
+                    assessment_url: "https://assess.example.com/start".into(),
+                    ..Job::default()
+                }),
+                request_id: String::new(),
+            },
+            &auth,
+        ))
+        .await
+        .map_err(|status| anyhow::anyhow!("creating the job: {}", status_text(&status)))?
+        .into_inner();
+
+    // 1. gRPC baseline.
+    eprintln!("{name}: health (gRPC)…");
+    let health = {
+        let channel = channel.clone();
+        load::run(plan, move |_| {
+            let mut client = HealthClient::new(channel.clone());
+            async move {
+                let response = client
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    .map_err(|status| status_text(&status))?
+                    .into_inner();
+                if response.status == ServingStatus::Serving as i32 {
+                    Ok(())
+                } else {
+                    Err(format!("health status {}", response.status))
+                }
+            }
+        })
+        .await?
+    };
+    let health_rate = health.rate();
+    rows.push(Row {
+        backend,
+        phase: "health (gRPC)",
+        stats: health,
+        ratio: None,
+    });
+
+    // 2. CreateInvite, a new candidate each call.
+    eprintln!("{name}: CreateInvite…");
+    let create = {
+        let client = InviteServiceClient::new(channel.clone());
+        let auth = auth.clone();
+        let job_id = job.id.clone();
+        load::run(plan, move |seq| {
+            let mut client = client.clone();
+            let request = authorized(
+                CreateInviteRequest {
+                    job_id: job_id.clone(),
+                    candidate_email: format!("load-{seq}@bench.example.com"),
+                    candidate_name: "Bench Candidate".into(),
+                    send_email: false,
+                    ..CreateInviteRequest::default()
+                },
+                &auth,
+            );
+            async move {
+                let response = client
+                    .create_invite(request)
+                    .await
+                    .map_err(|status| status_text(&status))?
+                    .into_inner();
+                if response.link_url.is_empty() {
+                    Err("CreateInvite returned no link".to_string())
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await?
+    };
+    let ratio = (create.rate() / health_rate, backend.create_invite_target());
+    rows.push(Row {
+        backend,
+        phase: "CreateInvite",
+        stats: create,
+        ratio: Some(ratio),
+    });
+
+    // Links for phase 4, made before it and not timed as part of it.
+    eprintln!("{name}: making {} links…", args.links);
+    let began = Instant::now();
+    let links = make_links(&channel, &auth, &job.id, args.links, args.concurrency).await?;
+    for link in &links {
+        anyhow::ensure!(
+            link.starts_with(&format!("{}/i/", server.base_url)),
+            "a link points somewhere other than the server under test: {link}"
+        );
+    }
+    eprintln!(
+        "{name}: made {} links in {:.1} s",
+        links.len(),
+        began.elapsed().as_secs_f64()
+    );
+
+    // 3. HTTP baseline.
+    eprintln!("{name}: GET /healthz…");
+    let healthz = {
+        let http = http.clone();
+        let url = Arc::new(format!("{}/healthz", server.base_url));
+        load::run(plan, move |_| {
+            let request = http.get(url.as_str());
+            async move {
+                let response = request.send().await.map_err(|err| format!("{err}"))?;
+                let status = response.status();
+                let body = response.bytes().await.map_err(|err| format!("{err}"))?;
+                if status != reqwest::StatusCode::OK {
+                    Err(format!("HTTP {status}"))
+                } else if body.as_ref() != b"ok" {
+                    Err("GET /healthz answered something other than \"ok\"".to_string())
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await?
+    };
+    let healthz_rate = healthz.rate();
+    rows.push(Row {
+        backend,
+        phase: "GET /healthz",
+        stats: healthz,
+        ratio: None,
+    });
+
+    // 4. Link opens, round-robin over the links.
+    eprintln!("{name}: GET /i/{{token}}…");
+    let open = {
+        let http = http.clone();
+        let links = Arc::new(links);
+        load::run(plan, move |seq| {
+            let index = (seq % links.len() as u64) as usize;
+            let request = http.get(links[index].as_str());
+            async move {
+                let response = request.send().await.map_err(|err| format!("{err}"))?;
+                let status = response.status();
+                // The whole page is read, as a browser would.
+                let body = response.bytes().await.map_err(|err| format!("{err}"))?;
+                if status != reqwest::StatusCode::OK {
+                    Err(format!("HTTP {status}"))
+                } else if body.is_empty() {
+                    Err("the link page was empty".to_string())
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await?
+    };
+    let ratio = (open.rate() / healthz_rate, LINK_OPEN_TARGET);
+    rows.push(Row {
+        backend,
+        phase: "GET /i/{token}",
+        stats: open,
+        ratio: Some(ratio),
+    });
+    Ok(())
+}
+
+/// Makes `count` invites with `concurrency` tasks and returns their links.
+async fn make_links(
+    channel: &Channel,
+    auth: &MetadataValue<Ascii>,
+    job_id: &str,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<Vec<String>> {
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.min(count) {
+        let mut client = InviteServiceClient::new(channel.clone());
+        let auth = auth.clone();
+        let job_id = job_id.to_string();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut links = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count as u64 {
+                    return Ok::<_, anyhow::Error>(links);
+                }
+                let response = client
+                    .create_invite(authorized(
+                        CreateInviteRequest {
+                            job_id: job_id.clone(),
+                            candidate_email: format!("link-{i}@bench.example.com"),
+                            candidate_name: "Link Candidate".into(),
+                            send_email: false,
+                            ..CreateInviteRequest::default()
+                        },
+                        &auth,
+                    ))
+                    .await
+                    .map_err(|status| {
+                        anyhow::anyhow!("making link {i}: {}", status_text(&status))
+                    })?;
+                links.push(response.into_inner().link_url);
+            }
+        }));
+    }
+    let mut links = Vec::with_capacity(count);
+    for task in tasks {
+        links.extend(task.await.context("a link-making task panicked")??);
+    }
+    Ok(links)
+}
+
+fn millis(d: Option<Duration>) -> String {
+    d.map(|d| format!("{:.2}", d.as_secs_f64() * 1000.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "-".to_string(), |share| format!("{:.0}%", share * 100.0))
+}
+
+fn print_report(args: &Args, outcomes: &[Outcome]) {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "beckon-bench: {cpus} CPUs; concurrency {}; per phase {} s warm-up + {} s measured; \
+         {} links for the link phase",
+        args.concurrency, args.warmup_seconds, args.seconds, args.links
+    );
+    println!(
+        "The load client runs in the same process and tokio runtime ({cpus} worker threads) as \
+         the server; both sides of each ratio share it."
+    );
+    println!(
+        "cpu: CPU time of this process (server + load client) in the measured window; host: \
+         busy CPU time of the whole machine (PostgreSQL and anything else running too); both as \
+         a share of one core ({cpus} cores = {}%).",
+        cpus * 100
+    );
+    println!(
+        "gRPC phases: one tonic Channel (one HTTP/2 connection). HTTP phases: one reqwest \
+         client (HTTP/1.1, pooled keep-alive connections)."
+    );
+    println!();
+    println!(
+        "{:<9} {:<16} {:>10} {:>9} {:>8} {:>8} {:>7} {:>5} {:>5}  ratio",
+        "backend", "phase", "req/s", "requests", "p50 ms", "p99 ms", "errors", "cpu", "host"
+    );
+    let mut failures = Vec::new();
+    for outcome in outcomes {
+        let rows = match outcome {
+            Outcome::Ran(rows) => rows.as_slice(),
+            Outcome::Failed(backend, rows, err) => {
+                failures.push(format!("{}: did not finish: {err:#}", backend.name()));
+                rows.as_slice()
+            }
+            Outcome::Skipped(backend, why) => {
+                println!("{:<9} skipped: {why}", backend.name());
+                continue;
+            }
+        };
+        for row in rows {
+            let stats = &row.stats;
+            let ratio = match row.ratio {
+                Some((ratio, target)) => format!(
+                    "ratio {ratio:.2} (target >= {target}: {})",
+                    if ratio >= target { "met" } else { "MISSED" }
+                ),
+                None => "baseline".to_string(),
+            };
+            let capped = if stats.capped {
+                " [stopped at --max-requests]"
+            } else {
+                ""
+            };
+            println!(
+                "{:<9} {:<16} {:>10.0} {:>9} {:>8} {:>8} {:>7} {:>5} {:>5}  {ratio}{capped}",
+                row.backend.name(),
+                row.phase,
+                stats.rate(),
+                stats.ok_measured,
+                millis(stats.percentile(50.0)),
+                millis(stats.percentile(99.0)),
+                stats.errors,
+                percent(stats.cpu_share),
+                percent(stats.host_cpu_share),
+            );
+            for sample in &stats.error_samples {
+                failures.push(format!(
+                    "{} {}: {} failed; e.g. {sample}",
+                    row.backend.name(),
+                    row.phase,
+                    stats.errors
+                ));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        println!();
+        for failure in failures {
+            println!("{failure}");
+        }
+    }
+}
