@@ -12,12 +12,13 @@ use tonic::{service::Routes, transport::server::TcpIncoming};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
+    background,
     config::Config,
     config::Secret,
-    grpc::Api,
+    grpc::{Api, PublicRegistrations},
     links,
     relay::Relay,
-    store::{organization, Store},
+    store::{organization, public, Store},
 };
 
 /// A running invite-service.
@@ -122,12 +123,15 @@ pub async fn start_with_notify(
         .map_err(|err| anyhow::anyhow!("bootstrapping the first organization: {err}"))?
         .map(|b| b.admin_key);
 
-    let routes = grpc_routes(&store).await?;
+    // The public links' abuse limits, shared by their page and their gRPC API.
+    let limits = Arc::new(public::Limits::connect(&config).await?);
+    let cohort_work = Arc::new(tokio::sync::Notify::new());
+    let routes = grpc_routes(&store, &limits, cohort_work.clone()).await?;
     // gRPC-web only in front of gRPC: it answers any other HTTP/1.1 request with 400.
     let app = routes
         .into_axum_router()
         .layer(tonic_web::GrpcWebLayer::new())
-        .merge(links::router(store.clone())?)
+        .merge(links::router(store.clone(), limits.clone())?)
         // For load balancers and uptime checks that speak plain HTTP.
         .route("/healthz", axum::routing::get(|| async { "ok" }));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
@@ -146,12 +150,16 @@ pub async fn start_with_notify(
             .context("serving")
     });
     let (stop_relay, relay_stop) = watch::channel(false);
-    let relay = Relay::new(
-        store.clone(),
-        config.notify_addr.as_deref().unwrap_or_default(),
-        config.notify_token.as_ref().map(Secret::expose),
-    )?
-    .spawn(relay_stop);
+    let mut background = vec![
+        Relay::new(store.clone())?.spawn(relay_stop.clone()),
+        background::spawn_cohort_worker(store.clone(), cohort_work, relay_stop.clone()),
+        background::spawn_sweeper(store.clone(), relay_stop),
+    ];
+    let relay = tokio::spawn(async move {
+        for task in background.drain(..) {
+            let _ = task.await;
+        }
+    });
     tracing::info!(%local_addr, public_base_url = %config.public_base_url, "invite-service listening");
     Ok(RunningServer {
         local_addr,
@@ -165,8 +173,13 @@ pub async fn start_with_notify(
     })
 }
 
-async fn grpc_routes(store: &Store) -> anyhow::Result<Routes> {
-    let api = Api::new(store.clone());
+async fn grpc_routes(
+    store: &Store,
+    limits: &Arc<public::Limits>,
+    cohort_work: Arc<tokio::sync::Notify>,
+) -> anyhow::Result<Routes> {
+    let api = Api::new(store.clone(), cohort_work);
+    let registrations = PublicRegistrations::new(store.clone(), limits.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<beckon_proto::invite::v1::job_service_server::JobServiceServer<Api>>()
@@ -179,6 +192,9 @@ async fn grpc_routes(store: &Store) -> anyhow::Result<Routes> {
         .await;
     health
         .set_serving::<beckon_proto::invite::v1::organization_service_server::OrganizationServiceServer<Api>>()
+        .await;
+    health
+        .set_serving::<beckon_proto::invite::v1::public_registration_service_server::PublicRegistrationServiceServer<PublicRegistrations>>()
         .await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(beckon_proto::FILE_DESCRIPTOR_SET)
@@ -196,6 +212,7 @@ async fn grpc_routes(store: &Store) -> anyhow::Result<Routes> {
         .add_service(api.candidate_service())
         .add_service(api.invite_service())
         .add_service(api.organization_service())
+        .add_service(registrations.server())
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha);

@@ -43,6 +43,31 @@ pub struct Config {
     pub notify_token: Option<Secret>,
     /// How often the outbox relay looks for work.
     pub relay_interval_ms: u64,
+    /// Most candidates one bulk call may name.
+    pub max_bulk_rows: usize,
+    /// Cohort members turned into invites per transaction.
+    pub cohort_chunk_size: u64,
+    /// How far back ListCohorts looks by default.
+    pub cohort_window_hours: u32,
+    /// How often expired links and due reminders are looked for.
+    pub sweep_interval_ms: u64,
+    /// With Redis, the public links' abuse limits are shared by every replica; without it each
+    /// replica keeps its own.
+    pub redis_url: Option<String>,
+    /// Namespaces this service's Redis keys, so several deployments can share one Redis.
+    pub redis_key_prefix: String,
+    /// Registrations through one job's public link, e.g. `60/minute burst 20`.
+    pub public_rate_per_link: Rate,
+    /// Registrations from one client address (an IPv6 client's /64), over all public links.
+    pub public_rate_per_address: Rate,
+    /// Registrations of one email address, over all public links: the candidate's inbox is
+    /// not to be flooded through them.
+    pub public_rate_per_email: Rate,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed. A request from any
+    /// other peer is limited by its own TCP address; empty (the default): by the TCP peer,
+    /// so behind a proxy that is not listed every client shares the proxy's address.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
@@ -60,6 +85,16 @@ const SETTINGS: &[&str] = &[
     "notify_addr",
     "notify_token",
     "relay_interval_ms",
+    "max_bulk_rows",
+    "cohort_chunk_size",
+    "cohort_window_hours",
+    "sweep_interval_ms",
+    "redis_url",
+    "redis_key_prefix",
+    "public_rate_per_link",
+    "public_rate_per_address",
+    "public_rate_per_email",
+    "trusted_proxies",
 ];
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -85,6 +120,16 @@ impl Default for Config {
             notify_addr: None,
             notify_token: None,
             relay_interval_ms: 500,
+            max_bulk_rows: 10_000,
+            cohort_chunk_size: 500,
+            cohort_window_hours: 48,
+            sweep_interval_ms: 30_000,
+            redis_url: None,
+            redis_key_prefix: "beckon-invite".into(),
+            public_rate_per_link: Rate::new(60, Period::Minute, 20),
+            public_rate_per_address: Rate::new(10, Period::Minute, 5),
+            public_rate_per_email: Rate::new(3, Period::Hour, 2),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -120,7 +165,8 @@ impl Config {
                 Env::raw()
                     .only(&["DATABASE_URL"])
                     .map(|_| "database_url".into()),
-            );
+            )
+            .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis_url".into()));
         let config: Config = figment.extract().map_err(Box::new)?;
         config.validate()?;
         Ok(config)
@@ -197,11 +243,68 @@ impl Config {
                 ));
             }
         }
+        if !(1..=1_000_000).contains(&self.max_bulk_rows) {
+            return Err(invalid("max_bulk_rows", "must be between 1 and 1000000"));
+        }
+        if !(1..=5000).contains(&self.cohort_chunk_size) {
+            return Err(invalid("cohort_chunk_size", "must be between 1 and 5000"));
+        }
+        if !(1..=720).contains(&self.cohort_window_hours) {
+            return Err(invalid("cohort_window_hours", "must be between 1 and 720"));
+        }
+        if !(10..=3_600_000).contains(&self.sweep_interval_ms) {
+            return Err(invalid(
+                "sweep_interval_ms",
+                "must be between 10 and 3600000",
+            ));
+        }
         if !(10..=60_000).contains(&self.relay_interval_ms) {
             return Err(invalid("relay_interval_ms", "must be between 10 and 60000"));
         }
         if !(1..=1000).contains(&self.max_db_connections) {
             return Err(invalid("max_db_connections", "must be between 1 and 1000"));
+        }
+        if let Some(url) = &self.redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid(
+                    "redis_url",
+                    "must start with redis:// or rediss://",
+                ));
+            }
+        }
+        if self.redis_key_prefix.is_empty()
+            || !self
+                .redis_key_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        {
+            return Err(invalid(
+                "redis_key_prefix",
+                "must be letters, digits, '-', '_' or '.'",
+            ));
+        }
+        for (setting, rate) in [
+            ("public_rate_per_link", self.public_rate_per_link),
+            ("public_rate_per_address", self.public_rate_per_address),
+            ("public_rate_per_email", self.public_rate_per_email),
+        ] {
+            if !(1..=Rate::MAX).contains(&rate.count) || !(1..=Rate::MAX).contains(&rate.burst) {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    problem: format!(
+                        "must count and burst between 1 and {}, e.g. `60/minute burst 20`",
+                        Rate::MAX
+                    ),
+                });
+            }
+        }
+        for proxy in &self.trusted_proxies {
+            if proxy.parse::<std::net::IpAddr>().is_err() {
+                return Err(ConfigError::Invalid {
+                    setting: "trusted_proxies",
+                    problem: format!("has `{proxy}`, which is not an IP address"),
+                });
+            }
         }
         Ok(())
     }
@@ -224,6 +327,107 @@ impl Config {
     /// The candidate-facing link for a token.
     pub fn link_url(&self, token: &str) -> String {
         format!("{}/i/{token}", self.public_base_url.trim_end_matches('/'))
+    }
+
+    /// A job's public registration page for a token.
+    pub fn public_link_url(&self, token: &str) -> String {
+        format!("{}/p/{token}", self.public_base_url.trim_end_matches('/'))
+    }
+}
+
+/// A rate limit setting, written `<count>/<period> burst <n>` (e.g. `3/hour burst 2`): `count`
+/// per period on average, up to `burst` at once. Text, so that one environment variable sets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Rate {
+    pub count: u32,
+    pub per: Period,
+    pub burst: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    Second,
+    Minute,
+    Hour,
+    Day,
+}
+
+impl Rate {
+    /// Bounds `count` and `burst` (checked by `Config::validate`).
+    pub const MAX: u32 = 1_000_000;
+
+    pub const fn new(count: u32, per: Period, burst: u32) -> Self {
+        Self { count, per, burst }
+    }
+
+    /// The average rate, per second.
+    pub fn per_second(&self) -> f64 {
+        let seconds = match self.per {
+            Period::Second => 1.0,
+            Period::Minute => 60.0,
+            Period::Hour => 3600.0,
+            Period::Day => 86_400.0,
+        };
+        f64::from(self.count) / seconds
+    }
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let per = match self.per {
+            Period::Second => "second",
+            Period::Minute => "minute",
+            Period::Hour => "hour",
+            Period::Day => "day",
+        };
+        write!(f, "{}/{per} burst {}", self.count, self.burst)
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{text}` is not a rate such as `60/minute burst 20`");
+        let words: Vec<&str> = text
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '=')
+            .filter(|w| !w.is_empty())
+            .collect();
+        let (rate, burst) = match words.as_slice() {
+            [rate] => (*rate, None),
+            [rate, "burst", burst] => (*rate, Some(*burst)),
+            _ => return Err(bad()),
+        };
+        let (count, per) = rate.split_once('/').ok_or_else(bad)?;
+        let count: u32 = count.parse().map_err(|_| bad())?;
+        let per = match per {
+            "s" | "sec" | "second" => Period::Second,
+            "m" | "min" | "minute" => Period::Minute,
+            "h" | "hour" => Period::Hour,
+            "d" | "day" => Period::Day,
+            _ => return Err(bad()),
+        };
+        // Without a burst, the count may come at once.
+        let burst = match burst {
+            Some(burst) => burst.parse().map_err(|_| bad())?,
+            None => count,
+        };
+        Ok(Self { count, per, burst })
+    }
+}
+
+impl TryFrom<String> for Rate {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<Rate> for String {
+    fn from(rate: Rate) -> Self {
+        rate.to_string()
     }
 }
 
@@ -270,6 +474,35 @@ mod tests {
         let mut settings = SETTINGS.to_vec();
         settings.sort_unstable();
         assert_eq!(fields, settings);
+    }
+
+    #[test]
+    fn rates_read_and_write_as_text() {
+        let rate: Rate = "3/hour burst 2".parse().expect("a rate");
+        assert_eq!(rate, Rate::new(3, Period::Hour, 2));
+        assert_eq!(rate.to_string(), "3/hour burst 2");
+        assert_eq!(
+            "10/min, burst=5".parse(),
+            Ok(Rate::new(10, Period::Minute, 5))
+        );
+        assert_eq!("5/s".parse(), Ok(Rate::new(5, Period::Second, 5)));
+        assert!((Rate::new(60, Period::Minute, 1).per_second() - 1.0).abs() < f64::EPSILON);
+        for bad in [
+            "",
+            "60",
+            "60/week",
+            "x/minute",
+            "60/minute burst",
+            "60/minute 20",
+        ] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad}");
+        }
+        let config = Config {
+            public_rate_per_email: Rate::new(0, Period::Hour, 1),
+            ..Config::default()
+        };
+        let err = config.validate().expect_err("zero rate");
+        assert!(err.to_string().contains("public_rate_per_email"), "{err}");
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub enum ServiceError {
     },
     #[error("{0}")]
     AlreadyExists(String),
+    /// A request over a configured size limit (not a rate: nothing to wait for).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("an API key is required: send `authorization: Bearer <key>`")]
     MissingKey,
     /// Unknown, mistyped and revoked keys are told apart by no one but the server's owner.
@@ -29,6 +32,12 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("this API key's scope does not allow {}", .0.describe())]
     PermissionDenied(Action),
+    /// An abuse limit refused the call; nothing was done. `what` names what is limited.
+    #[error("too many {what}; try again in {} seconds", retry_after_secs(*.retry_after))]
+    RateLimited {
+        retry_after: std::time::Duration,
+        what: &'static str,
+    },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -47,6 +56,11 @@ impl ServiceError {
             message: message.into(),
         }
     }
+}
+
+/// Whole seconds to wait, rounded up, at least one (what an HTTP `Retry-After` can say).
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 impl From<sea_orm::DbErr> for ServiceError {

@@ -96,6 +96,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("  {key}");
                 println!();
             }
+            // The last line of the banner: scripts wait for it.
+            println!("Press Ctrl-C to stop.");
             server.run_until(shutdown_signal()).await
         }
         Command::Migrate => {

@@ -44,7 +44,48 @@ impl Interceptor for ServiceToken {
     }
 }
 
-type Client = NotifyServiceClient<InterceptedService<Channel, ServiceToken>>;
+pub type Client = NotifyServiceClient<InterceptedService<Channel, ServiceToken>>;
+
+/// A client for the configured notify-service. Connects lazily: notify-service may be down now
+/// and come up later.
+pub fn client(config: &crate::config::Config) -> anyhow::Result<Client> {
+    let addr = config
+        .notify_addr
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no notify-service address"))?;
+    let channel = Channel::from_shared(addr)?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .connect_lazy();
+    let token = config
+        .notify_token
+        .as_ref()
+        .map(|t| format!("Bearer {}", t.expose()).parse())
+        .transpose()
+        .map_err(|_| anyhow::anyhow!("notify_token is not valid in a header"))?;
+    Ok(NotifyServiceClient::with_interceptor(
+        channel,
+        ServiceToken(token),
+    ))
+}
+
+/// Which of `emails` notify-service has on its suppression list.
+pub async fn suppressed_among(
+    config: &crate::config::Config,
+    emails: Vec<String>,
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    let mut client = client(config)?;
+    let mut suppressed = std::collections::HashSet::new();
+    for chunk in emails.chunks(10_000) {
+        let answer = client
+            .check_suppressions(pb::CheckSuppressionsRequest {
+                addresses: chunk.to_vec(),
+            })
+            .await?;
+        suppressed.extend(answer.into_inner().suppressed);
+    }
+    Ok(suppressed)
+}
 
 pub struct Relay {
     store: Store,
@@ -53,19 +94,10 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Connects lazily: notify-service may be down now and come up later.
-    pub fn new(store: Store, notify_addr: &str, token: Option<&str>) -> anyhow::Result<Self> {
-        let channel = Channel::from_shared(notify_addr.to_string())?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .connect_lazy();
-        let token = token
-            .map(|t| format!("Bearer {t}").parse())
-            .transpose()
-            .map_err(|_| anyhow::anyhow!("notify_token is not valid in a header"))?;
+    pub fn new(store: Store) -> anyhow::Result<Self> {
         let interval = Duration::from_millis(store.config.relay_interval_ms);
         Ok(Self {
-            client: NotifyServiceClient::with_interceptor(channel, ServiceToken(token)),
+            client: client(&store.config)?,
             store,
             interval,
         })
@@ -335,7 +367,7 @@ impl Context {
             ("organization_name".to_string(), organization_name),
         ]);
         let kind = match row.kind.as_str() {
-            outbox::INVITE | outbox::RESEND => {
+            outbox::INVITE | outbox::RESEND | outbox::PUBLIC_REGISTRATION | outbox::REMINDER => {
                 let status = InviteStatus::parse(&invite.status);
                 if status.is_none_or(InviteStatus::link_is_dead) {
                     return Err("the invite was revoked or expired before its email went out");
@@ -354,10 +386,11 @@ impl Context {
                     .map(|m| m.name.clone())
                     .unwrap_or_default();
                 variables.insert("inviter_name".to_string(), inviter);
-                if row.kind == outbox::INVITE {
-                    pb::MessageKind::Invite
-                } else {
-                    pb::MessageKind::Resend
+                match row.kind.as_str() {
+                    outbox::INVITE => pb::MessageKind::Invite,
+                    outbox::RESEND => pb::MessageKind::Resend,
+                    outbox::REMINDER => pb::MessageKind::Reminder,
+                    _ => pb::MessageKind::PublicRegistration,
                 }
             }
             outbox::TEAM_STARTED => pb::MessageKind::TeamStarted,

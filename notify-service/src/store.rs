@@ -339,6 +339,23 @@ impl Store {
             .is_some())
     }
 
+    /// The addresses of `addresses` that are on the suppression list.
+    pub async fn suppressed_among(&self, addresses: &[String]) -> Result<Vec<String>, NotifyError> {
+        let mut found = Vec::new();
+        // Bounded statements: SQLite limits the number of bound values.
+        for chunk in addresses.chunks(1000) {
+            found.extend(
+                suppression::Entity::find()
+                    .filter(suppression::Column::Address.is_in(chunk.iter().cloned()))
+                    .all(&self.read)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.address),
+            );
+        }
+        Ok(found)
+    }
+
     pub async fn suppress(&self, address: &str, reason: &str) -> Result<(), NotifyError> {
         suppression::Entity::insert(suppression::ActiveModel {
             address: Set(address.to_string()),

@@ -88,6 +88,10 @@ pub mod job {
         pub default_message: String,
         pub created_at: ChronoDateTimeUtc,
         pub updated_at: ChronoDateTimeUtc,
+        /// SHA-256 of the public registration link's token, hex; `None` when the job has no
+        /// public link. Unique.
+        pub public_token_hash: Option<String>,
+        pub public_link_enabled: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -159,6 +163,9 @@ pub mod invite {
         /// The member told when the candidate starts or submits, if no assignees are set.
         pub inviter_member_id: Option<Uuid>,
         pub last_sent_at: Option<ChronoDateTimeUtc>,
+        pub cohort_id: Option<Uuid>,
+        pub remind_at: Option<ChronoDateTimeUtc>,
+        pub reminded_at: Option<ChronoDateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -261,6 +268,69 @@ pub mod outbox {
         pub next_attempt_at: ChronoDateTimeUtc,
         pub last_error: String,
         pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod cohort {
+    use sea_orm::entity::prelude::*;
+
+    /// One bulk call: its options, and counts kept up to date as its members are processed.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cohorts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub job_id: Uuid,
+        /// The options every invite gets, as JSON (see `store::cohorts::CohortOptions`).
+        pub options: String,
+        pub created_by_key_id: Uuid,
+        /// `running` or `done`.
+        pub state: String,
+        pub total: i32,
+        pub succeeded: i32,
+        pub failed: i32,
+        /// The last outcome number handed out: outcomes are numbered in the order they happen.
+        pub last_sequence: i64,
+        pub created_at: ChronoDateTimeUtc,
+        pub finished_at: Option<ChronoDateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod cohort_member {
+    use sea_orm::entity::prelude::*;
+
+    /// One candidate of a cohort, from pending to invited or failed.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "cohort_members")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub cohort_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub row: i32,
+        pub org_id: Uuid,
+        pub email: String,
+        pub name: String,
+        pub external_id: String,
+        /// JSON array of labels from the row (the cohort's labels are added).
+        pub labels: String,
+        /// `pending`, `invited` or `failed`.
+        pub state: String,
+        pub invite_id: Option<Uuid>,
+        pub reason: String,
+        /// Set when the outcome is recorded; orders the watch stream.
+        pub sequence: Option<i64>,
         pub updated_at: ChronoDateTimeUtc,
     }
 

@@ -1,5 +1,6 @@
 //! What Beckon's words mean, free of transport and storage: states and their transitions,
 //! key scopes, input validation and secrets.
+pub mod roster;
 pub mod secret;
 pub mod validate;
 
@@ -80,6 +81,7 @@ text_enum!(
         Resent = "resent",
         Expired = "expired",
         DeliveryFailed = "delivery_failed",
+        Reminded = "reminded",
     }
 );
 

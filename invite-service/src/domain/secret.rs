@@ -53,6 +53,13 @@ impl LinkKey {
     }
 }
 
+/// A job's public registration token: 256 bits straight from the OS CSPRNG. Unlike invite
+/// links it is never sent again, so nothing needs to derive it: shown once, then only its hash
+/// (`link_token_hash`) is kept.
+pub fn new_public_token() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>())
+}
+
 /// The stored form of a link token. Looked up by this hash, never by the token.
 pub fn link_token_hash(token: &str) -> String {
     sha256_hex(token.as_bytes())
@@ -170,6 +177,13 @@ mod tests {
         let copy = LinkKey::decode(&key.encode()).expect("round trip");
         assert_eq!(copy.token(invite, 3), key.token(invite, 3));
         assert!(LinkKey::decode("short").is_none());
+    }
+
+    #[test]
+    fn public_tokens_are_random_and_shaped_like_link_tokens() {
+        let a = new_public_token();
+        assert!(looks_like_link_token(&a), "{a}");
+        assert_ne!(a, new_public_token());
     }
 
     #[test]

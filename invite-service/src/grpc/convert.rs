@@ -124,6 +124,7 @@ pub fn job(row: job::Model) -> pb::Job {
         }),
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
+        public_link_enabled: row.public_link_enabled,
     }
 }
 
@@ -176,6 +177,8 @@ pub fn invite(row: invite::Model) -> pb::Invite {
             .map(|id| id.to_string())
             .unwrap_or_default(),
         last_send_time: row.last_sent_at.map(timestamp),
+        remind_time: row.remind_at.map(timestamp),
+        cohort_id: row.cohort_id.map(|id| id.to_string()).unwrap_or_default(),
     }
 }
 

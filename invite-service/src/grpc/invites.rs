@@ -17,6 +17,43 @@ const SOURCES: &[&str] = &["api", "extension"];
 
 #[tonic::async_trait]
 impl InviteService for Api {
+    type WatchCohortStream = super::cohorts::WatchStream;
+
+    async fn bulk_create_invites(
+        &self,
+        request: Request<pb::BulkCreateInvitesRequest>,
+    ) -> Result<Response<pb::BulkCreateInvitesResponse>, Status> {
+        super::cohorts::bulk_create_invites(self, request).await
+    }
+
+    async fn get_cohort(
+        &self,
+        request: Request<pb::GetCohortRequest>,
+    ) -> Result<Response<pb::CohortDetails>, Status> {
+        super::cohorts::get_cohort(self, request).await
+    }
+
+    async fn list_cohorts(
+        &self,
+        request: Request<pb::ListCohortsRequest>,
+    ) -> Result<Response<pb::ListCohortsResponse>, Status> {
+        super::cohorts::list_cohorts(self, request).await
+    }
+
+    async fn watch_cohort(
+        &self,
+        request: Request<pb::WatchCohortRequest>,
+    ) -> Result<Response<Self::WatchCohortStream>, Status> {
+        super::cohorts::watch_cohort(self, request).await
+    }
+
+    async fn retry_cohort_failures(
+        &self,
+        request: Request<pb::RetryCohortFailuresRequest>,
+    ) -> Result<Response<pb::Cohort>, Status> {
+        super::cohorts::retry_cohort_failures(self, request).await
+    }
+
     async fn create_invite(
         &self,
         request: Request<pb::CreateInviteRequest>,
@@ -72,6 +109,16 @@ impl InviteService for Api {
                 .map(|(i, id)| v.id(&format!("assignee_ids[{i}]"), id))
                 .collect();
             let labels = v.labels("labels", &req.labels);
+            let remind_after = match &req.remind_after {
+                None => None,
+                Some(d) if d.seconds > 0 && d.seconds <= 365 * 24 * 3600 => {
+                    Some(chrono::Duration::seconds(d.seconds))
+                }
+                Some(_) => {
+                    v.add("remind_after", "must be between 1 second and a year");
+                    None
+                }
+            };
             let inviter_member_id =
                 (!req.inviter_id.trim().is_empty()).then(|| v.id("inviter_id", &req.inviter_id));
             if req.time_limit_minutes > MAX_TIME_LIMIT_MINUTES {
@@ -103,6 +150,7 @@ impl InviteService for Api {
                     .then_some(req.time_limit_minutes as i32),
                 source,
                 inviter_member_id,
+                remind_after,
             };
             let created = invites::create(&self.store, &caller, new, request).await?;
             Ok(pb::CreateInviteResponse {

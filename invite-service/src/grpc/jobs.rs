@@ -36,6 +36,20 @@ fn defaults(v: &mut Violations, field: &str, d: Option<pb::InviteDefaults>) -> J
 
 #[tonic::async_trait]
 impl JobService for Api {
+    async fn set_job_public_link(
+        &self,
+        request: Request<pb::SetJobPublicLinkRequest>,
+    ) -> Result<Response<pb::SetJobPublicLinkResponse>, Status> {
+        super::public::set_job_public_link(self, request).await
+    }
+
+    async fn rotate_job_public_link(
+        &self,
+        request: Request<pb::RotateJobPublicLinkRequest>,
+    ) -> Result<Response<pb::SetJobPublicLinkResponse>, Status> {
+        super::public::rotate_job_public_link(self, request).await
+    }
+
     async fn create_job(
         &self,
         request: Request<pb::CreateJobRequest>,

@@ -2,11 +2,15 @@
 //! authorizes the caller, validates the message into domain input, calls `crate::store`, and
 //! converts the answer back.
 mod candidates;
+mod cohorts;
 mod convert;
 mod invites;
 mod jobs;
 mod organization;
+mod public;
 pub mod status;
+
+pub use public::PublicRegistrations;
 
 use std::future::Future;
 
@@ -23,11 +27,13 @@ use crate::{
 #[derive(Clone)]
 pub struct Api {
     store: Store,
+    /// Wakes the cohort worker when a bulk call stored new members.
+    cohort_work: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Api {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, cohort_work: std::sync::Arc<tokio::sync::Notify>) -> Self {
+        Self { store, cohort_work }
     }
 
     /// Authorizes, runs the handler, and maps its error to a status.

@@ -1,6 +1,7 @@
 //! The one place where `ServiceError` becomes a gRPC status (AIP-193: an ErrorInfo reason on
-//! every error, BadRequest field violations for bad input). Internal errors are logged with
-//! their chain and answered with a bare "internal error".
+//! every error, BadRequest field violations for bad input, RetryInfo with a rate limit's
+//! refusal). Internal errors are logged with their chain and answered with a bare "internal
+//! error".
 use std::collections::HashMap;
 
 use tonic::{Code, Status};
@@ -27,9 +28,14 @@ pub fn to_status(err: ServiceError) -> Status {
         ServiceError::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
         ServiceError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, reason),
         ServiceError::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
+        ServiceError::TooLarge(_) => (Code::ResourceExhausted, "REQUEST_TOO_LARGE"),
         ServiceError::MissingKey => (Code::Unauthenticated, "API_KEY_MISSING"),
         ServiceError::Unauthenticated => (Code::Unauthenticated, "API_KEY_INVALID"),
         ServiceError::PermissionDenied(_) => (Code::PermissionDenied, "SCOPE_INSUFFICIENT"),
+        ServiceError::RateLimited { retry_after, .. } => {
+            details.set_retry_info(Some(retry_after));
+            (Code::ResourceExhausted, "RATE_LIMITED")
+        }
         ServiceError::Internal(err) => {
             tracing::error!(error = ?err, "internal error");
             details.set_error_info("INTERNAL", ERROR_DOMAIN, HashMap::new());

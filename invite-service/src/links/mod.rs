@@ -1,6 +1,9 @@
 //! The candidate's link pages, served on the same port as gRPC:
 //! `GET /i/{token}` shows the invite and records the open; `POST /i/{token}/start` starts it
-//! once and sends the candidate on to the assessment. Tokens are never logged.
+//! once and sends the candidate on to the assessment; `/p/{token}` is a job's public
+//! registration page (`public.rs`). Tokens are never logged.
+mod public;
+
 use std::sync::Arc;
 
 use axum::{
@@ -18,6 +21,7 @@ use crate::{
     error::ServiceError,
     store::{
         links::{self, LiveLink, StartOutcome},
+        public::Limits,
         Store,
     },
 };
@@ -37,6 +41,19 @@ impl Pages {
             ("invite.html", include_str!("templates/invite.html")),
             ("not_found.html", include_str!("templates/not_found.html")),
             ("error.html", include_str!("templates/error.html")),
+            ("public.html", include_str!("templates/public.html")),
+            (
+                "public_sent.html",
+                include_str!("templates/public_sent.html"),
+            ),
+            (
+                "public_closed.html",
+                include_str!("templates/public_closed.html"),
+            ),
+            (
+                "rate_limited.html",
+                include_str!("templates/rate_limited.html"),
+            ),
         ] {
             templates.add_template(name, source)?;
         }
@@ -63,18 +80,22 @@ impl Pages {
 struct LinkState {
     store: Store,
     pages: Pages,
+    /// The public registration page's abuse limits, shared with the gRPC API's.
+    limits: Arc<Limits>,
 }
 
-pub fn router(store: Store) -> anyhow::Result<Router> {
+pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
     let state = Arc::new(LinkState {
         store,
         pages: Pages::load()?,
+        limits,
     });
     Ok(Router::new()
         .route("/i/{token}", get(show))
         .route("/i/{token}/start", post(start))
+        .route("/p/{token}", get(public::show).post(public::register))
         .with_state(state)
-        // The pages read no body; anything larger than a form post is refused unread.
+        // Anything larger than a form post is refused unread.
         .layer(RequestBodyLimitLayer::new(16 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,

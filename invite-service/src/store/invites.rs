@@ -47,6 +47,8 @@ pub struct NewInvite {
     /// The member who invites (told when the candidate starts or submits, if there are no
     /// assignees). `None`: the calling key's owner, if it has one.
     pub inviter_member_id: Option<Uuid>,
+    /// One reminder this long after creation, if the candidate has not started by then.
+    pub remind_after: Option<chrono::Duration>,
 }
 
 /// An invite together with its link: only creates and reissues return one.
@@ -175,6 +177,9 @@ async fn try_create(
         link_generation: Set(0),
         inviter_member_id: Set(inviter),
         last_sent_at: Set(None),
+        cohort_id: Set(None),
+        remind_at: Set(new.remind_after.map(|after| at + after)),
+        reminded_at: Set(None),
     }
     .insert(&txn)
     .await?;

@@ -76,6 +76,8 @@ async fn try_create(
         default_message: Set(new.defaults.message.clone()),
         created_at: Set(at),
         updated_at: Set(at),
+        public_token_hash: Set(None),
+        public_link_enabled: Set(false),
     }
     .insert(&txn)
     .await?;

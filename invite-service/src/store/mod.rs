@@ -2,6 +2,7 @@
 //! transaction, and returns rows as sea-orm models. Every query is scoped to the caller's
 //! organization. Nothing here knows about gRPC or HTTP.
 pub mod candidates;
+pub mod cohorts;
 pub mod idempotency;
 pub mod invites;
 pub mod jobs;
@@ -9,6 +10,8 @@ pub mod links;
 pub mod organization;
 pub mod outbox;
 pub mod paging;
+pub mod public;
+pub mod sweeps;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 

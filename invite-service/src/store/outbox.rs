@@ -16,8 +16,11 @@ use crate::{
 /// Kinds of message, as notify-service names them.
 pub const INVITE: &str = "invite";
 pub const RESEND: &str = "resend";
+/// To a candidate who registered through a job's public link: their own invite's link.
+pub const PUBLIC_REGISTRATION: &str = "public_registration";
 pub const TEAM_STARTED: &str = "team_started";
 pub const TEAM_SUBMITTED: &str = "team_submitted";
+pub const REMINDER: &str = "reminder";
 
 /// Outbox row states.
 pub const PENDING: &str = "pending";
@@ -53,28 +56,37 @@ pub(crate) async fn insert(
     invite: &invite::Model,
     messages: &[NewOutbox],
 ) -> Result<(), ServiceError> {
-    if messages.is_empty() {
-        return Ok(());
-    }
+    let pairs: Vec<(&invite::Model, &NewOutbox)> = messages.iter().map(|m| (invite, m)).collect();
+    insert_for_many(db, &pairs).await
+}
+
+/// Messages about several invites at once (a bulk chunk).
+pub(crate) async fn insert_for_many(
+    db: &impl ConnectionTrait,
+    messages: &[(&invite::Model, &NewOutbox)],
+) -> Result<(), ServiceError> {
     let at = now();
-    outbox::Entity::insert_many(messages.iter().map(|m| outbox::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        org_id: Set(invite.org_id),
-        invite_id: Set(invite.id),
-        kind: Set(m.kind.to_string()),
-        recipient: Set(m.recipient.clone()),
-        recipient_name: Set(m.recipient_name.clone()),
-        link_generation: Set(m.link_generation),
-        state: Set(PENDING.into()),
-        delivery_state: Set("queued".into()),
-        attempts: Set(0),
-        next_attempt_at: Set(at),
-        last_error: Set(String::new()),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }))
-    .exec_without_returning(db)
-    .await?;
+    // Bounded statements: SQLite binds at most 32766 values per statement.
+    for chunk in messages.chunks(1000) {
+        outbox::Entity::insert_many(chunk.iter().map(|(invite, m)| outbox::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(invite.org_id),
+            invite_id: Set(invite.id),
+            kind: Set(m.kind.to_string()),
+            recipient: Set(m.recipient.clone()),
+            recipient_name: Set(m.recipient_name.clone()),
+            link_generation: Set(m.link_generation),
+            state: Set(PENDING.into()),
+            delivery_state: Set("queued".into()),
+            attempts: Set(0),
+            next_attempt_at: Set(at),
+            last_error: Set(String::new()),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
     Ok(())
 }
 
@@ -285,7 +297,10 @@ pub async fn record(
         .exec(&txn)
         .await?
         .rows_affected;
-    let to_candidate = matches!(row.kind.as_str(), INVITE | RESEND);
+    let to_candidate = matches!(
+        row.kind.as_str(),
+        INVITE | RESEND | PUBLIC_REGISTRATION | REMINDER
+    );
     if changed == 1 && to_candidate {
         let invite = invite::Entity::find_by_id(row.invite_id)
             .one(&txn)

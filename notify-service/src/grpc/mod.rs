@@ -17,6 +17,7 @@ use crate::{
 };
 
 pub const MAX_BATCH: usize = 1000;
+const MAX_CHECK: usize = 10_000;
 const MAX_PAGE_SIZE: i32 = 1000;
 const DEFAULT_PAGE_SIZE: u64 = 100;
 
@@ -307,6 +308,29 @@ impl NotifyService for NotifyApi {
                     })
                     .collect(),
                 next_page_token,
+            })
+        })
+        .await
+    }
+
+    async fn check_suppressions(
+        &self,
+        request: Request<pb::CheckSuppressionsRequest>,
+    ) -> Result<Response<pb::CheckSuppressionsResponse>, Status> {
+        self.call(request, |req| async move {
+            if req.addresses.len() > MAX_CHECK {
+                return Err(NotifyError::invalid(
+                    "addresses",
+                    format!("at most {MAX_CHECK} per call"),
+                ));
+            }
+            let addresses: Vec<String> = req
+                .addresses
+                .iter()
+                .map(|a| a.trim().to_lowercase())
+                .collect();
+            Ok(pb::CheckSuppressionsResponse {
+                suppressed: self.store.suppressed_among(&addresses).await?,
             })
         })
         .await

@@ -2,8 +2,10 @@
 //! database of its own, every test run against both SQLite and PostgreSQL.
 mod api;
 mod bad_input;
+mod cohorts;
 mod email;
 mod lifecycle;
 mod links;
+mod public;
 mod tenancy;
 mod transport;

@@ -1,0 +1,116 @@
+//! Public registration links: JobService's SetJobPublicLink and RotateJobPublicLink (for keys
+//! that may change jobs), and PublicRegistrationService.Register, which takes no key: the public
+//! link's token is the credential, and the abuse limits stand in for authentication.
+use std::sync::Arc;
+
+use beckon_proto::invite::v1::{
+    self as pb,
+    public_registration_service_server::{
+        PublicRegistrationService, PublicRegistrationServiceServer,
+    },
+};
+use tonic::{Request, Response, Status};
+
+use super::{convert, status, Api};
+use crate::{
+    domain::{validate::Violations, Action},
+    store::{
+        public::{self, Limits, PublicLinkChange, Registrant},
+        Store,
+    },
+};
+
+fn answer(change: PublicLinkChange) -> pb::SetJobPublicLinkResponse {
+    pb::SetJobPublicLinkResponse {
+        job: Some(convert::job(change.job)),
+        public_url: change.public_url.unwrap_or_default(),
+    }
+}
+
+pub async fn set_job_public_link(
+    api: &Api,
+    request: Request<pb::SetJobPublicLinkRequest>,
+) -> Result<Response<pb::SetJobPublicLinkResponse>, Status> {
+    api.call(request, Action::WriteJobs, |caller, req| async move {
+        let mut v = Violations::new();
+        let id = v.id("job_id", &req.job_id);
+        v.finish()?;
+        public::set_enabled(&api.store, &caller, id, req.enabled)
+            .await
+            .map(answer)
+    })
+    .await
+}
+
+pub async fn rotate_job_public_link(
+    api: &Api,
+    request: Request<pb::RotateJobPublicLinkRequest>,
+) -> Result<Response<pb::SetJobPublicLinkResponse>, Status> {
+    api.call(request, Action::WriteJobs, |caller, req| async move {
+        let mut v = Violations::new();
+        let id = v.id("job_id", &req.job_id);
+        v.finish()?;
+        public::rotate(&api.store, &caller, id).await.map(answer)
+    })
+    .await
+}
+
+/// PublicRegistrationService: the gRPC twin of the `/p/{token}` page.
+#[derive(Clone)]
+pub struct PublicRegistrations {
+    store: Store,
+    limits: Arc<Limits>,
+}
+
+impl PublicRegistrations {
+    pub fn new(store: Store, limits: Arc<Limits>) -> Self {
+        Self { store, limits }
+    }
+
+    pub fn server(self) -> PublicRegistrationServiceServer<Self> {
+        let limit = self.store.config.max_request_bytes;
+        PublicRegistrationServiceServer::new(self).max_decoding_message_size(limit)
+    }
+}
+
+#[tonic::async_trait]
+impl PublicRegistrationService for PublicRegistrations {
+    async fn register(
+        &self,
+        request: Request<pb::RegisterRequest>,
+    ) -> Result<Response<pb::RegisterResponse>, Status> {
+        // tonic's server puts the TCP peer on every request; a header only counts when a
+        // trusted proxy sent it.
+        let forwarded: Vec<&str> = request
+            .metadata()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        let client = self
+            .limits
+            .client_address(request.remote_addr(), &forwarded);
+        let req = request.into_inner();
+        let result = async {
+            let mut v = Violations::new();
+            if req.public_token.trim().is_empty() {
+                v.add("public_token", "is required");
+            }
+            let registrant = Registrant::parse(&mut v, &req.name, &req.email);
+            v.finish()?;
+            let registered = public::register(
+                &self.store,
+                &self.limits,
+                req.public_token.trim(),
+                &registrant,
+                client,
+            )
+            .await?;
+            registered.log();
+            // The same answer for a known and an unknown email.
+            Ok(pb::RegisterResponse {})
+        }
+        .await;
+        result.map(Response::new).map_err(status::to_status)
+    }
+}

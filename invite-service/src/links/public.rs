@@ -1,0 +1,195 @@
+//! A job's public registration page: `GET /p/{token}` shows the form, `POST /p/{token}`
+//! registers (form fields `name` and `email`). Unknown and turned-off links get the dead-link
+//! 404 page; a closed job's link says registrations are closed. Success says the same thing
+//! whether or not the email was known. Tokens and emails are never logged.
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{rejection::FormRejection, Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Response},
+    Extension, Form,
+};
+use minijinja::context;
+use serde::Deserialize;
+use tonic::transport::server::TcpConnectInfo;
+
+use super::{failure, not_found, LinkState, Pages};
+use crate::{
+    db::entities::job,
+    domain::validate::Violations,
+    error::{retry_after_secs, ServiceError},
+    store::public::{self, Registrant},
+};
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct RegistrationForm {
+    // Missing fields are empty ones: the page says what is missing.
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+}
+
+pub(super) async fn show(
+    State(state): State<Arc<LinkState>>,
+    Path(token): Path<String>,
+) -> Response {
+    let pages = &state.pages;
+    match public::find(&state.store, &token).await {
+        Ok(Some(job)) if public::takes_registrations(&job) => form_page(
+            pages,
+            StatusCode::OK,
+            &job,
+            &token,
+            &RegistrationForm::default(),
+            &BTreeMap::new(),
+        ),
+        Ok(Some(job)) => closed_page(pages, StatusCode::OK, &job),
+        Ok(None) => not_found(pages),
+        Err(err) => failure(pages, err),
+    }
+}
+
+pub(super) async fn register(
+    State(state): State<Arc<LinkState>>,
+    Path(token): Path<String>,
+    connection: Option<Extension<TcpConnectInfo>>,
+    headers: HeaderMap,
+    form: Result<Form<RegistrationForm>, FormRejection>,
+) -> Response {
+    let pages = &state.pages;
+    // The link first: a dead link's answer does not depend on what was posted to it.
+    let job = match public::find(&state.store, &token).await {
+        Ok(Some(job)) if public::takes_registrations(&job) => job,
+        Ok(Some(job)) => return closed_page(pages, StatusCode::CONFLICT, &job),
+        Ok(None) => return not_found(pages),
+        Err(err) => return failure(pages, err),
+    };
+    // A body that is not a form is answered like an empty form.
+    let form = form.map(|Form(form)| form).unwrap_or_default();
+    let mut v = Violations::new();
+    let registrant = Registrant::parse(&mut v, &form.name, &form.email);
+    if let Err(err) = v.finish() {
+        let errors = friendly_errors(&form, &err);
+        return form_page(
+            pages,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &job,
+            &token,
+            &form,
+            &errors,
+        );
+    }
+    // tonic's server puts the TCP peer on every request, these pages' too; a header only counts
+    // when a trusted proxy sent it.
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let peer = connection.and_then(|Extension(info)| info.remote_addr());
+    let client = state.limits.client_address(peer, &forwarded);
+    match public::register(&state.store, &state.limits, &token, &registrant, client).await {
+        Ok(registered) => {
+            registered.log();
+            Html(pages.render(
+                "public_sent.html",
+                context! { job_title => job.title, email => registrant.email },
+            ))
+            .into_response()
+        }
+        // The link was turned off, rotated or closed a moment ago.
+        Err(ServiceError::NotFound(_)) => not_found(pages),
+        Err(ServiceError::FailedPrecondition { .. }) => {
+            closed_page(pages, StatusCode::CONFLICT, &job)
+        }
+        Err(ServiceError::RateLimited { retry_after, .. }) => {
+            rate_limited_page(pages, &token, retry_after)
+        }
+        Err(err) => failure(pages, err),
+    }
+}
+
+fn form_page(
+    pages: &Pages,
+    status: StatusCode,
+    job: &job::Model,
+    token: &str,
+    form: &RegistrationForm,
+    errors: &BTreeMap<&str, &str>,
+) -> Response {
+    (
+        status,
+        Html(pages.render(
+            "public.html",
+            context! {
+                job_title => job.title,
+                token => token,
+                name => form.name,
+                email => form.email,
+                errors => errors,
+            },
+        )),
+    )
+        .into_response()
+}
+
+fn closed_page(pages: &Pages, status: StatusCode, job: &job::Model) -> Response {
+    (
+        status,
+        Html(pages.render("public_closed.html", context! { job_title => job.title })),
+    )
+        .into_response()
+}
+
+fn rate_limited_page(pages: &Pages, token: &str, retry_after: Duration) -> Response {
+    let seconds = retry_after_secs(retry_after);
+    let wait = match seconds {
+        0..=59 => format!("in {seconds} seconds"),
+        60..=3599 => format!("in {} minutes", seconds.div_ceil(60)),
+        _ => "later".to_string(),
+    };
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Html(pages.render(
+            "rate_limited.html",
+            context! { token => token, wait => wait },
+        )),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// What the page says about each bad field: for people, where the API's violations are for
+/// programs.
+fn friendly_errors(
+    form: &RegistrationForm,
+    err: &ServiceError,
+) -> BTreeMap<&'static str, &'static str> {
+    let mut errors = BTreeMap::new();
+    if let ServiceError::InvalidArgument(violations) = err {
+        for violation in violations {
+            match violation.field.as_str() {
+                "name" if form.name.trim().is_empty() => {
+                    errors.insert("name", "Please enter your name.")
+                }
+                "name" => errors.insert(
+                    "name",
+                    "Please enter your name on one line, in at most 200 characters.",
+                ),
+                "email" if form.email.trim().is_empty() => {
+                    errors.insert("email", "Please enter your email address.")
+                }
+                _ => errors.insert(
+                    "email",
+                    "Please enter an email address such as ada@example.com.",
+                ),
+            };
+        }
+    }
+    errors
+}

@@ -1,0 +1,620 @@
+//! Public registration links: a job may be opened to anyone who has its public URL
+//! (`/p/{token}`). Registering gives the candidate an invite of their own (source `public`) and
+//! emails them its link.
+//!
+//! - The token is 256 random bits, shown when it is made (SetJobPublicLink on a job without
+//!   one) or rotated, and stored only as a hash. Turning the link off keeps the hash, so turning
+//!   it on again brings the same URL back (which cannot be shown again); rotating makes a new
+//!   one. Unknown, malformed, turned-off and rotated-away tokens are one and the same `None`.
+//! - The answer is the same whether or not the email was known. An email that already has a
+//!   live or submitted invite to the job gets that invite's link again (no second invite, no
+//!   free retake); anyone else gets a new invite.
+//! - Abuse limits (GCRA, shared through Redis when configured): per link, per client address
+//!   and per email, taken together or not at all, before anything is written. A refused or
+//!   invalid registration writes nothing.
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
+
+use anyhow::Context;
+use notify_service::limiter::{
+    memory::MemoryLimiter, redis::RedisLimiter, Admission, Limit, RateLimiter,
+};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::{
+    idempotency::is_unique_violation,
+    invites::{apply, record_event, Transition},
+    jobs, now,
+    outbox::{self, NewOutbox},
+    Caller, Store,
+};
+use crate::{
+    config::{Config, Rate},
+    db::entities::{candidate, invite, job},
+    domain::{
+        secret,
+        validate::{Violations, MAX_NAME},
+        DeliveryStatus, EventKind, InviteStatus, JobState,
+    },
+    error::ServiceError,
+};
+
+/// The audit trail's actor for what the candidate does through the public link.
+const CANDIDATE: &str = "candidate";
+pub const SOURCE: &str = "public";
+
+/// Invites whose link a registration sends again rather than making another invite.
+const REUSABLE: &[InviteStatus] = &[
+    InviteStatus::Created,
+    InviteStatus::Sent,
+    InviteStatus::Opened,
+    InviteStatus::Started,
+    InviteStatus::Submitted,
+];
+
+/// A job after a change of its public link.
+#[derive(Clone, Debug)]
+pub struct PublicLinkChange {
+    pub job: job::Model,
+    /// The public URL when this change made a new token; the only time it can be shown.
+    pub public_url: Option<String>,
+}
+
+/// Turns the job's public link on (making one if it has none) or off. Off keeps the token's
+/// hash, so on again brings the same URL back.
+pub async fn set_enabled(
+    store: &Store,
+    caller: &Caller,
+    job_id: Uuid,
+    enabled: bool,
+) -> Result<PublicLinkChange, ServiceError> {
+    let txn = store.write.begin().await?;
+    let job = jobs::find(&txn, caller, job_id).await?;
+    let mut public_url = None;
+    if enabled && job.public_token_hash.is_none() {
+        let token = secret::new_public_token();
+        // Guarded, so that of two concurrent first enables only one token is kept and shown.
+        let made = job::Entity::update_many()
+            .col_expr(
+                job::Column::PublicTokenHash,
+                Expr::value(secret::link_token_hash(&token)),
+            )
+            .col_expr(job::Column::PublicLinkEnabled, Expr::value(true))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now()))
+            .filter(job::Column::Id.eq(job.id))
+            .filter(job::Column::OrgId.eq(caller.org_id))
+            .filter(job::Column::PublicTokenHash.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if made {
+            public_url = Some(store.config.public_link_url(&token));
+        }
+    }
+    if public_url.is_none() {
+        job::Entity::update_many()
+            .col_expr(job::Column::PublicLinkEnabled, Expr::value(enabled))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now()))
+            .filter(job::Column::Id.eq(job.id))
+            .filter(job::Column::OrgId.eq(caller.org_id))
+            .filter(job::Column::PublicLinkEnabled.ne(enabled))
+            .exec(&txn)
+            .await?;
+    }
+    let job = jobs::find(&txn, caller, job_id).await?;
+    txn.commit().await?;
+    Ok(PublicLinkChange { job, public_url })
+}
+
+/// Replaces the job's public link with a new one, turned on; the old URL stops working at once.
+pub async fn rotate(
+    store: &Store,
+    caller: &Caller,
+    job_id: Uuid,
+) -> Result<PublicLinkChange, ServiceError> {
+    let txn = store.write.begin().await?;
+    let job = jobs::find(&txn, caller, job_id).await?;
+    let token = secret::new_public_token();
+    // Unguarded: of two concurrent rotations the later one's link is the one that works, as
+    // after two rotations one after the other.
+    job::Entity::update_many()
+        .col_expr(
+            job::Column::PublicTokenHash,
+            Expr::value(secret::link_token_hash(&token)),
+        )
+        .col_expr(job::Column::PublicLinkEnabled, Expr::value(true))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now()))
+        .filter(job::Column::Id.eq(job.id))
+        .filter(job::Column::OrgId.eq(caller.org_id))
+        .exec(&txn)
+        .await?;
+    let job = jobs::find(&txn, caller, job_id).await?;
+    txn.commit().await?;
+    Ok(PublicLinkChange {
+        job,
+        public_url: Some(store.config.public_link_url(&token)),
+    })
+}
+
+/// The job behind a public token, if the token is one and its link is on. Closed jobs are
+/// found too: their page says registrations are closed.
+pub async fn find(store: &Store, token: &str) -> Result<Option<job::Model>, ServiceError> {
+    // Malformed tokens still cost a lookup, so they take as long as well-formed unknown ones.
+    let found = job::Entity::find()
+        .filter(job::Column::PublicTokenHash.eq(secret::link_token_hash(token)))
+        .filter(job::Column::PublicLinkEnabled.eq(true))
+        .one(&store.read)
+        .await?;
+    Ok(found.filter(|_| secret::looks_like_link_token(token)))
+}
+
+pub fn takes_registrations(job: &job::Model) -> bool {
+    job.state == JobState::Open.as_str()
+}
+
+fn closed() -> ServiceError {
+    ServiceError::precondition("JOB_CLOSED", "the job no longer accepts registrations")
+}
+
+/// Who registers: validated by the edge with `parse`.
+#[derive(Clone, Debug)]
+pub struct Registrant {
+    pub name: String,
+    /// Lower-cased.
+    pub email: String,
+}
+
+impl Registrant {
+    pub fn parse(v: &mut Violations, name: &str, email: &str) -> Self {
+        Self {
+            name: v.required_line("name", name, MAX_NAME),
+            email: v.required_email("email", email),
+        }
+    }
+}
+
+/// What a registration did. The candidate is told the same either way.
+#[derive(Clone, Debug)]
+pub enum Registered {
+    /// A new invite, its link emailed.
+    Invited(invite::Model),
+    /// The email already had an invite to the job: its link was emailed again.
+    Resent(invite::Model),
+}
+
+impl Registered {
+    pub fn invite(&self) -> &invite::Model {
+        match self {
+            Registered::Invited(invite) | Registered::Resent(invite) => invite,
+        }
+    }
+
+    /// Ids only: no token and no email in the log.
+    pub fn log(&self) {
+        let invite = self.invite();
+        let resent = matches!(self, Registered::Resent(_));
+        tracing::info!(job_id = %invite.job_id, invite_id = %invite.id, resent, "public registration");
+    }
+}
+
+/// Registers through a public link: NOT_FOUND for a token that is not a live public link,
+/// FAILED_PRECONDITION `JOB_CLOSED` for a closed job, RESOURCE_EXHAUSTED past a limit.
+pub async fn register(
+    store: &Store,
+    limits: &Limits,
+    token: &str,
+    registrant: &Registrant,
+    client: Option<IpAddr>,
+) -> Result<Registered, ServiceError> {
+    let job = find(store, token)
+        .await?
+        .ok_or(ServiceError::NotFound("public link"))?;
+    if !takes_registrations(&job) {
+        return Err(closed());
+    }
+    limits.admit(job.id, client, &registrant.email).await?;
+    // A lost race on a unique index (a new candidate's email) is resolved by running again:
+    // the second run sees the winner's rows.
+    let token_hash = secret::link_token_hash(token);
+    match try_register(store, job.id, &token_hash, registrant).await {
+        Err(err) if is_unique_violation(&err) => {
+            try_register(store, job.id, &token_hash, registrant).await
+        }
+        other => other,
+    }
+}
+
+async fn try_register(
+    store: &Store,
+    job_id: Uuid,
+    token_hash: &str,
+    registrant: &Registrant,
+) -> Result<Registered, ServiceError> {
+    let txn = store.write.begin().await?;
+    // The link may have been turned off or rotated, or the job closed, since it was looked up.
+    // The job's row is locked (on PostgreSQL; SQLite has one writer anyway), so that the same
+    // email registering twice at once makes one invite: the second sees the first's.
+    let job = job::Entity::find_by_id(job_id)
+        .filter(job::Column::PublicTokenHash.eq(token_hash))
+        .filter(job::Column::PublicLinkEnabled.eq(true))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound("public link"))?;
+    if !takes_registrations(&job) {
+        return Err(closed());
+    }
+    if let Some(existing) = reusable_invite(&txn, &job, &registrant.email).await? {
+        let transition = Transition {
+            from: REUSABLE,
+            locked: None,
+            changes: vec![(
+                invite::Column::DeliveryStatus,
+                Expr::value(DeliveryStatus::Queued.as_str()),
+            )],
+            event: EventKind::Resent,
+            detail: "registered again through the public link; email queued".into(),
+            outbox: vec![NewOutbox::to_candidate(
+                &existing,
+                outbox::PUBLIC_REGISTRATION,
+                existing.link_generation,
+            )],
+        };
+        if let Some(invite) = apply(&txn, &existing, transition, CANDIDATE).await? {
+            txn.commit().await?;
+            return Ok(Registered::Resent(invite));
+        }
+        // It was revoked meanwhile: the candidate gets a new invite instead.
+    }
+    let invite = create_invite(store, &txn, &job, registrant).await?;
+    txn.commit().await?;
+    Ok(Registered::Invited(invite))
+}
+
+/// The email's newest invite to the job whose link still works (or shows the submission).
+async fn reusable_invite(
+    db: &impl ConnectionTrait,
+    job: &job::Model,
+    email: &str,
+) -> Result<Option<invite::Model>, ServiceError> {
+    Ok(invite::Entity::find()
+        .filter(invite::Column::OrgId.eq(job.org_id))
+        .filter(invite::Column::JobId.eq(job.id))
+        .filter(invite::Column::CandidateEmail.eq(email))
+        .filter(invite::Column::Status.is_in(REUSABLE.iter().map(|s| s.as_str())))
+        .filter(
+            Condition::any()
+                .add(invite::Column::ExpiresAt.is_null())
+                .add(invite::Column::ExpiresAt.gt(now())),
+        )
+        .order_by_desc(invite::Column::Id)
+        .one(db)
+        .await?)
+}
+
+async fn create_invite(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    job: &job::Model,
+    registrant: &Registrant,
+) -> Result<invite::Model, ServiceError> {
+    let candidate = candidate(txn, job.org_id, registrant).await?;
+    let at = now();
+    let id = Uuid::now_v7();
+    let token = store.link_key.token(id, 0);
+    let invite = invite::ActiveModel {
+        id: Set(id),
+        org_id: Set(job.org_id),
+        job_id: Set(job.id),
+        candidate_id: Set(Some(candidate.id)),
+        candidate_email: Set(registrant.email.clone()),
+        candidate_name: Set(registrant.name.clone()),
+        token_hash: Set(secret::link_token_hash(&token)),
+        status: Set(InviteStatus::Created.as_str().into()),
+        delivery_status: Set(DeliveryStatus::Queued.as_str().into()),
+        locked: Set(false),
+        assignee_ids: Set("[]".into()),
+        labels: Set("[]".into()),
+        message: Set(job.default_message.clone()),
+        time_limit_minutes: Set(job.default_time_limit_minutes),
+        expires_at: Set((job.default_expiry_days > 0)
+            .then(|| at + chrono::Duration::days(i64::from(job.default_expiry_days)))),
+        open_count: Set(0),
+        send_count: Set(0),
+        source: Set(SOURCE.into()),
+        // No key and no inviter: the team hears through `outbox::team_messages`' public rule.
+        created_by_key_id: Set(None),
+        inviter_member_id: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        link_generation: Set(0),
+        // The rest (opened, started, reminders, cohort...) has not happened: NULL.
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    record_event(
+        txn,
+        &invite,
+        EventKind::Created,
+        CANDIDATE,
+        "registered through the public link; email queued",
+    )
+    .await?;
+    outbox::insert(
+        txn,
+        &invite,
+        &[NewOutbox::to_candidate(
+            &invite,
+            outbox::PUBLIC_REGISTRATION,
+            0,
+        )],
+    )
+    .await?;
+    Ok(invite)
+}
+
+/// The organization's candidate with this email, made if new. An existing candidate is left as
+/// it is: whoever holds a public link must not be able to rename people.
+async fn candidate(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    registrant: &Registrant,
+) -> Result<candidate::Model, ServiceError> {
+    let existing = candidate::Entity::find()
+        .filter(candidate::Column::OrgId.eq(org_id))
+        .filter(candidate::Column::Email.eq(&registrant.email))
+        .one(db)
+        .await?;
+    if let Some(existing) = existing {
+        return Ok(existing);
+    }
+    let at = now();
+    Ok(candidate::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org_id),
+        email: Set(registrant.email.clone()),
+        name: Set(registrant.name.clone()),
+        external_id: Set(String::new()),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// The public links' abuse limits: notify-service's GCRA limiter, on Redis when `redis_url`
+/// is set (shared by every replica), else in this process.
+pub struct Limits {
+    limiter: Arc<dyn RateLimiter>,
+    per_link: Rate,
+    per_address: Rate,
+    per_email: Rate,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+impl Limits {
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
+            Some(url) => Arc::new(
+                RedisLimiter::connect(url, &config.redis_key_prefix)
+                    .await
+                    .context("connecting the public links' rate limiter to Redis")?,
+            ),
+            None => Arc::new(MemoryLimiter::new()),
+        };
+        Ok(Self::with_limiter(config, limiter))
+    }
+
+    pub fn with_limiter(config: &Config, limiter: Arc<dyn RateLimiter>) -> Self {
+        Self {
+            limiter,
+            per_link: config.public_rate_per_link,
+            per_address: config.public_rate_per_address,
+            per_email: config.public_rate_per_email,
+            // Checked by `Config::validate`.
+            trusted_proxies: config
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| p.parse().ok())
+                .map(canonical)
+                .collect(),
+        }
+    }
+
+    /// The client's address: the TCP peer's, unless the peer is a trusted proxy, in which case
+    /// `X-Forwarded-For` (every value, in order) is read from the nearest hop back to the first
+    /// address that is not a trusted proxy. A header from anyone else is ignored: it is the
+    /// client's to forge.
+    pub fn client_address(
+        &self,
+        peer: Option<SocketAddr>,
+        forwarded_for: &[&str],
+    ) -> Option<IpAddr> {
+        let mut client = canonical(peer?.ip());
+        if !self.trusted_proxies.contains(&client) {
+            return Some(client);
+        }
+        for hop in forwarded_for
+            .iter()
+            .flat_map(|value| value.split(','))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = canonical(ip);
+                    if !self.trusted_proxies.contains(&client) {
+                        return Some(client);
+                    }
+                }
+                // Not an address: stop at the last hop that could be trusted.
+                Err(_) => break,
+            }
+        }
+        Some(client)
+    }
+
+    /// Takes one registration from the link's, the address's and the email's allowance, or
+    /// from none of them.
+    async fn admit(
+        &self,
+        job_id: Uuid,
+        client: Option<IpAddr>,
+        email: &str,
+    ) -> Result<(), ServiceError> {
+        let limit = |key: String, rate: Rate| Limit {
+            key,
+            per_second: rate.per_second(),
+            burst: rate.burst,
+        };
+        let limits = [
+            limit(format!("public:link:{job_id}"), self.per_link),
+            limit(
+                format!("public:addr:{}", address_key(client)),
+                self.per_address,
+            ),
+            // Hashed: no email addresses in Redis.
+            limit(
+                format!(
+                    "public:email:{}",
+                    &secret::sha256_hex(email.as_bytes())[..32]
+                ),
+                self.per_email,
+            ),
+        ];
+        match self.limiter.acquire(&limits).await {
+            Ok(Admission::Admitted) => Ok(()),
+            Ok(Admission::RetryAfter(retry_after)) => Err(ServiceError::RateLimited {
+                retry_after,
+                what: "registrations",
+            }),
+            // Fails closed: while the limiter is down, nobody can flood anything.
+            Err(err) => Err(ServiceError::Internal(
+                anyhow::Error::new(err).context("public registration limits"),
+            )),
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses are the IPv4 ones.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The address a limit is kept for: an IPv4 address, or an IPv6 client's /64 (one host is
+/// usually given a whole /64, so single addresses would be free for the taking).
+fn address_key(client: Option<IpAddr>) -> String {
+    match client.map(canonical) {
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        // Without a peer address (not over TCP), such clients share one allowance.
+        None => "unknown".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(trusted: &[&str]) -> Limits {
+        let config = Config {
+            trusted_proxies: trusted.iter().map(|p| p.to_string()).collect(),
+            ..Config::default()
+        };
+        Limits::with_limiter(&config, Arc::new(MemoryLimiter::new()))
+    }
+
+    fn peer(ip: &str) -> Option<SocketAddr> {
+        Some(SocketAddr::new(ip.parse().ok()?, 40000))
+    }
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        text.parse().ok()
+    }
+
+    #[test]
+    fn a_forwarded_for_header_counts_only_from_a_trusted_proxy() {
+        let none = limits(&[]);
+        assert_eq!(
+            none.client_address(peer("203.0.113.9"), &["198.51.100.1"]),
+            ip("203.0.113.9"),
+            "forged"
+        );
+        let proxied = limits(&["10.0.0.2", "10.0.0.3"]);
+        assert_eq!(
+            proxied.client_address(peer("10.0.0.2"), &["198.51.100.1, 10.0.0.3"]),
+            ip("198.51.100.1")
+        );
+        // A client's own entries sit to the left of the first untrusted hop: ignored.
+        assert_eq!(
+            proxied.client_address(peer("10.0.0.2"), &["1.2.3.4", "198.51.100.1"]),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            proxied.client_address(peer("10.0.0.2"), &["garbage"]),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            proxied.client_address(peer("10.0.0.2"), &[]),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            proxied.client_address(peer("::ffff:10.0.0.2"), &["198.51.100.7"]),
+            ip("198.51.100.7"),
+            "IPv4-mapped peers are IPv4"
+        );
+        assert_eq!(proxied.client_address(None, &["198.51.100.1"]), None);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_limited_by_its_64() {
+        assert_eq!(
+            address_key(ip("2001:db8:1:2:aaaa::1")),
+            address_key(ip("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            address_key(ip("2001:db8:1:2::1")),
+            address_key(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(address_key(ip("::ffff:192.0.2.1")), "192.0.2.1");
+    }
+
+    #[tokio::test]
+    async fn one_refusal_takes_nothing_from_the_other_allowances() {
+        let config = Config {
+            public_rate_per_link: "100/hour burst 3".parse().expect("rate"),
+            public_rate_per_address: "100/hour burst 100".parse().expect("rate"),
+            public_rate_per_email: "1/hour burst 1".parse().expect("rate"),
+            ..Config::default()
+        };
+        let limits = Limits::with_limiter(&config, Arc::new(MemoryLimiter::new()));
+        let (job, client) = (Uuid::now_v7(), ip("192.0.2.1"));
+        assert!(limits.admit(job, client, "a@example.com").await.is_ok());
+        for _ in 0..5 {
+            let refused = limits.admit(job, client, "a@example.com").await;
+            assert!(
+                matches!(refused, Err(ServiceError::RateLimited { retry_after, .. }) if retry_after.as_secs() > 3000),
+                "{refused:?}"
+            );
+        }
+        // The refusals took nothing from the link: two more emails fit its burst of three.
+        assert!(limits.admit(job, client, "b@example.com").await.is_ok());
+        assert!(limits.admit(job, client, "c@example.com").await.is_ok());
+        assert!(limits.admit(job, client, "d@example.com").await.is_err());
+    }
+}
