@@ -199,7 +199,7 @@ where
 }
 
 /// Busy CPU time of the whole machine so far, all cores added up (Linux only).
-fn host_busy_time() -> Option<Duration> {
+pub fn host_busy_time() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     // cpu  user nice system idle iowait irq softirq steal guest guest_nice
     let line = stat.lines().find(|line| line.starts_with("cpu "))?;
@@ -216,7 +216,7 @@ fn host_busy_time() -> Option<Duration> {
 }
 
 /// User plus system CPU time of this process so far (Linux only).
-fn process_cpu_time() -> Option<Duration> {
+pub fn process_cpu_time() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces: the first of
     // these is field 3 (state), so utime (field 14) and stime (field 15) are at 11 and 12.

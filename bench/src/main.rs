@@ -11,8 +11,11 @@
 //!
 //! Each pair shares one client: a tonic `Channel` for the gRPC phases, a `reqwest::Client` for
 //! the HTTP ones. The load runs in the same process as the server.
+mod cohort;
 mod load;
+mod notify;
 mod server;
+mod sink;
 
 use std::{
     process::ExitCode,
@@ -54,6 +57,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
              baselines on the same invite-service, on SQLite and PostgreSQL"
 )]
 struct Args {
+    /// Another suite instead of the default run: `notify` (issue 3) or `cohort` (issue 4).
+    #[command(subcommand)]
+    suite: Option<Suite>,
     /// Which databases to run against. `both` skips PostgreSQL if it cannot be reached.
     #[arg(long, value_enum, default_value_t = BackendChoice::Both)]
     backend: BackendChoice,
@@ -75,6 +81,16 @@ struct Args {
     /// PostgreSQL server (on this machine) to make a throwaway database on.
     #[arg(long, env = "BECKON_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES_URL)]
     postgres_url: String,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Suite {
+    /// notify-service: throughput against the SMTP sink's ceiling, Redis limiter accuracy with
+    /// two replicas, and the limiter's cost against a no-op EVALSHA.
+    Notify(notify::NotifyArgs),
+    /// A 10,000-candidate BulkCreateInvites against a raw insert of the same rows, its peak
+    /// memory, and the time until the last email against the relay rate limit.
+    Cohort(cohort::CohortArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -154,12 +170,27 @@ impl Args {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> ExitCode {
-    match run(Args::parse()).await {
+    let mut args = Args::parse();
+    let suite = match args.suite.take() {
+        None => run(args).await,
+        Some(Suite::Notify(notify_args)) => notify::run(notify_args).await.map(exit_code),
+        Some(Suite::Cohort(cohort_args)) => cohort::run(cohort_args).await.map(exit_code),
+    };
+    match suite {
         Ok(code) => code,
         Err(err) => {
             eprintln!("beckon-bench: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("beckon-bench: FAILED (see the output above)");
+        ExitCode::FAILURE
     }
 }
 

@@ -14,6 +14,8 @@ pub struct BenchServer {
     pub addr: SocketAddr,
     pub base_url: String,
     pub admin_key: String,
+    /// The database the server uses (its SQLite file, or the PostgreSQL URL it was given).
+    pub database_url: String,
     server: RunningServer,
     _data_dir: tempfile::TempDir,
 }
@@ -36,6 +38,7 @@ impl BenchServer {
             ..Config::default()
         };
         config.validate()?;
+        let database_url = config.database_url();
         let server = invite_service::start_on(config, listener)
             .await
             .context("starting invite-service")?;
@@ -47,9 +50,19 @@ impl BenchServer {
             addr,
             base_url,
             admin_key,
+            database_url,
             server,
             _data_dir: data_dir,
         })
+    }
+
+    /// Graceful shutdown, bounded in time; the temporary folder (and a SQLite file in it) is
+    /// kept until the returned handle is dropped.
+    pub async fn stop_keep_data(self) -> anyhow::Result<tempfile::TempDir> {
+        tokio::time::timeout(Duration::from_secs(30), self.server.shutdown())
+            .await
+            .context("the server did not shut down within 30 s")??;
+        Ok(self._data_dir)
     }
 
     /// Graceful shutdown, bounded in time.

@@ -89,35 +89,44 @@ pub async fn open(store: &Store, token: &str) -> Result<Option<LiveLink>, Servic
         return Ok(None);
     };
     let at = now();
+    let unopened: Vec<&str> = InviteStatus::UNOPENED.iter().map(|s| s.as_str()).collect();
     let txn = begin(store).await?;
+    // One statement: count the open, and make the first one move the invite to `opened`.
     invite::Entity::update_many()
         .col_expr(
             invite::Column::OpenCount,
             Expr::col(invite::Column::OpenCount).add(1),
         )
+        .col_expr(
+            invite::Column::Status,
+            Expr::case(
+                invite::Column::Status.is_in(unopened.clone()),
+                InviteStatus::Opened.as_str(),
+            )
+            .finally(Expr::col(invite::Column::Status))
+            .into(),
+        )
+        .col_expr(
+            invite::Column::FirstOpenedAt,
+            Expr::case(invite::Column::FirstOpenedAt.is_null(), at)
+                .finally(Expr::col(invite::Column::FirstOpenedAt))
+                .into(),
+        )
         .col_expr(invite::Column::UpdatedAt, Expr::value(at))
         .filter(invite::Column::Id.eq(link.invite.id))
         .exec(&txn)
         .await?;
-    let first_open = invite::Entity::update_many()
-        .col_expr(
-            invite::Column::Status,
-            Expr::value(InviteStatus::Opened.as_str()),
-        )
-        .col_expr(invite::Column::FirstOpenedAt, Expr::value(at))
-        .filter(invite::Column::Id.eq(link.invite.id))
-        .filter(invite::Column::Status.is_in(InviteStatus::UNOPENED.iter().map(|s| s.as_str())))
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
+    let first_open = unopened.contains(&link.invite.status.as_str());
     let detail = if first_open { "first open" } else { "" };
     record_event(&txn, &link.invite, EventKind::Opened, CANDIDATE, detail).await?;
-    let invite = invite::Entity::find_by_id(link.invite.id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("invite"))?;
     txn.commit().await?;
+    let mut invite = link.invite;
+    invite.open_count += 1;
+    invite.updated_at = at;
+    if first_open {
+        invite.status = InviteStatus::Opened.as_str().to_string();
+    }
+    invite.first_opened_at.get_or_insert(at);
     Ok(Some(LiveLink {
         invite,
         job: link.job,

@@ -72,11 +72,14 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
             let write_pool = SqlitePoolOptions::new()
+                // A pinged connection costs a round trip while the single writer is held.
+                .test_before_acquire(false)
                 .max_connections(1)
                 .connect_with(options.clone())
                 .await
                 .context("opening the SQLite database")?;
             let read_pool = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(config.max_db_connections)
                 .connect_with(options)
                 .await
@@ -89,6 +92,7 @@ impl Store {
             let mut options = ConnectOptions::new(url);
             options
                 .max_connections(config.max_db_connections)
+                .test_before_acquire(false)
                 .sqlx_logging(false);
             let pool = Database::connect(options)
                 .await
