@@ -406,7 +406,10 @@ impl Context {
             variables,
             not_before: None,
             invite_id: invite.id.to_string(),
-            cohort_id: String::new(),
+            cohort_id: invite
+                .cohort_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
         })
     }
 }

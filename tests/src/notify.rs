@@ -129,9 +129,13 @@ impl NotifyApp {
         }
     }
 
+    /// Stops notify-service and removes the test's Redis keys.
     pub async fn stop(&mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await.expect("clean shutdown");
+        }
+        if let Some(url) = &self.config.redis_url {
+            remove_redis_keys(url, &self.config.key_prefix).await;
         }
     }
 }
@@ -276,4 +280,25 @@ fn config_env(config: &Config) -> Vec<(String, String)> {
         ));
     }
     env
+}
+
+/// Deletes every key under a test's prefix (keys are `{prefix}:…`).
+pub async fn remove_redis_keys(url: &str, prefix: &str) {
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{{{prefix}}}:*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        let _: Result<(), _> = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut connection)
+            .await;
+    }
 }

@@ -80,6 +80,9 @@ async fn killed_mid_batch_every_message_still_arrives_once_or_in_flight_twice(
             "{key}: every copy has the same Message-ID: {ids:?}"
         );
     }
+    if let Some(url) = &config.redis_url {
+        beckon_tests::notify::remove_redis_keys(url, &config.key_prefix).await;
+    }
 }
 
 /// A Redis server of the test's own, so the test can restart it empty.
