@@ -135,7 +135,7 @@ pub async fn run(args: CohortArgs) -> anyhow::Result<bool> {
     let mut ok = true;
     for &db in dbs {
         let result = match db {
-            Db::Sqlite => bench_db(&args, &binary, db, None).await,
+            Db::Sqlite => bench_db(&args, &binary, db, None).await.map(Some),
             Db::Postgres => bench_postgres(&args, &binary).await,
         };
         match result {

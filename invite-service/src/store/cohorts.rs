@@ -680,31 +680,16 @@ async fn reopen_submitted(
         let Some(member) = members.iter().find(|m| m.email == existing.candidate_email) else {
             continue;
         };
-        let transition = invites::Transition {
-            from: &[InviteStatus::Submitted],
-            locked: None,
-            changes: vec![
-                (
-                    invite::Column::Status,
-                    Expr::value(InviteStatus::Started.as_str()),
-                ),
-                (
-                    invite::Column::SubmittedAt,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                ),
-            ],
-            event: EventKind::Reopened,
-            detail: "reopened by a bulk invite".into(),
-            outbox: if options.send_email {
-                vec![NewOutbox::to_candidate(
-                    &existing,
-                    outbox::RESEND,
-                    existing.link_generation,
-                )]
-            } else {
-                Vec::new()
-            },
+        let outbox = if options.send_email {
+            vec![NewOutbox::to_candidate(
+                &existing,
+                outbox::RESEND,
+                existing.link_generation,
+            )]
+        } else {
+            Vec::new()
         };
+        let transition = invites::reopen_transition("reopened by a bulk invite".into(), outbox);
         if invites::apply(txn, &existing, transition, &caller.actor())
             .await?
             .is_some()

@@ -530,25 +530,30 @@ pub async fn reopen(
     id: Uuid,
 ) -> Result<invite::Model, ServiceError> {
     change(store, caller, id, |_| {
-        Ok(Transition {
-            from: &[InviteStatus::Submitted],
-            locked: None,
-            changes: vec![
-                (
-                    invite::Column::Status,
-                    Expr::value(InviteStatus::Started.as_str()),
-                ),
-                (
-                    invite::Column::SubmittedAt,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                ),
-            ],
-            event: EventKind::Reopened,
-            detail: String::new(),
-            outbox: Vec::new(),
-        })
+        Ok(reopen_transition(String::new(), Vec::new()))
     })
     .await
+}
+
+/// A submitted invite back to `started` on the same link.
+pub(crate) fn reopen_transition(detail: String, outbox: Vec<NewOutbox>) -> Transition<'static> {
+    Transition {
+        from: &[InviteStatus::Submitted],
+        locked: None,
+        changes: vec![
+            (
+                invite::Column::Status,
+                Expr::value(InviteStatus::Started.as_str()),
+            ),
+            (
+                invite::Column::SubmittedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            ),
+        ],
+        event: EventKind::Reopened,
+        detail,
+        outbox,
+    }
 }
 
 pub async fn unlock(
