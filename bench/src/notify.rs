@@ -78,7 +78,13 @@ fn check_args(args: &NotifyArgs) -> anyhow::Result<()> {
         .with_context(|| format!("parsing --redis-url {}", args.redis_url))?;
     anyhow::ensure!(url.scheme() == "redis", "--redis-url must be redis://");
     let local = match url.host() {
-        Some(url::Host::Domain(name)) => name == "localhost",
+        // redis:// is not a "special" scheme to the url crate: its host stays a plain name.
+        Some(url::Host::Domain(name)) => {
+            name == "localhost"
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,

@@ -73,14 +73,6 @@ impl SmtpSink {
         (get(&self.shared.first), get(&self.shared.last))
     }
 
-    /// Forgets what arrived so far.
-    pub fn reset(&self) {
-        self.shared.accepted.store(0, Ordering::Relaxed);
-        self.shared.bytes.store(0, Ordering::Relaxed);
-        *self.shared.first.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        *self.shared.last.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
     /// Waits until `count` messages were accepted in all; false if `within` ran out first.
     pub async fn wait_for(&self, count: u64, within: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;

@@ -1,15 +1,14 @@
 //! notify-service's data: deliveries (the source of truth for every message), suppressions and
 //! organization templates. Every state change of a delivery is guarded by its current state, so
 //! a late or duplicate worker can never take a final delivery back.
-use std::{collections::HashSet, str::FromStr, sync::Arc, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
-    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    ColumnTrait, Condition, ConnectOptions, Database, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlxSqliteConnector, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
@@ -39,47 +38,16 @@ pub fn now() -> DateTime<Utc> {
 
 impl Store {
     pub async fn connect(config: Arc<Config>) -> anyhow::Result<Self> {
-        let url = config.database_url();
-        let (read, write) = if url.starts_with("sqlite:") {
-            if config.database_url.is_none() {
-                std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                    format!("creating the data folder {}", config.data_dir.display())
-                })?;
-            }
-            let options = SqliteConnectOptions::from_str(&url)
-                .with_context(|| format!("parsing database_url {url}"))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10));
-            let write = SqlitePoolOptions::new()
-                // A pinged connection costs a round trip while the single writer is held.
-                .test_before_acquire(false)
-                .max_connections(1)
-                .connect_with(options.clone())
-                .await
-                .context("opening the SQLite database")?;
-            let read = SqlitePoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(config.max_db_connections)
-                .connect_with(options)
-                .await
-                .context("opening the SQLite database")?;
-            (
-                SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
-                SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
-            )
-        } else {
-            let mut options = ConnectOptions::new(url);
-            options
-                .max_connections(config.max_db_connections)
-                .test_before_acquire(false)
-                .sqlx_logging(false);
-            let pool = Database::connect(options)
-                .await
-                .context("connecting to PostgreSQL")?;
-            (pool.clone(), pool)
-        };
+        let default_file = config
+            .database_url
+            .is_none()
+            .then_some(config.data_dir.as_path());
+        let (read, write) = beckon_common::db::connect(
+            &config.database_url(),
+            default_file,
+            config.max_db_connections,
+        )
+        .await?;
         Ok(Self {
             read,
             write,

@@ -13,13 +13,10 @@ pub mod paging;
 pub mod public;
 pub mod sweeps;
 
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use anyhow::Context;
-use sea_orm::{
-    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    ConnectOptions, Database, DatabaseConnection, SqlxSqliteConnector,
-};
+use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
 
@@ -57,48 +54,16 @@ pub struct Store {
 
 impl Store {
     pub async fn connect(config: Arc<Config>) -> anyhow::Result<Self> {
-        let url = config.database_url();
-        let (read, write) = if url.starts_with("sqlite:") {
-            if config.database_url.is_none() {
-                std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                    format!("creating the data folder {}", config.data_dir.display())
-                })?;
-            }
-            let options = SqliteConnectOptions::from_str(&url)
-                .with_context(|| format!("parsing database_url {url}"))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
-            let write_pool = SqlitePoolOptions::new()
-                // A pinged connection costs a round trip while the single writer is held.
-                .test_before_acquire(false)
-                .max_connections(1)
-                .connect_with(options.clone())
-                .await
-                .context("opening the SQLite database")?;
-            let read_pool = SqlitePoolOptions::new()
-                .test_before_acquire(false)
-                .max_connections(config.max_db_connections)
-                .connect_with(options)
-                .await
-                .context("opening the SQLite database")?;
-            (
-                SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
-                SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool),
-            )
-        } else {
-            let mut options = ConnectOptions::new(url);
-            options
-                .max_connections(config.max_db_connections)
-                .test_before_acquire(false)
-                .sqlx_logging(false);
-            let pool = Database::connect(options)
-                .await
-                .context("connecting to PostgreSQL")?;
-            (pool.clone(), pool)
-        };
+        let default_file = config
+            .database_url
+            .is_none()
+            .then_some(config.data_dir.as_path());
+        let (read, write) = beckon_common::db::connect(
+            &config.database_url(),
+            default_file,
+            config.max_db_connections,
+        )
+        .await?;
         Ok(Self {
             read,
             write,
