@@ -56,6 +56,8 @@ pub struct CohortArgs {
 /// Bounds every wait of this suite.
 const COHORT_WAIT: Duration = Duration::from_secs(300);
 const STARTUP_WAIT: Duration = Duration::from_secs(60);
+/// notify-service's `workers` and SMTP pool size in this suite.
+const MAIL_CONCURRENCY: u32 = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Db {
@@ -124,7 +126,8 @@ pub async fn run(args: CohortArgs) -> anyhow::Result<bool> {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "beckon-bench cohort: {cpus} CPUs; {} candidates (pasted list, send_email = true); \
-         invite-service as a child process ({}); relay rate {}/s, burst {}",
+         invite-service as a child process ({}); relay rate {}/s, burst {}; notify workers and \
+         SMTP pool {MAIL_CONCURRENCY}",
         args.candidates,
         binary.display(),
         args.relay_rate,
@@ -538,7 +541,13 @@ impl InviteProcess {
             .env("BECKON_NOTIFY_SMTP__HOST", "127.0.0.1")
             .env("BECKON_NOTIFY_SMTP__PORT", sink.addr.port().to_string())
             .env("BECKON_NOTIFY_SMTP__SECURITY", "none")
-            .env("BECKON_NOTIFY_SMTP__POOL_SIZE", "16")
+            // lettre waits ~40 ms per message on loopback (see BENCHMARKS.md): 32 workers and
+            // connections are needed for 500/s, so that the relay limit is what binds.
+            .env("BECKON_NOTIFY_WORKERS", MAIL_CONCURRENCY.to_string())
+            .env(
+                "BECKON_NOTIFY_SMTP__POOL_SIZE",
+                MAIL_CONCURRENCY.to_string(),
+            )
             .env("BECKON_NOTIFY_SMTP__TIMEOUT_SECS", "10")
             .env(
                 "BECKON_NOTIFY_RELAY_RATE__PER_SECOND",

@@ -311,6 +311,43 @@ impl TestApp {
             .into_inner()
     }
 
+    /// Polls an invite until `done` holds (outcomes arrive from background work), or 30 s pass.
+    pub async fn invite_when(
+        &self,
+        id: &str,
+        done: impl Fn(&beckon_proto::invite::v1::Invite) -> bool,
+    ) -> beckon_proto::invite::v1::Invite {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let invite = self
+                .invites()
+                .get_invite(beckon_proto::invite::v1::GetInviteRequest { id: id.into() })
+                .await
+                .expect("get invite")
+                .into_inner();
+            if done(&invite) || tokio::time::Instant::now() > deadline {
+                return invite;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The kinds of an invite's events, oldest first.
+    pub async fn event_kinds(&self, id: &str) -> Vec<String> {
+        self.invites()
+            .list_invite_events(beckon_proto::invite::v1::ListInviteEventsRequest {
+                invite_id: id.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("events")
+            .into_inner()
+            .events
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
     pub async fn get(&self, url: &str) -> reqwest::Response {
         self.http.get(url).send().await.expect("GET")
     }

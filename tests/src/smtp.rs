@@ -228,6 +228,11 @@ impl SmtpServer {
     }
 }
 
+/// A `wait_for` condition: some message went to `address`.
+pub fn to(address: &str) -> impl Fn(&[ReceivedMail]) -> bool + '_ {
+    move |mail| mail.iter().any(|m| m.to.iter().any(|t| t == address))
+}
+
 fn address_in(command: &str) -> String {
     let start = command.find('<').map_or(0, |i| i + 1);
     let end = command[start..]

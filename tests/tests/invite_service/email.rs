@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use beckon_proto::invite::v1::*;
-use beckon_tests::{on_both_databases, smtp::SmtpServer, Backend, TestApp};
+use beckon_tests::{on_both_databases, smtp::to, smtp::SmtpServer, Backend, TestApp};
 
 on_both_databases!(
     an_emailed_invite_arrives_and_its_link_works_through_to_the_team_notifications,
@@ -51,26 +51,6 @@ async fn emailed_invite(app: &TestApp, job_id: &str, email: &str, inviter: &str)
 }
 
 /// Polls the invite until `done` holds: delivery outcomes arrive through the relay.
-async fn invite_when(app: &TestApp, id: &str, done: impl Fn(&Invite) -> bool) -> Invite {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let invite = app
-            .invites()
-            .get_invite(GetInviteRequest { id: id.into() })
-            .await
-            .expect("get")
-            .into_inner();
-        if done(&invite) || tokio::time::Instant::now() > deadline {
-            return invite;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-fn to(address: &str) -> impl Fn(&[beckon_tests::smtp::ReceivedMail]) -> bool + '_ {
-    move |mail| mail.iter().any(|m| m.to.iter().any(|t| t == address))
-}
-
 async fn an_emailed_invite_arrives_and_its_link_works_through_to_the_team_notifications(
     backend: Backend,
 ) {
@@ -103,10 +83,11 @@ async fn an_emailed_invite_arrives_and_its_link_works_through_to_the_team_notifi
         .link_starting(&format!("{}/i/", app.base_url))
         .expect("the link is in the email");
 
-    let invite = invite_when(&app, &invite.id, |i| {
-        i.delivery_status == DeliveryStatus::Sent as i32
-    })
-    .await;
+    let invite = app
+        .invite_when(&invite.id, |i| {
+            i.delivery_status == DeliveryStatus::Sent as i32
+        })
+        .await;
     assert_eq!(invite.status, InviteStatus::Sent as i32);
     assert_eq!(invite.send_count, 1);
     assert!(invite.last_send_time.is_some());
@@ -178,7 +159,7 @@ async fn resend_sends_the_same_link_and_reissue_a_new_one(backend: Backend) {
     assert!(mail[1]
         .header("Subject")
         .is_some_and(|s| s.contains("sent again")));
-    let invite = invite_when(&app, &invite.id, |i| i.send_count == 2).await;
+    let invite = app.invite_when(&invite.id, |i| i.send_count == 2).await;
     assert_eq!(invite.send_count, 2);
 
     app.invites()
@@ -201,10 +182,11 @@ async fn a_hard_bounce_shows_on_the_invite(backend: Backend) {
     let app = TestApp::spawn_with_mail(backend, &smtp).await;
     let job = app.create_job("QA").await;
     let invite = emailed_invite(&app, &job.id, "nobody@example.com", "").await;
-    let invite = invite_when(&app, &invite.id, |i| {
-        i.delivery_status == DeliveryStatus::Failed as i32
-    })
-    .await;
+    let invite = app
+        .invite_when(&invite.id, |i| {
+            i.delivery_status == DeliveryStatus::Failed as i32
+        })
+        .await;
     assert_eq!(invite.delivery_status, DeliveryStatus::Failed as i32);
     assert_eq!(invite.status, InviteStatus::Created as i32, "never sent");
     let events = app
@@ -299,10 +281,11 @@ async fn while_notify_service_is_down_the_outbox_holds_the_email(backend: Backen
     .await;
     smtp.wait_for(Duration::from_secs(90), to("patient@example.com"))
         .await;
-    let invite = invite_when(&app, &invite.id, |i| {
-        i.delivery_status == DeliveryStatus::Sent as i32
-    })
-    .await;
+    let invite = app
+        .invite_when(&invite.id, |i| {
+            i.delivery_status == DeliveryStatus::Sent as i32
+        })
+        .await;
     assert_eq!(invite.delivery_status, DeliveryStatus::Sent as i32);
     notify.stop().await;
 }

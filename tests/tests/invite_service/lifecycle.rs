@@ -21,21 +21,6 @@ async fn status(app: &TestApp, id: &str) -> Invite {
         .into_inner()
 }
 
-async fn event_kinds(app: &TestApp, id: &str) -> Vec<String> {
-    app.invites()
-        .list_invite_events(ListInviteEventsRequest {
-            invite_id: id.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("events")
-        .into_inner()
-        .events
-        .into_iter()
-        .map(|e| e.kind)
-        .collect()
-}
-
 async fn an_invite_goes_from_sent_to_submitted_and_back_by_reopen(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let created = app.create_invite().await;
@@ -83,7 +68,7 @@ async fn an_invite_goes_from_sent_to_submitted_and_back_by_reopen(backend: Backe
         303
     );
     assert_eq!(
-        event_kinds(&app, &id).await,
+        app.event_kinds(&id).await,
         ["created", "opened", "started", "submitted", "reopened"]
     );
 }
@@ -112,7 +97,7 @@ async fn reissue_kills_the_old_link_and_the_new_one_works(backend: Backend) {
         404
     );
     assert_eq!(
-        event_kinds(&app, &id).await,
+        app.event_kinds(&id).await,
         ["created", "reissued", "opened"]
     );
 }
@@ -208,7 +193,7 @@ async fn revoked_invites_cannot_be_started_or_changed(backend: Backend) {
         let err = result.expect_err("revoked is an end");
         assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
     }
-    assert_eq!(event_kinds(&app, &id).await, ["created", "revoked"]);
+    assert_eq!(app.event_kinds(&id).await, ["created", "revoked"]);
 }
 
 async fn illegal_transitions_are_refused_and_write_nothing(backend: Backend) {
@@ -284,7 +269,7 @@ async fn illegal_transitions_are_refused_and_write_nothing(backend: Backend) {
         .expect("candidates")
         .into_inner();
     assert!(candidates.candidates.is_empty(), "not even the candidate");
-    assert_eq!(event_kinds(&app, &invite.id).await, ["created", "resent"]);
+    assert_eq!(app.event_kinds(&invite.id).await, ["created", "resent"]);
 }
 
 async fn fifty_concurrent_starts_make_one_transition_and_one_event(backend: Backend) {
@@ -300,7 +285,7 @@ async fn fifty_concurrent_starts_make_one_transition_and_one_event(backend: Back
     for status in futures::future::join_all(starts).await {
         assert_eq!(status.expect("task"), 303);
     }
-    let kinds = event_kinds(&app, &id).await;
+    let kinds = app.event_kinds(&id).await;
     assert_eq!(
         kinds.iter().filter(|k| k.as_str() == "started").count(),
         1,

@@ -7,7 +7,7 @@ use beckon_proto::invite::v1::{
     public_registration_service_client::PublicRegistrationServiceClient, *,
 };
 use beckon_tests::{
-    error_reason, on_both_databases, smtp::SmtpServer, violated_fields, Backend, TestApp,
+    error_reason, on_both_databases, smtp::to, smtp::SmtpServer, violated_fields, Backend, TestApp,
 };
 use tonic::{transport::Channel, Code};
 use tonic_types::StatusExt;
@@ -114,26 +114,6 @@ async fn body(response: reqwest::Response) -> String {
     response.text().await.expect("body")
 }
 
-fn to(address: &str) -> impl Fn(&[beckon_tests::smtp::ReceivedMail]) -> bool + '_ {
-    move |mail| mail.iter().any(|m| m.to.iter().any(|t| t == address))
-}
-
-async fn invite_when(app: &TestApp, id: &str, done: impl Fn(&Invite) -> bool) -> Invite {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let invite = app
-            .invites()
-            .get_invite(GetInviteRequest { id: id.into() })
-            .await
-            .expect("get")
-            .into_inner();
-        if done(&invite) || tokio::time::Instant::now() > deadline {
-            return invite;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
 async fn a_registered_candidate_gets_their_own_working_link_by_email(backend: Backend) {
     let smtp = SmtpServer::start().await;
     let app = TestApp::spawn_with_mail(backend, &smtp).await;
@@ -204,10 +184,11 @@ async fn a_registered_candidate_gets_their_own_working_link_by_email(backend: Ba
     assert_eq!(invite.source, "public");
     assert_eq!(invite.candidate_email, "ada@example.com");
     assert_eq!(invite.candidate_name, "Ada Lovelace");
-    let invite = invite_when(&app, &invite.id, |i| {
-        i.delivery_status == DeliveryStatus::Sent as i32
-    })
-    .await;
+    let invite = app
+        .invite_when(&invite.id, |i| {
+            i.delivery_status == DeliveryStatus::Sent as i32
+        })
+        .await;
     assert_eq!(
         invite.delivery_status,
         DeliveryStatus::Sent as i32,
