@@ -1,4 +1,6 @@
-//! What Beckon's services share: their database pools, text-backed enums and secrets.
+//! What Beckon's services share: layered configuration, database pools, text-backed enums and
+//! secrets.
+pub mod config;
 pub mod db;
 
 /// A credential from configuration: never printed, never logged.

@@ -2,10 +2,7 @@
 //! variables (and `DATABASE_URL`). Checked once at start, with messages that name the setting.
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use figment::{
-    providers::{Env, Format, Serialized, Toml},
-    Figment,
-};
+use figment::providers::Env;
 use serde::{Deserialize, Serialize};
 
 pub use beckon_common::Secret;
@@ -134,40 +131,22 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("configuration could not be read: {0}")]
-    Load(#[from] Box<figment::Error>),
-    #[error("configuration setting `{setting}` {problem}")]
-    Invalid {
-        setting: &'static str,
-        problem: String,
-    },
-}
+pub use beckon_common::config::ConfigError;
 
 impl Config {
     /// Loads defaults, then `file` (if given), then the environment, and validates the result.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(file) = file {
-            if !file.exists() {
-                return Err(ConfigError::Invalid {
-                    setting: "--config",
-                    problem: format!("names a file that does not exist: {}", file.display()),
-                });
-            }
-            figment = figment.merge(Toml::file(file));
-        }
         // Only our own settings: other tools (invitectl, tests) read BECKON_* variables too.
-        figment = figment
-            .merge(Env::prefixed("BECKON_").only(SETTINGS))
-            .merge(
-                Env::raw()
-                    .only(&["DATABASE_URL"])
-                    .map(|_| "database_url".into()),
-            )
-            .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis_url".into()));
-        let config: Config = figment.extract().map_err(Box::new)?;
+        let config = beckon_common::config::load(&Config::default(), file, |figment| {
+            figment
+                .merge(Env::prefixed("BECKON_").only(SETTINGS))
+                .merge(
+                    Env::raw()
+                        .only(&["DATABASE_URL"])
+                        .map(|_| "database_url".into()),
+                )
+                .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis_url".into()))
+        })?;
         config.validate()?;
         Ok(config)
     }

@@ -3,10 +3,7 @@
 //! `REDIS_URL`. Checked once at start.
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use figment::{
-    providers::{Env, Format, Serialized, Toml},
-    Figment,
-};
+use figment::providers::Env;
 use serde::{Deserialize, Serialize};
 
 pub use beckon_common::Secret;
@@ -137,37 +134,19 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("configuration could not be read: {0}")]
-    Load(#[from] Box<figment::Error>),
-    #[error("configuration setting `{setting}` {problem}")]
-    Invalid {
-        setting: &'static str,
-        problem: String,
-    },
-}
+pub use beckon_common::config::ConfigError;
 
 impl Config {
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(file) = file {
-            if !file.exists() {
-                return Err(ConfigError::Invalid {
-                    setting: "--config",
-                    problem: format!("names a file that does not exist: {}", file.display()),
-                });
-            }
-            figment = figment.merge(Toml::file(file));
-        }
-        figment = figment
-            .merge(
-                Env::prefixed("BECKON_NOTIFY_")
-                    .ignore(&["config"])
-                    .split("__"),
-            )
-            .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis_url".into()));
-        let config: Config = figment.extract().map_err(Box::new)?;
+        let config = beckon_common::config::load(&Config::default(), file, |figment| {
+            figment
+                .merge(
+                    Env::prefixed("BECKON_NOTIFY_")
+                        .ignore(&["config"])
+                        .split("__"),
+                )
+                .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis_url".into()))
+        })?;
         config.validate()?;
         Ok(config)
     }
