@@ -65,7 +65,8 @@ function renderJobs() {
   } else if (!visible.length) {
     jobsStatus.textContent = `No open job matches "${jobSearch.value.trim()}".`;
   } else {
-    jobsStatus.textContent = visible.length === jobs.length ? `${jobs.length} open jobs` : `${visible.length} of ${jobs.length} open jobs`;
+    const openJobs = jobs.length === 1 ? '1 open job' : `${jobs.length} open jobs`;
+    jobsStatus.textContent = visible.length === jobs.length ? openJobs : `${visible.length} of ${openJobs}`;
   }
   jobsStatus.classList.remove('loading');
 }
