@@ -31,8 +31,9 @@ pub struct RunningServer {
     pub notify: Option<notify_service::RunningNotify>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
-    stop_relay: watch::Sender<bool>,
-    relay: JoinHandle<()>,
+    /// Stops the outbox relay, the cohort worker and the sweeper.
+    stop_background: watch::Sender<bool>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -42,8 +43,10 @@ impl RunningServer {
             let _ = tx.send(());
         }
         let served = self.task.await.context("server task panicked")?;
-        let _ = self.stop_relay.send(true);
-        self.relay.await.context("relay task panicked")?;
+        let _ = self.stop_background.send(true);
+        for task in self.background.drain(..) {
+            task.await.context("background task panicked")?;
+        }
         if let Some(notify) = self.notify.take() {
             notify.shutdown().await?;
         }
@@ -149,17 +152,12 @@ pub async fn start_with_notify(
             .await
             .context("serving")
     });
-    let (stop_relay, relay_stop) = watch::channel(false);
-    let mut background = vec![
-        Relay::new(store.clone())?.spawn(relay_stop.clone()),
-        background::spawn_cohort_worker(store.clone(), cohort_work, relay_stop.clone()),
-        background::spawn_sweeper(store.clone(), relay_stop),
+    let (stop_background, stop) = watch::channel(false);
+    let background = vec![
+        Relay::new(store.clone())?.spawn(stop.clone()),
+        background::spawn_cohort_worker(store.clone(), cohort_work, stop.clone()),
+        background::spawn_sweeper(store.clone(), stop),
     ];
-    let relay = tokio::spawn(async move {
-        for task in background.drain(..) {
-            let _ = task.await;
-        }
-    });
     tracing::info!(%local_addr, public_base_url = %config.public_base_url, "invite-service listening");
     Ok(RunningServer {
         local_addr,
@@ -168,8 +166,8 @@ pub async fn start_with_notify(
         notify,
         shutdown: Some(shutdown_tx),
         task,
-        stop_relay,
-        relay,
+        stop_background,
+        background,
     })
 }
 
