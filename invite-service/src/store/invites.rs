@@ -404,43 +404,64 @@ pub(crate) async fn apply(
 }
 
 /// Runs an admin-side transition on the caller's invite, or says why it cannot happen.
+///
+/// The invite is read locked inside the transaction (`FOR UPDATE` on PostgreSQL; SQLite has one
+/// writer), so the answer rests on its state as this change finds it, even when concurrent calls
+/// race: if `done` already holds, the transition has happened (a retry, or a racing twin won),
+/// and the invite is returned as it is with nothing written; if its state is one the transition
+/// cannot leave from, the call is refused; otherwise it is applied.
 async fn change(
     store: &Store,
     caller: &Caller,
     id: Uuid,
+    done: fn(&invite::Model) -> bool,
     transition: impl FnOnce(&invite::Model) -> Result<Transition<'static>, ServiceError>,
 ) -> Result<invite::Model, ServiceError> {
-    let invite = find(&store.read, caller, id).await?;
-    let transition = transition(&invite)?;
     let txn = store.write.begin().await?;
+    let invite = invite::Entity::find_by_id(id)
+        .filter(invite::Column::OrgId.eq(caller.org_id))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound("invite"))?;
+    if done(&invite) {
+        // Nothing to write; let the next caller waiting on the lock go at once.
+        txn.rollback().await?;
+        return Ok(invite);
+    }
+    let transition = transition(&invite)?;
     let (from, locked) = (transition.from, transition.locked);
     match apply(&txn, &invite, transition, &caller.actor()).await? {
         Some(updated) => {
             txn.commit().await?;
             Ok(updated)
         }
-        None => {
-            drop(txn);
-            // The invite changed under us: explain with its state now.
-            let current = find(&store.read, caller, id).await?;
-            Err(refusal(&current, from, locked))
-        }
+        None => Err(refusal(&invite, from, locked)),
     }
+}
+
+/// For transitions that change something every time they are asked (resend, reissue).
+fn never_done(_: &invite::Model) -> bool {
+    false
 }
 
 fn status_of(invite: &invite::Model) -> Option<InviteStatus> {
     InviteStatus::parse(&invite.status)
 }
 
+/// Why the transition cannot leave the invite's state: the state first, the lock only when the
+/// state would do.
 fn refusal(invite: &invite::Model, from: &[InviteStatus], locked: Option<bool>) -> ServiceError {
     let status = invite.status.as_str();
-    if let Some(locked) = locked {
-        if invite.locked != locked {
-            return if invite.locked {
-                ServiceError::precondition("INVITE_LOCKED", "the invite is locked")
-            } else {
-                ServiceError::precondition("INVITE_NOT_LOCKED", "the invite is not locked")
-            };
+    if status_of(invite).is_some_and(|s| from.contains(&s)) {
+        if let Some(locked) = locked {
+            if invite.locked != locked {
+                return if invite.locked {
+                    ServiceError::precondition("INVITE_LOCKED", "the invite is locked")
+                } else {
+                    ServiceError::precondition("INVITE_NOT_LOCKED", "the invite is not locked")
+                };
+            }
         }
     }
     let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
@@ -467,7 +488,7 @@ pub async fn resend(
     caller: &Caller,
     id: Uuid,
 ) -> Result<invite::Model, ServiceError> {
-    change(store, caller, id, |invite| {
+    change(store, caller, id, never_done, |invite| {
         require(
             !invite.candidate_email.is_empty(),
             "INVITE_HAS_NO_EMAIL",
@@ -496,13 +517,16 @@ pub async fn resend(
     .await
 }
 
+/// Kills the link for good. Revoking a revoked invite answers with it as it is; the first
+/// reason stays in the audit trail.
 pub async fn revoke(
     store: &Store,
     caller: &Caller,
     id: Uuid,
     reason: String,
 ) -> Result<invite::Model, ServiceError> {
-    change(store, caller, id, |_| {
+    let revoked = |invite: &invite::Model| status_of(invite) == Some(InviteStatus::Revoked);
+    change(store, caller, id, revoked, |_| {
         Ok(Transition {
             from: &[
                 InviteStatus::Created,
@@ -524,12 +548,16 @@ pub async fn revoke(
     .await
 }
 
+/// Takes a submitted invite back to `started`. An invite already started answers with it as it
+/// is, whether an earlier reopen put it there or it was never submitted: either way the candidate
+/// can work on it now, which is what a reopen asks for.
 pub async fn reopen(
     store: &Store,
     caller: &Caller,
     id: Uuid,
 ) -> Result<invite::Model, ServiceError> {
-    change(store, caller, id, |_| {
+    let started = |invite: &invite::Model| status_of(invite) == Some(InviteStatus::Started);
+    change(store, caller, id, started, |_| {
         Ok(reopen_transition(String::new(), Vec::new()))
     })
     .await
@@ -556,12 +584,17 @@ pub(crate) fn reopen_transition(detail: String, outbox: Vec<NewOutbox>) -> Trans
     }
 }
 
+/// Lets a locked live invite be started. A live invite that is not locked (any more) answers
+/// with it as it is.
 pub async fn unlock(
     store: &Store,
     caller: &Caller,
     id: Uuid,
 ) -> Result<invite::Model, ServiceError> {
-    change(store, caller, id, |_| {
+    let unlocked_and_live = |invite: &invite::Model| {
+        !invite.locked && status_of(invite).is_some_and(|s| InviteStatus::LIVE.contains(&s))
+    };
+    change(store, caller, id, unlocked_and_live, |_| {
         Ok(Transition {
             from: InviteStatus::LIVE,
             locked: Some(true),
@@ -574,18 +607,20 @@ pub async fn unlock(
     .await
 }
 
-/// Marks the invite submitted. Repeating it is harmless: assessment platforms retry.
+/// Marks the invite submitted. Repeating it is harmless, at once or later: assessment platforms
+/// retry.
 pub async fn complete(
     store: &Store,
     caller: &Caller,
     id: Uuid,
 ) -> Result<invite::Model, ServiceError> {
+    let submitted = |invite: &invite::Model| status_of(invite) == Some(InviteStatus::Submitted);
     let invite = find(&store.read, caller, id).await?;
-    if status_of(&invite) == Some(InviteStatus::Submitted) {
+    if submitted(&invite) {
         return Ok(invite);
     }
     let team = outbox::team_messages(&store.read, &invite, TeamEvent::Submitted).await?;
-    change(store, caller, id, |_| {
+    change(store, caller, id, submitted, |_| {
         Ok(Transition {
             from: &[InviteStatus::Started],
             locked: None,
@@ -611,7 +646,7 @@ pub async fn reissue(
     id: Uuid,
     send_email: bool,
 ) -> Result<InviteWithLink, ServiceError> {
-    let invite = change(store, caller, id, |invite| {
+    let invite = change(store, caller, id, never_done, |invite| {
         if send_email {
             require(
                 !invite.candidate_email.is_empty(),

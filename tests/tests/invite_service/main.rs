@@ -7,5 +7,6 @@ mod email;
 mod lifecycle;
 mod links;
 mod public;
+mod races;
 mod tenancy;
 mod transport;
