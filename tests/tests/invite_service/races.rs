@@ -2,7 +2,7 @@
 //! has already happened answers OK with the invite as it is and writes nothing; only a state the
 //! transition is incompatible with fails. 50 identical calls at once make one transition and one
 //! event, and every one of them gets the same answer.
-use std::{future::Future, sync::Arc};
+use std::{collections::BTreeMap, future::Future, sync::Arc};
 
 use beckon_proto::invite::v1::*;
 use beckon_tests::{error_reason, on_both_databases, Backend, TestApp};
@@ -58,15 +58,15 @@ async fn all_answer_the_invite_as_it_is(
     id: &str,
     answers: Vec<Result<Invite, Status>>,
 ) {
-    let failures: Vec<String> = answers
-        .iter()
-        .filter_map(|answer| answer.as_ref().err())
-        .map(|status| format!("{:?} {}", status.code(), status.message()))
-        .collect();
+    // Each distinct failure once, with how many calls got it.
+    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    for status in answers.iter().filter_map(|answer| answer.as_ref().err()) {
+        let failure = format!("{:?} {}", status.code(), status.message());
+        *failures.entry(failure).or_default() += 1;
+    }
     assert!(
         failures.is_empty(),
-        "{} of {CALLS} failed: {failures:?}",
-        failures.len()
+        "of {CALLS} calls, failed: {failures:?}"
     );
     let now = invite(app, id).await;
     for answer in answers {
