@@ -202,7 +202,8 @@ pub fn load<T: Serialize + DeserializeOwned>(
     environment: &Environment,
     validate: impl FnOnce(&T) -> Result<(), ConfigError>,
 ) -> Result<T, ConfigError> {
-    environment.refuse_unknown(std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()))?;
+    environment
+        .refuse_unknown(std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()))?;
     let mut figment = Figment::from(Serialized::defaults(defaults));
     if let Some(file) = file {
         if !file.is_file() {
@@ -268,7 +269,11 @@ fn describe(err: figment::Error, figment: &Figment, environment: &Environment) -
     let path = err.path.join(".");
     let origin_at = |key: &str| {
         origin_of(figment, key, environment)
-            .or_else(|| err.metadata.as_ref().and_then(|m| origin(m, key, environment)))
+            .or_else(|| {
+                err.metadata
+                    .as_ref()
+                    .and_then(|m| origin(m, key, environment))
+            })
             .unwrap_or_else(|| "as given".to_string())
     };
     match &err.kind {
@@ -489,7 +494,10 @@ mod tests {
         for secret in ["hunter2", "swordfish", "pa55"] {
             assert!(!line.contains(secret), "{line}");
         }
-        assert!(line.contains("postgres://beckon:<secret>@db:5432/beckon"), "{line}");
+        assert!(
+            line.contains("postgres://beckon:<secret>@db:5432/beckon"),
+            "{line}"
+        );
         assert!(line.contains("redis://cache:6379"), "{line}");
         assert!(line.contains("\"unset\":null"), "{line}");
     }

@@ -289,10 +289,13 @@ impl Config {
             ("public_rate_per_email", self.public_rate_per_email),
         ] {
             if !(1..=Rate::MAX).contains(&rate.count) || !(1..=Rate::MAX).contains(&rate.burst) {
-                return Err(ConfigError::invalid(setting, format!(
+                return Err(ConfigError::invalid(
+                    setting,
+                    format!(
                         "must count and burst between 1 and {}, e.g. `60/minute burst 20`",
                         Rate::MAX
-                    )));
+                    ),
+                ));
             }
         }
         for proxy in &self.trusted_proxies {

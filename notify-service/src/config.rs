@@ -4,8 +4,8 @@
 //! start.
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use beckon_common::config::Environment;
 pub use beckon_common::config::ConfigError;
+use beckon_common::config::Environment;
 use serde::{Deserialize, Serialize};
 
 pub use beckon_common::Secret;
@@ -163,13 +163,19 @@ const SECRETS: &[&str] = &["auth_token", "smtp.password"];
 /// The variable that names the configuration file.
 pub const CONFIG_VARIABLE: &str = "BECKON_NOTIFY_CONFIG";
 
+/// invite-service's settings whose variables fall in this namespace: an environment shared
+/// with invite-service holds them.
+const INVITE_SERVICE_VARIABLES: &[&str] = &["BECKON_NOTIFY_ADDR", "BECKON_NOTIFY_TOKEN"];
+
 /// Where notify-service reads its settings from in the environment.
 pub fn environment() -> Environment {
+    let mut also_allowed = vec![CONFIG_VARIABLE.to_string()];
+    also_allowed.extend(INVITE_SERVICE_VARIABLES.iter().map(|name| name.to_string()));
     Environment {
         prefix: "BECKON_NOTIFY_",
         settings: SETTINGS.to_vec(),
         aliases: vec![("REDIS_URL", "redis_url")],
-        also_allowed: vec![CONFIG_VARIABLE.to_string()],
+        also_allowed,
         not_ours: Vec::new(),
         suggestions: Vec::new(),
     }
@@ -283,7 +289,10 @@ impl Config {
         }
         if let Some(smtp) = &self.smtp {
             if smtp.host.trim().is_empty() {
-                return Err(invalid("smtp.host", "is required when any other smtp setting is given"));
+                return Err(invalid(
+                    "smtp.host",
+                    "is required when any other smtp setting is given",
+                ));
             }
             if smtp.port == Some(0) {
                 return Err(invalid("smtp.port", "must be a port between 1 and 65535"));

@@ -186,7 +186,12 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     let settings = running.settings(SETTINGS_MESSAGE).await;
     given.assert_shown_in(&settings);
     // listen_addr: it listens there.
-    assert_eq!(running.addr.ip().to_string(), "127.0.0.2", "{:?}", running.banner);
+    assert_eq!(
+        running.addr.ip().to_string(),
+        "127.0.0.2",
+        "{:?}",
+        running.banner
+    );
     // The in-process notify-service took the SMTP server with the documented defaults.
     let notify = running
         .settings("effective configuration of the in-process notify-service")
@@ -399,7 +404,9 @@ async fn fresh_postgres_database() -> String {
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .expect("create database");
-    let (base, _) = admin_url.rsplit_once('/').expect("a URL ending in /<database>");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("a URL ending in /<database>");
     format!("{base}/{name}")
 }
 
@@ -410,10 +417,9 @@ async fn a_mistyped_variable_is_refused_with_the_closest_name() {
     command
         .env("BECKON_DATA_DIR", dir.path())
         .env("BECKON_LISTEN_ADR", "127.0.0.1:0");
-    refused(command).await.assert_one_line(&[
-        "BECKON_LISTEN_ADR",
-        "did you mean BECKON_LISTEN_ADDR?",
-    ]);
+    refused(command)
+        .await
+        .assert_one_line(&["BECKON_LISTEN_ADR", "did you mean BECKON_LISTEN_ADDR?"]);
 
     // A notify-service setting mistyped is offered its right name too.
     let mut command = invite_service();

@@ -48,7 +48,11 @@ fn invite_message(recipient: &str) -> OutgoingMessage {
 }
 
 /// Enqueues one message, with `token` as the bearer token if given.
-async fn enqueue(running: &Running, token: Option<&str>, recipient: &str) -> Result<(), tonic::Status> {
+async fn enqueue(
+    running: &Running,
+    token: Option<&str>,
+    recipient: &str,
+) -> Result<(), tonic::Status> {
     let channel = Channel::from_shared(format!("http://{}", running.addr))
         .expect("url")
         .connect()
@@ -56,12 +60,13 @@ async fn enqueue(running: &Running, token: Option<&str>, recipient: &str) -> Res
         .expect("connect");
     let auth: Option<MetadataValue<_>> =
         token.map(|token| format!("Bearer {token}").parse().expect("ascii"));
-    let mut client = NotifyServiceClient::with_interceptor(channel, move |mut request: Request<()>| {
-        if let Some(auth) = &auth {
-            request.metadata_mut().insert("authorization", auth.clone());
-        }
-        Ok::<_, tonic::Status>(request)
-    });
+    let mut client =
+        NotifyServiceClient::with_interceptor(channel, move |mut request: Request<()>| {
+            if let Some(auth) = &auth {
+                request.metadata_mut().insert("authorization", auth.clone());
+            }
+            Ok::<_, tonic::Status>(request)
+        });
     client
         .enqueue_messages(EnqueueMessagesRequest {
             messages: vec![invite_message(recipient)],
@@ -131,16 +136,32 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
 
     let mut mailing = Given::new();
     mailing.set("listen_addr", "127.0.0.2:0", json!("127.0.0.2:0"));
-    mailing.set("data_dir", path_text(dir.path()), json!(path_text(dir.path())));
+    mailing.set(
+        "data_dir",
+        path_text(dir.path()),
+        json!(path_text(dir.path())),
+    );
     mailing.set("redis_url", &redis_url, json!(redis_url));
     mailing.set("key_prefix", &prefix, json!(prefix));
     mailing.set("auth_token", "notify-token-123", json!("<secret>"));
-    mailing.set("smtp.host", smtp.addr.ip().to_string(), json!(smtp.addr.ip().to_string()));
-    mailing.set("smtp.port", smtp.addr.port().to_string(), json!(smtp.addr.port()));
+    mailing.set(
+        "smtp.host",
+        smtp.addr.ip().to_string(),
+        json!(smtp.addr.ip().to_string()),
+    );
+    mailing.set(
+        "smtp.port",
+        smtp.addr.port().to_string(),
+        json!(smtp.addr.port()),
+    );
     mailing.set("smtp.security", "none", json!("none"));
     mailing.set("smtp.pool_size", "2", json!(2));
     mailing.set("smtp.timeout_secs", "5", json!(5));
-    mailing.set("from_address", "Hiring <hiring@example.test>", json!("Hiring <hiring@example.test>"));
+    mailing.set(
+        "from_address",
+        "Hiring <hiring@example.test>",
+        json!("Hiring <hiring@example.test>"),
+    );
     mailing.set("workers", "3", json!(3));
     mailing.set("relay_rate.per_second", "7", json!(7.0));
     mailing.set("relay_rate.burst", "9", json!(9));
@@ -160,8 +181,10 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     mailing.set("max_db_connections", "6", json!(6));
 
     let mut command = mailing.command();
-    // invite-service's variables are not notify-service's concern.
+    // invite-service's variables are not notify-service's concern, even those in its namespace.
     command
+        .env("BECKON_NOTIFY_ADDR", "http://127.0.0.1:9")
+        .env("BECKON_NOTIFY_TOKEN", "for-invite-service")
         .env("BECKON_LISTEN_ADDR", "not an address")
         .env("BECKON_API_KEY", "bk_for_invitectl");
     let mut running = start(command).await;
@@ -230,9 +253,17 @@ async fn the_database_the_mail_folder_and_redis_url_are_used() {
     let prefix = unique("test-config-notify");
     let mut given = Given::new();
     given.set("listen_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
-    given.set("data_dir", path_text(&dir.path().join("data")), json!(path_text(&dir.path().join("data"))));
+    given.set(
+        "data_dir",
+        path_text(&dir.path().join("data")),
+        json!(path_text(&dir.path().join("data"))),
+    );
     given.set("database_url", &database_url, json!(database_url));
-    given.set("mail_dir", path_text(&mail_dir), json!(path_text(&mail_dir)));
+    given.set(
+        "mail_dir",
+        path_text(&mail_dir),
+        json!(path_text(&mail_dir)),
+    );
     given.set("key_prefix", &prefix, json!(prefix));
     let mut command = given.command();
     command.env("REDIS_URL", &redis_url);
@@ -272,7 +303,11 @@ async fn smtp_credentials_from_variables_are_taken_and_the_password_never_shown(
     let dir = tempfile::tempdir().expect("temp dir");
     let mut given = Given::new();
     given.set("listen_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
-    given.set("data_dir", path_text(dir.path()), json!(path_text(dir.path())));
+    given.set(
+        "data_dir",
+        path_text(dir.path()),
+        json!(path_text(dir.path())),
+    );
     given.set("smtp.host", "smtp.example.test", json!("smtp.example.test"));
     given.set("smtp.security", "tls", json!("tls"));
     // Text, although they look like numbers.
@@ -401,9 +436,10 @@ async fn mistakes_are_refused_once_with_exit_status_2_naming_the_setting() {
     };
     let mut command = base();
     command.env("BECKON_NOTIFY_WORKER", "4");
-    refused(command)
-        .await
-        .assert_one_line(&["BECKON_NOTIFY_WORKER ", "did you mean BECKON_NOTIFY_WORKERS?"]);
+    refused(command).await.assert_one_line(&[
+        "BECKON_NOTIFY_WORKER ",
+        "did you mean BECKON_NOTIFY_WORKERS?",
+    ]);
 
     let mut command = base();
     command.env("BECKON_NOTIFY_SMTP__HOTS", "127.0.0.1");
