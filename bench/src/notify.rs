@@ -406,7 +406,7 @@ fn notify_config(
         key_prefix: prefix.to_string(),
         smtp: Some(SmtpConfig {
             host: "127.0.0.1".into(),
-            port: sink.addr.port(),
+            port: Some(sink.addr.port()),
             security: SmtpSecurity::None,
             username: None,
             password: None,

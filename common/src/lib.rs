@@ -4,9 +4,16 @@ pub mod config;
 pub mod db;
 
 /// A credential from configuration: never printed, never logged.
-#[derive(Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Clone, serde::Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct Secret(String);
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    /// As text even when it looks like a number (a password `123456` in a variable).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        config::text(deserializer).map(Secret)
+    }
+}
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {

@@ -1,14 +1,16 @@
-//! Configuration: built-in defaults, then an optional TOML file, then `BECKON_*` environment
-//! variables (and `DATABASE_URL`). Checked once at start, with messages that name the setting.
+//! Configuration: built-in defaults, then an optional TOML file, then `DATABASE_URL` and
+//! `REDIS_URL`, then `BECKON_*` environment variables. Checked once at start, with messages that
+//! name the setting; a `BECKON_*` variable that is no setting is refused (except notify-service's
+//! `BECKON_NOTIFY_*`, the tests' `BECKON_TEST_*` and invitectl's variables).
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use figment::providers::Env;
+use beckon_common::config::Environment;
 use serde::{Deserialize, Serialize};
 
 pub use beckon_common::Secret;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where gRPC, gRPC-web and the link pages listen. Port 0 picks a free port.
     pub listen_addr: SocketAddr,
@@ -52,6 +54,7 @@ pub struct Config {
     /// replica keeps its own.
     pub redis_url: Option<String>,
     /// Namespaces this service's Redis keys, so several deployments can share one Redis.
+    #[serde(deserialize_with = "beckon_common::config::text")]
     pub redis_key_prefix: String,
     /// Registrations through one job's public link, e.g. `60/minute burst 20`.
     pub public_rate_per_link: Rate,
@@ -68,7 +71,7 @@ pub struct Config {
 }
 
 /// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
-const SETTINGS: &[&str] = &[
+pub const SETTINGS: &[&str] = &[
     "listen_addr",
     "public_base_url",
     "data_dir",
@@ -133,29 +136,47 @@ impl Default for Config {
 
 pub use beckon_common::config::ConfigError;
 
+/// Settings whose values never appear in the startup log.
+const SECRETS: &[&str] = &["link_secret", "notify_token"];
+
+/// The variable that names the configuration file.
+pub const CONFIG_VARIABLE: &str = "BECKON_CONFIG";
+
+/// Variables of other Beckon programs that share the `BECKON_` namespace (invitectl's).
+const OTHER_PROGRAMS_VARIABLES: &[&str] = &["BECKON_SERVER", "BECKON_API_KEY"];
+
+/// Where invite-service reads its settings from in the environment. `BECKON_NOTIFY_*` belongs
+/// to notify-service (checked by it, in this process when it runs here) and `BECKON_TEST_*` to
+/// the test suite; a mistyped notify-service variable is still offered its right name.
+pub fn environment() -> Environment {
+    let mut also_allowed: Vec<String> = OTHER_PROGRAMS_VARIABLES
+        .iter()
+        .map(|name| name.to_string())
+        .collect();
+    also_allowed.push(CONFIG_VARIABLE.to_string());
+    Environment {
+        prefix: "BECKON_",
+        settings: SETTINGS.to_vec(),
+        aliases: vec![("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url")],
+        also_allowed,
+        not_ours: vec!["BECKON_NOTIFY_", "BECKON_TEST_"],
+        suggestions: notify_service::config::environment().variables(),
+    }
+}
+
 impl Config {
     /// Loads defaults, then `file` (if given), then the environment, and validates the result.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
-        // Only our own settings: other tools (invitectl, tests) read BECKON_* variables too.
-        let config = beckon_common::config::load(&Config::default(), file, |figment| {
-            figment
-                .merge(Env::prefixed("BECKON_").only(SETTINGS))
-                .merge(
-                    Env::raw()
-                        .only(&["DATABASE_URL"])
-                        .map(|_| "database_url".into()),
-                )
-                .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis_url".into()))
-        })?;
-        config.validate()?;
-        Ok(config)
+        beckon_common::config::load(&Config::default(), file, &environment(), Config::validate)
+    }
+
+    /// The effective configuration as one line for the startup log, secrets hidden.
+    pub fn summary(&self) -> String {
+        beckon_common::config::summary(self, SECRETS)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |setting, problem: &str| ConfigError::Invalid {
-            setting,
-            problem: problem.to_string(),
-        };
+        let invalid = |setting, problem: &str| ConfigError::invalid(setting, problem);
         match url::Url::parse(&self.public_base_url) {
             Ok(url)
                 if matches!(url.scheme(), "http" | "https")
@@ -189,12 +210,12 @@ impl Config {
                 Err(_) => false,
             };
             if !ok {
-                return Err(ConfigError::Invalid {
-                    setting: "cors_origins",
-                    problem: format!(
+                return Err(ConfigError::invalid(
+                    "cors_origins",
+                    format!(
                         "has `{origin}`, which is not an origin such as chrome-extension://abcdef or https://ats.example.com"
                     ),
-                });
+                ));
             }
         }
         if self.max_request_bytes < 4096 || self.max_request_bytes > 64 * 1024 * 1024 {
@@ -268,21 +289,21 @@ impl Config {
             ("public_rate_per_email", self.public_rate_per_email),
         ] {
             if !(1..=Rate::MAX).contains(&rate.count) || !(1..=Rate::MAX).contains(&rate.burst) {
-                return Err(ConfigError::Invalid {
+                return Err(ConfigError::invalid(
                     setting,
-                    problem: format!(
+                    format!(
                         "must count and burst between 1 and {}, e.g. `60/minute burst 20`",
                         Rate::MAX
                     ),
-                });
+                ));
             }
         }
         for proxy in &self.trusted_proxies {
             if proxy.parse::<std::net::IpAddr>().is_err() {
-                return Err(ConfigError::Invalid {
-                    setting: "trusted_proxies",
-                    problem: format!("has `{proxy}`, which is not an IP address"),
-                });
+                return Err(ConfigError::invalid(
+                    "trusted_proxies",
+                    format!("has `{proxy}`, which is not an IP address"),
+                ));
             }
         }
         Ok(())

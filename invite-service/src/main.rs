@@ -1,5 +1,5 @@
 //! `invite-service`: serve (the default), `migrate`, or `bootstrap` a new organization.
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use invite_service::{
@@ -14,7 +14,7 @@ use invite_service::{
 )]
 struct Cli {
     /// A TOML file of settings; environment variables (BECKON_*) override it.
-    #[arg(long, env = "BECKON_CONFIG")]
+    #[arg(long, env = invite_service::config::CONFIG_VARIABLE)]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -38,8 +38,10 @@ fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
     // Logs go to stderr; stdout carries only what a person starting the service must read.
+    // Colours only for a person at a terminal, never into log files.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -47,33 +49,55 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// A configuration error: one line on stderr, exit status 2 (as for a bad command line).
+fn configuration_error(err: impl std::fmt::Display) -> ExitCode {
+    eprintln!("invite-service: {err}");
+    ExitCode::from(2)
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
-        Err(err) => {
-            eprintln!("invite-service: {err}");
-            return ExitCode::from(2);
-        }
+        Err(err) => return configuration_error(err),
+    };
+    // notify-service's settings are checked as this service's are, before anything starts.
+    let notify = match command {
+        Command::Serve => match embedded_notify_settings(&config) {
+            Ok(notify) => notify,
+            Err(err) => return configuration_error(format!("in-process notify-service: {err}")),
+        },
+        Command::Migrate | Command::Bootstrap { .. } => None,
     };
     init_logging(config.log_format);
-    match run(cli.command.unwrap_or(Command::Serve), config).await {
+    match run(command, config, notify).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = ?err, "invite-service failed");
-            eprintln!("invite-service: {err:#}");
+            // One line, in the configured log format.
+            tracing::error!(error = %format!("{err:#}"), "invite-service failed");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+async fn run(
+    command: Command,
+    config: Config,
+    notify: Option<notify_service::Config>,
+) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            let notify = embedded_notify_settings(&config)?;
+            tracing::info!(settings = %config.summary(), "effective configuration");
+            if let Some(notify) = &notify {
+                tracing::info!(
+                    settings = %notify.summary(),
+                    "effective configuration of the in-process notify-service"
+                );
+            }
             let mail = notify.as_ref().map(|n| match &n.smtp {
-                Some(smtp) => format!("SMTP server {}:{}", smtp.host, smtp.port),
+                Some(smtp) => format!("SMTP server {}:{}", smtp.host, smtp.port()),
                 None => format!(".eml files in {}", n.mail_dir().display()),
             });
             let listener = tokio::net::TcpListener::bind(config.listen_addr)
@@ -126,23 +150,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
-/// With no notify address, notify-service runs in this process with its own `BECKON_NOTIFY_*`
-/// settings; its data folder and PostgreSQL database default to this service's.
-fn embedded_notify_settings(config: &Config) -> anyhow::Result<Option<notify_service::Config>> {
+/// With no notify address, notify-service runs in this process with its own settings, read as
+/// the standalone service reads them (`BECKON_NOTIFY_CONFIG`, then `BECKON_NOTIFY_*`); its data
+/// folder and PostgreSQL database default to this service's.
+fn embedded_notify_settings(
+    config: &Config,
+) -> Result<Option<notify_service::Config>, notify_service::config::ConfigError> {
     if config.notify_addr.is_some() {
         return Ok(None);
     }
-    let mut notify = notify_service::Config::load(None)?;
-    if std::env::var_os("BECKON_NOTIFY_DATA_DIR").is_none() {
-        notify.data_dir = config.data_dir.clone();
-    }
-    if notify.database_url.is_none() {
-        notify.database_url = config
+    let defaults = notify_service::Config {
+        data_dir: config.data_dir.clone(),
+        database_url: config
             .database_url
             .clone()
-            .filter(|url| url.starts_with("postgres"));
-    }
-    Ok(Some(notify))
+            .filter(|url| url.starts_with("postgres")),
+        ..notify_service::Config::default()
+    };
+    let file = std::env::var_os(notify_service::config::CONFIG_VARIABLE).map(PathBuf::from);
+    notify_service::Config::load_over(defaults, file.as_deref()).map(Some)
 }
 
 /// Ctrl-C or SIGTERM: stop taking connections and finish what is in flight.

@@ -1,9 +1,11 @@
-//! Configuration: built-in defaults, then an optional TOML file, then `BECKON_NOTIFY_*`
-//! environment variables (nested settings with `__`, e.g. `BECKON_NOTIFY_SMTP__HOST`), and
-//! `REDIS_URL`. Checked once at start.
+//! Configuration: built-in defaults, then an optional TOML file, then `REDIS_URL`, then
+//! `BECKON_NOTIFY_*` environment variables (nested settings with `__`, e.g.
+//! `BECKON_NOTIFY_SMTP__HOST`). Any other `BECKON_NOTIFY_*` variable is refused. Checked once at
+//! start.
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use figment::providers::Env;
+pub use beckon_common::config::ConfigError;
+use beckon_common::config::Environment;
 use serde::{Deserialize, Serialize};
 
 pub use beckon_common::Secret;
@@ -19,17 +21,47 @@ pub enum SmtpSecurity {
     Tls,
 }
 
+/// The SMTP server. Only `host` is needed; the rest have defaults (`Default`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SmtpConfig {
+    #[serde(deserialize_with = "beckon_common::config::text")]
     pub host: String,
-    pub port: u16,
+    /// Unset: the usual port for `security` (25, 587, or 465 for SMTPS).
+    pub port: Option<u16>,
     pub security: SmtpSecurity,
+    #[serde(deserialize_with = "beckon_common::config::optional_text")]
     pub username: Option<String>,
     pub password: Option<Secret>,
     /// Connections kept open to the server.
     pub pool_size: u32,
+    /// How long one SMTP command may take before the attempt counts as a temporary failure.
     pub timeout_secs: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: None,
+            security: SmtpSecurity::StartTls,
+            username: None,
+            password: None,
+            pool_size: 8,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl SmtpConfig {
+    /// The configured port, else the usual one for the security.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            SmtpSecurity::None => 25,
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::Tls => 465,
+        })
+    }
 }
 
 /// A rate: `per_second` on average, up to `burst` at once.
@@ -41,7 +73,7 @@ pub struct Rate {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen_addr: SocketAddr,
     /// Holds the SQLite database and the mail folder when nothing else is configured.
@@ -52,6 +84,7 @@ pub struct Config {
     /// are in-process.
     pub redis_url: Option<String>,
     /// Namespaces every Redis key, so several deployments can share one Redis.
+    #[serde(deserialize_with = "beckon_common::config::text")]
     pub key_prefix: String,
     /// When set, callers must send `authorization: Bearer <token>`.
     pub auth_token: Option<Secret>,
@@ -86,6 +119,66 @@ pub struct Config {
     pub max_request_bytes: usize,
     pub log_format: LogFormat,
     pub max_db_connections: u32,
+}
+
+/// Every setting, as a dotted path; `BECKON_NOTIFY_` + the path with `.` as `__` sets it.
+pub const SETTINGS: &[&str] = &[
+    "listen_addr",
+    "data_dir",
+    "database_url",
+    "redis_url",
+    "key_prefix",
+    "auth_token",
+    "smtp.host",
+    "smtp.port",
+    "smtp.security",
+    "smtp.username",
+    "smtp.password",
+    "smtp.pool_size",
+    "smtp.timeout_secs",
+    "mail_dir",
+    "from_address",
+    "workers",
+    "relay_rate.per_second",
+    "relay_rate.burst",
+    "organization_rate.per_second",
+    "organization_rate.burst",
+    "domain_rate.per_second",
+    "domain_rate.burst",
+    "max_attempts",
+    "retry_base_ms",
+    "retry_max_ms",
+    "ack_deadline_ms",
+    "dead_letter_after",
+    "reconcile_interval_ms",
+    "republish_after_ms",
+    "max_request_bytes",
+    "log_format",
+    "max_db_connections",
+];
+
+/// Settings whose values never appear in the startup log.
+const SECRETS: &[&str] = &["auth_token", "smtp.password"];
+
+/// The variable that names the configuration file.
+pub const CONFIG_VARIABLE: &str = "BECKON_NOTIFY_CONFIG";
+
+/// invite-service's settings whose variables fall in this namespace: an environment shared
+/// with invite-service holds them.
+const INVITE_SERVICE_VARIABLES: &[&str] = &["BECKON_NOTIFY_ADDR", "BECKON_NOTIFY_TOKEN"];
+
+/// Where notify-service reads its settings from in the environment.
+pub fn environment() -> Environment {
+    let mut also_allowed = vec![CONFIG_VARIABLE.to_string()];
+    also_allowed.extend(INVITE_SERVICE_VARIABLES.iter().map(|name| name.to_string()));
+    Environment {
+        prefix: "BECKON_NOTIFY_",
+        settings: SETTINGS.to_vec(),
+        aliases: vec![("REDIS_URL", "redis_url")],
+        also_allowed,
+        not_ours: Vec::new(),
+        suggestions: Vec::new(),
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -134,28 +227,29 @@ impl Default for Config {
     }
 }
 
-pub use beckon_common::config::ConfigError;
-
 impl Config {
+    /// Loads the defaults, then `file` (if given), then the environment, and validates the
+    /// result.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
-        let config = beckon_common::config::load(&Config::default(), file, |figment| {
-            figment
-                .merge(
-                    Env::prefixed("BECKON_NOTIFY_")
-                        .ignore(&["config"])
-                        .split("__"),
-                )
-                .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis_url".into()))
-        })?;
-        config.validate()?;
-        Ok(config)
+        Self::load_over(Config::default(), file)
+    }
+
+    /// `load` with other defaults: invite-service running notify-service in-process gives it
+    /// its own data folder and database.
+    pub fn load_over(
+        defaults: Config,
+        file: Option<&std::path::Path>,
+    ) -> Result<Self, ConfigError> {
+        beckon_common::config::load(&defaults, file, &environment(), Config::validate)
+    }
+
+    /// The effective configuration as one line for the startup log, secrets hidden.
+    pub fn summary(&self) -> String {
+        beckon_common::config::summary(self, SECRETS)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |setting: &'static str, problem: &str| ConfigError::Invalid {
-            setting,
-            problem: problem.to_string(),
-        };
+        let invalid = |setting: &'static str, problem: &str| ConfigError::invalid(setting, problem);
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:") || url.starts_with("postgres")) {
                 return Err(invalid(
@@ -195,10 +289,19 @@ impl Config {
         }
         if let Some(smtp) = &self.smtp {
             if smtp.host.trim().is_empty() {
-                return Err(invalid("smtp.host", "is required when smtp is set"));
+                return Err(invalid(
+                    "smtp.host",
+                    "is required when any other smtp setting is given",
+                ));
+            }
+            if smtp.port == Some(0) {
+                return Err(invalid("smtp.port", "must be a port between 1 and 65535"));
             }
             if smtp.pool_size == 0 {
                 return Err(invalid("smtp.pool_size", "must be at least 1"));
+            }
+            if !(1..=3600).contains(&smtp.timeout_secs) {
+                return Err(invalid("smtp.timeout_secs", "must be between 1 and 3600"));
             }
             if smtp.username.is_some() != smtp.password.is_some() {
                 return Err(invalid("smtp.username", "and smtp.password go together"));
@@ -279,14 +382,47 @@ mod tests {
         assert!(config.validate().is_ok());
         config.smtp = Some(SmtpConfig {
             host: "smtp.example.com".into(),
-            port: 465,
             security: SmtpSecurity::Tls,
             username: Some("beckon".into()),
             password: Some(Secret::new("hunter2")),
-            pool_size: 4,
-            timeout_secs: 30,
+            ..SmtpConfig::default()
         });
         assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!config.summary().contains("hunter2"));
+        assert_eq!(config.smtp.as_ref().map(SmtpConfig::port), Some(465));
         assert_eq!(config.message_id_domain(), "localhost");
+    }
+
+    /// Every field (every leaf of a fully set configuration) is in `SETTINGS`, so every setting
+    /// can come from the environment and no variable is refused that names one.
+    #[test]
+    fn every_setting_can_come_from_the_environment() {
+        let config = Config {
+            smtp: Some(SmtpConfig::default()),
+            ..Config::default()
+        };
+        let value = serde_json::to_value(config).expect("serializable");
+        let mut leaves = Vec::new();
+        collect_leaves(&value, String::new(), &mut leaves);
+        leaves.sort();
+        let mut settings: Vec<String> = SETTINGS.iter().map(|s| s.to_string()).collect();
+        settings.sort();
+        assert_eq!(leaves, settings);
+    }
+
+    fn collect_leaves(value: &serde_json::Value, path: String, leaves: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (name, value) in fields {
+                    let path = if path.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    collect_leaves(value, path, leaves);
+                }
+            }
+            _ => leaves.push(path),
+        }
     }
 }

@@ -121,7 +121,7 @@ impl SmtpMailer {
                     .tls(Tls::Wrapper(TlsParameters::new(config.host.clone())?))
             }
         }
-        .port(config.port)
+        .port(config.port())
         .timeout(Some(Duration::from_secs(config.timeout_secs)))
         .pool_config(PoolConfig::new().max_size(config.pool_size));
         if let (Some(user), Some(password)) = (&config.username, &config.password) {

@@ -1,5 +1,5 @@
 //! `notify-service`: serves the notify API and sends mail until stopped.
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::Parser;
 use notify_service::config::{Config, LogFormat};
@@ -11,7 +11,7 @@ use notify_service::config::{Config, LogFormat};
 )]
 struct Cli {
     /// A TOML file of settings; environment variables (BECKON_NOTIFY_*) override it.
-    #[arg(long, env = "BECKON_NOTIFY_CONFIG")]
+    #[arg(long, env = notify_service::config::CONFIG_VARIABLE)]
     config: Option<PathBuf>,
 }
 
@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(err) => {
+            // One line, exit status 2 (as for a bad command line).
             eprintln!("notify-service: {err}");
             return ExitCode::from(2);
         }
@@ -29,11 +30,13 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
+    tracing::info!(settings = %config.summary(), "effective configuration");
     let result = async {
         let running = notify_service::start(config).await?;
         println!("Beckon notify-service listening on {}", running.local_addr);

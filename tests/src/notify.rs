@@ -64,7 +64,7 @@ pub fn test_config(backend: QueueBackend, smtp: &SmtpServer, data_dir: &Path) ->
         key_prefix: format!("test-{}", uuid::Uuid::now_v7().simple()),
         smtp: Some(SmtpConfig {
             host: smtp.addr.ip().to_string(),
-            port: smtp.addr.port(),
+            port: Some(smtp.addr.port()),
             security: SmtpSecurity::None,
             username: None,
             password: None,
@@ -268,7 +268,7 @@ fn config_env(config: &Config) -> Vec<(String, String)> {
     }
     if let Some(smtp) = &config.smtp {
         env.push(("BECKON_NOTIFY_SMTP__HOST".into(), smtp.host.clone()));
-        env.push(("BECKON_NOTIFY_SMTP__PORT".into(), smtp.port.to_string()));
+        env.push(("BECKON_NOTIFY_SMTP__PORT".into(), smtp.port().to_string()));
         env.push(("BECKON_NOTIFY_SMTP__SECURITY".into(), "none".into()));
         env.push((
             "BECKON_NOTIFY_SMTP__POOL_SIZE".into(),

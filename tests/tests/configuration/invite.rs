@@ -1,0 +1,496 @@
+//! invite-service's settings, from `BECKON_*` variables alone, from its TOML file, and wrong.
+use std::{collections::BTreeSet, time::Duration};
+
+use beckon_proto::invite::v1::{
+    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
+    CreateInviteRequest, CreateJobRequest, Job,
+};
+use beckon_tests::smtp::{to, SmtpServer};
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{json, Value};
+use tokio::process::Command;
+use tonic::{metadata::MetadataValue, transport::Channel, Request};
+
+use crate::process::{refused, service, setting, unique, Running};
+
+const SETTINGS_MESSAGE: &str = "effective configuration";
+/// 32 bytes in base64url.
+const LINK_SECRET: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+
+fn invite_service() -> Command {
+    service("invite-service")
+}
+
+/// Starts it and waits for the end of its banner.
+async fn start(command: Command) -> Running {
+    Running::start(command, "Press Ctrl-C to stop.").await
+}
+
+fn admin_key(running: &Running) -> String {
+    running
+        .banner
+        .iter()
+        .map(|line| line.trim())
+        .find(|line| line.starts_with("bk_"))
+        .unwrap_or_else(|| panic!("no admin key in {:?}", running.banner))
+        .to_string()
+}
+
+/// Makes a job and an emailed invite for `email`; gives the invite's link.
+async fn emailed_invite(running: &Running, email: &str) -> String {
+    let channel = Channel::from_shared(format!("http://{}", running.addr))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect");
+    let auth: MetadataValue<_> = format!("Bearer {}", admin_key(running))
+        .parse()
+        .expect("ascii");
+    let with_key = move |mut request: Request<()>| {
+        request.metadata_mut().insert("authorization", auth.clone());
+        Ok::<_, tonic::Status>(request)
+    };
+    let job = JobServiceClient::with_interceptor(channel.clone(), with_key.clone())
+        .create_job(CreateJobRequest {
+            job: Some(Job {
+                title: "Backend engineer".into(),
+                assessment_url: "https://assess.example.com/start".into(),
+                ..Job::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create job")
+        .into_inner();
+    InviteServiceClient::with_interceptor(channel, with_key)
+        .create_invite(CreateInviteRequest {
+            job_id: job.id,
+            candidate_email: email.into(),
+            candidate_name: "Ada Lovelace".into(),
+            send_email: true,
+            ..CreateInviteRequest::default()
+        })
+        .await
+        .expect("create invite")
+        .into_inner()
+        .link_url
+}
+
+/// Every setting the tests below give a value of their own to, with the value and how the
+/// effective configuration shows it.
+struct Given {
+    variables: Vec<(String, String)>,
+    expected: Vec<(&'static str, Value)>,
+}
+
+impl Given {
+    fn new() -> Self {
+        Self {
+            variables: Vec::new(),
+            expected: Vec::new(),
+        }
+    }
+
+    /// `BECKON_<SETTING>` = `value`, shown as `shown`.
+    fn set(&mut self, setting: &'static str, value: impl Into<String>, shown: Value) {
+        self.variables.push((
+            format!("BECKON_{}", setting.to_ascii_uppercase()),
+            value.into(),
+        ));
+        self.expected.push((setting, shown));
+    }
+
+    fn apply(&self, command: &mut Command) {
+        for (name, value) in &self.variables {
+            command.env(name, value);
+        }
+    }
+
+    #[track_caller]
+    fn assert_shown_in(&self, settings: &Value) {
+        for (name, shown) in &self.expected {
+            assert_eq!(setting(settings, name), shown, "setting `{name}`");
+        }
+    }
+
+    fn names(&self) -> BTreeSet<&'static str> {
+        self.expected.iter().map(|(name, _)| *name).collect()
+    }
+}
+
+/// The issue's own case: SMTP set by host, port and security alone, and every other setting by
+/// its variable alone; the service starts and uses each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_setting_from_its_environment_variable_alone_is_used() {
+    let smtp = SmtpServer::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("invite-data");
+    let database = dir.path().join("elsewhere.db");
+    let redis_url = beckon_tests::notify::redis_url();
+    let redis_prefix = unique("test-config-invite");
+    let public_base_url = "https://jobs.example.test/beckon";
+
+    let mut given = Given::new();
+    given.set("listen_addr", "127.0.0.2:0", json!("127.0.0.2:0"));
+    given.set("public_base_url", public_base_url, json!(public_base_url));
+    given.set(
+        "data_dir",
+        data_dir.display().to_string(),
+        json!(data_dir.display().to_string()),
+    );
+    let database_url = format!("sqlite://{}?mode=rwc", database.display());
+    given.set("database_url", &database_url, json!(database_url));
+    given.set(
+        "cors_origins",
+        "https://ats.example.test, chrome-extension://abcdefgh",
+        json!(["https://ats.example.test", "chrome-extension://abcdefgh"]),
+    );
+    given.set("max_request_bytes", "2097152", json!(2_097_152));
+    given.set("request_timeout_secs", "45", json!(45));
+    given.set("log_format", "json", json!("json"));
+    given.set("max_db_connections", "7", json!(7));
+    given.set("link_secret", LINK_SECRET, json!("<secret>"));
+    given.set("relay_interval_ms", "100", json!(100));
+    given.set("max_bulk_rows", "20", json!(20));
+    given.set("cohort_chunk_size", "7", json!(7));
+    given.set("cohort_window_hours", "12", json!(12));
+    given.set("sweep_interval_ms", "1000", json!(1000));
+    given.set("redis_url", &redis_url, json!(redis_url));
+    given.set("redis_key_prefix", &redis_prefix, json!(redis_prefix));
+    given.set(
+        "public_rate_per_link",
+        "5/minute burst 2",
+        json!("5/minute burst 2"),
+    );
+    given.set(
+        "public_rate_per_address",
+        "4/hour burst 3",
+        json!("4/hour burst 3"),
+    );
+    given.set("public_rate_per_email", "2/day", json!("2/day burst 2"));
+    given.set(
+        "trusted_proxies",
+        "10.0.0.1,10.0.0.2",
+        json!(["10.0.0.1", "10.0.0.2"]),
+    );
+
+    let mut command = invite_service();
+    given.apply(&mut command);
+    command
+        .env("BECKON_NOTIFY_SMTP__HOST", smtp.addr.ip().to_string())
+        .env("BECKON_NOTIFY_SMTP__PORT", smtp.addr.port().to_string())
+        .env("BECKON_NOTIFY_SMTP__SECURITY", "none")
+        .env("BECKON_NOTIFY_FROM_ADDRESS", "Hiring <hiring@example.test>");
+    let mut running = start(command).await;
+
+    let settings = running.settings(SETTINGS_MESSAGE).await;
+    given.assert_shown_in(&settings);
+    // listen_addr: it listens there.
+    assert_eq!(
+        running.addr.ip().to_string(),
+        "127.0.0.2",
+        "{:?}",
+        running.banner
+    );
+    // The in-process notify-service took the SMTP server with the documented defaults.
+    let notify = running
+        .settings("effective configuration of the in-process notify-service")
+        .await;
+    assert_eq!(setting(&notify, "smtp.pool_size"), &json!(8));
+    assert_eq!(setting(&notify, "smtp.timeout_secs"), &json!(30));
+    assert_eq!(
+        setting(&notify, "data_dir"),
+        &json!(data_dir.display().to_string())
+    );
+
+    // public_base_url: links start with it, in the response and in the mail that arrives at the
+    // SMTP server configured by variables alone, from the configured address.
+    let link = emailed_invite(&running, "ada@example.com").await;
+    assert!(link.starts_with(&format!("{public_base_url}/i/")), "{link}");
+    let mail = smtp
+        .wait_for(Duration::from_secs(30), to("ada@example.com"))
+        .await;
+    let email = mail
+        .iter()
+        .find(|m| m.to == ["ada@example.com"])
+        .expect("the invite email arrived");
+    assert!(
+        email
+            .header("From")
+            .is_some_and(|from| from.contains("hiring@example.test")),
+        "{:?}",
+        email.header("From")
+    );
+    assert_eq!(
+        email.link_starting(public_base_url).as_deref(),
+        Some(link.as_str())
+    );
+
+    // cors_origins: a listed origin is allowed.
+    let preflight = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!(
+                "http://{}/beckon.invite.v1.OrganizationService/GetCaller",
+                running.addr
+            ),
+        )
+        .header("origin", "https://ats.example.test")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://ats.example.test"
+    );
+
+    // database_url and data_dir: the database is where it was put; notify-service's sits in
+    // the data folder; link_secret: no key was made there.
+    assert!(database.exists());
+    assert!(!data_dir.join("beckon.db").exists());
+    assert!(data_dir.join("notify.db").exists());
+    assert!(!data_dir.join("link-secret").exists());
+
+    // log_format: every log line is JSON, and no secret is in any.
+    for line in &running.log {
+        assert!(serde_json::from_str::<Value>(line).is_ok(), "{line}");
+        assert!(!line.contains(LINK_SECRET), "{line}");
+    }
+
+    // With the settings of the next test, every setting has been given.
+    let mut covered = given.names();
+    covered.extend(["notify_addr", "notify_token"]);
+    let all: BTreeSet<&str> = invite_service::config::SETTINGS.iter().copied().collect();
+    assert_eq!(covered, all);
+    beckon_tests::notify::remove_redis_keys(&redis_url, &redis_prefix).await;
+}
+
+/// `DATABASE_URL` and `REDIS_URL` are read too; with a notify address set, notify-service is
+/// not started here; the tests' and invitectl's variables are left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aliases_and_a_separate_notify_service_are_used() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_postgres_database().await;
+    let redis_url = beckon_tests::notify::redis_url();
+    let mut command = invite_service();
+    command
+        .env("BECKON_LISTEN_ADDR", "127.0.0.1:0")
+        .env("BECKON_DATA_DIR", dir.path())
+        .env("DATABASE_URL", &database_url)
+        .env("REDIS_URL", &redis_url)
+        .env("BECKON_NOTIFY_ADDR", "http://127.0.0.1:9")
+        .env("BECKON_NOTIFY_TOKEN", "notify-token-123")
+        // Others' variables in the same environment.
+        .env("BECKON_API_KEY", "bk_for_invitectl")
+        .env("BECKON_SERVER", "http://127.0.0.1:8080")
+        .env("BECKON_TEST_ANYTHING", "1");
+    let mut running = start(command).await;
+    let settings = running.settings(SETTINGS_MESSAGE).await;
+    assert_eq!(setting(&settings, "database_url"), &json!(database_url));
+    assert_eq!(setting(&settings, "redis_url"), &json!(redis_url));
+    assert_eq!(
+        setting(&settings, "notify_addr"),
+        &json!("http://127.0.0.1:9")
+    );
+    assert_eq!(setting(&settings, "notify_token"), &json!("<secret>"));
+    assert!(
+        running
+            .banner
+            .iter()
+            .any(|line| line.contains("notify-service at its configured address")),
+        "{:?}",
+        running.banner
+    );
+    assert!(!dir.path().join("beckon.db").exists());
+    assert!(!dir.path().join("notify.db").exists());
+    let database = Database::connect(&database_url).await.expect("connect");
+    let tables = database
+        .query_one(Statement::from_string(
+            database.get_database_backend(),
+            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'",
+        ))
+        .await
+        .expect("query")
+        .expect("a row")
+        .try_get::<i64>("", "n")
+        .expect("a count");
+    assert!(tables > 0, "the migrations ran in DATABASE_URL's database");
+    for line in &running.log {
+        assert!(!line.contains("notify-token-123"), "{line}");
+    }
+}
+
+/// Every setting from the TOML file; a variable still overrides the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_setting_from_the_toml_file_is_used() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("file.db").display());
+    let redis_url = beckon_tests::notify::redis_url();
+    let file = dir.path().join("invite.toml");
+    let toml = format!(
+        r#"
+listen_addr = "127.0.0.2:0"
+public_base_url = "https://file.example.test"
+data_dir = "{data_dir}"
+database_url = "{database_url}"
+cors_origins = ["https://ats.example.test"]
+max_request_bytes = 3000000
+request_timeout_secs = 12
+log_format = "json"
+max_db_connections = 5
+link_secret = "{LINK_SECRET}"
+notify_addr = "http://127.0.0.1:9"
+notify_token = "file-token"
+relay_interval_ms = 200
+max_bulk_rows = 30
+cohort_chunk_size = 9
+cohort_window_hours = 24
+sweep_interval_ms = 2000
+redis_url = "{redis_url}"
+redis_key_prefix = "file-prefix"
+public_rate_per_link = "6/minute burst 3"
+public_rate_per_address = "5/hour burst 4"
+public_rate_per_email = "1/day burst 1"
+trusted_proxies = ["10.1.1.1"]
+"#,
+        data_dir = data_dir.display(),
+    );
+    std::fs::write(&file, toml).expect("write the file");
+    let mut command = invite_service();
+    command
+        .arg("--config")
+        .arg(&file)
+        .env("BECKON_REQUEST_TIMEOUT_SECS", "13");
+    let mut running = start(command).await;
+    let settings = running.settings(SETTINGS_MESSAGE).await;
+    let expected = json!({
+        "listen_addr": "127.0.0.2:0",
+        "public_base_url": "https://file.example.test",
+        "data_dir": data_dir.display().to_string(),
+        "database_url": database_url,
+        "cors_origins": ["https://ats.example.test"],
+        "max_request_bytes": 3_000_000,
+        "request_timeout_secs": 13,
+        "log_format": "json",
+        "max_db_connections": 5,
+        "link_secret": "<secret>",
+        "notify_addr": "http://127.0.0.1:9",
+        "notify_token": "<secret>",
+        "relay_interval_ms": 200,
+        "max_bulk_rows": 30,
+        "cohort_chunk_size": 9,
+        "cohort_window_hours": 24,
+        "sweep_interval_ms": 2000,
+        "redis_url": redis_url,
+        "redis_key_prefix": "file-prefix",
+        "public_rate_per_link": "6/minute burst 3",
+        "public_rate_per_address": "5/hour burst 4",
+        "public_rate_per_email": "1/day burst 1",
+        "trusted_proxies": ["10.1.1.1"],
+    });
+    assert_eq!(settings, expected);
+    assert_eq!(running.addr.ip().to_string(), "127.0.0.2");
+    assert!(dir.path().join("file.db").exists());
+}
+
+/// Makes a database of its own on the test PostgreSQL server.
+async fn fresh_postgres_database() -> String {
+    let admin_url = beckon_tests::postgres_admin_url();
+    let admin = Database::connect(&admin_url).await.expect("PostgreSQL");
+    let name = format!("beckon_test_{}", uuid::Uuid::now_v7().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("a URL ending in /<database>");
+    format!("{base}/{name}")
+}
+
+#[tokio::test]
+async fn a_mistyped_variable_is_refused_with_the_closest_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = invite_service();
+    command
+        .env("BECKON_DATA_DIR", dir.path())
+        .env("BECKON_LISTEN_ADR", "127.0.0.1:0");
+    refused(command)
+        .await
+        .assert_one_line(&["BECKON_LISTEN_ADR", "did you mean BECKON_LISTEN_ADDR?"]);
+
+    // A notify-service setting mistyped is offered its right name too.
+    let mut command = invite_service();
+    command
+        .env("BECKON_DATA_DIR", dir.path())
+        .env("BECKON_LISTEN_ADDR", "127.0.0.1:0")
+        .env("BECKON_NOTIFY_SMTP_HOST", "127.0.0.1");
+    refused(command)
+        .await
+        .assert_one_line(&["did you mean BECKON_NOTIFY_SMTP__HOST?"]);
+}
+
+#[tokio::test]
+async fn a_bad_value_is_refused_once_with_exit_status_2_naming_setting_and_variable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = || {
+        let mut command = invite_service();
+        command
+            .env("BECKON_DATA_DIR", dir.path())
+            .env("BECKON_LISTEN_ADDR", "127.0.0.1:0");
+        command
+    };
+    let mut command = base();
+    command.env("BECKON_MAX_REQUEST_BYTES", "lots");
+    refused(command)
+        .await
+        .assert_one_line(&["`max_request_bytes`", "BECKON_MAX_REQUEST_BYTES"]);
+
+    let mut command = base();
+    command.env("BECKON_PUBLIC_BASE_URL", "ftp://example.com");
+    refused(command)
+        .await
+        .assert_one_line(&["`public_base_url`", "BECKON_PUBLIC_BASE_URL"]);
+
+    // notify-service's settings, read in this process, are refused the same way.
+    let mut command = base();
+    command
+        .env("BECKON_NOTIFY_SMTP__HOST", "127.0.0.1")
+        .env("BECKON_NOTIFY_SMTP__PORT", "twenty-five");
+    refused(command)
+        .await
+        .assert_one_line(&["`smtp.port`", "BECKON_NOTIFY_SMTP__PORT"]);
+
+    let mut command = base();
+    command
+        .env("BECKON_NOTIFY_SMTP__HOST", "127.0.0.1")
+        .env("BECKON_NOTIFY_SMTP__POOL_SIZE", "0");
+    refused(command)
+        .await
+        .assert_one_line(&["`smtp.pool_size`", "BECKON_NOTIFY_SMTP__POOL_SIZE"]);
+}
+
+#[tokio::test]
+async fn a_bad_file_is_refused_once_with_exit_status_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("invite.toml");
+    std::fs::write(&file, "listen_adr = \"127.0.0.1:0\"\n").expect("write");
+    let mut command = invite_service();
+    command
+        .env("BECKON_DATA_DIR", dir.path())
+        .arg("--config")
+        .arg(&file);
+    refused(command).await.assert_one_line(&[
+        "`listen_adr`",
+        "invite.toml",
+        "did you mean `listen_addr`?",
+    ]);
+
+    let mut command = invite_service();
+    command
+        .env("BECKON_DATA_DIR", dir.path())
+        .env("BECKON_CONFIG", dir.path().join("missing.toml"));
+    refused(command).await.assert_one_line(&["missing.toml"]);
+}
