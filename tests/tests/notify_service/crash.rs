@@ -142,6 +142,7 @@ async fn a_worker_killed_mid_send_is_replaced_within_the_ack_deadline(backend: Q
         .wait_for(bound + Duration::from_secs(10), |m| copies(m).len() >= total)
         .await;
     let took = killed_at.elapsed();
+    eprintln!("{backend:?}: the last message arrived {took:?} after the kill (bound {bound:?})");
     let copies = copies(&mail);
     assert_eq!(
         copies.len(),
@@ -279,6 +280,7 @@ async fn redis_restarted_empty_mid_batch_loses_nothing() {
         })
         .await;
     let first_took = restarted_at.elapsed();
+    eprintln!("deliveries resumed {first_took:?} after Redis came back empty");
     assert!(
         copies(&first_after).len() > delivered_at_restart && first_took <= REFILLED_WITHIN,
         "deliveries resumed {first_took:?} after Redis came back empty; at most {REFILLED_WITHIN:?}"
@@ -290,6 +292,7 @@ async fn redis_restarted_empty_mid_batch_loses_nothing() {
         .wait_for(bound + Duration::from_secs(10), |m| copies(m).len() > TOTAL)
         .await;
     let took = restarted_at.elapsed();
+    eprintln!("the last of {remaining} arrived {took:?} after Redis came back (bound {bound:?})");
     let copies = copies(&mail);
     assert_eq!(
         copies.len(),
