@@ -242,7 +242,9 @@ impl Store {
             .filter(pending());
         let (state, attempts, error) = match &outcome {
             // A success clears the error of an earlier attempt.
-            Outcome::Sent { attempts } => (DeliveryState::Sent, Some(*attempts), Some(String::new())),
+            Outcome::Sent { attempts } => {
+                (DeliveryState::Sent, Some(*attempts), Some(String::new()))
+            }
             Outcome::Deferred {
                 attempts,
                 error,

@@ -398,7 +398,10 @@ async fn a_new_queue_reports_itself_lost_once(f: Fixture) {
     // New: an in-process queue, or a Redis consumer group this instance had to create. What
     // the database holds must be published to it.
     let queue = f.queue(settings(30_000, 5)).await;
-    assert!(reports_lost(&*queue, PATIENCE).await, "a new queue is empty");
+    assert!(
+        reports_lost(&*queue, PATIENCE).await,
+        "a new queue is empty"
+    );
     assert!(
         !reports_lost(&*queue, Duration::from_millis(300)).await,
         "reported once"
