@@ -184,7 +184,11 @@ impl Workers {
                     if retry_at >= held_until {
                         return Err(err.into());
                     }
-                    tracing::warn!(error = ?err, delivery_id = %id, "could not record an attempt; retrying");
+                    tracing::warn!(
+                        error = ?err,
+                        delivery_id = %id,
+                        "could not record an attempt; retrying"
+                    );
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(2));
                 }

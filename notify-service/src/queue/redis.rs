@@ -165,7 +165,10 @@ impl RedisQueue {
         match created {
             Ok(()) => {
                 *lock(&self.claim_cursor) = "0-0".to_owned();
-                tracing::warn!(stream = %self.stream, "created the consumer group: the queue is new or Redis lost it");
+                tracing::warn!(
+                    stream = %self.stream,
+                    "created the consumer group: the queue is new or Redis lost it"
+                );
                 self.lost.notify_one();
                 Ok(())
             }

@@ -159,7 +159,8 @@ async fn a_worker_killed_mid_send_is_replaced_within_the_ack_deadline(backend: Q
     );
     assert!(
         took <= bound,
-        "the last message arrived {took:?} after the kill; at most the ack deadline and a margin, {bound:?}"
+        "the last message arrived {took:?} after the kill; \
+         at most the ack deadline and a margin, {bound:?}"
     );
     for (key, ids) in &copies {
         assert_eq!(ids.len(), 1, "{key} arrived once, not {}", ids.len());
