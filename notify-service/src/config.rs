@@ -113,9 +113,11 @@ pub struct Config {
     pub dead_letter_after: u32,
     /// How often unfinished deliveries are checked for being lost by the queue.
     pub reconcile_interval_ms: u64,
-    /// An unfinished delivery published longer ago than this is published again (the queue
-    /// may have lost it: Redis restarted empty, or the in-process queue with its process).
-    pub republish_after_ms: u64,
+    /// While nothing waits in the queue, an unfinished delivery due and not published for longer
+    /// than this is published again (a lost publish). Unset: the ack deadline and a quarter of
+    /// it. A queue that lost everything (Redis restarted empty, a new in-process queue) is
+    /// refilled at once instead.
+    pub republish_after_ms: Option<u64>,
     pub max_request_bytes: usize,
     pub log_format: LogFormat,
     pub max_db_connections: u32,
@@ -219,7 +221,7 @@ impl Default for Config {
             ack_deadline_ms: 60_000,
             dead_letter_after: 5,
             reconcile_interval_ms: 30_000,
-            republish_after_ms: 600_000,
+            republish_after_ms: None,
             max_request_bytes: 4 * 1024 * 1024,
             log_format: LogFormat::Text,
             max_db_connections: 16,
@@ -361,6 +363,14 @@ impl Config {
 
     pub fn ack_deadline(&self) -> Duration {
         Duration::from_millis(self.ack_deadline_ms)
+    }
+
+    /// `republish_after_ms`, or the ack deadline and a quarter of it.
+    pub fn republish_after(&self) -> Duration {
+        match self.republish_after_ms {
+            Some(ms) => Duration::from_millis(ms),
+            None => self.ack_deadline() + self.ack_deadline() / 4,
+        }
     }
 
     /// The domain of the From address: Message-IDs are made under it.

@@ -32,6 +32,9 @@ pub struct Store {
     pub config: Arc<Config>,
 }
 
+/// A delivery due within this much counts as due: the clocks of replicas differ a little.
+const DUE_SLACK: chrono::Duration = chrono::Duration::milliseconds(50);
+
 pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
@@ -199,14 +202,21 @@ impl Store {
         Ok(query.all(&self.read).await?)
     }
 
-    /// Takes the delivery for one attempt, unless another worker holds it or it is final.
-    pub async fn lease(&self, id: Uuid, hold: Duration) -> Result<bool, NotifyError> {
+    /// Takes the delivery for one attempt until `now + hold`, unless it is final, not due, or
+    /// held by another worker. Returns when the hold ends, if taken.
+    pub async fn lease(
+        &self,
+        id: Uuid,
+        hold: Duration,
+    ) -> Result<Option<DateTime<Utc>>, NotifyError> {
         let at = now();
         let until = at + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::MAX);
         let taken = delivery::Entity::update_many()
             .col_expr(delivery::Column::LeaseUntil, Expr::value(until))
             .filter(delivery::Column::Id.eq(id))
             .filter(pending())
+            // Due: a retry scheduled by a worker that got there first is not taken early.
+            .filter(delivery::Column::NextAttemptAt.lte(at + DUE_SLACK))
             .filter(
                 Condition::any()
                     .add(delivery::Column::LeaseUntil.is_null())
@@ -215,7 +225,7 @@ impl Store {
             .exec(&self.write)
             .await?
             .rows_affected;
-        Ok(taken == 1)
+        Ok((taken == 1).then_some(until))
     }
 
     /// Records the outcome of an attempt (or a decision without one). Only a pending delivery
@@ -231,7 +241,10 @@ impl Store {
             .filter(delivery::Column::Id.eq(id))
             .filter(pending());
         let (state, attempts, error) = match &outcome {
-            Outcome::Sent { attempts } => (DeliveryState::Sent, Some(*attempts), None),
+            // A success clears the error of an earlier attempt.
+            Outcome::Sent { attempts } => {
+                (DeliveryState::Sent, Some(*attempts), Some(String::new()))
+            }
             Outcome::Deferred {
                 attempts,
                 error,
@@ -273,8 +286,8 @@ impl Store {
         Ok(())
     }
 
-    /// Unfinished deliveries that were published long ago and are due: the queue may have lost
-    /// them. Marks them published now.
+    /// Unfinished deliveries that nobody holds and that have been due, without being published,
+    /// for longer than `older_than`: the queue may have lost them. Marks them published now.
     pub async fn take_stale(
         &self,
         older_than: Duration,
@@ -288,7 +301,13 @@ impl Store {
             .column(delivery::Column::Id)
             .filter(pending())
             .filter(delivery::Column::PublishedAt.lt(cutoff))
-            .filter(delivery::Column::NextAttemptAt.lte(at))
+            // A retry or a `not_before` time waits in the queue's delayed set until it is due.
+            .filter(delivery::Column::NextAttemptAt.lt(cutoff))
+            .filter(
+                Condition::any()
+                    .add(delivery::Column::LeaseUntil.is_null())
+                    .add(delivery::Column::LeaseUntil.lt(at)),
+            )
             .limit(limit)
             .into_tuple()
             .all(&txn)
@@ -302,6 +321,37 @@ impl Store {
         }
         txn.commit().await?;
         Ok(ids)
+    }
+
+    /// Every unfinished delivery after `after` in id order, up to `limit`, with when it is due,
+    /// marked published now: for refilling a queue that lost its entries.
+    pub async fn take_unfinished(
+        &self,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>)>, NotifyError> {
+        let at = now();
+        let txn = self.write.begin().await?;
+        let mut query = delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::Id)
+            .column(delivery::Column::NextAttemptAt)
+            .filter(pending())
+            .order_by_asc(delivery::Column::Id)
+            .limit(limit);
+        if let Some(after) = after {
+            query = query.filter(delivery::Column::Id.gt(after));
+        }
+        let page: Vec<(Uuid, DateTime<Utc>)> = query.into_tuple().all(&txn).await?;
+        if !page.is_empty() {
+            delivery::Entity::update_many()
+                .col_expr(delivery::Column::PublishedAt, Expr::value(at))
+                .filter(delivery::Column::Id.is_in(page.iter().map(|(id, _)| *id)))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(page)
     }
 
     pub async fn is_suppressed(&self, address: &str) -> Result<bool, NotifyError> {

@@ -1,7 +1,11 @@
 //! The workers: take delivery ids from the queue, send each under the rate limits, record the
-//! outcome, then ack. A crash between sending and recording resends at most the messages that
-//! were in flight, each with the same Message-ID. The reconciler republishes deliveries that a
-//! queue lost.
+//! outcome, then ack. A worker holds a delivery in the database (its lease) for as long as the
+//! queue waits for its ack; an entry for a delivery someone else holds is put back for when the
+//! hold ends, never dropped, so a dead worker's messages go out again within the ack deadline
+//! and a little. A crash between sending and recording resends at most the messages that were
+//! in flight, each with the same Message-ID; a recorded send is never repeated (the lease is
+//! only granted to an unfinished delivery). The reconciler refills a queue that lost its
+//! entries, from the database.
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use chrono::Utc;
@@ -33,6 +37,8 @@ pub struct Workers {
 
 const BATCH: usize = 16;
 const RECEIVE_WAIT: Duration = Duration::from_millis(500);
+/// How soon a refill that failed (database or queue unreachable) is tried again.
+const REFILL_RETRY: Duration = Duration::from_secs(1);
 
 impl Workers {
     /// Starts the workers and the reconciler; they stop when `stop` turns true.
@@ -83,16 +89,8 @@ impl Workers {
         let Some(delivery) = self.store.delivery(lease.delivery_id).await? else {
             return Ok(Handled::Ack);
         };
-        let state = DeliveryState::parse(&delivery.state);
-        if state.is_none_or(DeliveryState::is_final) {
-            return Ok(Handled::Ack);
-        }
-        if delivery.next_attempt_at > Utc::now() + chrono::Duration::milliseconds(50) {
-            // Not due yet (a not_before time, or an early copy): put it back for later.
-            self.queue
-                .publish_at(delivery.id, delivery.next_attempt_at)
-                .await?;
-            return Ok(Handled::Ack);
+        if let Some(handled) = self.unless_ready(&delivery).await? {
+            return Ok(handled);
         }
         if lease.times_delivered > self.config.dead_letter_after {
             let reason = format!(
@@ -111,25 +109,91 @@ impl Workers {
             self.queue.dead_letter(lease, &reason).await?;
             return Ok(Handled::DeadLettered);
         }
-        if !self
+        // Held for as long as the queue waits for an ack: a replacement that takes the entry over
+        // from a dead worker finds the hold about to end, and comes back when it has.
+        let Some(held_until) = self
             .store
             .lease(delivery.id, self.config.ack_deadline())
             .await?
-        {
-            // Another worker is on it (a duplicate queue entry); that one records the outcome.
+        else {
+            // Taken, finished or rescheduled since it was read: look again.
+            let Some(now) = self.store.delivery(delivery.id).await? else {
+                return Ok(Handled::Ack);
+            };
+            if let Some(handled) = self.unless_ready(&now).await? {
+                return Ok(handled);
+            }
+            // Free again already (a hold ended in between): a new entry, then this one is done.
+            self.queue.publish(&[delivery.id]).await?;
             return Ok(Handled::Ack);
-        }
+        };
         if self.store.is_suppressed(&delivery.recipient).await? {
             self.store.record(delivery.id, Outcome::Suppressed).await?;
             return Ok(Handled::Ack);
         }
         self.wait_for_limits(&delivery).await?;
         let outcome = self.attempt(&delivery).await?;
-        self.store.record(delivery.id, outcome.clone()).await?;
+        self.record_attempt(delivery.id, &outcome, held_until)
+            .await?;
         if let Outcome::Deferred { retry_at, .. } = outcome {
             self.queue.publish_at(delivery.id, retry_at).await?;
         }
         Ok(Handled::Ack)
+    }
+
+    /// What to do with a delivery that is not ready for an attempt: nothing when it is final;
+    /// when it is not due or another worker holds it, it is put back on the queue for the time
+    /// it will be (the entry in hand is then acked, never simply dropped). `None`: ready.
+    async fn unless_ready(&self, delivery: &delivery::Model) -> anyhow::Result<Option<Handled>> {
+        let state = DeliveryState::parse(&delivery.state);
+        if state.is_none_or(DeliveryState::is_final) {
+            return Ok(Some(Handled::Ack));
+        }
+        let now = Utc::now();
+        let mut ready_at = delivery.next_attempt_at - chrono::Duration::milliseconds(50);
+        if let Some(held_until) = delivery.lease_until {
+            ready_at = ready_at.max(held_until);
+        }
+        if ready_at <= now {
+            return Ok(None);
+        }
+        // A retry's own schedule or a hold: come back then. If the holder finishes first, this
+        // copy finds the delivery final; if it defers, its schedule replaces this one.
+        self.queue
+            .publish_at(delivery.id, ready_at.max(delivery.next_attempt_at))
+            .await?;
+        Ok(Some(Handled::Ack))
+    }
+
+    /// Records what an attempt did. The message may have gone out already, so a database error
+    /// is retried for as long as this worker holds the delivery: a record that lands in time
+    /// means no second copy.
+    async fn record_attempt(
+        &self,
+        id: Uuid,
+        outcome: &Outcome,
+        held_until: chrono::DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.store.record(id, outcome.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(err) => {
+                    let retry_at = Utc::now()
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    if retry_at >= held_until {
+                        return Err(err.into());
+                    }
+                    tracing::warn!(
+                        error = ?err,
+                        delivery_id = %id,
+                        "could not record an attempt; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
     }
 
     /// Waits until the relay's, the organization's and the recipient domain's limits all admit
@@ -216,28 +280,81 @@ impl Workers {
         })
     }
 
-    /// Publishes again what a queue lost: unfinished, due, and not published for a long time.
+    /// Publishes again what a queue lost: everything unfinished as soon as the queue reports
+    /// itself lost, and, while nothing waits in the queue, deliveries left unpublished for
+    /// longer than the ack deadline and a margin.
     async fn reconcile(&self, mut stop: watch::Receiver<bool>) {
         let every = Duration::from_millis(self.config.reconcile_interval_ms);
-        let stale_after = Duration::from_millis(self.config.republish_after_ms);
+        let stale_after = self.config.republish_after();
+        let mut must_refill = false;
         while !*stop.borrow() {
-            pause(&mut stop, every).await;
-            loop {
-                let ids: Vec<Uuid> = match self.store.take_stale(stale_after, 1000).await {
-                    Ok(ids) => ids,
-                    Err(err) => {
-                        tracing::warn!(error = ?err, "reconciler could not read deliveries");
-                        break;
+            if must_refill {
+                match self.refill().await {
+                    Ok(count) => {
+                        tracing::info!(count, "refilled the queue from the database");
+                        must_refill = false;
                     }
-                };
-                if ids.is_empty() {
-                    break;
+                    Err(err) => {
+                        tracing::warn!(error = ?err, "could not refill the queue; will retry");
+                        pause(&mut stop, REFILL_RETRY).await;
+                    }
                 }
-                tracing::info!(count = ids.len(), "republishing deliveries the queue lost");
-                if let Err(err) = self.queue.publish(&ids).await {
-                    tracing::warn!(error = %err, "reconciler could not publish; will retry");
-                    break;
+                continue;
+            }
+            tokio::select! {
+                () = self.queue.lost() => must_refill = true,
+                () = tokio::time::sleep(every) => self.republish_stale(stale_after).await,
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Publishes every unfinished delivery: due ones now, the others for their time.
+    async fn refill(&self) -> anyhow::Result<usize> {
+        let mut after = None;
+        let mut count = 0;
+        loop {
+            let page = self.store.take_unfinished(after, 1000).await?;
+            let Some(&(last, _)) = page.last() else {
+                return Ok(count);
+            };
+            after = Some(last);
+            count += page.len();
+            let now = Utc::now();
+            let (due, later): (Vec<_>, Vec<_>) = page.into_iter().partition(|(_, at)| *at <= now);
+            let due: Vec<Uuid> = due.into_iter().map(|(id, _)| id).collect();
+            self.queue.publish(&due).await?;
+            for (id, at) in later {
+                self.queue.publish_at(id, at).await?;
+            }
+        }
+    }
+
+    async fn republish_stale(&self, stale_after: Duration) {
+        match self.queue.waiting().await {
+            // Entries still wait their turn; what looks stale may simply be behind them.
+            Ok(waiting) if waiting > 0 => return,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "reconciler could not look at the queue");
+                return;
+            }
+        }
+        loop {
+            let ids: Vec<Uuid> = match self.store.take_stale(stale_after, 1000).await {
+                Ok(ids) => ids,
+                Err(err) => {
+                    tracing::warn!(error = ?err, "reconciler could not read deliveries");
+                    return;
                 }
+            };
+            if ids.is_empty() {
+                return;
+            }
+            tracing::info!(count = ids.len(), "republishing deliveries the queue lost");
+            if let Err(err) = self.queue.publish(&ids).await {
+                tracing::warn!(error = %err, "reconciler could not publish; will retry");
+                return;
             }
         }
     }

@@ -123,6 +123,8 @@ on_both_backends!(
     dead_letter_acks_the_lease_and_lists_it_oldest_first,
     a_delayed_delivery_is_not_received_before_its_time_and_is_received_when_due,
     scheduling_a_delivery_again_moves_it_instead_of_adding_another,
+    a_new_queue_reports_itself_lost_once,
+    waiting_counts_entries_not_yet_handed_out,
     a_burst_is_admitted_at_once_then_refused_with_a_sensible_retry_after,
     a_refused_acquire_over_several_limits_takes_nothing_from_any,
     a_refusal_reports_the_longest_wait,
@@ -385,6 +387,37 @@ async fn scheduling_a_delivery_again_moves_it_instead_of_adding_another(f: Fixtu
         receive(&*queue, "a", 10, Duration::from_millis(300)).await,
         Vec::new()
     );
+}
+
+/// True if `lost` reports within `within`.
+async fn reports_lost(queue: &dyn Queue, within: Duration) -> bool {
+    tokio::time::timeout(within, queue.lost()).await.is_ok()
+}
+
+async fn a_new_queue_reports_itself_lost_once(f: Fixture) {
+    // New: an in-process queue, or a Redis consumer group this instance had to create. What
+    // the database holds must be published to it.
+    let queue = f.queue(settings(30_000, 5)).await;
+    assert!(
+        reports_lost(&*queue, PATIENCE).await,
+        "a new queue is empty"
+    );
+    assert!(
+        !reports_lost(&*queue, Duration::from_millis(300)).await,
+        "reported once"
+    );
+}
+
+async fn waiting_counts_entries_not_yet_handed_out(f: Fixture) {
+    let queue = f.queue(settings(30_000, 5)).await;
+    assert_eq!(queue.waiting().await.expect("waiting"), 0);
+    queue.publish(&new_ids(3)).await.expect("publish");
+    assert_eq!(queue.waiting().await.expect("waiting"), 3);
+    let leases = receive(&*queue, "a", 2, PATIENCE).await;
+    assert_eq!(leases.len(), 2);
+    assert_eq!(queue.waiting().await.expect("waiting"), 1, "two handed out");
+    queue.ack(&leases).await.expect("ack");
+    assert_eq!(queue.waiting().await.expect("waiting"), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -657,6 +690,34 @@ mod replicas {
         assert_eq!(
             delivery_ids(&receive(&queue, "b", 10, PATIENCE).await),
             vec![lost]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_replica_that_recreates_a_lost_consumer_group_reports_the_queue_lost() {
+        let f = Fixture::new(Backend::Redis);
+        let a = redis_queue(&f.prefix, settings(30_000, 5)).await;
+        let b = redis_queue(&f.prefix, settings(30_000, 5)).await;
+        assert!(reports_lost(&a, PATIENCE).await, "a created the group");
+        assert!(
+            !reports_lost(&b, Duration::from_millis(300)).await,
+            "b found it there"
+        );
+
+        // As after a restart without persistence: b notices first and creates the group again.
+        delete_keys(&f.prefix);
+        assert_eq!(
+            receive(&b, "b", 10, Duration::from_millis(300)).await,
+            Vec::new()
+        );
+        assert!(reports_lost(&b, PATIENCE).await, "b found NOGROUP");
+        assert_eq!(
+            receive(&a, "a", 10, Duration::from_millis(300)).await,
+            Vec::new()
+        );
+        assert!(
+            !reports_lost(&a, Duration::from_millis(300)).await,
+            "one replica refills, not every one"
         );
     }
 

@@ -80,7 +80,7 @@ pub fn test_config(backend: QueueBackend, smtp: &SmtpServer, data_dir: &Path) ->
         retry_max_ms: 200,
         ack_deadline_ms: 1500,
         reconcile_interval_ms: 250,
-        republish_after_ms: 3000,
+        republish_after_ms: Some(3000),
         ..Config::default()
     }
 }
@@ -244,11 +244,10 @@ fn config_env(config: &Config) -> Vec<(String, String)> {
             "BECKON_NOTIFY_RECONCILE_INTERVAL_MS".into(),
             config.reconcile_interval_ms.to_string(),
         ),
-        (
-            "BECKON_NOTIFY_REPUBLISH_AFTER_MS".into(),
-            config.republish_after_ms.to_string(),
-        ),
     ];
+    if let Some(ms) = config.republish_after_ms {
+        env.push(("BECKON_NOTIFY_REPUBLISH_AFTER_MS".into(), ms.to_string()));
+    }
     for (name, rate) in [
         ("RELAY_RATE", config.relay_rate),
         ("ORGANIZATION_RATE", config.organization_rate),

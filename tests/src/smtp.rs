@@ -1,10 +1,11 @@
 //! A real SMTP server on loopback for tests: it accepts mail, or answers chosen recipients with
-//! chosen reply codes (e.g. 451 three times, then 250; or 550 always), and records every message
-//! it accepted.
+//! chosen reply codes (e.g. 451 three times, then 250; or 550 always), or never answers them (a
+//! send that hangs, to kill its sender mid-send), and records every message it accepted.
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     net::SocketAddr,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use tokio::{
@@ -65,6 +66,16 @@ struct State {
     always: HashMap<String, u16>,
     /// How many RCPT TO each address got, accepted or not.
     attempts: HashMap<String, u32>,
+    /// Addresses whose RCPT TO gets no reply while they are here.
+    held: HashSet<String>,
+    /// How long every RCPT TO reply takes.
+    reply_delay: Duration,
+}
+
+/// What to do with a RCPT TO.
+enum Rcpt {
+    Reply(u16),
+    Hang,
 }
 
 #[derive(Clone)]
@@ -72,6 +83,7 @@ pub struct SmtpServer {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
     arrived: Arc<Notify>,
+    attempted: Arc<Notify>,
 }
 
 impl SmtpServer {
@@ -82,6 +94,7 @@ impl SmtpServer {
             addr: listener.local_addr().expect("addr"),
             state: Arc::default(),
             arrived: Arc::new(Notify::new()),
+            attempted: Arc::new(Notify::new()),
         };
         let serving = server.clone();
         tokio::spawn(async move {
@@ -105,6 +118,36 @@ impl SmtpServer {
     /// Answers RCPT TO for `address` with `code`, always.
     pub fn always(&self, address: &str, code: u16) {
         self.lock().always.insert(address.to_lowercase(), code);
+    }
+
+    /// Gives no reply to RCPT TO for `address` (until `release`): the sender hangs mid-send,
+    /// until it gives up or its connection closes.
+    pub fn hold(&self, address: &str) {
+        self.lock().held.insert(address.to_lowercase());
+    }
+
+    /// Answers `address` normally again, from its next RCPT TO.
+    pub fn release(&self, address: &str) {
+        self.lock().held.remove(&address.to_lowercase());
+    }
+
+    /// Makes every RCPT TO reply take `delay`: slow sends.
+    pub fn delay_replies(&self, delay: Duration) {
+        self.lock().reply_delay = delay;
+    }
+
+    /// Waits until a RCPT TO for `address` has arrived, or `within` runs out; true if it did.
+    pub async fn wait_for_attempt(&self, address: &str, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.attempted.notified();
+            if self.attempts(address) > 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.attempts(address) > 0;
+            }
+        }
     }
 
     pub fn received(&self) -> Vec<ReceivedMail> {
@@ -144,17 +187,23 @@ impl SmtpServer {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn rcpt_reply(&self, address: &str) -> u16 {
+    fn rcpt_reply(&self, address: &str) -> (Rcpt, Duration) {
         let mut state = self.lock();
         *state.attempts.entry(address.to_string()).or_default() += 1;
-        if let Some(code) = state.always.get(address) {
-            return *code;
+        self.attempted.notify_waiters();
+        let delay = state.reply_delay;
+        if state.held.contains(address) {
+            return (Rcpt::Hang, delay);
         }
-        state
+        if let Some(code) = state.always.get(address) {
+            return (Rcpt::Reply(*code), delay);
+        }
+        let code = state
             .scripts
             .get_mut(address)
             .and_then(VecDeque::pop_front)
-            .unwrap_or(250)
+            .unwrap_or(250);
+        (Rcpt::Reply(code), delay)
     }
 
     async fn serve(self, stream: TcpStream) -> std::io::Result<()> {
@@ -180,7 +229,20 @@ impl SmtpServer {
                 "250 OK".into()
             } else if upper.starts_with("RCPT TO:") {
                 let address = address_in(&command);
-                match self.rcpt_reply(&address) {
+                let (rcpt, delay) = self.rcpt_reply(&address);
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                let code = match rcpt {
+                    Rcpt::Reply(code) => code,
+                    Rcpt::Hang => {
+                        // No reply: the client waits until it gives up, or dies. Either ends
+                        // the connection, and with it this session.
+                        while lines.read_line(&mut line).await? > 0 {}
+                        return Ok(());
+                    }
+                };
+                match code {
                     250 => {
                         to.push(address);
                         "250 OK".into()

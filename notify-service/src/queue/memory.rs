@@ -1,5 +1,6 @@
 //! The in-process queue: the same behaviour as the Redis one, for a single process. Entries live
-//! in memory only; after a restart the reconciler publishes again (see the module docs).
+//! in memory only, so a new queue reports itself `lost` at once and the reconciler publishes
+//! every unfinished delivery again (see the module docs).
 //!
 //! Receive order matches `RedisQueue`: delayed entries that are due join the back of the ready
 //! line (as they join the stream in Redis), then leases past their ack deadline are taken back
@@ -21,6 +22,8 @@ pub struct MemoryQueue {
     state: Mutex<State>,
     /// Wakes waiting receivers when something they could take may have appeared.
     changed: Notify,
+    /// Holds one permit from the start: a new in-process queue holds nothing yet.
+    lost: Notify,
 }
 
 #[derive(Default)]
@@ -45,10 +48,13 @@ struct Leased {
 
 impl MemoryQueue {
     pub fn new(settings: QueueSettings) -> Self {
+        let lost = Notify::new();
+        lost.notify_one();
         Self {
             settings,
             state: Mutex::new(State::default()),
             changed: Notify::new(),
+            lost,
         }
     }
 
@@ -244,5 +250,13 @@ impl Queue for MemoryQueue {
 
     async fn dead_letters(&self, max: usize) -> Result<Vec<Uuid>, QueueError> {
         Ok(self.state().dead.iter().take(max).copied().collect())
+    }
+
+    async fn lost(&self) {
+        self.lost.notified().await;
+    }
+
+    async fn waiting(&self) -> Result<usize, QueueError> {
+        Ok(self.state().ready.len())
     }
 }

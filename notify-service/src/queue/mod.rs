@@ -1,6 +1,7 @@
 //! The fan-out queue between enqueue and the workers. It carries only delivery ids: what to send
 //! lives in the database, so a queue that loses everything (Redis restarted empty, or the
-//! in-process queue after a restart) loses no message — the reconciler publishes again.
+//! in-process queue after a restart) loses no message: the queue says so (`lost`) and the
+//! reconciler publishes every unfinished delivery again at once.
 //!
 //! Two implementations with the same behaviour: `redis::RedisQueue` (streams with a consumer
 //! group, shared by every replica) and `memory::MemoryQueue` (one process).
@@ -74,4 +75,13 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Delivery ids in the dead-letter list, oldest first (for operators and tests).
     async fn dead_letters(&self, max: usize) -> Result<Vec<Uuid>, QueueError>;
+
+    /// Returns once this queue has found itself empty of what was published before: a new
+    /// in-process queue at once; on Redis, when this instance had to create the consumer group
+    /// (at start, or after Redis lost its data). Each finding is reported once, to one caller.
+    async fn lost(&self);
+
+    /// How many entries wait to be handed out for the first time: while any do, a delivery not
+    /// handed out for a while may simply be behind them.
+    async fn waiting(&self) -> Result<usize, QueueError>;
 }

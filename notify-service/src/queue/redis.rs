@@ -12,6 +12,10 @@
 //! `dead_letter_after` times is dead-lettered instead), (3) reads new entries (XREADGROUP). Acked
 //! entries are deleted from the stream, so it holds only what is waiting or in flight.
 //!
+//! A consumer group that is missing (`NOGROUP`: Redis restarted empty, or its keys were removed)
+//! means every entry is gone, the delayed set too: the instance that creates the group again
+//! reports the queue `lost`, and the reconciler refills it from the database at once.
+//!
 //! Needs Redis 6.2 or later (XAUTOCLAIM); 7.0 or later drops deleted entries from the pending list
 //! by itself.
 use std::sync::{Mutex, MutexGuard};
@@ -21,7 +25,7 @@ use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
 use redis::{AsyncConnectionConfig, Client, RedisError, Script};
-use tokio::time::Instant;
+use tokio::{sync::Notify, time::Instant};
 use uuid::Uuid;
 
 use super::{Lease, Queue, QueueError, QueueSettings};
@@ -73,6 +77,9 @@ pub struct RedisQueue {
     /// Where the next XAUTOCLAIM scan starts, so that successive receives walk the whole
     /// pending list instead of rescanning its head.
     claim_cursor: Mutex<String>,
+    /// A permit when this instance created the consumer group: whatever was published before
+    /// is gone.
+    lost: Notify,
 }
 
 fn unavailable(error: RedisError) -> QueueError {
@@ -137,13 +144,15 @@ impl RedisQueue {
             settings,
             promote: Script::new(PROMOTE_DUE),
             claim_cursor: Mutex::new("0-0".to_owned()),
+            lost: Notify::new(),
         };
         queue.ensure_group(&mut queue.conn.clone()).await?;
         Ok(queue)
     }
 
     /// Creates the group if missing: at start, and again if Redis lost its data. It starts at
-    /// id 0, so that entries added before it existed are still delivered.
+    /// id 0, so that entries added before it existed are still delivered. The instance that
+    /// creates it reports the queue lost (only one of several replicas can).
     async fn ensure_group(&self, conn: &mut ConnectionManager) -> Result<(), QueueError> {
         let created: Result<(), RedisError> = redis::cmd("XGROUP")
             .arg("CREATE")
@@ -154,8 +163,17 @@ impl RedisQueue {
             .query_async(conn)
             .await;
         match created {
-            Err(error) if error.code() != Some("BUSYGROUP") => Err(unavailable(error)),
-            _ => Ok(()),
+            Ok(()) => {
+                *lock(&self.claim_cursor) = "0-0".to_owned();
+                tracing::warn!(
+                    stream = %self.stream,
+                    "created the consumer group: the queue is new or Redis lost it"
+                );
+                self.lost.notify_one();
+                Ok(())
+            }
+            Err(error) if error.code() == Some("BUSYGROUP") => Ok(()),
+            Err(error) => Err(unavailable(error)),
         }
     }
 
@@ -544,6 +562,25 @@ impl Queue for RedisQueue {
             .await
             .map_err(unavailable)?;
         Ok(range.ids.iter().filter_map(delivery_id_of).collect())
+    }
+
+    async fn lost(&self) {
+        self.lost.notified().await;
+    }
+
+    async fn waiting(&self) -> Result<usize, QueueError> {
+        // Acked entries are deleted: the stream holds what waits plus what is handed out.
+        let (length, (handed_out, ..)): (usize, (usize, redis::Value, redis::Value, redis::Value)) =
+            redis::pipe()
+                .cmd("XLEN")
+                .arg(&self.stream)
+                .cmd("XPENDING")
+                .arg(&self.stream)
+                .arg(GROUP)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+        Ok(length.saturating_sub(handed_out))
     }
 }
 

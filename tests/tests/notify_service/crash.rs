@@ -1,10 +1,11 @@
 //! Nothing accepted is lost: not when notify-service is killed mid-batch, not when Redis comes
-//! back empty.
+//! back empty; and what a dead worker held, or a lost queue carried, goes out again promptly
+//! (the ack deadline and a little, not the reconciler's backstop).
 use std::{
     collections::HashMap,
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use beckon_proto::notify::v1::*;
@@ -16,7 +17,13 @@ use beckon_tests::{
 
 use crate::delivery::invite_message;
 
-on_both_queues!(killed_mid_batch_every_message_still_arrives_once_or_in_flight_twice);
+on_both_queues!(
+    killed_mid_batch_every_message_still_arrives_once_or_in_flight_twice,
+    a_worker_killed_mid_send_is_replaced_within_the_ack_deadline,
+);
+
+/// So long that a test passes only if recovery does not wait for the reconciler's backstop.
+const NO_BACKSTOP_MS: u64 = 600_000;
 
 /// Idempotency key → how many copies arrived, and the Message-IDs they carried.
 fn copies(mail: &[ReceivedMail]) -> HashMap<String, Vec<String>> {
@@ -37,7 +44,8 @@ async fn killed_mid_batch_every_message_still_arrives_once_or_in_flight_twice(
     const TOTAL: usize = 2000;
     let smtp = SmtpServer::start().await;
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let config = test_config(backend, &smtp, data_dir.path());
+    let mut config = test_config(backend, &smtp, data_dir.path());
+    config.republish_after_ms = Some(NO_BACKSTOP_MS);
     let first = NotifyProcess::start(&config);
     let mut client = first.client().await;
     for batch in 0..TOTAL / 1000 {
@@ -80,6 +88,84 @@ async fn killed_mid_batch_every_message_still_arrives_once_or_in_flight_twice(
             "{key}: every copy has the same Message-ID: {ids:?}"
         );
     }
+    if let Some(url) = &config.redis_url {
+        beckon_tests::notify::remove_redis_keys(url, &config.key_prefix).await;
+    }
+}
+
+/// One worker takes a batch of 16: 15 slow sends, then one the SMTP server never answers. It is
+/// killed while that send hangs, and started again at once. The message it held goes out within
+/// the ack deadline and a margin (3 s + 3 s here; 60 s + a few with the defaults), and so do the
+/// messages still waiting in the queue; with nothing sent and not recorded at the kill, every
+/// message arrives exactly once.
+async fn a_worker_killed_mid_send_is_replaced_within_the_ack_deadline(backend: QueueBackend) {
+    const ACK_DEADLINE: Duration = Duration::from_secs(3);
+    const MARGIN: Duration = Duration::from_secs(3);
+    const IN_FLIGHT: &str = "in-flight@example.com";
+    let smtp = SmtpServer::start().await;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(backend, &smtp, data_dir.path());
+    config.workers = 1;
+    config.ack_deadline_ms = ACK_DEADLINE.as_millis() as u64;
+    config.republish_after_ms = Some(NO_BACKSTOP_MS);
+    smtp.delay_replies(Duration::from_millis(150));
+    smtp.hold(IN_FLIGHT);
+
+    let first = NotifyProcess::start(&config);
+    let mut messages: Vec<_> = (0..15)
+        .map(|n| invite_message(&format!("before-{n}"), &format!("before{n}@example.com")))
+        .collect();
+    messages.push(invite_message("in-flight", IN_FLIGHT));
+    messages.extend(
+        (0..4).map(|n| invite_message(&format!("after-{n}"), &format!("after{n}@example.com"))),
+    );
+    let total = messages.len();
+    first
+        .client()
+        .await
+        .enqueue_messages(EnqueueMessagesRequest { messages })
+        .await
+        .expect("enqueue");
+    assert!(
+        smtp.wait_for_attempt(IN_FLIGHT, Duration::from_secs(60))
+            .await,
+        "the worker reached the message that hangs"
+    );
+    first.kill();
+    let killed_at = Instant::now();
+    smtp.release(IN_FLIGHT);
+    smtp.delay_replies(Duration::ZERO);
+
+    let _second = NotifyProcess::start(&config);
+    let bound = ACK_DEADLINE + MARGIN;
+    // Waits past the bound, so that a failure says how late the last message was.
+    let mail = smtp
+        .wait_for(bound + Duration::from_secs(10), |m| {
+            copies(m).len() >= total
+        })
+        .await;
+    let took = killed_at.elapsed();
+    eprintln!("{backend:?}: the last message arrived {took:?} after the kill (bound {bound:?})");
+    let copies = copies(&mail);
+    assert_eq!(
+        copies.len(),
+        total,
+        "every message arrived within {:?} of the kill (missing: {:?})",
+        bound + Duration::from_secs(10),
+        ["in-flight", "after-0", "after-1", "after-2", "after-3"]
+            .iter()
+            .filter(|key| !copies.contains_key(**key))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        took <= bound,
+        "the last message arrived {took:?} after the kill; \
+         at most the ack deadline and a margin, {bound:?}"
+    );
+    for (key, ids) in &copies {
+        assert_eq!(ids.len(), 1, "{key} arrived once, not {}", ids.len());
+    }
+    assert_eq!(smtp.attempts(IN_FLIGHT), 2, "the hung send, then one more");
     if let Some(url) = &config.redis_url {
         beckon_tests::notify::remove_redis_keys(url, &config.key_prefix).await;
     }
@@ -144,9 +230,16 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// Redis restarted empty mid-batch: the consumer group is gone (`NOGROUP`), which tells the
+/// service at once that its queue is lost; it refills the queue from the database instead of
+/// waiting for the reconciler. The first message after the restart arrives within a few poll
+/// intervals (5 s), the last within that and the time the rest takes at the rate measured before
+/// the restart (and half as much again).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_empty_mid_batch_loses_nothing() {
     const TOTAL: usize = 1000;
+    const RATE: f64 = 250.0;
+    const REFILLED_WITHIN: Duration = Duration::from_secs(5);
     let smtp = SmtpServer::start().await;
     let port = free_port();
     let redis = OwnRedis::start(port);
@@ -155,20 +248,26 @@ async fn redis_restarted_empty_mid_batch_loses_nothing() {
         c.redis_url = Some(url.clone());
         // Slow enough that the batch is still going when Redis restarts.
         c.relay_rate = notify_service::config::Rate {
-            per_second: 250.0,
+            per_second: RATE,
             burst: 10,
         };
+        c.republish_after_ms = Some(NO_BACKSTOP_MS);
     })
     .await;
     let messages = (0..TOTAL)
         .map(|n| invite_message(&format!("redis-{n}"), &format!("r{n}@example.com")))
         .collect();
+    let enqueued_at = Instant::now();
     app.client
         .enqueue_messages(EnqueueMessagesRequest { messages })
         .await
         .expect("enqueue");
-    smtp.wait_for(Duration::from_secs(60), |m| m.len() >= 150)
-        .await;
+    let before = smtp
+        .wait_for(Duration::from_secs(60), |m| m.len() >= 150)
+        .await
+        .len();
+    // What this machine manages now: the limit, or less when it is busy.
+    let rate = (before as f64 / enqueued_at.elapsed().as_secs_f64()).min(RATE);
     redis.kill();
 
     // While Redis is down, a new message is refused as UNAVAILABLE, and still not lost.
@@ -183,14 +282,36 @@ async fn redis_restarted_empty_mid_batch_loses_nothing() {
     }
 
     let _redis_again = OwnRedis::start(port);
-    let mail = smtp
-        .wait_for(Duration::from_secs(120), |m| copies(m).len() > TOTAL)
+    let restarted_at = Instant::now();
+    let delivered_at_restart = copies(&smtp.received()).len();
+    let first_after = smtp
+        .wait_for(REFILLED_WITHIN + Duration::from_secs(10), |m| {
+            copies(m).len() > delivered_at_restart
+        })
         .await;
+    let first_took = restarted_at.elapsed();
+    eprintln!("deliveries resumed {first_took:?} after Redis came back empty");
+    assert!(
+        copies(&first_after).len() > delivered_at_restart && first_took <= REFILLED_WITHIN,
+        "deliveries resumed {first_took:?} after Redis came back empty; at most {REFILLED_WITHIN:?}"
+    );
+    let remaining = TOTAL + 1 - delivered_at_restart;
+    // The time the rest takes at the rate measured before the restart, and half as much again.
+    let bound = REFILLED_WITHIN + Duration::from_secs_f64(1.5 * remaining as f64 / rate);
+    let mail = smtp
+        .wait_for(bound + Duration::from_secs(10), |m| copies(m).len() > TOTAL)
+        .await;
+    let took = restarted_at.elapsed();
+    eprintln!("the last of {remaining} arrived {took:?} after Redis came back (bound {bound:?})");
     let copies = copies(&mail);
     assert_eq!(
         copies.len(),
         TOTAL + 1,
         "every message arrived, the late one too"
+    );
+    assert!(
+        took <= bound,
+        "the last of {remaining} messages arrived {took:?} after Redis came back; at most {bound:?}"
     );
     app.stop().await;
 }
