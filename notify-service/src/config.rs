@@ -86,6 +86,9 @@ pub struct Config {
     pub max_request_bytes: usize,
     pub log_format: LogFormat,
     pub max_db_connections: u32,
+    /// How long a call waits for a database connection before it answers UNAVAILABLE (the
+    /// database cannot be reached, or every connection is busy).
+    pub db_acquire_timeout_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -130,6 +133,7 @@ impl Default for Config {
             max_request_bytes: 4 * 1024 * 1024,
             log_format: LogFormat::Text,
             max_db_connections: 16,
+            db_acquire_timeout_ms: 5000,
         }
     }
 }
@@ -237,6 +241,12 @@ impl Config {
                 "and reconcile_interval_ms must be at least 100",
             ));
         }
+        if !(100..=600_000).contains(&self.db_acquire_timeout_ms) {
+            return Err(invalid(
+                "db_acquire_timeout_ms",
+                "must be between 100 and 600000",
+            ));
+        }
         Ok(())
     }
 
@@ -258,6 +268,10 @@ impl Config {
 
     pub fn ack_deadline(&self) -> Duration {
         Duration::from_millis(self.ack_deadline_ms)
+    }
+
+    pub fn db_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_acquire_timeout_ms)
     }
 
     /// The domain of the From address: Message-IDs are made under it.
