@@ -68,7 +68,10 @@ pub async fn listed_services(channel: Channel) -> Vec<String> {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
-    match reflection_answer(channel, request).await {
+    match reflection_answer(channel, request)
+        .await
+        .expect("reflection answer")
+    {
         MessageResponse::ListServicesResponse(list) => {
             let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
             names.sort();
@@ -85,25 +88,28 @@ pub async fn reflection_describes(channel: Channel, symbol: &str) -> bool {
         message_request: Some(MessageRequest::FileContainingSymbol(symbol.into())),
     };
     match reflection_answer(channel, request).await {
-        MessageResponse::FileDescriptorResponse(_) => true,
-        MessageResponse::ErrorResponse(_) => false,
+        Ok(MessageResponse::FileDescriptorResponse(_)) => true,
+        Ok(MessageResponse::ErrorResponse(_)) => false,
+        Err(status) if status.code() == tonic::Code::NotFound => false,
         other => panic!("unexpected reflection answer {other:?}"),
     }
 }
 
-async fn reflection_answer(channel: Channel, request: ServerReflectionRequest) -> MessageResponse {
+/// The one answer to `request`, or the status the stream ended with.
+async fn reflection_answer(
+    channel: Channel,
+    request: ServerReflectionRequest,
+) -> Result<MessageResponse, Status> {
     let mut answers = ServerReflectionClient::new(channel)
         .server_reflection_info(futures::stream::iter([request]))
-        .await
-        .expect("reflection")
+        .await?
         .into_inner();
-    answers
+    Ok(answers
         .message()
-        .await
-        .expect("reflection answer")
+        .await?
         .expect("one answer")
         .message_response
-        .expect("an answer with content")
+        .expect("an answer with content"))
 }
 
 /// The health the server reports for `service` ("" for the server as a whole).
@@ -200,7 +206,7 @@ impl Drop for CuttableProxy {
 /// while cut is held unanswered until the proxy is restored, then dropped.
 async fn carry(mut client: TcpStream, target: String, mut up: watch::Receiver<bool>) {
     if !*up.borrow_and_update() {
-        let _ = up.wait_for(|up| *up).await;
+        let _restored = up.wait_for(|up| *up).await.is_ok();
         return;
     }
     let Ok(mut server) = TcpStream::connect(&target).await else {
@@ -208,7 +214,7 @@ async fn carry(mut client: TcpStream, target: String, mut up: watch::Receiver<bo
     };
     tokio::select! {
         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-        _ = up.wait_for(|up| !*up) => {
+        _ = async { up.wait_for(|up| !*up).await.is_ok() } => {
             let _ = client.shutdown().await;
         }
     }
