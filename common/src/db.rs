@@ -86,6 +86,16 @@ pub async fn connect(
     ))
 }
 
+/// `url` without credentials or options, to name the database in logs: `host:port/name`, or
+/// the SQLite file.
+pub fn describe(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.split_once('?').map_or(rest, |(before, _)| before);
+    rest.rsplit_once('@')
+        .map_or(rest, |(_, after)| after)
+        .to_string()
+}
+
 /// True when `err` says the database could not be reached (no connection within the acquire
 /// timeout, a connection lost, the server shutting down), not that it refused the statement: the
 /// same call may succeed once it is back.
@@ -112,5 +122,22 @@ fn sqlx_unavailable(err: &sqlx::Error) -> bool {
             .code()
             .is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn describe_leaves_out_credentials_and_options() {
+        assert_eq!(
+            describe("postgres://beckon:s3cret@db.internal:5432/beckon?sslmode=require"),
+            "db.internal:5432/beckon"
+        );
+        assert_eq!(
+            describe("sqlite:///var/lib/beckon/beckon.db?mode=rwc"),
+            "/var/lib/beckon/beckon.db"
+        );
     }
 }

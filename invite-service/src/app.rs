@@ -212,6 +212,7 @@ fn watch_database(
 ) -> JoinHandle<()> {
     beckon_common::db::spawn_watcher(
         store.read.clone(),
+        beckon_common::db::describe(&config.database_url()),
         DATABASE_CHECK_INTERVAL,
         config.db_acquire_timeout(),
         stop,

@@ -155,6 +155,29 @@ pub async fn wait_for_health(
     );
 }
 
+/// Checks the log of an outage of `database` (a database name): the service reported it once
+/// when it went and once when it came back, and none of its calls logged it at WARN or above
+/// (`call_targets`: the log targets of the code that answers calls).
+pub fn assert_outage_logged_once(database: &str, call_targets: &[&str]) {
+    let lines = crate::logs::lines();
+    let about = |level: tracing::Level, words: &str| {
+        lines
+            .iter()
+            .filter(|line| {
+                line.level == level && line.text.contains(database) && line.text.contains(words)
+            })
+            .count()
+    };
+    assert_eq!(about(tracing::Level::WARN, "cannot be reached"), 1, "{lines:#?}");
+    assert_eq!(about(tracing::Level::INFO, "reachable again"), 1, "{lines:#?}");
+    let per_call: Vec<_> = lines
+        .iter()
+        .filter(|line| line.level <= tracing::Level::WARN)
+        .filter(|line| call_targets.iter().any(|t| line.target.starts_with(t)))
+        .collect();
+    assert!(per_call.is_empty(), "logged per call: {per_call:#?}");
+}
+
 /// A TCP proxy in front of a database server whose connection can be cut and restored: a real
 /// outage as the service sees it. Cut, it drops every connection it carries and holds new ones
 /// unanswered (as an unreachable host does) until restored.

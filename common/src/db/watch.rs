@@ -7,10 +7,11 @@ use tokio::{sync::watch, task::JoinHandle, time::Instant};
 
 /// Pings `db` every `interval` (a ping unanswered within `timeout` fails) and calls
 /// `on_change(reachable)` each time reachability changes. It logs one warning when the database
-/// is lost and one line when it is back, however many calls meet the outage. Ends when `stop`
-/// turns true or its sender is dropped.
+/// (named in the log by `name`, see `describe`) is lost and one line when it is back, however
+/// many calls meet the outage. Ends when `stop` turns true or its sender is dropped.
 pub fn spawn_watcher<F, Fut>(
     db: DatabaseConnection,
+    name: String,
     interval: Duration,
     timeout: Duration,
     mut stop: watch::Receiver<bool>,
@@ -31,6 +32,7 @@ where
             match (down_since, ping) {
                 (None, Err(error)) => {
                     tracing::warn!(
+                        database = %name,
                         %error,
                         "the database cannot be reached; calls answer UNAVAILABLE and health \
                          NOT_SERVING until it is back"
@@ -40,6 +42,7 @@ where
                 }
                 (Some(since), Ok(())) => {
                     tracing::info!(
+                        database = %name,
                         down_for_secs = since.elapsed().as_secs(),
                         "the database is reachable again"
                     );

@@ -9,8 +9,8 @@ use beckon_proto::invite::v1::{
 };
 use beckon_tests::{
     edge::{
-        health, listed_services, raw_grpc_call, raw_grpc_web_call, reflection_describes,
-        wait_for_health, CuttableProxy, INVALID_WIRE_TYPE,
+        assert_outage_logged_once, health, listed_services, raw_grpc_call, raw_grpc_web_call,
+        reflection_describes, wait_for_health, CuttableProxy, INVALID_WIRE_TYPE,
     },
     error_reason, on_both_databases, postgres_admin_url, Backend, TestApp,
 };
@@ -111,6 +111,7 @@ async fn a_database_outage_answers_unavailable_and_turns_health_not_serving() {
         .and_then(|(_, rest)| rest.split_once('/'))
         .map(|(host_port, _)| host_port.to_string())
         .expect("BECKON_TEST_POSTGRES_URL is postgres://user@host:port/db");
+    beckon_tests::logs::capture();
     let proxy = CuttableProxy::start(target).await;
     let app = TestApp::spawn_with(Backend::Postgres, |config| {
         let url = config.database_url.as_deref().expect("a PostgreSQL URL");
@@ -156,6 +157,17 @@ async fn a_database_outage_answers_unavailable_and_turns_health_not_serving() {
     }
     let ready = app.get(&format!("{}/readyz", app.base_url)).await;
     assert_eq!(ready.status(), 503);
+    // Many calls meet the outage; each answers UNAVAILABLE, none logs it.
+    let calls = (0..10).map(|_| async {
+        app.jobs()
+            .list_jobs(ListJobsRequest::default())
+            .await
+            .expect_err("the database is cut off")
+            .code()
+    });
+    for code in futures::future::join_all(calls).await {
+        assert_eq!(code, Code::Unavailable);
+    }
 
     proxy.restore();
     wait_for_health(
@@ -199,4 +211,8 @@ async fn a_database_outage_answers_unavailable_and_turns_health_not_serving() {
         .into_inner()
         .invites;
     assert_eq!(invites.len(), 1);
+
+    let url = app.config().database_url.as_deref().expect("a PostgreSQL URL");
+    let database = url.rsplit('/').next().expect("a database name");
+    assert_outage_logged_once(database, &["invite_service::grpc", "invite_service::links"]);
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use beckon_proto::notify::v1::*;
 use beckon_tests::{
     edge::{
-        health, listed_services, raw_grpc_call, reflection_describes, wait_for_health,
-        CuttableProxy, INVALID_WIRE_TYPE,
+        assert_outage_logged_once, health, listed_services, raw_grpc_call, reflection_describes,
+        wait_for_health, CuttableProxy, INVALID_WIRE_TYPE,
     },
     error_reason, fresh_postgres_database,
     notify::{NotifyApp, QueueBackend},
@@ -103,8 +103,14 @@ async fn a_database_outage_answers_unavailable_and_turns_health_not_serving() {
         .and_then(|(_, rest)| rest.split_once('/'))
         .map(|(host_port, _)| host_port.to_string())
         .expect("BECKON_TEST_POSTGRES_URL is postgres://user@host:port/db");
+    beckon_tests::logs::capture();
     let proxy = CuttableProxy::start(target).await;
     let database_url = proxy.url_through(&fresh_postgres_database().await);
+    let database = database_url
+        .rsplit('/')
+        .next()
+        .expect("a database name")
+        .to_string();
     let smtp = SmtpServer::start().await;
     let mut app = NotifyApp::spawn_with(QueueBackend::InProcess, &smtp, |config| {
         config.database_url = Some(database_url);
@@ -113,6 +119,13 @@ async fn a_database_outage_answers_unavailable_and_turns_health_not_serving() {
     .await;
     let channel = channel(&app).await;
     let message = invite_message("outage-1", "ada@example.com");
+    // Something for the workers to meet during the outage too.
+    app.client
+        .enqueue_messages(EnqueueMessagesRequest {
+            messages: vec![invite_message("before-1", "grace@example.com")],
+        })
+        .await
+        .expect("enqueue before the outage");
 
     proxy.cut();
     let mut request = tonic::Request::new(EnqueueMessagesRequest {
@@ -140,6 +153,15 @@ async fn a_database_outage_answers_unavailable_and_turns_health_not_serving() {
             Duration::from_secs(15),
         )
         .await;
+    }
+    // Many calls meet the outage; each answers UNAVAILABLE, none logs it.
+    for _ in 0..5 {
+        let err = app
+            .client
+            .list_deliveries(ListDeliveriesRequest::default())
+            .await
+            .expect_err("the database is cut off");
+        assert_eq!(err.code(), Code::Unavailable);
     }
 
     proxy.restore();
@@ -172,15 +194,23 @@ async fn a_database_outage_answers_unavailable_and_turns_health_not_serving() {
         .expect("same key again")
         .into_inner();
     assert_eq!(first.deliveries[0].id, again.deliveries[0].id);
-    smtp.wait_for(Duration::from_secs(20), smtp::to("ada@example.com"))
-        .await;
+    smtp.wait_for(Duration::from_secs(20), |mail| {
+        smtp::to("ada@example.com")(mail) && smtp::to("grace@example.com")(mail)
+    })
+    .await;
     let listed = app
         .client
         .list_deliveries(ListDeliveriesRequest::default())
         .await
         .expect("list deliveries")
         .into_inner();
-    assert_eq!(listed.deliveries.len(), 1);
+    assert_eq!(listed.deliveries.len(), 2);
     app.stop().await;
-    assert_eq!(smtp.received().len(), 1, "one email");
+    let to_ada = smtp
+        .received()
+        .iter()
+        .filter(|mail| mail.to.iter().any(|to| to == "ada@example.com"))
+        .count();
+    assert_eq!(to_ada, 1, "one email for the retried message");
+    assert_outage_logged_once(&database, &["notify_service::grpc"]);
 }
