@@ -21,9 +21,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         ("beckon.notify.v1", "notify_descriptor.bin"),
     ] {
         let mut own = descriptors.clone();
-        own.file.retain(|file| {
-            !file.package().starts_with("beckon.") || file.package() == package
-        });
+        own.file
+            .retain(|file| !file.package().starts_with("beckon.") || file.package() == package);
         std::fs::write(out_dir.join(file_name), own.encode_to_vec())?;
     }
     tonic_prost_build::configure()

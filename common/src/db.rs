@@ -118,9 +118,9 @@ fn sqlx_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed => true,
         // SQLSTATE class 08 (connection exception), and 57P01-57P03: the server is shutting
         // down or not yet accepting connections.
-        sqlx::Error::Database(err) => err
-            .code()
-            .is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")),
+        sqlx::Error::Database(err) => err.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
         _ => false,
     }
 }

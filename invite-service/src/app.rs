@@ -10,13 +10,13 @@ use std::{
 };
 
 use anyhow::Context;
+use beckon_proto::invite::v1 as pb;
 use http::{header::HeaderName, HeaderValue, Method};
 use tokio::{
     net::TcpListener,
     sync::{oneshot, watch},
     task::JoinHandle,
 };
-use beckon_proto::invite::v1 as pb;
 use tonic::{service::Routes, transport::server::TcpIncoming};
 use tonic_health::{server::HealthReporter, ServingStatus};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -240,7 +240,10 @@ fn readiness(reachable: Arc<AtomicBool>) -> axum::routing::MethodRouter {
         if reachable.load(Ordering::Relaxed) {
             (http::StatusCode::OK, "ready")
         } else {
-            (http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            (
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+            )
         }
     })
 }
@@ -275,7 +278,9 @@ async fn grpc_routes(
                 tonic_reflection::pb::v1::server_reflection_server::SERVICE_NAME,
                 tonic_reflection::pb::v1alpha::server_reflection_server::SERVICE_NAME,
             ])
-            .fold(builder, |builder, service| builder.with_service_name(service))
+            .fold(builder, |builder, service| {
+                builder.with_service_name(service)
+            })
     };
     let reflection = reflection_builder()
         .build_v1()

@@ -3,12 +3,12 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use beckon_proto::notify::v1::notify_service_server;
 use tokio::{
     net::TcpListener,
     sync::{oneshot, watch},
     task::{JoinHandle, JoinSet},
 };
-use beckon_proto::notify::v1::notify_service_server;
 use tonic::{service::Routes, transport::server::TcpIncoming};
 use tonic_health::{server::HealthReporter, ServingStatus};
 
@@ -140,13 +140,14 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         .add_service(api.service())
         .add_service(health_service)
         .add_service(reflection);
-    let routes = routes
-        .routes()
-        .into_axum_router()
-        .layer(axum::middleware::map_response_with_state(
-            config.max_request_bytes,
-            answer_undecodable,
-        ));
+    let routes =
+        routes
+            .routes()
+            .into_axum_router()
+            .layer(axum::middleware::map_response_with_state(
+                config.max_request_bytes,
+                answer_undecodable,
+            ));
     let server = tonic::transport::Server::builder().add_routes(Routes::from(routes));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));

@@ -168,8 +168,16 @@ pub fn assert_outage_logged_once(database: &str, call_targets: &[&str]) {
             })
             .count()
     };
-    assert_eq!(about(tracing::Level::WARN, "cannot be reached"), 1, "{lines:#?}");
-    assert_eq!(about(tracing::Level::INFO, "reachable again"), 1, "{lines:#?}");
+    assert_eq!(
+        about(tracing::Level::WARN, "cannot be reached"),
+        1,
+        "{lines:#?}"
+    );
+    assert_eq!(
+        about(tracing::Level::INFO, "reachable again"),
+        1,
+        "{lines:#?}"
+    );
     let per_call: Vec<_> = lines
         .iter()
         .filter(|line| line.level <= tracing::Level::WARN)

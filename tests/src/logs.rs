@@ -27,7 +27,9 @@ static LINES: Mutex<Vec<LogLine>> = Mutex::new(Vec::new());
 static INSTALLED: OnceLock<()> = OnceLock::new();
 
 fn lines_guard() -> MutexGuard<'static, Vec<LogLine>> {
-    LINES.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    LINES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Starts keeping log lines (once per process: it installs the global subscriber).

@@ -49,7 +49,11 @@ async fn a_message_over_the_limit_is_resource_exhausted_with_the_limit(backend: 
         let limit = app.config().max_request_bytes.to_string();
         assert_eq!(info.metadata.get("limit_bytes"), Some(&limit));
         assert!(err.message().contains(&limit), "{}", err.message());
-        assert!(!err.message().contains("decoded message"), "{}", err.message());
+        assert!(
+            !err.message().contains("decoded message"),
+            "{}",
+            err.message()
+        );
     }
 }
 
@@ -181,7 +185,10 @@ async fn a_database_outage_answers_unavailable_and_turns_health_not_serving() {
         health(app.channel.clone(), "beckon.invite.v1.InviteService").await,
         ServingStatus::Serving
     );
-    assert_eq!(app.get(&format!("{}/readyz", app.base_url)).await.status(), 200);
+    assert_eq!(
+        app.get(&format!("{}/readyz", app.base_url)).await.status(),
+        200
+    );
 
     // The retried call with its request id makes the invite once.
     let first = app
@@ -212,7 +219,11 @@ async fn a_database_outage_answers_unavailable_and_turns_health_not_serving() {
         .invites;
     assert_eq!(invites.len(), 1);
 
-    let url = app.config().database_url.as_deref().expect("a PostgreSQL URL");
+    let url = app
+        .config()
+        .database_url
+        .as_deref()
+        .expect("a PostgreSQL URL");
     let database = url.rsplit('/').next().expect("a database name");
     assert_outage_logged_once(database, &["invite_service::grpc", "invite_service::links"]);
 }

@@ -49,7 +49,11 @@ async fn a_message_over_the_limit_is_resource_exhausted_with_the_limit() {
     assert_eq!(info.domain, "notify.beckon.dev");
     let limit = app.config.max_request_bytes.to_string();
     assert_eq!(info.metadata.get("limit_bytes"), Some(&limit));
-    assert!(!err.message().contains("decoded message"), "{}", err.message());
+    assert!(
+        !err.message().contains("decoded message"),
+        "{}",
+        err.message()
+    );
     app.stop().await;
 }
 
