@@ -1,7 +1,16 @@
 //! Assembles the server: one port for gRPC, gRPC-web, health, reflection and the link pages.
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
+use beckon_proto::invite::v1 as pb;
 use http::{header::HeaderName, HeaderValue, Method};
 use tokio::{
     net::TcpListener,
@@ -9,17 +18,30 @@ use tokio::{
     task::JoinHandle,
 };
 use tonic::{service::Routes, transport::server::TcpIncoming};
+use tonic_health::{server::HealthReporter, ServingStatus};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
     background,
     config::Config,
     config::Secret,
-    grpc::{Api, PublicRegistrations},
+    grpc::{status::answer_undecodable, Api, PublicRegistrations},
     links,
     relay::Relay,
     store::{organization, public, Store},
 };
+
+/// How often the database is pinged to follow its reachability.
+const DATABASE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The API services this port serves, as health and reflection name them.
+const API_SERVICES: [&str; 5] = [
+    pb::job_service_server::SERVICE_NAME,
+    pb::candidate_service_server::SERVICE_NAME,
+    pb::invite_service_server::SERVICE_NAME,
+    pb::organization_service_server::SERVICE_NAME,
+    pb::public_registration_service_server::SERVICE_NAME,
+];
 
 /// A running invite-service.
 pub struct RunningServer {
@@ -87,6 +109,7 @@ fn embedded_notify_config(
             .database_url
             .clone()
             .filter(|url| url.starts_with("postgres")),
+        db_acquire_timeout_ms: config.db_acquire_timeout_ms,
         ..notify_service::Config::default()
     });
     // Loopback only, on a free port, reachable only with a token made for this run.
@@ -129,14 +152,20 @@ pub async fn start_with_notify(
     // The public links' abuse limits, shared by their page and their gRPC API.
     let limits = Arc::new(public::Limits::connect(&config).await?);
     let cohort_work = Arc::new(tokio::sync::Notify::new());
-    let routes = grpc_routes(&store, &limits, cohort_work.clone()).await?;
+    let (routes, health) = grpc_routes(&store, &limits, cohort_work.clone()).await?;
+    let database_reachable = Arc::new(AtomicBool::new(true));
     // gRPC-web only in front of gRPC: it answers any other HTTP/1.1 request with 400.
     let app = routes
         .into_axum_router()
+        .layer(axum::middleware::map_response_with_state(
+            config.max_request_bytes,
+            answer_undecodable,
+        ))
         .layer(tonic_web::GrpcWebLayer::new())
         .merge(links::router(store.clone(), limits.clone())?)
         // For load balancers and uptime checks that speak plain HTTP.
-        .route("/healthz", axum::routing::get(|| async { "ok" }));
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/readyz", readiness(database_reachable.clone()));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
         .accept_http1(true)
@@ -154,6 +183,7 @@ pub async fn start_with_notify(
     });
     let (stop_background, stop) = watch::channel(false);
     let background = vec![
+        watch_database(&store, &config, health, database_reachable, stop.clone()),
         Relay::new(store.clone())?.spawn(stop.clone()),
         background::spawn_cohort_worker(store.clone(), cohort_work, stop.clone()),
         background::spawn_sweeper(store.clone(), stop),
@@ -171,37 +201,91 @@ pub async fn start_with_notify(
     })
 }
 
+/// Follows the database's reachability: while it cannot be reached, health answers NOT_SERVING
+/// for every API service and the server as a whole, and `/readyz` 503.
+fn watch_database(
+    store: &Store,
+    config: &Config,
+    health: HealthReporter,
+    reachable: Arc<AtomicBool>,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    beckon_common::db::spawn_watcher(
+        store.read.clone(),
+        beckon_common::db::describe(&config.database_url()),
+        DATABASE_CHECK_INTERVAL,
+        config.db_acquire_timeout(),
+        stop,
+        move |up| {
+            reachable.store(up, Ordering::Relaxed);
+            let health = health.clone();
+            async move {
+                let status = if up {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
+                for service in API_SERVICES.into_iter().chain([""]) {
+                    health.set_service_status(service, status).await;
+                }
+            }
+        },
+    )
+}
+
+/// `GET /readyz`: 200 while the database can be reached, else 503, for load balancers that
+/// speak plain HTTP.
+fn readiness(reachable: Arc<AtomicBool>) -> axum::routing::MethodRouter {
+    axum::routing::get(move || async move {
+        if reachable.load(Ordering::Relaxed) {
+            (http::StatusCode::OK, "ready")
+        } else {
+            (
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+            )
+        }
+    })
+}
+
 async fn grpc_routes(
     store: &Store,
     limits: &Arc<public::Limits>,
     cohort_work: Arc<tokio::sync::Notify>,
-) -> anyhow::Result<Routes> {
+) -> anyhow::Result<(Routes, HealthReporter)> {
     let api = Api::new(store.clone(), cohort_work);
     let registrations = PublicRegistrations::new(store.clone(), limits.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<beckon_proto::invite::v1::job_service_server::JobServiceServer<Api>>()
-        .await;
-    health
-        .set_serving::<beckon_proto::invite::v1::invite_service_server::InviteServiceServer<Api>>()
-        .await;
-    health
-        .set_serving::<beckon_proto::invite::v1::candidate_service_server::CandidateServiceServer<Api>>()
-        .await;
-    health
-        .set_serving::<beckon_proto::invite::v1::organization_service_server::OrganizationServiceServer<Api>>()
-        .await;
-    health
-        .set_serving::<beckon_proto::invite::v1::public_registration_service_server::PublicRegistrationServiceServer<PublicRegistrations>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(beckon_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    for service in API_SERVICES {
+        health
+            .set_service_status(service, ServingStatus::Serving)
+            .await;
+    }
+    // Reflection lists exactly what this port serves: the API, health and both reflections.
+    let reflection_builder = || {
+        let builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(beckon_proto::INVITE_FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+            .include_reflection_service(false);
+        API_SERVICES
+            .into_iter()
+            .chain([
+                tonic_health::pb::health_server::SERVICE_NAME,
+                tonic_reflection::pb::v1::server_reflection_server::SERVICE_NAME,
+                tonic_reflection::pb::v1alpha::server_reflection_server::SERVICE_NAME,
+            ])
+            .fold(builder, |builder, service| {
+                builder.with_service_name(service)
+            })
+    };
+    let reflection = reflection_builder()
         .build_v1()
         .context("building gRPC reflection")?;
-    let reflection_alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(beckon_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    let reflection_alpha = reflection_builder()
         .build_v1alpha()
         .context("building gRPC reflection")?;
     let mut routes = Routes::builder();
@@ -214,7 +298,7 @@ async fn grpc_routes(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha);
-    Ok(routes.routes())
+    Ok((routes.routes(), health))
 }
 
 /// gRPC-web from browsers: only the configured origins, and the grpc-* headers exposed so the

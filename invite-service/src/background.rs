@@ -24,6 +24,10 @@ pub fn spawn_cohort_worker(
             match cohorts::process_next_chunk(&store).await {
                 Ok(true) => continue,
                 Ok(false) => {}
+                // The database watcher reports an outage once.
+                Err(err) if err.is_unavailable() => {
+                    tracing::debug!(error = ?err, "cohort worker round failed")
+                }
                 Err(err) => tracing::warn!(error = ?err, "cohort worker round failed"),
             }
             tokio::select! {
@@ -42,11 +46,17 @@ pub fn spawn_sweeper(store: Store, mut stop: watch::Receiver<bool>) -> JoinHandl
             match sweeps::expire_due(&store).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(count = n, "expired invites"),
+                Err(err) if err.is_unavailable() => {
+                    tracing::debug!(error = ?err, "expiry sweep failed")
+                }
                 Err(err) => tracing::warn!(error = ?err, "expiry sweep failed"),
             }
             match sweeps::send_due_reminders(&store).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(count = n, "queued reminders"),
+                Err(err) if err.is_unavailable() => {
+                    tracing::debug!(error = ?err, "reminder sweep failed")
+                }
                 Err(err) => tracing::warn!(error = ?err, "reminder sweep failed"),
             }
             tokio::select! {

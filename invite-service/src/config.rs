@@ -32,6 +32,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Largest number of pooled database connections.
     pub max_db_connections: u32,
+    /// How long a call waits for a database connection before it answers UNAVAILABLE (the
+    /// database cannot be reached, or every connection is busy).
+    pub db_acquire_timeout_ms: u64,
     /// The key link tokens are derived from (base64url, 32 bytes). Every replica needs the
     /// same one. Unset: made on first start and kept in `data_dir/link-secret`.
     pub link_secret: Option<Secret>,
@@ -81,6 +84,7 @@ pub const SETTINGS: &[&str] = &[
     "request_timeout_secs",
     "log_format",
     "max_db_connections",
+    "db_acquire_timeout_ms",
     "link_secret",
     "notify_addr",
     "notify_token",
@@ -116,6 +120,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             log_format: LogFormat::Text,
             max_db_connections: 16,
+            db_acquire_timeout_ms: 5000,
             link_secret: None,
             notify_addr: None,
             notify_token: None,
@@ -264,6 +269,12 @@ impl Config {
         if !(1..=1000).contains(&self.max_db_connections) {
             return Err(invalid("max_db_connections", "must be between 1 and 1000"));
         }
+        if !(100..=600_000).contains(&self.db_acquire_timeout_ms) {
+            return Err(invalid(
+                "db_acquire_timeout_ms",
+                "must be between 100 and 600000",
+            ));
+        }
         if let Some(url) = &self.redis_url {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
                 return Err(invalid(
@@ -311,6 +322,10 @@ impl Config {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn db_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_acquire_timeout_ms)
     }
 
     /// The database to use: the configured URL, or a SQLite file in the data folder.

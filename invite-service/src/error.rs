@@ -38,6 +38,10 @@ pub enum ServiceError {
         retry_after: std::time::Duration,
         what: &'static str,
     },
+    /// The database cannot be reached (or no connection came free in time); the same call may
+    /// succeed shortly. Keeps its cause for the log.
+    #[error("the database is unavailable; retry shortly")]
+    Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -50,12 +54,30 @@ impl ServiceError {
         }])
     }
 
+    /// True when the database could not be reached. The database watcher reports an outage
+    /// once, so loops that meet it round after round need not.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, ServiceError::Unavailable(_))
+    }
+
     pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
         ServiceError::FailedPrecondition {
             reason,
             message: message.into(),
         }
     }
+}
+
+/// `is_unavailable` for an error somewhere in an `anyhow` chain.
+pub fn is_database_unavailable(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<ServiceError>()
+            .is_some_and(ServiceError::is_unavailable)
+            || cause
+                .downcast_ref::<sea_orm::DbErr>()
+                .is_some_and(beckon_common::db::is_unavailable)
+    })
 }
 
 /// Whole seconds to wait, rounded up, at least one (what an HTTP `Retry-After` can say).
@@ -65,7 +87,11 @@ pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
 
 impl From<sea_orm::DbErr> for ServiceError {
     fn from(err: sea_orm::DbErr) -> Self {
-        ServiceError::Internal(anyhow::Error::new(err).context("database"))
+        if beckon_common::db::is_unavailable(&err) {
+            ServiceError::Unavailable(anyhow::Error::new(err).context("database"))
+        } else {
+            ServiceError::Internal(anyhow::Error::new(err).context("database"))
+        }
     }
 }
 

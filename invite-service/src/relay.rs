@@ -108,6 +108,11 @@ impl Relay {
             while !*stop.borrow() {
                 let busy = match self.tick().await {
                     Ok(busy) => busy,
+                    // The database watcher reports an outage once.
+                    Err(err) if crate::error::is_database_unavailable(&err) => {
+                        tracing::debug!(error = ?err, "outbox relay round failed; retrying");
+                        false
+                    }
                     Err(err) => {
                         tracing::warn!(error = ?err, "outbox relay round failed; retrying");
                         false

@@ -1,18 +1,20 @@
 //! Assembles notify-service: the gRPC API, health and reflection, the workers and the
 //! reconciler, on Redis or in-process backends.
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use beckon_proto::notify::v1::notify_service_server;
 use tokio::{
     net::TcpListener,
     sync::{oneshot, watch},
     task::{JoinHandle, JoinSet},
 };
 use tonic::{service::Routes, transport::server::TcpIncoming};
+use tonic_health::{server::HealthReporter, ServingStatus};
 
 use crate::{
     config::Config,
-    grpc::NotifyApi,
+    grpc::{status::answer_undecodable, NotifyApi},
     limiter::{memory::MemoryLimiter, redis::RedisLimiter, RateLimiter},
     mail::{FileMailer, Mailer, SmtpMailer},
     queue::{memory::MemoryQueue, redis::RedisQueue, Queue, QueueSettings},
@@ -20,12 +22,16 @@ use crate::{
     worker::Workers,
 };
 
+/// How often the database is pinged to follow its reachability.
+const DATABASE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
 pub struct RunningNotify {
     pub local_addr: SocketAddr,
     pub store: Store,
     pub queue: Arc<dyn Queue>,
     stop_workers: watch::Sender<bool>,
     workers: JoinSet<()>,
+    database_watcher: JoinHandle<()>,
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<anyhow::Result<()>>,
 }
@@ -35,6 +41,9 @@ impl RunningNotify {
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.stop_workers.send(true);
         while self.workers.join_next().await.is_some() {}
+        self.database_watcher
+            .await
+            .context("database watcher panicked")?;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -109,16 +118,21 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         config: config.clone(),
         replica: replica_name(),
     }
-    .spawn(stop);
+    .spawn(stop.clone());
 
     let api = NotifyApi::new(store.clone(), queue.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     health
-        .set_serving::<beckon_proto::notify::v1::notify_service_server::NotifyServiceServer<NotifyApi>>()
+        .set_service_status(notify_service_server::SERVICE_NAME, ServingStatus::Serving)
         .await;
+    let database_watcher = watch_database(&store, &config, health, stop);
+    // Reflection lists exactly what this port serves.
     let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(beckon_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(beckon_proto::NOTIFY_FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name(notify_service_server::SERVICE_NAME)
+        .with_service_name(tonic_health::pb::health_server::SERVICE_NAME)
+        .with_service_name(tonic_reflection::pb::v1::server_reflection_server::SERVICE_NAME)
         .build_v1()
         .context("building gRPC reflection")?;
     let mut routes = Routes::builder();
@@ -126,7 +140,15 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         .add_service(api.service())
         .add_service(health_service)
         .add_service(reflection);
-    let server = tonic::transport::Server::builder().add_routes(routes.routes());
+    let routes =
+        routes
+            .routes()
+            .into_axum_router()
+            .layer(axum::middleware::map_response_with_state(
+                config.max_request_bytes,
+                answer_undecodable,
+            ));
+    let server = tonic::transport::Server::builder().add_routes(Routes::from(routes));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = tokio::spawn(async move {
@@ -144,7 +166,38 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         queue,
         stop_workers,
         workers,
+        database_watcher,
         shutdown: Some(shutdown_tx),
         server,
     })
+}
+
+/// Follows the database's reachability: while it cannot be reached, health answers NOT_SERVING
+/// for the API and the server as a whole.
+fn watch_database(
+    store: &Store,
+    config: &Config,
+    health: HealthReporter,
+    stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    beckon_common::db::spawn_watcher(
+        store.read.clone(),
+        beckon_common::db::describe(&config.database_url()),
+        DATABASE_CHECK_INTERVAL,
+        config.db_acquire_timeout(),
+        stop,
+        move |up| {
+            let health = health.clone();
+            async move {
+                let status = if up {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
+                for service in [notify_service_server::SERVICE_NAME, ""] {
+                    health.set_service_status(service, status).await;
+                }
+            }
+        },
+    )
 }

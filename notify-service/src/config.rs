@@ -121,6 +121,9 @@ pub struct Config {
     pub max_request_bytes: usize,
     pub log_format: LogFormat,
     pub max_db_connections: u32,
+    /// How long a call waits for a database connection before it answers UNAVAILABLE (the
+    /// database cannot be reached, or every connection is busy).
+    pub db_acquire_timeout_ms: u64,
 }
 
 /// Every setting, as a dotted path; `BECKON_NOTIFY_` + the path with `.` as `__` sets it.
@@ -157,6 +160,7 @@ pub const SETTINGS: &[&str] = &[
     "max_request_bytes",
     "log_format",
     "max_db_connections",
+    "db_acquire_timeout_ms",
 ];
 
 /// Settings whose values never appear in the startup log.
@@ -225,6 +229,7 @@ impl Default for Config {
             max_request_bytes: 4 * 1024 * 1024,
             log_format: LogFormat::Text,
             max_db_connections: 16,
+            db_acquire_timeout_ms: 5000,
         }
     }
 }
@@ -342,6 +347,12 @@ impl Config {
                 "and reconcile_interval_ms must be at least 100",
             ));
         }
+        if !(100..=600_000).contains(&self.db_acquire_timeout_ms) {
+            return Err(invalid(
+                "db_acquire_timeout_ms",
+                "must be between 100 and 600000",
+            ));
+        }
         Ok(())
     }
 
@@ -371,6 +382,10 @@ impl Config {
             Some(ms) => Duration::from_millis(ms),
             None => self.ack_deadline() + self.ack_deadline() / 4,
         }
+    }
+
+    pub fn db_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.db_acquire_timeout_ms)
     }
 
     /// The domain of the From address: Message-IDs are made under it.

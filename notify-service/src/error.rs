@@ -17,6 +17,10 @@ pub enum NotifyError {
     /// A backing service (Redis) is down; the caller should retry later. Nothing was lost.
     #[error("{0}")]
     Unavailable(String),
+    /// The database cannot be reached (or no connection came free in time); the same call may
+    /// succeed shortly. Keeps its cause for the log.
+    #[error("the database is unavailable; retry shortly")]
+    DatabaseUnavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -30,9 +34,26 @@ impl NotifyError {
     }
 }
 
+/// True when the database could not be reached, anywhere in an `anyhow` chain. The database
+/// watcher reports an outage once, so loops that meet it round after round need not.
+pub fn is_database_unavailable(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<NotifyError>(),
+            Some(NotifyError::DatabaseUnavailable(_))
+        ) || cause
+            .downcast_ref::<sea_orm::DbErr>()
+            .is_some_and(beckon_common::db::is_unavailable)
+    })
+}
+
 impl From<sea_orm::DbErr> for NotifyError {
     fn from(err: sea_orm::DbErr) -> Self {
-        NotifyError::Internal(anyhow::Error::new(err).context("database"))
+        if beckon_common::db::is_unavailable(&err) {
+            NotifyError::DatabaseUnavailable(anyhow::Error::new(err).context("database"))
+        } else {
+            NotifyError::Internal(anyhow::Error::new(err).context("database"))
+        }
     }
 }
 

@@ -49,6 +49,7 @@ impl Store {
             &config.database_url(),
             default_file,
             config.max_db_connections,
+            config.db_acquire_timeout(),
         )
         .await?;
         Ok(Self {

@@ -73,6 +73,11 @@ impl Workers {
                 match self.handle(&lease).await {
                     Ok(Handled::Ack) => done.push(lease),
                     Ok(Handled::DeadLettered) => {}
+                    // Not acked: the entry comes back after the ack deadline. The database
+                    // watcher reports an outage once.
+                    Err(err) if crate::error::is_database_unavailable(&err) => {
+                        tracing::debug!(error = ?err, delivery_id = %lease.delivery_id, "delivery failed to process");
+                    }
                     Err(err) => {
                         // Not acked: the entry comes back after the ack deadline.
                         tracing::error!(error = ?err, delivery_id = %lease.delivery_id, "delivery failed to process");
@@ -344,7 +349,12 @@ impl Workers {
             let ids: Vec<Uuid> = match self.store.take_stale(stale_after, 1000).await {
                 Ok(ids) => ids,
                 Err(err) => {
-                    tracing::warn!(error = ?err, "reconciler could not read deliveries");
+                    // The database watcher reports an outage once.
+                    if matches!(err, crate::error::NotifyError::DatabaseUnavailable(_)) {
+                        tracing::debug!(error = ?err, "reconciler could not read deliveries");
+                    } else {
+                        tracing::warn!(error = ?err, "reconciler could not read deliveries");
+                    }
                     return;
                 }
             };

@@ -15,6 +15,12 @@ pub mod notify {
     }
 }
 
-/// Encoded `FileDescriptorSet` of every Beckon proto, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/beckon_descriptor.bin"));
+/// Encoded `FileDescriptorSet` of `beckon.invite.v1` (and what it imports), for invite-service's
+/// gRPC server reflection.
+pub const INVITE_FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/invite_descriptor.bin"));
+
+/// Encoded `FileDescriptorSet` of `beckon.notify.v1` (and what it imports), for notify-service's
+/// gRPC server reflection.
+pub const NOTIFY_FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/notify_descriptor.bin"));

@@ -1,5 +1,7 @@
 //! Test support: boots the real invite-service on port 0 with a database of its own (a SQLite
 //! file, or a fresh PostgreSQL database) and gives typed gRPC clients and an HTTP client.
+pub mod edge;
+pub mod logs;
 pub mod notify;
 pub mod smtp;
 
@@ -88,7 +90,8 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
-async fn fresh_postgres_database() -> String {
+/// A new, empty database on the test PostgreSQL server; its URL.
+pub async fn fresh_postgres_database() -> String {
     let admin_url = postgres_admin_url();
     let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
         panic!("PostgreSQL at {admin_url} (set BECKON_TEST_POSTGRES_URL): {e}")

@@ -120,12 +120,18 @@ fn not_found(pages: &Pages) -> Response {
 }
 
 fn failure(pages: &Pages, err: ServiceError) -> Response {
-    tracing::error!(error = ?err, "link page failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Html(pages.render("error.html", context! {})),
-    )
-        .into_response()
+    let status = match err {
+        // The database watcher logs the outage once; the browser may try again.
+        ServiceError::Unavailable(_) => {
+            tracing::debug!(error = ?err, "link page: database unavailable");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => {
+            tracing::error!(error = ?err, "link page failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    (status, Html(pages.render("error.html", context! {}))).into_response()
 }
 
 fn invite_page(pages: &Pages, link: &LiveLink, token: &str, state: &str) -> Response {

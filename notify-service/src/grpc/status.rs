@@ -1,12 +1,18 @@
-//! The one place where `NotifyError` becomes a gRPC status.
-use std::collections::HashMap;
+//! The one place where `NotifyError` becomes a gRPC status. Requests tonic refuses before a
+//! handler runs get the same kind of answer (`answer_undecodable`).
+use std::{collections::HashMap, time::Duration};
 
+use axum::{extract::State, response::Response};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::error::NotifyError;
 
 pub const ERROR_DOMAIN: &str = "notify.beckon.dev";
+
+/// How long a caller is told to wait before retrying a call the database was unavailable for:
+/// about how often the database is checked.
+const DATABASE_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 pub fn to_status(err: NotifyError) -> Status {
     let mut details = ErrorDetails::new();
@@ -35,6 +41,12 @@ pub fn to_status(err: NotifyError) -> Status {
                 "the queue is unavailable; nothing was lost, retry shortly".to_string(),
             )
         }
+        err @ NotifyError::DatabaseUnavailable(_) => {
+            // One warning per outage comes from the database watcher, not one per call.
+            tracing::debug!(error = ?err, "database unavailable");
+            details.set_retry_info(Some(DATABASE_RETRY_AFTER));
+            (Code::Unavailable, "DATABASE_UNAVAILABLE", err.to_string())
+        }
         NotifyError::Internal(err) => {
             tracing::error!(error = ?err, "internal error");
             (Code::Internal, "INTERNAL", "internal error".to_string())
@@ -42,4 +54,40 @@ pub fn to_status(err: NotifyError) -> Status {
     };
     details.set_error_info(reason, ERROR_DOMAIN, HashMap::new());
     Status::with_error_details(code, message, details)
+}
+
+/// A message over `max_request_bytes`: RESOURCE_EXHAUSTED with the limit.
+fn request_too_large(limit_bytes: usize) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(
+        "REQUEST_TOO_LARGE",
+        ERROR_DOMAIN,
+        HashMap::from([("limit_bytes".to_string(), limit_bytes.to_string())]),
+    );
+    let message = format!("the request is larger than the limit of {limit_bytes} bytes");
+    Status::with_error_details(Code::ResourceExhausted, message, details)
+}
+
+/// A body that is not the method's protobuf message.
+fn malformed_request() -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info("MALFORMED_REQUEST", ERROR_DOMAIN, HashMap::new());
+    let message = "the request is not a valid protobuf message for this method";
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// Rewrites the statuses tonic makes itself while decoding a request, before any handler or
+/// authentication: a message over `limit_bytes` (OUT_OF_RANGE) and a body that does not decode
+/// (INTERNAL), both in tonic's words and without details. Every status a handler makes carries
+/// an ErrorInfo, so an answer without one and with either code comes from decoding.
+pub async fn answer_undecodable(State(limit_bytes): State<usize>, response: Response) -> Response {
+    if response.headers().contains_key("grpc-status-details-bin") {
+        return response;
+    }
+    let status = match Status::from_header_map(response.headers()).map(|s| s.code()) {
+        Some(Code::OutOfRange) => request_too_large(limit_bytes),
+        Some(Code::Internal) => malformed_request(),
+        _ => return response,
+    };
+    status.into_http()
 }

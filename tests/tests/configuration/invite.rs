@@ -149,6 +149,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     given.set("request_timeout_secs", "45", json!(45));
     given.set("log_format", "json", json!("json"));
     given.set("max_db_connections", "7", json!(7));
+    given.set("db_acquire_timeout_ms", "4000", json!(4000));
     given.set("link_secret", LINK_SECRET, json!("<secret>"));
     given.set("relay_interval_ms", "100", json!(100));
     given.set("max_bulk_rows", "20", json!(20));
@@ -340,6 +341,7 @@ max_request_bytes = 3000000
 request_timeout_secs = 12
 log_format = "json"
 max_db_connections = 5
+db_acquire_timeout_ms = 3000
 link_secret = "{LINK_SECRET}"
 notify_addr = "http://127.0.0.1:9"
 notify_token = "file-token"
@@ -375,6 +377,7 @@ trusted_proxies = ["10.1.1.1"]
         "request_timeout_secs": 13,
         "log_format": "json",
         "max_db_connections": 5,
+        "db_acquire_timeout_ms": 3000,
         "link_secret": "<secret>",
         "notify_addr": "http://127.0.0.1:9",
         "notify_token": "<secret>",

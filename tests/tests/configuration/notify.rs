@@ -179,6 +179,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     mailing.set("max_request_bytes", "2000000", json!(2_000_000));
     mailing.set("log_format", "json", json!("json"));
     mailing.set("max_db_connections", "6", json!(6));
+    mailing.set("db_acquire_timeout_ms", "4000", json!(4000));
 
     let mut command = mailing.command();
     // invite-service's variables are not notify-service's concern, even those in its namespace.
@@ -356,6 +357,7 @@ republish_after_ms = 90000
 max_request_bytes = 1000000
 log_format = "json"
 max_db_connections = 4
+db_acquire_timeout_ms = 3000
 
 [smtp]
 host = "smtp.example.test"
@@ -417,6 +419,7 @@ burst = 6
         "max_request_bytes": 1_000_000,
         "log_format": "json",
         "max_db_connections": 4,
+        "db_acquire_timeout_ms": 3000,
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");

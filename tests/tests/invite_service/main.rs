@@ -3,6 +3,7 @@
 mod api;
 mod bad_input;
 mod cohorts;
+mod edge;
 mod email;
 mod lifecycle;
 mod links;

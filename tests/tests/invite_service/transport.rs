@@ -1,4 +1,4 @@
-//! What every gRPC service needs: health, reflection, gRPC-web for browsers with CORS limited to
+//! What every gRPC service needs: health, gRPC-web for browsers with CORS limited to
 //! the configured origins.
 use beckon_proto::invite::v1::{Caller, GetCallerRequest};
 use beckon_tests::{on_both_databases, Backend, TestApp, EXTENSION_ORIGIN};
@@ -6,14 +6,9 @@ use prost::Message;
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
-use tonic_reflection::pb::v1::{
-    server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest,
-    server_reflection_response::MessageResponse, ServerReflectionRequest,
-};
 
 on_both_databases!(
     health_answers_serving,
-    reflection_lists_the_beckon_services,
     grpc_web_works_from_an_allowed_origin_and_not_from_others,
     shutdown_is_graceful,
 );
@@ -30,34 +25,6 @@ async fn health_answers_serving(backend: Backend) {
             .expect("health")
             .into_inner();
         assert_eq!(answer.status, ServingStatus::Serving as i32, "{service:?}");
-    }
-}
-
-async fn reflection_lists_the_beckon_services(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let mut reflection = ServerReflectionClient::new(app.channel.clone());
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut answers = reflection
-        .server_reflection_info(futures::stream::iter([request]))
-        .await
-        .expect("reflection")
-        .into_inner();
-    let answer = answers.message().await.expect("answer").expect("one");
-    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
-        panic!("unexpected reflection answer {answer:?}");
-    };
-    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-    for service in [
-        "beckon.invite.v1.JobService",
-        "beckon.invite.v1.InviteService",
-        "beckon.invite.v1.CandidateService",
-        "beckon.invite.v1.OrganizationService",
-        "grpc.health.v1.Health",
-    ] {
-        assert!(names.iter().any(|n| n == service), "{service} in {names:?}");
     }
 }
 

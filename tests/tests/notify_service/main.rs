@@ -2,4 +2,5 @@
 //! in-process backend and on Redis.
 mod crash;
 mod delivery;
+mod edge;
 mod requests;

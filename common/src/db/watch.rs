@@ -1,0 +1,60 @@
+//! Watches whether the database can be reached, so that health checks and the log follow an
+//! outage as a whole instead of call by call.
+use std::{future::Future, time::Duration};
+
+use sea_orm::DatabaseConnection;
+use tokio::{sync::watch, task::JoinHandle, time::Instant};
+
+/// Pings `db` every `interval` (a ping unanswered within `timeout` fails) and calls
+/// `on_change(reachable)` each time reachability changes. It logs one warning when the database
+/// (named in the log by `name`, see `describe`) is lost and one line when it is back, however
+/// many calls meet the outage. Ends when `stop` turns true or its sender is dropped.
+pub fn spawn_watcher<F, Fut>(
+    db: DatabaseConnection,
+    name: String,
+    interval: Duration,
+    timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+    mut on_change: F,
+) -> JoinHandle<()>
+where
+    F: FnMut(bool) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut down_since: Option<Instant> = None;
+        while !*stop.borrow() {
+            let ping = match tokio::time::timeout(timeout, db.ping()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+            };
+            match (down_since, ping) {
+                (None, Err(error)) => {
+                    tracing::warn!(
+                        database = %name,
+                        %error,
+                        "the database cannot be reached; calls answer UNAVAILABLE and health \
+                         NOT_SERVING until it is back"
+                    );
+                    down_since = Some(Instant::now());
+                    on_change(false).await;
+                }
+                (Some(since), Ok(())) => {
+                    tracing::info!(
+                        database = %name,
+                        down_for_secs = since.elapsed().as_secs(),
+                        "the database is reachable again"
+                    );
+                    down_since = None;
+                    on_change(true).await;
+                }
+                _ => {}
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                changed = stop.changed() => if changed.is_err() { break },
+            }
+        }
+    })
+}
