@@ -1,6 +1,6 @@
 //! A real SMTP server on loopback for tests: it accepts mail, or answers chosen recipients with
-//! chosen reply codes (e.g. 451 three times, then 250; or 550 always), and records every message
-//! it accepted.
+//! chosen reply codes (e.g. 451 three times, then 250; or 550 always), or holds their answer
+//! until told, and records every message it accepted.
 use std::{
     collections::{HashMap, VecDeque},
     net::SocketAddr,
@@ -65,6 +65,8 @@ struct State {
     always: HashMap<String, u16>,
     /// How many RCPT TO each address got, accepted or not.
     attempts: HashMap<String, u32>,
+    /// Addresses whose RCPT TO gets no answer until they are released.
+    held: std::collections::HashSet<String>,
 }
 
 #[derive(Clone)]
@@ -72,6 +74,7 @@ pub struct SmtpServer {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
     arrived: Arc<Notify>,
+    released: Arc<Notify>,
 }
 
 impl SmtpServer {
@@ -82,6 +85,7 @@ impl SmtpServer {
             addr: listener.local_addr().expect("addr"),
             state: Arc::default(),
             arrived: Arc::new(Notify::new()),
+            released: Arc::new(Notify::new()),
         };
         let serving = server.clone();
         tokio::spawn(async move {
@@ -105,6 +109,28 @@ impl SmtpServer {
     /// Answers RCPT TO for `address` with `code`, always.
     pub fn always(&self, address: &str, code: u16) {
         self.lock().always.insert(address.to_lowercase(), code);
+    }
+
+    /// Leaves RCPT TO for `address` unanswered until `release`: its message stays in flight.
+    pub fn hold(&self, address: &str) {
+        self.lock().held.insert(address.to_lowercase());
+    }
+
+    /// Answers the held RCPT TO for `address` (by `script` and `always`, else 250).
+    pub fn release(&self, address: &str) {
+        self.lock().held.remove(&address.to_lowercase());
+        self.released.notify_waiters();
+    }
+
+    async fn wait_while_held(&self, address: &str) {
+        loop {
+            // Made before the check, so a release in between still wakes it.
+            let released = self.released.notified();
+            if !self.lock().held.contains(address) {
+                return;
+            }
+            released.await;
+        }
     }
 
     pub fn received(&self) -> Vec<ReceivedMail> {
@@ -180,6 +206,7 @@ impl SmtpServer {
                 "250 OK".into()
             } else if upper.starts_with("RCPT TO:") {
                 let address = address_in(&command);
+                self.wait_while_held(&address).await;
                 match self.rcpt_reply(&address) {
                     250 => {
                         to.push(address);
