@@ -386,7 +386,7 @@ async fn cohort_when(app: &TestApp, id: &str, done: impl Fn(&Cohort) -> bool) ->
 }
 
 fn emails(cohort: &Cohort) -> (u32, u32, u32, u32, u32) {
-    let e = cohort.emails.clone().unwrap_or_default();
+    let e = cohort.emails.unwrap_or_default();
     (e.queued, e.deferred, e.sent, e.failed, e.suppressed)
 }
 
