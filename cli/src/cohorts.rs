@@ -1,6 +1,7 @@
 //! `invitectl cohorts`: what a bulk invite (one `bulk send`) became. The server makes the
-//! invites in the background; these commands list cohorts, show their candidates, follow one
-//! to its end with a progress bar, and retry the failed candidates.
+//! invites in the background, then (with `--send-email`) follows every email to its outcome;
+//! these commands list cohorts, show their candidates, follow one to its end with a progress
+//! bar through both stages, and retry the failed candidates.
 use std::{
     collections::BTreeMap,
     io::{self, IsTerminal, Write},
@@ -9,8 +10,8 @@ use std::{
 
 use beckon_proto::invite::v1::{
     cohort_update::Update, invite_service_client::InviteServiceClient, Cohort, CohortDetails,
-    CohortMember, CohortState, GetCohortRequest, ListCohortsRequest, MemberState,
-    RetryCohortFailuresRequest, WatchCohortRequest,
+    CohortEmails, CohortMember, CohortState, DeliveryStatus, GetCohortRequest, ListCohortsRequest,
+    MemberState, RetryCohortFailuresRequest, WatchCohortRequest,
 };
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -39,15 +40,18 @@ pub enum Command {
         #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..=720))]
         within_hours: Option<u32>,
     },
-    /// Show a cohort's counts and its pending, invited and failed candidates.
+    /// Show a cohort's counts and its pending, succeeded and failed candidates (with
+    /// --send-email, succeeded means emailed).
     Show { id: String },
-    /// Follow a running cohort to its end with a progress bar, then show its outcome.
+    /// Follow a cohort to its end with a progress bar (its invites, then its emails), then show
+    /// its outcome.
     Watch { id: String },
     /// Try the cohort's failed candidates again, with corrected addresses where given.
     Retry {
         id: String,
         /// A corrected address for a failed row, e.g. `--fix 7=ada@example.com`; repeat for
-        /// more. Failed rows without one are retried as they are.
+        /// more. Failed rows without one are retried as they are. A candidate whose email
+        /// failed keeps their invite and link, which are emailed to the corrected address.
         #[arg(long = "fix", value_name = "ROW=EMAIL", value_parser = parse_fix)]
         fixes: Vec<(u32, String)>,
         /// Return once the retry has started, without waiting for its outcome.
@@ -215,7 +219,8 @@ async fn watch_until_done(
     }
 }
 
-/// One WatchCohort stream, to its end. `Ok(true)` when anything came.
+/// One WatchCohort stream, to its end. `Ok(true)` when anything came. The server sends the
+/// counts after every batch of outcomes, so the bar follows those.
 async fn watch_once(
     client: &mut Client,
     id: &str,
@@ -227,12 +232,10 @@ async fn watch_once(
     let mut any = false;
     while let Some(update) = stream.message().await? {
         any = true;
-        match update.update {
-            Some(Update::Progress(cohort)) => *tally = Tally::from(&cohort),
-            Some(Update::Outcome(member)) => tally.count(&member),
-            None => {}
+        if let Some(Update::Progress(cohort)) = update.update {
+            *tally = Tally::from(&cohort);
+            tally.show(bar);
         }
-        tally.show(bar);
     }
     Ok(any)
 }
@@ -249,39 +252,44 @@ fn is_transient(code: Code) -> bool {
     )
 }
 
-/// What the bar shows. Progress messages set it; outcomes in between move it on.
+/// What the bar shows: the invites while they are made, then the emails.
 struct Tally {
-    total: u64,
-    succeeded: u64,
-    failed: u64,
+    cohort: Cohort,
 }
 
 impl From<&Cohort> for Tally {
     fn from(cohort: &Cohort) -> Self {
         Self {
-            total: cohort.total.into(),
-            succeeded: cohort.succeeded.into(),
-            failed: cohort.failed.into(),
+            cohort: cohort.clone(),
         }
     }
 }
 
 impl Tally {
-    fn count(&mut self, member: &CohortMember) {
-        if member.state == MemberState::Invited as i32 {
-            self.succeeded += 1;
-        } else if member.state == MemberState::Failed as i32 {
-            self.failed += 1;
-        }
-    }
-
     fn show(&self, bar: &ProgressBar) {
-        bar.set_length(self.total);
-        bar.set_position((self.succeeded + self.failed).min(self.total));
-        bar.set_message(format!(
-            "{} invited, {} failed",
-            self.succeeded, self.failed
-        ));
+        let cohort = &self.cohort;
+        match (&cohort.emails, cohort.state == CohortState::Running as i32) {
+            (Some(emails), false) => {
+                let total = emails.queued
+                    + emails.deferred
+                    + emails.sent
+                    + emails.failed
+                    + emails.suppressed;
+                bar.set_length(total.into());
+                bar.set_position((emails.sent + emails.failed + emails.suppressed).into());
+                bar.set_message(format!("emails: {}", emails_line(emails)));
+            }
+            _ => {
+                let total = u64::from(cohort.total);
+                bar.set_length(total);
+                bar.set_position(u64::from(cohort.succeeded + cohort.failed).min(total));
+                let mut message = format!("invited {}/{}", cohort.succeeded, cohort.total);
+                if cohort.failed > 0 {
+                    message.push_str(&format!(", {} failed", cohort.failed));
+                }
+                bar.set_message(message);
+            }
+        }
     }
 }
 
@@ -291,24 +299,44 @@ fn progress_bar(cohort: &Cohort, format: Format) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(cohort.total.into());
-    let style =
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} done: {msg} ({elapsed})")
-            // The template is fixed and valid; the fallback only guards against a future indicatif
-            // refusing it.
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+    let style = ProgressStyle::with_template("{spinner} [{bar:30}] {msg} ({elapsed})")
+        // The template is fixed and valid; the fallback only guards against a future indicatif
+        // refusing it.
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
 
-/// "17 invited, 2 failed" (and pending, while running).
+/// "17 invited, 2 failed" (and pending, while running); with emails, then
+/// "; emails: 15 sent, 1 failed, 1 suppressed".
 pub fn counts_line(cohort: &Cohort) -> String {
     let mut line = format!("{} invited, {} failed", cohort.succeeded, cohort.failed);
     if cohort.pending > 0 {
         line.push_str(&format!(", {} pending", cohort.pending));
     }
+    if let Some(emails) = &cohort.emails {
+        line.push_str(&format!("; emails: {}", emails_line(emails)));
+    }
     line
+}
+
+/// "15 sent, 1 failed": sent and failed always, the others when there are some.
+fn emails_line(emails: &CohortEmails) -> String {
+    let mut parts = Vec::new();
+    if emails.queued > 0 {
+        parts.push(format!("{} queued", emails.queued));
+    }
+    parts.push(format!("{} sent", emails.sent));
+    if emails.deferred > 0 {
+        parts.push(format!("{} deferred", emails.deferred));
+    }
+    parts.push(format!("{} failed", emails.failed));
+    if emails.suppressed > 0 {
+        parts.push(format!("{} suppressed", emails.suppressed));
+    }
+    parts.join(", ")
 }
 
 /// A finished (or, with --no-wait, started) cohort: the counts and the failed rows. `preview`
@@ -347,10 +375,15 @@ pub fn print_outcome(
             }
         }
     }
-    if cohort.failed > 0 {
+    let undelivered = cohort
+        .emails
+        .as_ref()
+        .map_or(0, |e| e.failed + e.suppressed);
+    if cohort.failed + undelivered > 0 {
         return Err(CliError::PartlyFailed(format!(
             "{} of {} candidates failed",
-            cohort.failed, cohort.total
+            cohort.failed + undelivered,
+            cohort.total
         ))
         .into());
     }
@@ -361,7 +394,11 @@ fn print_details(format: Format, details: &CohortDetails) -> anyhow::Result<()> 
     let cohort = details.cohort.clone().unwrap_or_default();
     let sections = [
         ("failed", &details.failed, &["row", "email", "reason"][..]),
-        ("pending", &details.pending, &["row", "email", "name"][..]),
+        (
+            "pending",
+            &details.pending,
+            &["row", "email", "name", "delivery_status"][..],
+        ),
         (
             "succeeded",
             &details.succeeded,
@@ -422,22 +459,51 @@ pub fn record(cohort: &Cohort) -> Record {
         .field("pending", cohort.pending)
         .field("succeeded", cohort.succeeded)
         .field("failed", cohort.failed)
+        .field("emails_queued", emails_field(cohort, |e| e.queued))
+        .field("emails_deferred", emails_field(cohort, |e| e.deferred))
+        .field("emails_sent", emails_field(cohort, |e| e.sent))
+        .field("emails_failed", emails_field(cohort, |e| e.failed))
+        .field("emails_suppressed", emails_field(cohort, |e| e.suppressed))
         .field("summary", cohort.summary.as_str())
         .field("create_time", timestamp(cohort.create_time.as_ref()))
         .field("finish_time", timestamp(cohort.finish_time.as_ref()))
+}
+
+/// An email count, or null (left out in text) for a cohort that sends no email.
+fn emails_field(cohort: &Cohort, count: impl Fn(&CohortEmails) -> u32) -> Value {
+    cohort.emails.as_ref().map(count).into()
 }
 
 fn member_record(member: &CohortMember) -> Record {
     let state = MemberState::try_from(member.state)
         .ok()
         .map(|s| s.as_str_name());
+    let delivery = DeliveryStatus::try_from(member.delivery_status).ok();
+    let delivery_name = match delivery {
+        None | Some(DeliveryStatus::Unspecified) => String::new(),
+        Some(status) => enum_name(
+            Some(status.as_str_name()),
+            "DELIVERY_STATUS_",
+            member.delivery_status,
+        ),
+    };
+    // Why the candidate is not through: their invite's reason, else their email's.
+    let reason = match delivery {
+        _ if !member.reason.is_empty() => member.reason.clone(),
+        Some(DeliveryStatus::Failed | DeliveryStatus::Suppressed | DeliveryStatus::Deferred) => {
+            format!("email {delivery_name}: {}", member.delivery_error)
+        }
+        _ => String::new(),
+    };
     Record::without_id("member")
         .field("row", member.row)
         .field("email", member.email.as_str())
         .field("name", member.name.as_str())
         .field("state", enum_name(state, "MEMBER_STATE_", member.state))
+        .field("delivery_status", delivery_name)
         .field("invite_id", member.invite_id.as_str())
-        .field("reason", member.reason.as_str())
+        .field("reason", reason)
+        .field("delivery_error", member.delivery_error.as_str())
 }
 
 fn state_name(state: i32) -> String {
@@ -471,5 +537,34 @@ mod tests {
         assert_eq!(counts_line(&cohort), "17 invited, 2 failed");
         cohort.pending = 1;
         assert_eq!(counts_line(&cohort), "17 invited, 2 failed, 1 pending");
+    }
+
+    #[test]
+    fn the_counts_line_adds_the_emails_of_a_cohort_that_sends_them() {
+        let mut cohort = Cohort {
+            succeeded: 3000,
+            failed: 1,
+            emails: Some(CohortEmails {
+                sent: 2990,
+                deferred: 5,
+                failed: 4,
+                suppressed: 1,
+                ..CohortEmails::default()
+            }),
+            ..Cohort::default()
+        };
+        assert_eq!(
+            counts_line(&cohort),
+            "3000 invited, 1 failed; emails: 2990 sent, 5 deferred, 4 failed, 1 suppressed"
+        );
+        cohort.emails = Some(CohortEmails {
+            queued: 2,
+            sent: 1,
+            ..CohortEmails::default()
+        });
+        assert_eq!(
+            counts_line(&cohort),
+            "3000 invited, 1 failed; emails: 2 queued, 1 sent, 0 failed"
+        );
     }
 }

@@ -641,6 +641,64 @@ async fn bulk_send_reports_bad_rows_and_invites_the_rest() {
     assert_eq!(dry.json()["cohort"], Value::Null);
 }
 
+/// A bulk send with email is followed past the invites to every email's outcome; a bounced
+/// address is corrected with `cohorts retry` and emailed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_send_with_email_waits_for_every_email_and_retries_a_bounce() {
+    let smtp = beckon_tests::smtp::SmtpServer::start().await;
+    smtp.always("bounce@example.com", 550);
+    let app = TestApp::spawn_with_mail(Backend::Sqlite, &smtp).await;
+    let ctl = Ctl::new(&app);
+    let job = ctl.create_job("Bulk mail").await;
+    let list = "ada@example.com\ngrace@example.com\nbounce@example.com\n";
+    let sent = ctl
+        .run_with(
+            &["bulk", "send", "--job", &job, "-", "--yes", "--send-email"],
+            Some(list),
+            &[],
+        )
+        .await;
+    sent.assert_code(6);
+    let out = &sent.stdout;
+    assert!(
+        out.contains("3 invited, 0 failed; emails: 2 sent, 1 failed"),
+        "{out}"
+    );
+    assert!(out.contains("state") && out.contains("done"), "{out}");
+    assert!(
+        out.lines()
+            .any(|line| line.starts_with("3 ") && line.contains("email failed")),
+        "the bounced row and why: {out}"
+    );
+    assert!(
+        sent.stderr.contains("1 of 3 candidates failed"),
+        "{}",
+        sent.stderr
+    );
+    let cohort = out
+        .lines()
+        .find_map(|line| line.strip_prefix("cohort "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no cohort line in {out}"))
+        .to_string();
+
+    let retried = ctl
+        .run(&["cohorts", "retry", &cohort, "--fix", "3=fixed@example.com"])
+        .await;
+    retried.assert_code(0);
+    assert!(
+        retried
+            .stdout
+            .contains("3 invited, 0 failed; emails: 3 sent, 0 failed"),
+        "{}",
+        retried.stdout
+    );
+    let mail = smtp
+        .wait_for(RUN_TIMEOUT, beckon_tests::smtp::to("fixed@example.com"))
+        .await;
+    assert!(mail.iter().any(|m| m.to == ["fixed@example.com"]));
+}
+
 /// Awaits the server's SetJobPublicLink and RotateJobPublicLink.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_public_link_url_is_printed_when_made() {

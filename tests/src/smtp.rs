@@ -1,6 +1,7 @@
 //! A real SMTP server on loopback for tests: it accepts mail, or answers chosen recipients with
-//! chosen reply codes (e.g. 451 three times, then 250; or 550 always), or never answers them (a
-//! send that hangs, to kill its sender mid-send), and records every message it accepted.
+//! chosen reply codes (e.g. 451 three times, then 250; or 550 always), or holds their answer
+//! until told (a message stays in flight; its sender can be killed mid-send), and records every
+//! message it accepted.
 use std::{
     collections::{HashMap, HashSet, VecDeque},
     net::SocketAddr,
@@ -66,16 +67,10 @@ struct State {
     always: HashMap<String, u16>,
     /// How many RCPT TO each address got, accepted or not.
     attempts: HashMap<String, u32>,
-    /// Addresses whose RCPT TO gets no reply while they are here.
+    /// Addresses whose RCPT TO gets no answer until they are released.
     held: HashSet<String>,
     /// How long every RCPT TO reply takes.
     reply_delay: Duration,
-}
-
-/// What to do with a RCPT TO.
-enum Rcpt {
-    Reply(u16),
-    Hang,
 }
 
 #[derive(Clone)]
@@ -84,6 +79,7 @@ pub struct SmtpServer {
     state: Arc<Mutex<State>>,
     arrived: Arc<Notify>,
     attempted: Arc<Notify>,
+    released: Arc<Notify>,
 }
 
 impl SmtpServer {
@@ -95,6 +91,7 @@ impl SmtpServer {
             state: Arc::default(),
             arrived: Arc::new(Notify::new()),
             attempted: Arc::new(Notify::new()),
+            released: Arc::new(Notify::new()),
         };
         let serving = server.clone();
         tokio::spawn(async move {
@@ -120,15 +117,17 @@ impl SmtpServer {
         self.lock().always.insert(address.to_lowercase(), code);
     }
 
-    /// Gives no reply to RCPT TO for `address` (until `release`): the sender hangs mid-send,
-    /// until it gives up or its connection closes.
+    /// Leaves RCPT TO for `address` unanswered until `release`: its message stays in flight,
+    /// and its sender hangs mid-send until then, or until it gives up or dies.
     pub fn hold(&self, address: &str) {
         self.lock().held.insert(address.to_lowercase());
     }
 
-    /// Answers `address` normally again, from its next RCPT TO.
+    /// Answers the held RCPT TO for `address` (by `script` and `always`, else 250), and every
+    /// later one.
     pub fn release(&self, address: &str) {
         self.lock().held.remove(&address.to_lowercase());
+        self.released.notify_waiters();
     }
 
     /// Makes every RCPT TO reply take `delay`: slow sends.
@@ -187,23 +186,48 @@ impl SmtpServer {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn rcpt_reply(&self, address: &str) -> (Rcpt, Duration) {
+    /// Counts a RCPT TO for `address`; returns how long its reply takes.
+    fn record_attempt(&self, address: &str) -> Duration {
         let mut state = self.lock();
         *state.attempts.entry(address.to_string()).or_default() += 1;
         self.attempted.notify_waiters();
-        let delay = state.reply_delay;
-        if state.held.contains(address) {
-            return (Rcpt::Hang, delay);
+        state.reply_delay
+    }
+
+    /// Waits while `address` is held; false if the client went away meanwhile.
+    async fn wait_while_held(
+        &self,
+        address: &str,
+        lines: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    ) -> std::io::Result<bool> {
+        let mut ignored = String::new();
+        loop {
+            // Made before the check, so a release in between still wakes it.
+            let released = self.released.notified();
+            if !self.lock().held.contains(address) {
+                return Ok(true);
+            }
+            tokio::select! {
+                () = released => {}
+                read = lines.read_line(&mut ignored) => {
+                    if read? == 0 {
+                        return Ok(false);
+                    }
+                }
+            }
         }
+    }
+
+    fn rcpt_reply(&self, address: &str) -> u16 {
+        let mut state = self.lock();
         if let Some(code) = state.always.get(address) {
-            return (Rcpt::Reply(*code), delay);
+            return *code;
         }
-        let code = state
+        state
             .scripts
             .get_mut(address)
             .and_then(VecDeque::pop_front)
-            .unwrap_or(250);
-        (Rcpt::Reply(code), delay)
+            .unwrap_or(250)
     }
 
     async fn serve(self, stream: TcpStream) -> std::io::Result<()> {
@@ -229,20 +253,14 @@ impl SmtpServer {
                 "250 OK".into()
             } else if upper.starts_with("RCPT TO:") {
                 let address = address_in(&command);
-                let (rcpt, delay) = self.rcpt_reply(&address);
+                let delay = self.record_attempt(&address);
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                let code = match rcpt {
-                    Rcpt::Reply(code) => code,
-                    Rcpt::Hang => {
-                        // No reply: the client waits until it gives up, or dies. Either ends
-                        // the connection, and with it this session.
-                        while lines.read_line(&mut line).await? > 0 {}
-                        return Ok(());
-                    }
-                };
-                match code {
+                if !self.wait_while_held(&address, &mut lines).await? {
+                    return Ok(());
+                }
+                match self.rcpt_reply(&address) {
                     250 => {
                         to.push(address);
                         "250 OK".into()

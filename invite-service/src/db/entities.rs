@@ -269,6 +269,10 @@ pub mod outbox {
         pub last_error: String,
         pub created_at: ChronoDateTimeUtc,
         pub updated_at: ChronoDateTimeUtc,
+        /// The cohort member this email is for, when a cohort sent it: its outcome is the
+        /// member's email outcome.
+        pub cohort_id: Option<Uuid>,
+        pub cohort_row: Option<i32>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -291,7 +295,7 @@ pub mod cohort {
         /// The options every invite gets, as JSON (see `store::cohorts::CohortOptions`).
         pub options: String,
         pub created_by_key_id: Uuid,
-        /// `running` or `done`.
+        /// `running` (making invites), `sending` (waiting for emails' outcomes) or `done`.
         pub state: String,
         pub total: i32,
         pub succeeded: i32,
@@ -300,6 +304,12 @@ pub mod cohort {
         pub last_sequence: i64,
         pub created_at: ChronoDateTimeUtc,
         pub finished_at: Option<ChronoDateTimeUtc>,
+        /// Members by the state of their email (cohorts that send email).
+        pub emails_queued: i32,
+        pub emails_deferred: i32,
+        pub emails_sent: i32,
+        pub emails_failed: i32,
+        pub emails_suppressed: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -329,9 +339,14 @@ pub mod cohort_member {
         pub state: String,
         pub invite_id: Option<Uuid>,
         pub reason: String,
-        /// Set when the outcome is recorded; orders the watch stream.
+        /// Set when an outcome is recorded (of the invite, then of its email); orders the watch
+        /// stream.
         pub sequence: Option<i64>,
         pub updated_at: ChronoDateTimeUtc,
+        /// The member's email, as `domain::DeliveryStatus`; empty while no email was asked for.
+        pub delivery_status: String,
+        /// Why the email failed, was suppressed or is deferred.
+        pub delivery_error: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,12 @@ text_enum!(
 );
 
 text_enum!(
+    /// Where a bulk invite is: making invites, then (when it sends email) waiting until every
+    /// member's email has a final outcome, then done.
+    CohortState { Running = "running", Sending = "sending", Done = "done" }
+);
+
+text_enum!(
     /// Where an invite is in its life. `Revoked` and `Expired` are ends.
     InviteStatus {
         Created = "created",

@@ -8,16 +8,18 @@ use uuid::Uuid;
 
 use super::{convert, request_id, Api};
 use crate::{
-    db::entities::{candidate, cohort},
+    db::entities::{candidate, cohort, cohort_member},
     domain::{
         roster::{self, Entry},
         validate::*,
-        Action,
+        Action, CohortState, DeliveryStatus,
     },
     error::ServiceError,
     relay,
     store::{
-        cohorts::{self, CohortOptions, MemberView, Preview, RowOutcome, SubmittedPolicy},
+        cohorts::{
+            self, CohortOptions, EmailCounts, MemberView, Preview, RowOutcome, SubmittedPolicy,
+        },
         now,
         paging::Page,
         Caller,
@@ -230,21 +232,62 @@ pub fn cohort_message(row: &cohort::Model) -> pb::Cohort {
     if pending > 0 {
         summary.push_str(&format!(", {pending} pending"));
     }
+    let emails = cohorts::sends_email(row).then(|| EmailCounts::of(row));
+    if let Some(emails) = &emails {
+        summary.push_str(&format!("; emails: {}", emails_summary(emails)));
+    }
+    let count = |n: i32| n.max(0) as u32;
     pb::Cohort {
         id: row.id.to_string(),
         job_id: row.job_id.to_string(),
-        state: if row.state == cohorts::DONE {
-            pb::CohortState::Done
-        } else {
-            pb::CohortState::Running
+        state: match CohortState::parse(&row.state) {
+            Some(CohortState::Done) => pb::CohortState::Done,
+            Some(CohortState::Sending) => pb::CohortState::Sending,
+            _ => pb::CohortState::Running,
         } as i32,
-        total: row.total.max(0) as u32,
+        total: count(row.total),
         pending,
-        succeeded: row.succeeded.max(0) as u32,
-        failed: row.failed.max(0) as u32,
+        succeeded: count(row.succeeded),
+        failed: count(row.failed),
         create_time: Some(convert::timestamp(row.created_at)),
         finish_time: row.finished_at.map(convert::timestamp),
         summary,
+        emails: emails.map(|e| pb::CohortEmails {
+            queued: count(e.queued),
+            deferred: count(e.deferred),
+            sent: count(e.sent),
+            failed: count(e.failed),
+            suppressed: count(e.suppressed),
+        }),
+    }
+}
+
+/// "94 sent, 4 failed, 2 suppressed": sent and failed always, the others when there are some.
+fn emails_summary(emails: &EmailCounts) -> String {
+    let mut parts = Vec::new();
+    if emails.queued > 0 {
+        parts.push(format!("{} queued", emails.queued));
+    }
+    parts.push(format!("{} sent", emails.sent));
+    if emails.deferred > 0 {
+        parts.push(format!("{} deferred", emails.deferred));
+    }
+    parts.push(format!("{} failed", emails.failed));
+    if emails.suppressed > 0 {
+        parts.push(format!("{} suppressed", emails.suppressed));
+    }
+    parts.join(", ")
+}
+
+fn delivery_status(status: Option<DeliveryStatus>) -> pb::DeliveryStatus {
+    match status {
+        None => pb::DeliveryStatus::Unspecified,
+        Some(DeliveryStatus::NotRequested) => pb::DeliveryStatus::NotRequested,
+        Some(DeliveryStatus::Queued) => pb::DeliveryStatus::Queued,
+        Some(DeliveryStatus::Sent) => pb::DeliveryStatus::Sent,
+        Some(DeliveryStatus::Deferred) => pb::DeliveryStatus::Deferred,
+        Some(DeliveryStatus::Failed) => pb::DeliveryStatus::Failed,
+        Some(DeliveryStatus::Suppressed) => pb::DeliveryStatus::Suppressed,
     }
 }
 
@@ -262,6 +305,27 @@ fn member_message(view: &MemberView) -> pb::CohortMember {
         invite_id: view.invite_id.map(|id| id.to_string()).unwrap_or_default(),
         reason: m.reason.clone(),
         sequence: m.sequence.unwrap_or(0).max(0) as u64,
+        delivery_status: delivery_status(DeliveryStatus::parse(&m.delivery_status)) as i32,
+        delivery_error: m.delivery_error.clone(),
+    }
+}
+
+/// Which list of CohortDetails a member is in: by its invite, then by its email, if any.
+enum Standing {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+fn standing(member: &cohort_member::Model) -> Standing {
+    match member.state.as_str() {
+        cohorts::FAILED => Standing::Failed,
+        cohorts::INVITED => match DeliveryStatus::parse(&member.delivery_status) {
+            Some(DeliveryStatus::Queued | DeliveryStatus::Deferred) => Standing::Pending,
+            Some(DeliveryStatus::Failed | DeliveryStatus::Suppressed) => Standing::Failed,
+            _ => Standing::Succeeded,
+        },
+        _ => Standing::Pending,
     }
 }
 
@@ -321,10 +385,10 @@ pub async fn get_cohort(
         };
         for view in &members {
             let message = member_message(view);
-            match view.member.state.as_str() {
-                cohorts::INVITED => details.succeeded.push(message),
-                cohorts::FAILED => details.failed.push(message),
-                _ => details.pending.push(message),
+            match standing(&view.member) {
+                Standing::Succeeded => details.succeeded.push(message),
+                Standing::Failed => details.failed.push(message),
+                Standing::Pending => details.pending.push(message),
             }
         }
         Ok(details)
@@ -415,7 +479,8 @@ pub async fn watch_cohort(
                     return; // The watcher went away.
                 }
             }
-            if caught_up && cohort.state == cohorts::DONE && after >= cohort.last_sequence {
+            let done = CohortState::parse(&cohort.state) == Some(CohortState::Done);
+            if caught_up && done && after >= cohort.last_sequence {
                 let _ = send(pb::cohort_update::Update::Progress(cohort_message(&cohort))).await;
                 return;
             }

@@ -2,6 +2,15 @@
 //! transaction, and turned into invites in the background, a chunk per transaction. A member's
 //! outcome and its invite are written in the same transaction, so a restart in the middle loses
 //! nothing and invites nobody twice.
+//!
+//! A cohort that sends email has a second stage: each member's email is an outbox row that
+//! names the member, and the relay writes its outcome to the member, with the cohort's counts,
+//! in the transaction that writes it to the invite (`record_email`). The cohort is `sending`
+//! until every member's email has a final outcome (sent, failed, suppressed), then `done`.
+//!
+//! Every writer of a cohort's members takes the cohort's row first (`lock`): outcome numbers
+//! and counts are read and written under it, so the cohort worker, the relay and a retry never
+//! hand out one number twice or lose a count, and never wait on each other in a cycle.
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -22,7 +31,9 @@ use super::{
 };
 use crate::{
     db::entities::{candidate, cohort, cohort_member, invite, invite_event, invite_label, job},
-    domain::{roster::Entry, secret, DeliveryStatus, EventKind, InviteStatus, JobState},
+    domain::{
+        roster::Entry, secret, CohortState, DeliveryStatus, EventKind, InviteStatus, JobState,
+    },
     error::ServiceError,
 };
 
@@ -31,11 +42,171 @@ const OUTCOMES_PER_READ: u64 = 500;
 /// Valid rows listed in a preview (every problem row is listed).
 const PREVIEW_VALID_ROWS: usize = 1000;
 
-pub const RUNNING: &str = "running";
-pub const DONE: &str = "done";
 pub const PENDING: &str = "pending";
 pub const INVITED: &str = "invited";
 pub const FAILED: &str = "failed";
+
+/// A cohort's members by the state of their email.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EmailCounts {
+    pub queued: i32,
+    pub deferred: i32,
+    pub sent: i32,
+    pub failed: i32,
+    pub suppressed: i32,
+}
+
+impl EmailCounts {
+    pub fn of(cohort: &cohort::Model) -> Self {
+        Self {
+            queued: cohort.emails_queued,
+            deferred: cohort.emails_deferred,
+            sent: cohort.emails_sent,
+            failed: cohort.emails_failed,
+            suppressed: cohort.emails_suppressed,
+        }
+    }
+
+    fn slot(&mut self, status: DeliveryStatus) -> Option<&mut i32> {
+        match status {
+            DeliveryStatus::Queued => Some(&mut self.queued),
+            DeliveryStatus::Deferred => Some(&mut self.deferred),
+            DeliveryStatus::Sent => Some(&mut self.sent),
+            DeliveryStatus::Failed => Some(&mut self.failed),
+            DeliveryStatus::Suppressed => Some(&mut self.suppressed),
+            DeliveryStatus::NotRequested => None,
+        }
+    }
+
+    /// The counts after `count` members' emails went from `from` (none: no email yet) to `to`.
+    fn moved(mut self, from: Option<DeliveryStatus>, to: DeliveryStatus, count: i32) -> Self {
+        if let Some(slot) = from.and_then(|from| self.slot(from)) {
+            *slot -= count;
+        }
+        if let Some(slot) = self.slot(to) {
+            *slot += count;
+        }
+        self
+    }
+
+    /// Emails without a final outcome yet.
+    pub fn in_flight(&self) -> i32 {
+        self.queued + self.deferred
+    }
+
+    /// Emails that did not reach their member, which a retry sends again.
+    pub fn undelivered(&self) -> i32 {
+        self.failed + self.suppressed
+    }
+
+    fn write(
+        self,
+        update: sea_orm::UpdateMany<cohort::Entity>,
+    ) -> sea_orm::UpdateMany<cohort::Entity> {
+        update
+            .col_expr(cohort::Column::EmailsQueued, Expr::value(self.queued))
+            .col_expr(cohort::Column::EmailsDeferred, Expr::value(self.deferred))
+            .col_expr(cohort::Column::EmailsSent, Expr::value(self.sent))
+            .col_expr(cohort::Column::EmailsFailed, Expr::value(self.failed))
+            .col_expr(
+                cohort::Column::EmailsSuppressed,
+                Expr::value(self.suppressed),
+            )
+    }
+}
+
+/// Where a cohort is once its members and emails are where they are now.
+fn state_for(pending_members: u64, emails: &EmailCounts) -> CohortState {
+    if pending_members > 0 {
+        CohortState::Running
+    } else if emails.in_flight() > 0 {
+        CohortState::Sending
+    } else {
+        CohortState::Done
+    }
+}
+
+/// The cohort's row, locked until the transaction ends (PostgreSQL locks the row a no-op
+/// UPDATE touches; SQLite has one writer anyway), then read.
+async fn lock(
+    txn: &sea_orm::DatabaseTransaction,
+    cohort_id: Uuid,
+) -> Result<cohort::Model, ServiceError> {
+    lock_if_any(txn, cohort_id)
+        .await?
+        .ok_or(ServiceError::NotFound("cohort"))
+}
+
+async fn lock_if_any(
+    txn: &sea_orm::DatabaseTransaction,
+    cohort_id: Uuid,
+) -> Result<Option<cohort::Model>, ServiceError> {
+    cohort::Entity::update_many()
+        .col_expr(
+            cohort::Column::LastSequence,
+            Expr::col(cohort::Column::LastSequence).into(),
+        )
+        .filter(cohort::Column::Id.eq(cohort_id))
+        .exec(txn)
+        .await?;
+    Ok(cohort::Entity::find_by_id(cohort_id).one(txn).await?)
+}
+
+/// A cohort member's email has a new state (from the relay, in the transaction that records
+/// it on the outbox row and the invite): the member gets it, with the next outcome number, and
+/// the cohort its counts; the last final outcome of a `sending` cohort makes it `done`.
+pub(crate) async fn record_email(
+    txn: &sea_orm::DatabaseTransaction,
+    cohort_id: Uuid,
+    row: i32,
+    status: DeliveryStatus,
+    error: &str,
+) -> Result<(), ServiceError> {
+    let Some(cohort) = lock_if_any(txn, cohort_id).await? else {
+        return Ok(());
+    };
+    let Some(member) = cohort_member::Entity::find_by_id((cohort_id, row))
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let before = DeliveryStatus::parse(&member.delivery_status);
+    if before == Some(status) {
+        return Ok(());
+    }
+    let at = now();
+    let sequence = cohort.last_sequence + 1;
+    cohort_member::Entity::update_many()
+        .col_expr(
+            cohort_member::Column::DeliveryStatus,
+            Expr::value(status.as_str()),
+        )
+        .col_expr(cohort_member::Column::DeliveryError, Expr::value(error))
+        .col_expr(cohort_member::Column::Sequence, Expr::value(sequence))
+        .col_expr(cohort_member::Column::UpdatedAt, Expr::value(at))
+        .filter(cohort_member::Column::CohortId.eq(cohort_id))
+        .filter(cohort_member::Column::Row.eq(row))
+        .exec(txn)
+        .await?;
+    let emails = EmailCounts::of(&cohort).moved(before, status, 1);
+    let was = CohortState::parse(&cohort.state);
+    let state = match was {
+        // Members still wait for their invites: the worker decides when that stage ends.
+        Some(CohortState::Running) => CohortState::Running,
+        _ => state_for(0, &emails),
+    };
+    let mut update = emails
+        .write(cohort::Entity::update_many())
+        .col_expr(cohort::Column::LastSequence, Expr::value(sequence))
+        .col_expr(cohort::Column::State, Expr::value(state.as_str()))
+        .filter(cohort::Column::Id.eq(cohort_id));
+    if state == CohortState::Done && was != Some(CohortState::Done) {
+        update = update.col_expr(cohort::Column::FinishedAt, Expr::value(at));
+    }
+    update.exec(txn).await?;
+    Ok(())
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum SubmittedPolicy {
@@ -264,6 +435,8 @@ pub async fn create(
                 reason: Set(reason),
                 sequence: Set(failed.then_some(sequence)),
                 updated_at: Set(at),
+                delivery_status: Set(String::new()),
+                delivery_error: Set(String::new()),
             });
         }
         let failed = members
@@ -279,13 +452,24 @@ pub async fn create(
                 serde_json::to_string(options).map_err(|e| ServiceError::Internal(e.into()))?
             ),
             created_by_key_id: Set(caller.key_id),
-            state: Set(if total == failed { DONE } else { RUNNING }.into()),
+            state: Set(if total == failed {
+                CohortState::Done
+            } else {
+                CohortState::Running
+            }
+            .as_str()
+            .into()),
             total: Set(total),
             succeeded: Set(0),
             failed: Set(failed),
             last_sequence: Set(sequence),
             created_at: Set(at),
             finished_at: Set((total == failed).then_some(at)),
+            emails_queued: Set(0),
+            emails_deferred: Set(0),
+            emails_sent: Set(0),
+            emails_failed: Set(0),
+            emails_suppressed: Set(0),
         }
         .insert(&txn)
         .await?;
@@ -305,6 +489,11 @@ pub async fn create(
         Err(err) if idempotency.is_some() && is_unique_violation(&err) => attempt().await,
         other => other,
     }
+}
+
+/// Whether the cohort emails its invites (and so has a second stage).
+pub fn sends_email(cohort: &cohort::Model) -> bool {
+    serde_json::from_str::<CohortOptions>(&cohort.options).is_ok_and(|o| o.send_email)
 }
 
 pub async fn find(
@@ -425,7 +614,12 @@ pub async fn list(
     Ok((rows, next))
 }
 
-/// Puts failed members back in line, with corrected addresses where given.
+/// Puts failed members back in line, with corrected addresses where given. A member whose
+/// invite could not be made goes back to the worker, as a new row would. A member whose email
+/// failed or was suppressed keeps its invite (and so its invite id and link, which reached no
+/// one): with a corrected address the invite and its candidate take the new address, and the
+/// invitation is emailed again, as the cohort's email, whose outcome the cohort follows. Members
+/// whose invite was revoked or expired meanwhile are left as they are.
 pub async fn retry_failures(
     store: &Store,
     caller: &Caller,
@@ -433,28 +627,64 @@ pub async fn retry_failures(
     corrections: &HashMap<i32, String>,
 ) -> Result<cohort::Model, ServiceError> {
     let txn = store.write.begin().await?;
-    let cohort = find(&txn, caller, cohort_id).await?;
+    find(&txn, caller, cohort_id).await?;
+    let cohort = lock(&txn, cohort_id).await?;
+    let undelivered = [DeliveryStatus::Failed, DeliveryStatus::Suppressed].map(|s| s.as_str());
     let failed = cohort_member::Entity::find()
         .filter(cohort_member::Column::CohortId.eq(cohort.id))
-        .filter(cohort_member::Column::State.eq(FAILED))
+        .filter(
+            sea_orm::Condition::any()
+                .add(cohort_member::Column::State.eq(FAILED))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(cohort_member::Column::State.eq(INVITED))
+                        .add(cohort_member::Column::DeliveryStatus.is_in(undelivered)),
+                ),
+        )
+        .order_by_asc(cohort_member::Column::Row)
         .all(&txn)
         .await?;
-    let failed_rows: HashSet<i32> = failed.iter().map(|m| m.row).collect();
-    let unknown: Vec<_> = corrections
-        .keys()
-        .filter(|row| !failed_rows.contains(row))
-        .map(|row| crate::error::FieldViolation {
-            field: format!("corrected_emails[{row}]"),
-            description: "is not a failed row of this cohort".into(),
-        })
-        .collect();
-    if !unknown.is_empty() {
-        return Err(ServiceError::InvalidArgument(unknown));
+    let invites = undelivered_invites(&txn, &cohort, &failed).await?;
+    let mut violations = Vec::new();
+    let mut rows: Vec<&i32> = corrections.keys().collect();
+    rows.sort();
+    for row in rows {
+        let field = format!("corrected_emails[{row}]");
+        match failed.iter().find(|m| m.row == *row) {
+            None => violations.push(crate::error::FieldViolation {
+                field,
+                description: "is not a failed row of this cohort".into(),
+            }),
+            Some(member) if member.state == INVITED && !invites.contains_key(&member.row) => {
+                violations.push(crate::error::FieldViolation {
+                    field,
+                    description: "its invite was revoked or expired; it cannot be emailed again"
+                        .into(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    if !violations.is_empty() {
+        return Err(ServiceError::InvalidArgument(violations));
     }
     let at = now();
-    let mut retried = 0;
+    let mut sequence = cohort.last_sequence;
+    let mut emails = EmailCounts::of(&cohort);
+    let (mut reinvited, mut resent) = (0, 0);
     for member in failed {
         let email = corrections.get(&member.row).cloned();
+        if member.state == INVITED {
+            let Some(invite) = invites.get(&member.row) else {
+                continue;
+            };
+            sequence += 1;
+            let before = DeliveryStatus::parse(&member.delivery_status);
+            email_again(&txn, caller, invite, &member, email, sequence).await?;
+            emails = emails.moved(before, DeliveryStatus::Queued, 1);
+            resent += 1;
+            continue;
+        }
         // A row whose address never parsed can only come back with a correction.
         if email.is_none() && member.reason.contains("not an email address") {
             continue;
@@ -467,21 +697,170 @@ pub async fn retry_failures(
         row.reason = Set(String::new());
         row.sequence = Set(None);
         row.invite_id = Set(None);
+        row.delivery_status = Set(String::new());
+        row.delivery_error = Set(String::new());
         row.updated_at = Set(at);
         row.update(&txn).await?;
-        retried += 1;
+        reinvited += 1;
     }
-    let cohort = if retried > 0 {
-        let mut update: cohort::ActiveModel = cohort.into();
-        update.failed = Set(update.failed.as_ref() - retried);
-        update.state = Set(RUNNING.into());
-        update.finished_at = Set(None);
-        update.update(&txn).await?
-    } else {
-        cohort
-    };
+    if reinvited + resent > 0 {
+        let state = if reinvited > 0 {
+            CohortState::Running
+        } else {
+            CohortState::Sending
+        };
+        emails
+            .write(cohort::Entity::update_many())
+            .col_expr(
+                cohort::Column::Failed,
+                Expr::value(cohort.failed - reinvited),
+            )
+            .col_expr(cohort::Column::LastSequence, Expr::value(sequence))
+            .col_expr(cohort::Column::State, Expr::value(state.as_str()))
+            .col_expr(
+                cohort::Column::FinishedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(cohort::Column::Id.eq(cohort.id))
+            .exec(&txn)
+            .await?;
+    }
+    let cohort = find(&txn, caller, cohort_id).await?;
     txn.commit().await?;
     Ok(cohort)
+}
+
+/// The live invites of members whose email did not arrive, by row.
+async fn undelivered_invites(
+    txn: &sea_orm::DatabaseTransaction,
+    cohort: &cohort::Model,
+    members: &[cohort_member::Model],
+) -> Result<HashMap<i32, invite::Model>, ServiceError> {
+    let emailed: Vec<&cohort_member::Model> =
+        members.iter().filter(|m| m.state == INVITED).collect();
+    if emailed.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let by_email = invite_ids_by_email(txn, cohort.id).await?;
+    let ids: HashMap<Uuid, i32> = emailed
+        .iter()
+        .filter_map(|m| {
+            m.invite_id
+                .or_else(|| by_email.get(&m.email).copied())
+                .map(|id| (id, m.row))
+        })
+        .collect();
+    let mut found = HashMap::new();
+    for chunk in ids.keys().copied().collect::<Vec<_>>().chunks(1000) {
+        for invite in invite::Entity::find()
+            .filter(invite::Column::OrgId.eq(cohort.org_id))
+            .filter(invite::Column::Id.is_in(chunk.iter().copied()))
+            .all(txn)
+            .await?
+        {
+            let live = InviteStatus::parse(&invite.status)
+                .is_some_and(|s| InviteStatus::LIVE.contains(&s));
+            if let (true, Some(row)) = (live, ids.get(&invite.id)) {
+                found.insert(*row, invite);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Emails a member's invitation again (its link as it is now), to `corrected` if given: the
+/// invite and its candidate take that address first.
+async fn email_again(
+    txn: &sea_orm::DatabaseTransaction,
+    caller: &Caller,
+    invite: &invite::Model,
+    member: &cohort_member::Model,
+    corrected: Option<String>,
+    sequence: i64,
+) -> Result<(), ServiceError> {
+    let at = now();
+    let email = corrected.unwrap_or_else(|| invite.candidate_email.clone());
+    let mut invite = invite.clone();
+    if email != invite.candidate_email {
+        candidate::Entity::insert(candidate::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(caller.org_id),
+            email: Set(email.clone()),
+            name: Set(invite.candidate_name.clone()),
+            external_id: Set(member.external_id.clone()),
+            created_at: Set(at),
+            updated_at: Set(at),
+        })
+        .on_conflict(
+            OnConflict::columns([candidate::Column::OrgId, candidate::Column::Email])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+        let candidate_id: Option<Uuid> = candidate::Entity::find()
+            .select_only()
+            .column(candidate::Column::Id)
+            .filter(candidate::Column::OrgId.eq(caller.org_id))
+            .filter(candidate::Column::Email.eq(email.clone()))
+            .into_tuple()
+            .one(txn)
+            .await?;
+        super::invites::record_event(
+            txn,
+            &invite,
+            EventKind::Resent,
+            &caller.actor(),
+            &format!(
+                "cohort retry: address corrected from {} to {email}",
+                invite.candidate_email
+            ),
+        )
+        .await?;
+        invite.candidate_email = email.clone();
+        invite.candidate_id = candidate_id;
+    } else {
+        super::invites::record_event(
+            txn,
+            &invite,
+            EventKind::Resent,
+            &caller.actor(),
+            &format!("cohort retry: emailed again to {email}"),
+        )
+        .await?;
+    }
+    invite::Entity::update_many()
+        .col_expr(invite::Column::CandidateEmail, Expr::value(email.clone()))
+        .col_expr(
+            invite::Column::CandidateId,
+            Expr::value(invite.candidate_id),
+        )
+        .col_expr(
+            invite::Column::DeliveryStatus,
+            Expr::value(DeliveryStatus::Queued.as_str()),
+        )
+        .col_expr(invite::Column::UpdatedAt, Expr::value(at))
+        .filter(invite::Column::Id.eq(invite.id))
+        .exec(txn)
+        .await?;
+    let message = NewOutbox::to_candidate(&invite, outbox::INVITE, invite.link_generation)
+        .for_cohort_member(member.cohort_id, member.row);
+    outbox::insert(txn, &invite, &[message]).await?;
+    cohort_member::Entity::update_many()
+        .col_expr(cohort_member::Column::Email, Expr::value(email))
+        .col_expr(cohort_member::Column::InviteId, Expr::value(invite.id))
+        .col_expr(
+            cohort_member::Column::DeliveryStatus,
+            Expr::value(DeliveryStatus::Queued.as_str()),
+        )
+        .col_expr(cohort_member::Column::DeliveryError, Expr::value(""))
+        .col_expr(cohort_member::Column::Sequence, Expr::value(sequence))
+        .col_expr(cohort_member::Column::UpdatedAt, Expr::value(at))
+        .filter(cohort_member::Column::CohortId.eq(member.cohort_id))
+        .filter(cohort_member::Column::Row.eq(member.row))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// The next cohort with pending members, if any.
@@ -517,6 +896,7 @@ pub async fn process_next_chunk(store: &Store) -> Result<bool, ServiceError> {
 
 async fn fail_next(store: &Store, cohort_id: Uuid, reason: &str) -> Result<(), ServiceError> {
     let txn = store.write.begin().await?;
+    let cohort = lock(&txn, cohort_id).await?;
     let Some(member) = cohort_member::Entity::find()
         .filter(cohort_member::Column::CohortId.eq(cohort_id))
         .filter(cohort_member::Column::State.eq(PENDING))
@@ -526,10 +906,6 @@ async fn fail_next(store: &Store, cohort_id: Uuid, reason: &str) -> Result<(), S
     else {
         return Ok(());
     };
-    let cohort = cohort::Entity::find_by_id(cohort_id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("cohort"))?;
     let sequence = cohort.last_sequence + 1;
     let mut row: cohort_member::ActiveModel = member.into();
     row.state = Set(FAILED.into());
@@ -537,39 +913,43 @@ async fn fail_next(store: &Store, cohort_id: Uuid, reason: &str) -> Result<(), S
     row.sequence = Set(Some(sequence));
     row.updated_at = Set(now());
     row.update(&txn).await?;
-    finish_chunk(&txn, &cohort, 0, 1, sequence).await?;
+    finish_chunk(&txn, &cohort, 0, 1, sequence, 0).await?;
     txn.commit().await?;
     Ok(())
 }
 
-/// Counts the chunk's outcomes on the cohort and closes it when nothing is pending.
+/// Counts the chunk's outcomes (and the emails it queued) on the locked cohort, and moves it
+/// on when no member is pending: to `sending` while emails wait for their outcome, else `done`.
 async fn finish_chunk(
     txn: &sea_orm::DatabaseTransaction,
     cohort: &cohort::Model,
     succeeded: i32,
     failed: i32,
     last_sequence: i64,
+    emails_queued: i32,
 ) -> Result<(), ServiceError> {
     let pending = cohort_member::Entity::find()
         .filter(cohort_member::Column::CohortId.eq(cohort.id))
         .filter(cohort_member::Column::State.eq(PENDING))
         .count(txn)
         .await?;
-    let mut update = cohort::Entity::update_many()
+    let emails = EmailCounts {
+        queued: cohort.emails_queued + emails_queued,
+        ..EmailCounts::of(cohort)
+    };
+    let state = state_for(pending, &emails);
+    let mut update = emails
+        .write(cohort::Entity::update_many())
         .col_expr(
             cohort::Column::Succeeded,
-            Expr::col(cohort::Column::Succeeded).add(succeeded),
+            Expr::value(cohort.succeeded + succeeded),
         )
-        .col_expr(
-            cohort::Column::Failed,
-            Expr::col(cohort::Column::Failed).add(failed),
-        )
+        .col_expr(cohort::Column::Failed, Expr::value(cohort.failed + failed))
         .col_expr(cohort::Column::LastSequence, Expr::value(last_sequence))
+        .col_expr(cohort::Column::State, Expr::value(state.as_str()))
         .filter(cohort::Column::Id.eq(cohort.id));
-    if pending == 0 {
-        update = update
-            .col_expr(cohort::Column::State, Expr::value(DONE))
-            .col_expr(cohort::Column::FinishedAt, Expr::value(now()));
+    if state == CohortState::Done {
+        update = update.col_expr(cohort::Column::FinishedAt, Expr::value(now()));
     }
     update.exec(txn).await?;
     Ok(())
@@ -577,10 +957,7 @@ async fn finish_chunk(
 
 async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(), ServiceError> {
     let txn = store.write.begin().await?;
-    let cohort = cohort::Entity::find_by_id(cohort_id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("cohort"))?;
+    let cohort = lock(&txn, cohort_id).await?;
     let members = cohort_member::Entity::find()
         .filter(cohort_member::Column::CohortId.eq(cohort.id))
         .filter(cohort_member::Column::State.eq(PENDING))
@@ -602,12 +979,20 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
     // Outcomes are numbered by row after the cohort's last number: monotonic across chunks.
     let base = cohort.last_sequence + 1 - i64::from(first.row);
     let rows: Vec<i32> = members.iter().map(|m| m.row).collect();
+    // Every invite of a cohort that sends email gets one, queued in this transaction.
+    let delivery = if options.send_email {
+        DeliveryStatus::Queued.as_str()
+    } else {
+        ""
+    };
     let claimed = cohort_member::Entity::update_many()
         .col_expr(cohort_member::Column::State, Expr::value(INVITED))
         .col_expr(
             cohort_member::Column::Sequence,
             Expr::col(cohort_member::Column::Row).add(base),
         )
+        .col_expr(cohort_member::Column::DeliveryStatus, Expr::value(delivery))
+        .col_expr(cohort_member::Column::DeliveryError, Expr::value(""))
         .col_expr(cohort_member::Column::UpdatedAt, Expr::value(now()))
         .filter(cohort_member::Column::CohortId.eq(cohort.id))
         .filter(cohort_member::Column::State.eq(PENDING))
@@ -623,7 +1008,7 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
     let job = jobs::find(&txn, &caller, cohort.job_id).await?;
     if job.state != JobState::Open.as_str() {
         fail_members(&txn, &cohort, &rows, "the job was closed").await?;
-        finish_chunk(&txn, &cohort, 0, members.len() as i32, last_sequence).await?;
+        finish_chunk(&txn, &cohort, 0, members.len() as i32, last_sequence, 0).await?;
         txn.commit().await?;
         return Ok(());
     }
@@ -637,7 +1022,9 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
         .filter(|m| !reopened.contains(&m.row))
         .collect();
     create_invites(store, &txn, &caller, &cohort, &job, &fresh, &options).await?;
-    finish_chunk(&txn, &cohort, members.len() as i32, 0, last_sequence).await?;
+    let count = members.len() as i32;
+    let emails = if options.send_email { count } else { 0 };
+    finish_chunk(&txn, &cohort, count, 0, last_sequence, emails).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -651,6 +1038,7 @@ async fn fail_members(
     cohort_member::Entity::update_many()
         .col_expr(cohort_member::Column::State, Expr::value(FAILED))
         .col_expr(cohort_member::Column::Reason, Expr::value(reason))
+        .col_expr(cohort_member::Column::DeliveryStatus, Expr::value(""))
         .filter(cohort_member::Column::CohortId.eq(cohort.id))
         .filter(cohort_member::Column::Row.is_in(rows.iter().copied()))
         .exec(txn)
@@ -681,11 +1069,10 @@ async fn reopen_submitted(
             continue;
         };
         let outbox = if options.send_email {
-            vec![NewOutbox::to_candidate(
-                &existing,
-                outbox::RESEND,
-                existing.link_generation,
-            )]
+            vec![
+                NewOutbox::to_candidate(&existing, outbox::RESEND, existing.link_generation)
+                    .for_cohort_member(member.cohort_id, member.row),
+            ]
         } else {
             Vec::new()
         };
@@ -848,14 +1235,19 @@ async fn create_invites(
             .await?;
     }
     if options.send_email {
-        let created: Vec<invite::Model> = invites
+        // Invites were made in the members' order.
+        let (created, messages): (Vec<invite::Model>, Vec<NewOutbox>) = invites
             .iter()
-            .filter_map(|i| i.clone().try_into_model().ok())
-            .collect();
-        let messages: Vec<NewOutbox> = created
-            .iter()
-            .map(|i| NewOutbox::to_candidate(i, outbox::INVITE, 0))
-            .collect();
+            .zip(members)
+            .map(|(i, m)| {
+                let invite = i.clone().try_into_model()?;
+                let message = NewOutbox::to_candidate(&invite, outbox::INVITE, 0)
+                    .for_cohort_member(m.cohort_id, m.row);
+                Ok((invite, message))
+            })
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()?
+            .into_iter()
+            .unzip();
         let pairs: Vec<_> = created.iter().zip(&messages).collect();
         outbox::insert_for_many(txn, &pairs).await?;
     }

@@ -2,8 +2,7 @@
 //! handed to notify-service by `crate::relay`, and kept until notify-service reports a final
 //! outcome. Only the link's generation is stored; the link is derived when the row is sent.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -37,6 +36,8 @@ pub struct NewOutbox {
     pub recipient_name: String,
     /// The link generation to send; zero for messages without a link.
     pub link_generation: i32,
+    /// The cohort member (cohort id, row) whose email this is, when a cohort sends it.
+    pub cohort_member: Option<(Uuid, i32)>,
 }
 
 impl NewOutbox {
@@ -47,6 +48,15 @@ impl NewOutbox {
             recipient: invite.candidate_email.clone(),
             recipient_name: invite.candidate_name.clone(),
             link_generation: generation,
+            cohort_member: None,
+        }
+    }
+
+    /// The same message, as the email of a cohort's member: its outcome is the member's.
+    pub fn for_cohort_member(self, cohort_id: Uuid, row: i32) -> Self {
+        Self {
+            cohort_member: Some((cohort_id, row)),
+            ..self
         }
     }
 }
@@ -83,6 +93,8 @@ pub(crate) async fn insert_for_many(
             last_error: Set(String::new()),
             created_at: Set(at),
             updated_at: Set(at),
+            cohort_id: Set(m.cohort_member.map(|(cohort_id, _)| cohort_id)),
+            cohort_row: Set(m.cohort_member.map(|(_, row)| row)),
         }))
         .exec_without_returning(db)
         .await?;
@@ -138,6 +150,7 @@ pub(crate) async fn team_messages(
             recipient: m.email,
             recipient_name: m.name,
             link_generation: 0,
+            cohort_member: None,
         })
         .collect())
 }
@@ -243,24 +256,44 @@ pub async fn postpone(
     Ok(())
 }
 
-/// Marks rows whose message must not go out any more (the invite's link died meanwhile).
+/// Marks rows whose message must not go out any more (the invite's link died meanwhile). A
+/// cohort member's email ends there as failed, with the reason.
 pub async fn skip(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     row: &outbox::Model,
     why: &str,
 ) -> Result<(), ServiceError> {
-    let mut update: outbox::ActiveModel = row.clone().into();
-    update.state = Set(DONE.into());
-    update.delivery_state = Set("skipped".into());
-    update.last_error = Set(why.into());
-    update.updated_at = Set(now());
-    update.update(db).await?;
+    use sea_orm::{sea_query::Expr, TransactionTrait};
+
+    let txn = db.begin().await?;
+    let changed = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(DONE))
+        .col_expr(outbox::Column::DeliveryState, Expr::value("skipped"))
+        .col_expr(outbox::Column::LastError, Expr::value(why))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now()))
+        .filter(outbox::Column::Id.eq(row.id))
+        .filter(outbox::Column::State.ne(DONE))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if let (1, Some(cohort_id), Some(member_row)) = (changed, row.cohort_id, row.cohort_row) {
+        super::cohorts::record_email(
+            &txn,
+            cohort_id,
+            member_row,
+            crate::domain::DeliveryStatus::Failed,
+            why,
+        )
+        .await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 
 /// notify-service's word on a row's delivery: `queued`, `deferred`, `sent`, `failed` or
-/// `suppressed`. Updates the row and, for the candidate's own emails, the invite: its delivery
-/// status, send count and audit trail. A row whose state did not change is left alone.
+/// `suppressed`. Updates the row, the cohort member it is for (if any) and, for the
+/// candidate's own emails, the invite: its delivery status, send count and audit trail, all in
+/// one transaction. A row whose state did not change is left alone.
 pub async fn record(
     db: &sea_orm::DatabaseConnection,
     row: &outbox::Model,
@@ -297,6 +330,11 @@ pub async fn record(
         .exec(&txn)
         .await?
         .rows_affected;
+    // The cohort before the invite: every writer takes a cohort's row before its members' and
+    // their invites' rows, so two of them never wait on each other.
+    if let (1, Some(cohort_id), Some(member_row)) = (changed, row.cohort_id, row.cohort_row) {
+        super::cohorts::record_email(&txn, cohort_id, member_row, status, error).await?;
+    }
     let to_candidate = matches!(
         row.kind.as_str(),
         INVITE | RESEND | PUBLIC_REGISTRATION | REMINDER

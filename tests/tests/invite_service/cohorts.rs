@@ -1,5 +1,5 @@
-//! Bulk invites: the dry run, the background cohort, its watch stream, retries, a restart in the
-//! middle; and the sweeps that expire links and send reminders.
+//! Bulk invites: the dry run, the background cohort, its emails to their outcomes, its watch
+//! stream, retries, a restart in the middle; and the sweeps that expire links and send reminders.
 use std::{
     collections::{HashMap, HashSet},
     io::{BufRead, BufReader},
@@ -17,6 +17,8 @@ on_both_databases!(
     a_dry_run_writes_nothing,
     bad_bulk_requests_are_refused,
     failed_rows_can_be_retried_with_corrected_addresses,
+    a_cohort_with_emails_is_sending_until_every_email_has_a_final_outcome,
+    a_member_whose_email_failed_is_emailed_again_at_a_corrected_address,
     an_expiry_and_a_reminder_each_fire_once,
 );
 
@@ -112,7 +114,9 @@ async fn a_thousand_candidates_with_bad_and_repeated_rows_are_counted_exactly_an
             _ => None,
         })
         .collect();
-    assert_eq!(outcomes.len(), valid + malformed, "every outcome, once");
+    // Each member's invite outcome, then its email's: every member is there.
+    let rows: HashSet<u32> = outcomes.iter().map(|m| m.row).collect();
+    assert_eq!(rows.len(), valid + malformed, "every member's outcome");
     assert!(
         outcomes.windows(2).all(|w| w[0].sequence < w[1].sequence),
         "in the order they happened"
@@ -127,7 +131,17 @@ async fn a_thousand_candidates_with_bad_and_repeated_rows_are_counted_exactly_an
         (last.succeeded, last.failed),
         (valid as u32, malformed as u32)
     );
-    assert_eq!(last.summary, format!("{valid} invited, {malformed} failed"));
+    assert_eq!(
+        last.emails
+            .as_ref()
+            .map(|e| (e.sent, e.queued + e.deferred)),
+        Some((valid as u32, 0)),
+        "done once every email is sent"
+    );
+    assert_eq!(
+        last.summary,
+        format!("{valid} invited, {malformed} failed; emails: {valid} sent, 0 failed")
+    );
 
     let details = app
         .invites()
@@ -349,6 +363,290 @@ async fn failed_rows_can_be_retried_with_corrected_addresses(backend: Backend) {
         ["ok@example.com", "right@example.com", "fine@example.com"]
     );
     assert!(details.failed.is_empty());
+}
+
+/// Polls a cohort until `done` holds for its counts (emails' outcomes arrive through the
+/// relay), or `WAIT` passes.
+async fn cohort_when(app: &TestApp, id: &str, done: impl Fn(&Cohort) -> bool) -> Cohort {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let cohort = app
+            .invites()
+            .get_cohort(GetCohortRequest { id: id.into() })
+            .await
+            .expect("get cohort")
+            .into_inner()
+            .cohort
+            .expect("cohort");
+        if done(&cohort) || tokio::time::Instant::now() > deadline {
+            return cohort;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn emails(cohort: &Cohort) -> (u32, u32, u32, u32, u32) {
+    let e = cohort.emails.unwrap_or_default();
+    (e.queued, e.deferred, e.sent, e.failed, e.suppressed)
+}
+
+async fn next(stream: &mut tonic::Streaming<CohortUpdate>) -> Option<CohortUpdate> {
+    tokio::time::timeout(WAIT, stream.message())
+        .await
+        .expect("the stream keeps moving")
+        .expect("stream")
+}
+
+fn rows(members: &[CohortMember]) -> Vec<u32> {
+    members.iter().map(|m| m.row).collect()
+}
+
+async fn a_cohort_with_emails_is_sending_until_every_email_has_a_final_outcome(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    smtp.always("bounce1@example.com", 550);
+    smtp.always("bounce2@example.com", 550);
+    smtp.script("slow@example.com", &[451, 451]);
+    // Its email stays in flight until released: the cohort cannot be done before.
+    smtp.hold("held@example.com");
+    let app = TestApp::spawn_with_mail(backend, &smtp).await;
+    let job = app.create_job("Warehouse").await;
+    let cohort = app
+        .invites()
+        .bulk_create_invites(BulkCreateInvitesRequest {
+            job_id: job.id.clone(),
+            pasted_list: "ok1@example.com\nok2@example.com\nbounce1@example.com\n\
+                          slow@example.com\nnot-an-address\nbounce2@example.com\n\
+                          held@example.com"
+                .into(),
+            send_email: true,
+            ..Default::default()
+        })
+        .await
+        .expect("bulk")
+        .into_inner()
+        .cohort
+        .expect("cohort");
+    assert_eq!(cohort.state, CohortState::Running as i32);
+
+    // Every invite is made and every other email has its outcome; one is still on its way.
+    let sending = cohort_when(&app, &cohort.id, |c| {
+        let (_, _, sent, failed, _) = emails(c);
+        sent == 3 && failed == 2
+    })
+    .await;
+    assert_eq!(sending.state, CohortState::Sending as i32, "{sending:?}");
+    assert_eq!(
+        (sending.succeeded, sending.failed, sending.pending),
+        (6, 1, 0)
+    );
+    let (queued, deferred, sent, failed, suppressed) = emails(&sending);
+    assert_eq!((queued + deferred, sent, failed, suppressed), (1, 3, 2, 0));
+    assert!(sending.finish_time.is_none());
+    assert!(
+        sending.summary.starts_with("6 invited, 1 failed; emails: "),
+        "{}",
+        sending.summary
+    );
+    assert!(
+        smtp.attempts("slow@example.com") >= 3,
+        "deferred, then sent"
+    );
+    let details = app
+        .invites()
+        .get_cohort(GetCohortRequest {
+            id: cohort.id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(rows(&details.succeeded), [1, 2, 4]);
+    assert_eq!(rows(&details.pending), [7]);
+    assert_eq!(rows(&details.failed), [3, 5, 6]);
+    let bounced = &details.failed[0];
+    assert_eq!(bounced.state, MemberState::Invited as i32, "invited, then");
+    assert_eq!(bounced.delivery_status, DeliveryStatus::Failed as i32);
+    assert!(bounced.delivery_error.contains("550"), "{bounced:?}");
+    assert_eq!(details.failed[1].state, MemberState::Failed as i32);
+    assert!(details
+        .succeeded
+        .iter()
+        .all(|m| m.delivery_status == DeliveryStatus::Sent as i32));
+
+    // A watch follows both stages: the counts, every member as it is now, then the held email
+    // to its outcome, and ends at the final counts.
+    let mut stream = app
+        .invites()
+        .watch_cohort(WatchCohortRequest {
+            id: cohort.id.clone(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let Some(CohortUpdate {
+        update: Some(cohort_update::Update::Progress(first)),
+    }) = next(&mut stream).await
+    else {
+        panic!("the watch starts with the counts");
+    };
+    assert_eq!(first.state, CohortState::Sending as i32);
+    let mut seen = HashMap::new();
+    while seen.len() < 7 {
+        if let Some(CohortUpdate {
+            update: Some(cohort_update::Update::Outcome(member)),
+        }) = next(&mut stream).await
+        {
+            seen.insert(member.row, member);
+        }
+    }
+    let held = &seen[&7];
+    assert_eq!(held.state, MemberState::Invited as i32);
+    assert!(
+        [
+            DeliveryStatus::Queued as i32,
+            DeliveryStatus::Deferred as i32
+        ]
+        .contains(&held.delivery_status),
+        "{held:?}"
+    );
+    assert_eq!(seen[&4].delivery_status, DeliveryStatus::Sent as i32);
+
+    smtp.release("held@example.com");
+    let mut rest = Vec::new();
+    while let Some(update) = next(&mut stream).await {
+        rest.push(update.update.expect("an update"));
+    }
+    let held_outcomes: Vec<i32> = rest
+        .iter()
+        .filter_map(|u| match u {
+            cohort_update::Update::Outcome(m) if m.row == 7 => Some(m.delivery_status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(held_outcomes.last(), Some(&(DeliveryStatus::Sent as i32)));
+    let Some(cohort_update::Update::Progress(last)) = rest.last() else {
+        panic!("the stream ends with the final counts");
+    };
+    assert_eq!(last.state, CohortState::Done as i32);
+    assert_eq!(emails(last), (0, 0, 4, 2, 0));
+    assert!(last.finish_time.is_some());
+    assert_eq!(
+        last.summary,
+        "6 invited, 1 failed; emails: 4 sent, 2 failed"
+    );
+
+    let details = app
+        .invites()
+        .get_cohort(GetCohortRequest { id: cohort.id })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(rows(&details.succeeded), [1, 2, 4, 7]);
+    assert_eq!(rows(&details.failed), [3, 5, 6]);
+    assert!(details.pending.is_empty());
+}
+
+async fn a_member_whose_email_failed_is_emailed_again_at_a_corrected_address(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    smtp.always("typo@exmaple.com", 550);
+    let app = TestApp::spawn_with_mail(backend, &smtp).await;
+    let job = app.create_job("Courier").await;
+    let cohort = app
+        .invites()
+        .bulk_create_invites(BulkCreateInvitesRequest {
+            job_id: job.id.clone(),
+            pasted_list: "ok@example.com\nRita Typo <typo@exmaple.com>".into(),
+            send_email: true,
+            ..Default::default()
+        })
+        .await
+        .expect("bulk")
+        .into_inner()
+        .cohort
+        .expect("cohort");
+    watch(&app, &cohort.id).await;
+    let details = app
+        .invites()
+        .get_cohort(GetCohortRequest {
+            id: cohort.id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    let done = details.cohort.clone().expect("cohort");
+    assert_eq!(done.state, CohortState::Done as i32);
+    assert_eq!(emails(&done), (0, 0, 1, 1, 0));
+    let bounced = details.failed.first().expect("the bounced member").clone();
+    assert_eq!(bounced.row, 2);
+
+    // Only failed rows take corrections.
+    let err = app
+        .invites()
+        .retry_cohort_failures(RetryCohortFailuresRequest {
+            cohort_id: cohort.id.clone(),
+            corrected_emails: HashMap::from([(1, "other@example.com".to_string())]),
+        })
+        .await
+        .expect_err("a row that was emailed");
+    assert_eq!(beckon_tests::violated_fields(&err), ["corrected_emails[1]"]);
+
+    let retried = app
+        .invites()
+        .retry_cohort_failures(RetryCohortFailuresRequest {
+            cohort_id: cohort.id.clone(),
+            corrected_emails: HashMap::from([(2, "rita@example.com".to_string())]),
+        })
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(retried.state, CohortState::Sending as i32);
+    assert_eq!(emails(&retried), (1, 0, 1, 0, 0));
+    assert!(retried.finish_time.is_none());
+    let updates = watch(&app, &cohort.id).await;
+    let Some(cohort_update::Update::Progress(last)) =
+        &updates.last().and_then(|u| u.update.clone())
+    else {
+        panic!("the stream ends with the final counts");
+    };
+    assert_eq!(last.state, CohortState::Done as i32);
+    assert_eq!(emails(last), (0, 0, 2, 0, 0));
+
+    // The same invite, and so the same link, now at the corrected address.
+    let mail = smtp
+        .wait_for(WAIT, beckon_tests::smtp::to("rita@example.com"))
+        .await;
+    let email = mail
+        .iter()
+        .find(|m| m.to == ["rita@example.com"])
+        .expect("emailed to the corrected address");
+    let link = email
+        .link_starting(&format!("{}/i/", app.base_url))
+        .expect("a link");
+    assert_eq!(app.get(&link).await.status(), 200);
+    let details = app
+        .invites()
+        .get_cohort(GetCohortRequest { id: cohort.id })
+        .await
+        .expect("get")
+        .into_inner();
+    assert!(details.failed.is_empty());
+    let member = details
+        .succeeded
+        .iter()
+        .find(|m| m.row == 2)
+        .expect("row 2 succeeded");
+    assert_eq!(member.email, "rita@example.com");
+    assert_eq!(member.invite_id, bounced.invite_id, "the same invite");
+    let invite = app
+        .invites()
+        .get_invite(GetInviteRequest {
+            id: member.invite_id.clone(),
+        })
+        .await
+        .expect("invite")
+        .into_inner();
+    assert_eq!(invite.candidate_email, "rita@example.com");
+    assert_eq!(invite.delivery_status, DeliveryStatus::Sent as i32);
+    assert_eq!(invite.candidate_name, "Rita Typo");
 }
 
 async fn an_expiry_and_a_reminder_each_fire_once(backend: Backend) {
