@@ -2,7 +2,7 @@
 //! outcome, then ack. A crash between sending and recording resends at most the messages that
 //! were in flight, each with the same Message-ID. The reconciler republishes deliveries that a
 //! queue lost.
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use tokio::{sync::watch, task::JoinSet};
@@ -167,8 +167,16 @@ impl Workers {
             Some(source) => source,
             None => templates::default_template(kind),
         };
-        let variables: BTreeMap<String, String> =
-            serde_json::from_str(&delivery.variables).unwrap_or_default();
+        let variables = match self.store.open_variables(delivery) {
+            Ok(variables) => variables,
+            Err(err) => {
+                tracing::error!(delivery_id = %delivery.id, error = %err, "cannot open a message's variables");
+                return Ok(Outcome::Failed {
+                    attempts: Some(attempts),
+                    error: err.to_string(),
+                });
+            }
+        };
         let content = match templates::render(&source, &variables, &delivery.recipient_name) {
             Ok(content) => content,
             Err(err) => {
@@ -222,6 +230,9 @@ impl Workers {
         let stale_after = Duration::from_millis(self.config.republish_after_ms);
         while !*stop.borrow() {
             pause(&mut stop, every).await;
+            if let Err(err) = self.store.checkpoint_erased().await {
+                tracing::warn!(error = ?err, "could not empty the write-ahead log; will retry");
+            }
             loop {
                 let ids: Vec<Uuid> = match self.store.take_stale(stale_after, 1000).await {
                     Ok(ids) => ids,
