@@ -65,6 +65,10 @@ struct State {
     always: HashMap<String, u16>,
     /// How many RCPT TO each address got, accepted or not.
     attempts: HashMap<String, u32>,
+    /// Every connection is greeted with 421 and closed, as a server that is down would.
+    refusing: bool,
+    /// Connections refused that way.
+    refused: u32,
 }
 
 #[derive(Clone)]
@@ -107,6 +111,16 @@ impl SmtpServer {
         self.lock().always.insert(address.to_lowercase(), code);
     }
 
+    /// Refuses every connection (421, then closes it) until called with `false`.
+    pub fn refuse_connections(&self, refusing: bool) {
+        self.lock().refusing = refusing;
+    }
+
+    /// How many connections were refused so far.
+    pub fn refused(&self) -> u32 {
+        self.lock().refused
+    }
+
     pub fn received(&self) -> Vec<ReceivedMail> {
         self.lock().received.clone()
     }
@@ -144,6 +158,14 @@ impl SmtpServer {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn refuse_if_refusing(&self) -> bool {
+        let mut state = self.lock();
+        if state.refusing {
+            state.refused += 1;
+        }
+        state.refusing
+    }
+
     fn rcpt_reply(&self, address: &str) -> u16 {
         let mut state = self.lock();
         *state.attempts.entry(address.to_string()).or_default() += 1;
@@ -159,6 +181,12 @@ impl SmtpServer {
 
     async fn serve(self, stream: TcpStream) -> std::io::Result<()> {
         let (read, mut write) = stream.into_split();
+        if self.refuse_if_refusing() {
+            write
+                .write_all(b"421 4.3.2 beckon-test is not taking mail\r\n")
+                .await?;
+            return write.shutdown().await;
+        }
         let mut lines = BufReader::new(read);
         write.write_all(b"220 beckon-test ESMTP\r\n").await?;
         let (mut from, mut to) = (String::new(), Vec::new());
