@@ -3,3 +3,4 @@
 mod crash;
 mod delivery;
 mod requests;
+mod sealing;
