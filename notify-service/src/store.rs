@@ -69,7 +69,8 @@ impl Store {
             write,
             config,
             seal: Arc::new(seal),
-            erased_since_checkpoint: Arc::new(AtomicBool::new(false)),
+            // A previous run may have stopped before emptying the log.
+            erased_since_checkpoint: Arc::new(AtomicBool::new(true)),
         })
     }
 
@@ -315,20 +316,23 @@ impl Store {
         {
             return Ok(());
         }
-        let result = self
+        let emptied = match self
             .write
             .query_one(sea_orm::Statement::from_string(
                 DbBackend::Sqlite,
                 "PRAGMA wal_checkpoint(TRUNCATE)",
             ))
-            .await?;
-        let busy: i32 = match &result {
-            Some(row) => row.try_get_by_index(0)?,
-            None => 0,
+            .await
+        {
+            // The first column says whether readers kept the checkpoint from finishing.
+            Ok(Some(row)) => row.try_get_by_index::<i32>(0).map(|busy| busy == 0),
+            Ok(None) => Ok(true),
+            Err(err) => Err(err),
         };
-        if busy != 0 {
+        if !matches!(emptied, Ok(true)) {
             self.erased_since_checkpoint.store(true, Ordering::Relaxed);
         }
+        emptied?;
         Ok(())
     }
 
