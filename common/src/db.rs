@@ -64,6 +64,8 @@ pub async fn connect(
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
+        // Deleted and overwritten content is zeroed, not left in free pages (erased links).
+        .pragma("secure_delete", "ON")
         .busy_timeout(Duration::from_secs(10));
     let write = SqlitePoolOptions::new()
         // A pinged connection costs a round trip while the single writer is held.

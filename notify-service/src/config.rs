@@ -88,6 +88,10 @@ pub struct Config {
     pub key_prefix: String,
     /// When set, callers must send `authorization: Bearer <token>`.
     pub auth_token: Option<Secret>,
+    /// Keys that seal template variables (the links) in the database: 32-byte base64url keys
+    /// separated by commas; the first seals, every one opens. Every replica needs the same.
+    /// Unset: kept in `data_dir/seal-keys` (made on first start).
+    pub seal_keys: Option<Secret>,
     /// With no SMTP server, mail is written as `.eml` files to `mail_dir`.
     pub smtp: Option<SmtpConfig>,
     /// Defaults to `mail` in `data_dir`.
@@ -203,6 +207,7 @@ impl Default for Config {
             redis_url: None,
             key_prefix: "beckon".into(),
             auth_token: None,
+            seal_keys: None,
             smtp: None,
             mail_dir: None,
             from_address: "Beckon <beckon@localhost>".into(),
@@ -263,6 +268,11 @@ impl Config {
                     "database_url",
                     "must start with sqlite: or postgres://",
                 ));
+            }
+        }
+        if let Some(keys) = &self.seal_keys {
+            if let Err(err) = crate::seal::SealRing::parse(keys.expose()) {
+                return Err(invalid("seal_keys", &format!("{err:#}")));
             }
         }
         if let Some(url) = &self.redis_url {

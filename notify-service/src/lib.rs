@@ -9,6 +9,7 @@ pub mod grpc;
 pub mod limiter;
 pub mod mail;
 pub mod queue;
+pub mod seal;
 pub mod store;
 pub mod templates;
 pub mod worker;

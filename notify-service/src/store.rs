@@ -1,14 +1,21 @@
 //! notify-service's data: deliveries (the source of truth for every message), suppressions and
 //! organization templates. Every state change of a delivery is guarded by its current state, so
 //! a late or duplicate worker can never take a final delivery back.
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
@@ -21,6 +28,7 @@ use crate::{
     },
     domain::{message_id, DeliveryState, MessageKind, NewMessage},
     error::NotifyError,
+    seal::{OpenError, SealRing},
     templates::TemplateSource,
 };
 
@@ -30,6 +38,10 @@ pub struct Store {
     pub read: DatabaseConnection,
     pub write: DatabaseConnection,
     pub config: Arc<Config>,
+    /// Seals the variables (they hold the links) before they reach the database.
+    seal: Arc<SealRing>,
+    /// Sealed variables were erased since SQLite's write-ahead log was last emptied.
+    erased_since_checkpoint: Arc<AtomicBool>,
 }
 
 /// A delivery due within this much counts as due: the clocks of replicas differ a little.
@@ -52,10 +64,17 @@ impl Store {
             config.db_acquire_timeout(),
         )
         .await?;
+        let seal = SealRing::load(
+            config.seal_keys.as_ref().map(|keys| keys.expose()),
+            &config.data_dir,
+        )?;
         Ok(Self {
             read,
             write,
             config,
+            seal: Arc::new(seal),
+            // A previous run may have stopped before emptying the log.
+            erased_since_checkpoint: Arc::new(AtomicBool::new(true)),
         })
     }
 
@@ -82,24 +101,26 @@ impl Store {
             .map(|s| s.address)
             .collect();
         let fresh_ids: Vec<Uuid> = messages.iter().map(|_| Uuid::now_v7()).collect();
-        let rows = messages.iter().zip(&fresh_ids).map(|(m, id)| {
+        let mut rows = Vec::with_capacity(messages.len());
+        for (m, id) in messages.iter().zip(&fresh_ids) {
             let state = if suppressed.contains(&m.recipient) {
                 DeliveryState::Suppressed
             } else {
                 DeliveryState::Queued
             };
-            delivery::ActiveModel {
+            let variables = if state.is_final() {
+                "{}".to_string()
+            } else {
+                self.seal.seal(&m.variables, &m.idempotency_key)?
+            };
+            rows.push(delivery::ActiveModel {
                 id: Set(*id),
                 idempotency_key: Set(m.idempotency_key.clone()),
                 org_id: Set(m.org_id),
                 kind: Set(m.kind.as_str().into()),
                 recipient: Set(m.recipient.clone()),
                 recipient_name: Set(m.recipient_name.clone()),
-                variables: Set(if state.is_final() {
-                    "{}".into()
-                } else {
-                    serde_json::to_string(&m.variables).unwrap_or_else(|_| "{}".into())
-                }),
+                variables: Set(variables),
                 invite_id: Set(m.invite_id.clone()),
                 cohort_id: Set(m.cohort_id.clone()),
                 state: Set(state.as_str().into()),
@@ -116,8 +137,8 @@ impl Store {
                 created_at: Set(at),
                 updated_at: Set(at),
                 sent_at: Set(None),
-            }
-        });
+            });
+        }
         let txn = self.write.begin().await?;
         delivery::Entity::insert_many(rows)
             .on_conflict(
@@ -151,6 +172,15 @@ impl Store {
                 Ok((row, is_new))
             })
             .collect()
+    }
+
+    /// A delivery's template variables, opened to render its message. Never stored opened.
+    pub fn open_variables(
+        &self,
+        delivery: &delivery::Model,
+    ) -> Result<BTreeMap<String, String>, OpenError> {
+        self.seal
+            .open(&delivery.variables, &delivery.idempotency_key)
     }
 
     pub async fn delivery(&self, id: Uuid) -> Result<Option<delivery::Model>, NotifyError> {
@@ -283,7 +313,40 @@ impl Store {
             // The link inside the variables has done its job.
             update = update.col_expr(delivery::Column::Variables, Expr::value("{}"));
         }
-        update.exec(&self.write).await?;
+        let erased = update.exec(&self.write).await?.rows_affected > 0 && state.is_final();
+        if erased {
+            self.erased_since_checkpoint.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// On SQLite, moves erased variables out of the write-ahead log: the database file already
+    /// zeroes what is deleted (`secure_delete`), and TRUNCATE empties the log, which still holds
+    /// the pages as they were. Runs only when something was erased; tried again next time when
+    /// readers kept the log busy.
+    pub async fn checkpoint_erased(&self) -> Result<(), NotifyError> {
+        if self.write.get_database_backend() != DbBackend::Sqlite
+            || !self.erased_since_checkpoint.swap(false, Ordering::Relaxed)
+        {
+            return Ok(());
+        }
+        let emptied = match self
+            .write
+            .query_one(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            ))
+            .await
+        {
+            // The first column says whether readers kept the checkpoint from finishing.
+            Ok(Some(row)) => row.try_get_by_index::<i32>(0).map(|busy| busy == 0),
+            Ok(None) => Ok(true),
+            Err(err) => Err(err),
+        };
+        if !matches!(emptied, Ok(true)) {
+            self.erased_since_checkpoint.store(true, Ordering::Relaxed);
+        }
+        emptied?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@
 //! in flight, each with the same Message-ID; a recorded send is never repeated (the lease is
 //! only granted to an unfinished delivery). The reconciler refills a queue that lost its
 //! entries, from the database.
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use tokio::{sync::watch, task::JoinSet};
@@ -236,8 +236,16 @@ impl Workers {
             Some(source) => source,
             None => templates::default_template(kind),
         };
-        let variables: BTreeMap<String, String> =
-            serde_json::from_str(&delivery.variables).unwrap_or_default();
+        let variables = match self.store.open_variables(delivery) {
+            Ok(variables) => variables,
+            Err(err) => {
+                tracing::error!(delivery_id = %delivery.id, error = %err, "cannot open a message's variables");
+                return Ok(Outcome::Failed {
+                    attempts: Some(attempts),
+                    error: err.to_string(),
+                });
+            }
+        };
         let content = match templates::render(&source, &variables, &delivery.recipient_name) {
             Ok(content) => content,
             Err(err) => {
@@ -308,7 +316,13 @@ impl Workers {
             }
             tokio::select! {
                 () = self.queue.lost() => must_refill = true,
-                () = tokio::time::sleep(every) => self.republish_stale(stale_after).await,
+                () = tokio::time::sleep(every) => {
+                    // Erased links leave SQLite's write-ahead log too.
+                    if let Err(err) = self.store.checkpoint_erased().await {
+                        tracing::warn!(error = ?err, "could not empty the write-ahead log; will retry");
+                    }
+                    self.republish_stale(stale_after).await;
+                }
                 _ = stop.changed() => {}
             }
         }

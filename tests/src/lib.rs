@@ -159,6 +159,36 @@ impl TestApp {
         Self::boot(backend, config, data_dir, notify).await
     }
 
+    /// A server whose in-process notify-service is configured by `notify_config`, given the
+    /// folder for notify-service's data and the server's own database URL (PostgreSQL), which an
+    /// embedded notify-service shares in production.
+    pub async fn spawn_with_notify_config(
+        backend: Backend,
+        notify_config: impl FnOnce(&std::path::Path, Option<&str>) -> notify_service::Config,
+    ) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_postgres_database().await),
+        };
+        let notify = notify_config(&data_dir.path().join("notify"), database_url.as_deref());
+        let config = Config {
+            listen_addr: "127.0.0.1:0".parse().expect("address"),
+            data_dir: data_dir.path().to_path_buf(),
+            database_url,
+            cors_origins: vec![EXTENSION_ORIGIN.to_string()],
+            max_db_connections: 8,
+            relay_interval_ms: 50,
+            ..Config::default()
+        };
+        Self::boot(backend, config, data_dir, notify).await
+    }
+
+    /// The folder holding the server's files (and its SQLite databases).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
     async fn boot(
         backend: Backend,
         mut config: Config,

@@ -71,6 +71,10 @@ struct State {
     held: HashSet<String>,
     /// How long every RCPT TO reply takes.
     reply_delay: Duration,
+    /// Every connection is greeted with 421 and closed, as a server that is down would.
+    refusing: bool,
+    /// Connections refused that way.
+    refused: u32,
 }
 
 #[derive(Clone)]
@@ -149,6 +153,16 @@ impl SmtpServer {
         }
     }
 
+    /// Refuses every connection (421, then closes it) until called with `false`.
+    pub fn refuse_connections(&self, refusing: bool) {
+        self.lock().refusing = refusing;
+    }
+
+    /// How many connections were refused so far.
+    pub fn refused(&self) -> u32 {
+        self.lock().refused
+    }
+
     pub fn received(&self) -> Vec<ReceivedMail> {
         self.lock().received.clone()
     }
@@ -184,6 +198,14 @@ impl SmtpServer {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn refuse_if_refusing(&self) -> bool {
+        let mut state = self.lock();
+        if state.refusing {
+            state.refused += 1;
+        }
+        state.refusing
     }
 
     /// Counts a RCPT TO for `address`; returns how long its reply takes.
@@ -232,6 +254,12 @@ impl SmtpServer {
 
     async fn serve(self, stream: TcpStream) -> std::io::Result<()> {
         let (read, mut write) = stream.into_split();
+        if self.refuse_if_refusing() {
+            write
+                .write_all(b"421 4.3.2 beckon-test is not taking mail\r\n")
+                .await?;
+            return write.shutdown().await;
+        }
         let mut lines = BufReader::new(read);
         write.write_all(b"220 beckon-test ESMTP\r\n").await?;
         let (mut from, mut to) = (String::new(), Vec::new());

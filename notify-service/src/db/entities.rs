@@ -16,8 +16,8 @@ pub mod delivery {
         pub kind: String,
         pub recipient: String,
         pub recipient_name: String,
-        /// Template variables as a JSON object. Emptied once the delivery is final, so links
-        /// do not outlive their email.
+        /// Template variables as a JSON object, sealed (`crate::seal`): they hold the link.
+        /// Emptied (`{}`) once the delivery is final, so links do not outlive their email.
         pub variables: String,
         pub invite_id: String,
         pub cohort_id: String,

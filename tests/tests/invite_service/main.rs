@@ -1,6 +1,7 @@
 //! End-to-end tests of invite-service: the real server over real gRPC and HTTP, each test on a
 //! database of its own, every test run against both SQLite and PostgreSQL.
 mod api;
+mod at_rest;
 mod bad_input;
 mod cohorts;
 mod edge;

@@ -4,3 +4,4 @@ mod crash;
 mod delivery;
 mod edge;
 mod requests;
+mod sealing;
