@@ -115,7 +115,7 @@ async fn fetching_the_page_counts_no_open_whoever_fetches_it(backend: Backend) {
         assert!(head.bytes().await.expect("body").is_empty(), "HEAD has no body");
     }
     let invite = get_invite(&app, &id).await;
-    assert_eq!(invite.status, InviteStatus::Created as i32);
+    assert_eq!(invite.status, InviteStatus::Sent as i32);
     assert_eq!(invite.open_count, 0);
     assert!(invite.first_open_time.is_none());
     assert_eq!(app.event_kinds(&id).await, ["created"]);
