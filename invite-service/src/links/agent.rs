@@ -18,14 +18,14 @@ const PREVIEW_AGENTS: &[(&str, &str)] = &[
     // Chat unfurlers. iMessage says "… facebookexternalhit/1.1 Facebot Twitterbot/1.0".
     ("facebot twitterbot", "iMessage"),
     ("telegrambot", "Telegram"), // "TelegramBot (like TwitterBot)"
-    ("slackbot", "Slack"),            // Slackbot-LinkExpanding 1.0
-    ("slack-imgproxy", "Slack"),      // Slack's image proxy
+    ("slackbot", "Slack"),       // Slackbot-LinkExpanding 1.0
+    ("slack-imgproxy", "Slack"), // Slack's image proxy
     ("twitterbot", "X (Twitter)"),
-    ("facebookexternalhit", "Meta"),  // Facebook and Messenger previews
-    ("facebot", "Meta"),              // Facebook's crawler
-    ("linkedinbot", "LinkedIn"),      // LinkedInBot/1.0
-    ("whatsapp/", "WhatsApp"),        // WhatsApp/2.x
-    ("discordbot", "Discord"),        // Discordbot/2.0
+    ("facebookexternalhit", "Meta"), // Facebook and Messenger previews
+    ("facebot", "Meta"),             // Facebook's crawler
+    ("linkedinbot", "LinkedIn"),     // LinkedInBot/1.0
+    ("whatsapp/", "WhatsApp"),       // WhatsApp/2.x
+    ("discordbot", "Discord"),       // Discordbot/2.0
     ("skypeuripreview", "Microsoft Teams"), // Teams and Skype: SkypeUriPreview Preview/0.5
     ("microsoftpreview", "Microsoft Teams"), // Teams and Outlook: MicrosoftPreview/2.0
     ("google-pagerenderer", "Google"), // Google Chat and Docs previews

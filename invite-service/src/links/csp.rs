@@ -12,7 +12,10 @@ pub(super) const OPENED_SCRIPT: &str = include_str!("templates/opened.js");
 
 /// A CSP hash source for an inline element whose text is exactly `text`.
 fn hash_source(text: &str) -> String {
-    format!("'sha256-{}'", STANDARD.encode(Sha256::digest(text.as_bytes())))
+    format!(
+        "'sha256-{}'",
+        STANDARD.encode(Sha256::digest(text.as_bytes()))
+    )
 }
 
 /// The policies, computed once from the inline style and script.

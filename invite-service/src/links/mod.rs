@@ -234,8 +234,7 @@ async fn opened(
     let pages = &state.pages;
     let found = match agent(&headers) {
         Agent::Browser(browser) => {
-            let found =
-                links::count_open(&state.store, &token, browser, OpenSignal::Beacon).await;
+            let found = links::count_open(&state.store, &token, browser, OpenSignal::Beacon).await;
             if let Ok(Some(link)) = &found {
                 tracing::info!(invite_id = %link.invite.id, browser, "invite page shown");
             }
@@ -291,13 +290,7 @@ async fn start(
             .into_response(),
         Ok(Some(StartOutcome::Submitted(link))) => (
             StatusCode::CONFLICT,
-            invite_page(
-                pages,
-                &link,
-                &token,
-                "submitted",
-                InvitePage::StartRefused,
-            ),
+            invite_page(pages, &link, &token, "submitted", InvitePage::StartRefused),
         )
             .into_response(),
         Ok(None) => not_found(pages),

@@ -112,7 +112,10 @@ async fn fetching_the_page_counts_no_open_whoever_fetches_it(backend: Backend) {
         let head = request(&app, Method::HEAD, &created.link_url, user_agent).await;
         assert_eq!(head.status(), 200, "{user_agent}");
         assert_same_page_headers(head.headers(), &reference_headers);
-        assert!(head.bytes().await.expect("body").is_empty(), "HEAD has no body");
+        assert!(
+            head.bytes().await.expect("body").is_empty(),
+            "HEAD has no body"
+        );
     }
     let invite = get_invite(&app, &id).await;
     assert_eq!(invite.status, InviteStatus::Sent as i32);
@@ -140,7 +143,10 @@ async fn the_page_beacon_counts_each_open_with_its_browser_family(backend: Backe
     let id = created.invite.expect("invite").id;
     // Link previews that run the page's script are still not people.
     for user_agent in LINK_PREVIEWS {
-        assert_eq!(beacon(&app, &created.link_url, user_agent).await.status(), 204);
+        assert_eq!(
+            beacon(&app, &created.link_url, user_agent).await.status(),
+            204
+        );
     }
     assert_eq!(get_invite(&app, &id).await.open_count, 0);
 
@@ -150,7 +156,10 @@ async fn the_page_beacon_counts_each_open_with_its_browser_family(backend: Backe
     assert_eq!(first.open_count, 1);
     let first_open_time = first.first_open_time.expect("first-opened time");
     for user_agent in [CHROME, FIREFOX, ""] {
-        assert_eq!(beacon(&app, &created.link_url, user_agent).await.status(), 204);
+        assert_eq!(
+            beacon(&app, &created.link_url, user_agent).await.status(),
+            204
+        );
     }
     let later = get_invite(&app, &id).await;
     assert_eq!(later.open_count, 4);
@@ -168,9 +177,14 @@ async fn the_page_beacon_counts_each_open_with_its_browser_family(backend: Backe
     );
     // Starting afterwards counts no second open.
     assert_eq!(
-        request(&app, Method::POST, &format!("{}/start", created.link_url), SAFARI)
-            .await
-            .status(),
+        request(
+            &app,
+            Method::POST,
+            &format!("{}/start", created.link_url),
+            SAFARI
+        )
+        .await
+        .status(),
         303
     );
     assert_eq!(get_invite(&app, &id).await.open_count, 4);
@@ -210,7 +224,6 @@ async fn start_counts_the_open_when_no_beacon_came(backend: Backend) {
     );
     assert_eq!(get_invite(&app, &id).await.open_count, 1);
 }
-
 
 async fn unknown_revoked_and_expired_links_look_exactly_the_same(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -318,7 +331,10 @@ fn element_texts<'a>(html: &'a str, tag: &str) -> Vec<&'a str> {
 
 /// The CSP source that allows an inline element with exactly this text.
 fn hash_source(text: &str) -> String {
-    format!("'sha256-{}'", STANDARD.encode(Sha256::digest(text.as_bytes())))
+    format!(
+        "'sha256-{}'",
+        STANDARD.encode(Sha256::digest(text.as_bytes()))
+    )
 }
 
 /// Checks the page's headers, and that its one inline style (and, if `script`, its one inline
@@ -347,7 +363,13 @@ async fn page_policy(response: reqwest::Response, script: bool) -> (u16, String)
         assert!(scripts.is_empty(), "{html}");
     }
     // Nothing the hashes could not cover.
-    for attribute in [" style=", " onload=", " onclick=", " onsubmit=", "javascript:"] {
+    for attribute in [
+        " style=",
+        " onload=",
+        " onclick=",
+        " onsubmit=",
+        "javascript:",
+    ] {
         assert!(!html.contains(attribute), "{attribute} in {html}");
     }
     (status, policy)
@@ -366,7 +388,10 @@ async fn every_candidate_page_carries_a_strict_content_security_policy(backend: 
     let page = app.get(&created.link_url).await;
     assert_eq!(page_policy(page, true).await, (200, INVITE.to_string()));
     let unknown = app.get(&format!("{}/i/unknown", app.base_url)).await;
-    assert_eq!(page_policy(unknown, false).await, (404, DOCUMENT.to_string()));
+    assert_eq!(
+        page_policy(unknown, false).await,
+        (404, DOCUMENT.to_string())
+    );
 
     let job = app.create_job("Locked").await;
     let locked = app
@@ -383,7 +408,10 @@ async fn every_candidate_page_carries_a_strict_content_security_policy(backend: 
     let page = app.get(&locked.link_url).await;
     assert_eq!(page_policy(page, true).await, (200, INVITE.to_string()));
     let refused = app.post(&format!("{}/start", locked.link_url)).await;
-    assert_eq!(page_policy(refused, false).await, (409, DOCUMENT.to_string()));
+    assert_eq!(
+        page_policy(refused, false).await,
+        (409, DOCUMENT.to_string())
+    );
 
     let public_url = app
         .jobs()
@@ -402,7 +430,10 @@ async fn every_candidate_page_carries_a_strict_content_security_policy(backend: 
             .send()
     };
     let form = app.get(&public_url).await;
-    assert_eq!(page_policy(form, false).await, (200, REGISTRATION.to_string()));
+    assert_eq!(
+        page_policy(form, false).await,
+        (200, REGISTRATION.to_string())
+    );
     let missing = register("", "").await.expect("POST");
     assert_eq!(
         page_policy(missing, false).await,
@@ -424,22 +455,24 @@ async fn every_candidate_page_carries_a_strict_content_security_policy(backend: 
         .await
         .expect("close");
     let closed = app.get(&public_url).await;
-    assert_eq!(page_policy(closed, false).await, (200, DOCUMENT.to_string()));
+    assert_eq!(
+        page_policy(closed, false).await,
+        (200, DOCUMENT.to_string())
+    );
 
     // Answers that are not pages get the strictest policy too.
     for response in [
         beacon(&app, &created.link_url, CHROME).await,
-        app.http
-            .put(&created.link_url)
-            .send()
-            .await
-            .expect("PUT"),
+        app.http.put(&created.link_url).send().await.expect("PUT"),
     ] {
         let policy = response.headers()["content-security-policy"]
             .to_str()
             .expect("ascii")
             .to_string();
-        assert!(policy.starts_with("default-src 'none'; style-src 'sha256-"), "{policy}");
+        assert!(
+            policy.starts_with("default-src 'none'; style-src 'sha256-"),
+            "{policy}"
+        );
         assert!(policy.ends_with("; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"));
     }
 }
