@@ -174,11 +174,18 @@ test('popup: a link inserted at the cursor of a contenteditable calendar descrip
 
 test('the candidate opens the link, and the recent list shows it opened', async () => {
   const candidate = await browser.context.newPage();
+  // Headless Chromium says "HeadlessChrome", which the service takes for a link scanner.
+  await candidate.setExtraHTTPHeaders({
+    'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  });
+  // The open counts when the page's script reports that the browser shows it.
+  const beacon = candidate.waitForResponse((r) => r.url().endsWith('/opened'));
   const response = await candidate.goto(adaLink);
   assert.equal(response.status(), 200);
   const body = await candidate.innerText('body');
   assert.match(body, /Ada Lovelace/);
   assert.match(body, /Backend engineer/);
+  assert.equal((await beacon).status(), 204);
   await candidate.close();
 
   const popup = await openPopup(0);

@@ -138,6 +138,7 @@ pub const SETTINGS: &[&str] = &[
     "redis_url",
     "key_prefix",
     "auth_token",
+    "seal_keys",
     "smtp.host",
     "smtp.port",
     "smtp.security",
@@ -168,7 +169,7 @@ pub const SETTINGS: &[&str] = &[
 ];
 
 /// Settings whose values never appear in the startup log.
-const SECRETS: &[&str] = &["auth_token", "smtp.password"];
+const SECRETS: &[&str] = &["auth_token", "seal_keys", "smtp.password"];
 
 /// The variable that names the configuration file.
 pub const CONFIG_VARIABLE: &str = "BECKON_NOTIFY_CONFIG";

@@ -1,14 +1,20 @@
 //! The candidate's link pages, served on the same port as gRPC:
-//! `GET /i/{token}` shows the invite and records the open; `POST /i/{token}/start` starts it
-//! once and sends the candidate on to the assessment; `/p/{token}` is a job's public
-//! registration page (`public.rs`). Tokens are never logged.
+//! `GET /i/{token}` shows the invite (and so does `HEAD`, without the body), changing nothing:
+//! link scanners and chat previews fetch links before the person does. The page's script posts
+//! `POST /i/{token}/opened` once the browser shows it, which counts the open unless a known
+//! link preview sent it (`agent.rs`); `POST /i/{token}/start` starts the invite once, counts the
+//! open if nothing did, and sends the candidate on to the assessment; `/p/{token}` is a job's
+//! public registration page (`public.rs`). Every page carries a strict Content-Security-Policy
+//! (`csp.rs`). Tokens are never logged.
+mod agent;
+mod csp;
 mod public;
 
 use std::sync::Arc;
 
 use axum::{
     extract::{Path, State},
-    http::{header, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
     Router,
@@ -16,11 +22,12 @@ use axum::{
 use minijinja::{context, Environment};
 use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
 
+use self::{agent::Agent, csp::Policies};
 use crate::{
     domain::InviteStatus,
     error::ServiceError,
     store::{
-        links::{self, LiveLink, StartOutcome},
+        links::{self, LiveLink, OpenSignal, StartOutcome},
         public::Limits,
         Store,
     },
@@ -31,11 +38,21 @@ use crate::{
 struct Pages {
     templates: Environment<'static>,
     not_found: String,
+    policies: Policies,
 }
 
 impl Pages {
     fn load() -> anyhow::Result<Self> {
         let mut templates = Environment::new();
+        // Inline, byte for byte what the Content-Security-Policy's hashes were computed from.
+        templates.add_global(
+            "page_style",
+            minijinja::Value::from_safe_string(csp::PAGE_STYLE.to_string()),
+        );
+        templates.add_global(
+            "opened_script",
+            minijinja::Value::from_safe_string(csp::OPENED_SCRIPT.to_string()),
+        );
         for (name, source) in [
             ("base.html", include_str!("templates/base.html")),
             ("invite.html", include_str!("templates/invite.html")),
@@ -63,6 +80,7 @@ impl Pages {
         Ok(Self {
             templates,
             not_found,
+            policies: Policies::new()?,
         })
     }
 
@@ -85,18 +103,27 @@ struct LinkState {
 }
 
 pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
+    let pages = Pages::load()?;
+    let document_policy = pages.policies.document.clone();
     let state = Arc::new(LinkState {
         store,
-        pages: Pages::load()?,
+        pages,
         limits,
     });
     Ok(Router::new()
+        // `get` answers HEAD too: the same status and headers, no body.
         .route("/i/{token}", get(show))
+        .route("/i/{token}/opened", post(opened))
         .route("/i/{token}/start", post(start))
         .route("/p/{token}", get(public::show).post(public::register))
         .with_state(state)
         // Anything larger than a form post is refused unread.
         .layer(RequestBodyLimitLayer::new(16 * 1024))
+        // Pages that need more (the invite page, the registration form) set their own.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            document_policy,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
@@ -134,8 +161,22 @@ fn failure(pages: &Pages, err: ServiceError) -> Response {
     (status, Html(pages.render("error.html", context! {}))).into_response()
 }
 
-fn invite_page(pages: &Pages, link: &LiveLink, token: &str, state: &str) -> Response {
-    Html(pages.render(
+/// Which invite page: the one a link shows, whose script reports the open and whose Start form
+/// leads to the assessment, or the one a refused Start answers with (no form, no script).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum InvitePage {
+    Shown,
+    StartRefused,
+}
+
+fn invite_page(
+    pages: &Pages,
+    link: &LiveLink,
+    token: &str,
+    state: &str,
+    page: InvitePage,
+) -> Response {
+    let mut response = Html(pages.render(
         "invite.html",
         context! {
             job_title => link.job.title,
@@ -144,9 +185,27 @@ fn invite_page(pages: &Pages, link: &LiveLink, token: &str, state: &str) -> Resp
             time_limit_minutes => link.invite.time_limit_minutes,
             token => token,
             state => state,
+            beacon => page == InvitePage::Shown,
         },
     ))
-    .into_response()
+    .into_response();
+    let policy = match page {
+        InvitePage::Shown => pages.policies.invite(&link.job.assessment_url),
+        InvitePage::StartRefused => pages.policies.document.clone(),
+    };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, policy);
+    response
+}
+
+/// Who sent the request, from its `User-Agent` (none: an unknown browser).
+fn agent(headers: &HeaderMap) -> Agent {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    Agent::from_user_agent(user_agent)
 }
 
 /// What the page shows for an invite in this state.
@@ -159,20 +218,63 @@ fn page_state(link: &LiveLink) -> &'static str {
     }
 }
 
+/// The same page for everyone, people and link previews alike; showing it counts nothing.
 async fn show(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
     let pages = &state.pages;
-    match links::open(&state.store, &token).await {
+    match links::find(&state.store, &token).await {
         Ok(Some(link)) => {
-            tracing::info!(invite_id = %link.invite.id, "invite link opened");
-            invite_page(pages, &link, &token, page_state(&link))
+            tracing::debug!(invite_id = %link.invite.id, "invite page fetched");
+            invite_page(pages, &link, &token, page_state(&link), InvitePage::Shown)
         }
         Ok(None) => not_found(pages),
         Err(err) => failure(pages, err),
     }
 }
 
-async fn start(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
+/// The page's beacon: a browser showed the page. A dead link answers like every dead link.
+async fn opened(
+    State(state): State<Arc<LinkState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let pages = &state.pages;
+    let found = match agent(&headers) {
+        Agent::Browser(browser) => {
+            let found = links::count_open(&state.store, &token, browser, OpenSignal::Beacon).await;
+            if let Ok(Some(link)) = &found {
+                tracing::info!(invite_id = %link.invite.id, browser, "invite page shown");
+            }
+            found
+        }
+        Agent::Preview(name) => {
+            let found = links::find(&state.store, &token).await;
+            if let Ok(Some(link)) = &found {
+                tracing::info!(invite_id = %link.invite.id, agent = name, "link preview not counted as an open");
+            }
+            found
+        }
+    };
+    match found {
+        Ok(Some(_)) => StatusCode::NO_CONTENT.into_response(),
+        Ok(None) => not_found(pages),
+        Err(err) => failure(pages, err),
+    }
+}
+
+async fn start(
+    State(state): State<Arc<LinkState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let pages = &state.pages;
+    // A person pressed Start: that is an open, if the page's beacon did not count one already.
+    if let Agent::Browser(browser) = agent(&headers) {
+        match links::count_open(&state.store, &token, browser, OpenSignal::Start).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return not_found(pages),
+            Err(err) => return failure(pages, err),
+        }
+    }
     match links::start(&state.store, &token).await {
         Ok(Some(StartOutcome::Started(link))) => {
             tracing::info!(invite_id = %link.invite.id, "invite started");
@@ -189,12 +291,12 @@ async fn start(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -
         }
         Ok(Some(StartOutcome::Locked(link))) => (
             StatusCode::CONFLICT,
-            invite_page(pages, &link, &token, "locked"),
+            invite_page(pages, &link, &token, "locked", InvitePage::StartRefused),
         )
             .into_response(),
         Ok(Some(StartOutcome::Submitted(link))) => (
             StatusCode::CONFLICT,
-            invite_page(pages, &link, &token, "submitted"),
+            invite_page(pages, &link, &token, "submitted", InvitePage::StartRefused),
         )
             .into_response(),
         Ok(None) => not_found(pages),

@@ -119,7 +119,7 @@ fn form_page(
     form: &RegistrationForm,
     errors: &BTreeMap<&str, &str>,
 ) -> Response {
-    (
+    let mut response = (
         status,
         Html(pages.render(
             "public.html",
@@ -132,7 +132,13 @@ fn form_page(
             },
         )),
     )
-        .into_response()
+        .into_response();
+    // The form posts to its own URL.
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        pages.policies.registration.clone(),
+    );
+    response
 }
 
 fn closed_page(pages: &Pages, status: StatusCode, job: &job::Model) -> Response {

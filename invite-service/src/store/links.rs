@@ -83,16 +83,43 @@ async fn expire(store: &Store, invite: &invite::Model) -> Result<(), ServiceErro
     Ok(())
 }
 
-/// Records an open (every open counts; the first moves the invite to `opened`).
-pub async fn open(store: &Store, token: &str) -> Result<Option<LiveLink>, ServiceError> {
+/// The live invite behind a token, for showing its page. Showing the page is not an open: link
+/// scanners and chat previews fetch it too.
+pub async fn find(store: &Store, token: &str) -> Result<Option<LiveLink>, ServiceError> {
+    live(store, token).await
+}
+
+/// What told us that a person saw the invite page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenSignal {
+    /// The page's script, once the browser showed the page: every one counts.
+    Beacon,
+    /// Pressing Start: counts only when nothing counted before (no script ran, or its beacon
+    /// was lost).
+    Start,
+}
+
+/// Counts an open of the invite behind a token, seen in a browser of the given family: the first
+/// moves the invite to `opened` and sets its first-opened time. Each counted open is an `opened`
+/// event naming the browser family. Returns the link as it was found.
+pub async fn count_open(
+    store: &Store,
+    token: &str,
+    browser: &str,
+    signal: OpenSignal,
+) -> Result<Option<LiveLink>, ServiceError> {
     let Some(link) = live(store, token).await? else {
         return Ok(None);
     };
+    if signal == OpenSignal::Start && link.invite.first_opened_at.is_some() {
+        return Ok(Some(link));
+    }
     let at = now();
     let unopened: Vec<&str> = InviteStatus::UNOPENED.iter().map(|s| s.as_str()).collect();
+    let live_states: Vec<&str> = InviteStatus::LIVE.iter().map(|s| s.as_str()).collect();
     let txn = begin(store).await?;
-    // One statement: count the open, and make the first one move the invite to `opened`.
-    invite::Entity::update_many()
+    // The first open, guarded in the UPDATE so that concurrent ones cannot both be first.
+    let first = invite::Entity::update_many()
         .col_expr(
             invite::Column::OpenCount,
             Expr::col(invite::Column::OpenCount).add(1),
@@ -100,37 +127,46 @@ pub async fn open(store: &Store, token: &str) -> Result<Option<LiveLink>, Servic
         .col_expr(
             invite::Column::Status,
             Expr::case(
-                invite::Column::Status.is_in(unopened.clone()),
+                invite::Column::Status.is_in(unopened),
                 InviteStatus::Opened.as_str(),
             )
             .finally(Expr::col(invite::Column::Status))
             .into(),
         )
-        .col_expr(
-            invite::Column::FirstOpenedAt,
-            Expr::case(invite::Column::FirstOpenedAt.is_null(), at)
-                .finally(Expr::col(invite::Column::FirstOpenedAt))
-                .into(),
-        )
+        .col_expr(invite::Column::FirstOpenedAt, Expr::value(at))
         .col_expr(invite::Column::UpdatedAt, Expr::value(at))
         .filter(invite::Column::Id.eq(link.invite.id))
+        .filter(invite::Column::FirstOpenedAt.is_null())
+        .filter(invite::Column::Status.is_in(live_states.clone()))
         .exec(&txn)
-        .await?;
-    let first_open = unopened.contains(&link.invite.status.as_str());
-    let detail = if first_open { "first open" } else { "" };
-    record_event(&txn, &link.invite, EventKind::Opened, CANDIDATE, detail).await?;
-    txn.commit().await?;
-    let mut invite = link.invite;
-    invite.open_count += 1;
-    invite.updated_at = at;
-    if first_open {
-        invite.status = InviteStatus::Opened.as_str().to_string();
+        .await?
+        .rows_affected
+        == 1;
+    let counted = first
+        || (signal == OpenSignal::Beacon
+            && invite::Entity::update_many()
+                .col_expr(
+                    invite::Column::OpenCount,
+                    Expr::col(invite::Column::OpenCount).add(1),
+                )
+                .col_expr(invite::Column::UpdatedAt, Expr::value(at))
+                .filter(invite::Column::Id.eq(link.invite.id))
+                .filter(invite::Column::Status.is_in(live_states))
+                .exec(&txn)
+                .await?
+                .rows_affected
+                == 1);
+    if !counted {
+        return Ok(Some(link));
     }
-    invite.first_opened_at.get_or_insert(at);
-    Ok(Some(LiveLink {
-        invite,
-        job: link.job,
-    }))
+    let detail = match (first, signal) {
+        (true, OpenSignal::Beacon) => format!("first open; browser: {browser}"),
+        (true, OpenSignal::Start) => format!("first open, at Start; browser: {browser}"),
+        (false, _) => format!("browser: {browser}"),
+    };
+    record_event(&txn, &link.invite, EventKind::Opened, CANDIDATE, &detail).await?;
+    txn.commit().await?;
+    Ok(Some(link))
 }
 
 /// Moves the invite to `started` once; pressing Start again only leads on again.

@@ -125,8 +125,12 @@ fn path_text(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// A seal key (32 bytes, base64url) given as a setting.
+const SEAL_KEY: &str = "o5u-tNzRDSBMaENco-8-UrWayn6N5J0H6W-4GHqDn0g";
+
 /// SMTP by host, port and security alone, and every other setting by its variable alone: the
 /// service starts, and real mail goes through the SMTP server so configured.
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_setting_from_its_environment_variable_alone_is_used() {
     let smtp = SmtpServer::start().await;
@@ -144,6 +148,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     mailing.set("redis_url", &redis_url, json!(redis_url));
     mailing.set("key_prefix", &prefix, json!(prefix));
     mailing.set("auth_token", "notify-token-123", json!("<secret>"));
+    mailing.set("seal_keys", SEAL_KEY, json!("<secret>"));
     mailing.set(
         "smtp.host",
         smtp.addr.ip().to_string(),
@@ -193,6 +198,8 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     mailing.assert_shown_in(&settings);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");
     assert!(dir.path().join("notify.db").exists());
+    // seal_keys: given, so no key file is made.
+    assert!(!dir.path().join("seal-keys").exists());
 
     // auth_token: required; smtp and from_address: the mail arrives, from that address.
     let refused = enqueue(&running, None, "ada@example.com")
@@ -232,6 +239,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     for line in &running.log {
         assert!(serde_json::from_str::<Value>(line).is_ok(), "{line}");
         assert!(!line.contains("notify-token-123"), "{line}");
+        assert!(!line.contains(SEAL_KEY), "{line}");
     }
     beckon_tests::notify::remove_redis_keys(&redis_url, &prefix).await;
 
@@ -344,6 +352,7 @@ database_url = "{database_url}"
 redis_url = "{redis_url}"
 key_prefix = "{prefix}"
 auth_token = "file-token"
+seal_keys = "{SEAL_KEY}"
 mail_dir = "{data_dir}/eml"
 from_address = "File <file@example.test>"
 workers = 4
@@ -393,6 +402,7 @@ burst = 6
         "redis_url": redis_url,
         "key_prefix": prefix,
         "auth_token": "<secret>",
+        "seal_keys": "<secret>",
         "smtp": {
             "host": "smtp.example.test",
             "port": 2525,

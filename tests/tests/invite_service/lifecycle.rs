@@ -26,6 +26,9 @@ async fn an_invite_goes_from_sent_to_submitted_and_back_by_reopen(backend: Backe
     let id = created.invite.expect("invite").id;
 
     assert_eq!(app.get(&created.link_url).await.status(), 200);
+    // The page's script reports that the browser showed it.
+    let beacon = format!("{}/opened", created.link_url);
+    assert_eq!(app.post(&beacon).await.status(), 204);
     assert_eq!(status(&app, &id).await.status, InviteStatus::Opened as i32);
 
     let started = app.post(&format!("{}/start", created.link_url)).await;
@@ -89,6 +92,18 @@ async fn reissue_kills_the_old_link_and_the_new_one_works(backend: Backend) {
     assert_eq!(reissued.invite.map(|i| i.id), Some(id.clone()));
     assert_eq!(app.get(&created.link_url).await.status(), 404);
     assert_eq!(app.get(&reissued.link_url).await.status(), 200);
+    assert_eq!(
+        app.post(&format!("{}/opened", created.link_url))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.post(&format!("{}/opened", reissued.link_url))
+            .await
+            .status(),
+        204
+    );
     assert_eq!(
         app.post(&format!("{}/start", created.link_url))
             .await

@@ -1,0 +1,99 @@
+//! The candidate pages' Content-Security-Policy: nothing loads but the page's own inline style
+//! and, on the invite page, its inline open-beacon script, each allowed by its SHA-256; forms
+//! post only where the page needs; no page can be framed or change its base URL.
+use axum::http::HeaderValue;
+use base64::{engine::general_purpose::STANDARD, Engine};
+use sha2::{Digest, Sha256};
+
+/// The style every page carries inline.
+pub(super) const PAGE_STYLE: &str = include_str!("templates/page.css");
+/// The invite page's script that reports the open once the page is shown.
+pub(super) const OPENED_SCRIPT: &str = include_str!("templates/opened.js");
+
+/// A CSP hash source for an inline element whose text is exactly `text`.
+fn hash_source(text: &str) -> String {
+    format!(
+        "'sha256-{}'",
+        STANDARD.encode(Sha256::digest(text.as_bytes()))
+    )
+}
+
+/// The policies, computed once from the inline style and script.
+pub(super) struct Policies {
+    /// Pages with no form and no script (dead link, error, closed, sent, please wait, and the
+    /// invite page answered to a refused Start): also every other answer of these routes.
+    pub document: HeaderValue,
+    /// The public registration form, which posts to its own URL and gets a page back.
+    pub registration: HeaderValue,
+    style: String,
+    script: String,
+}
+
+impl Policies {
+    pub fn new() -> anyhow::Result<Self> {
+        let style = hash_source(PAGE_STYLE);
+        let script = hash_source(OPENED_SCRIPT);
+        Ok(Self {
+            document: HeaderValue::from_str(&policy(&style, None, "'none'"))?,
+            registration: HeaderValue::from_str(&policy(&style, None, "'self'"))?,
+            style,
+            script,
+        })
+    }
+
+    /// The invite page: its script posts the open beacon to this origin, and its Start form posts
+    /// here and is redirected to the job's assessment. Browsers check `form-action` on every
+    /// redirect of a form submission (Chromium does), so the assessment's origin is allowed too.
+    pub fn invite(&self, assessment_url: &str) -> HeaderValue {
+        let mut form_action = "'self'".to_string();
+        // An assessment URL is an absolute http(s) URL (checked when the job is saved), so its
+        // origin is a scheme, host and port: a valid CSP source with no `;` or `,`.
+        if let Ok(url) = url::Url::parse(assessment_url) {
+            let origin = url.origin();
+            if origin.is_tuple() {
+                form_action.push(' ');
+                form_action.push_str(&origin.ascii_serialization());
+            }
+        }
+        HeaderValue::from_str(&policy(&self.style, Some(&self.script), &form_action))
+            .unwrap_or_else(|_| self.document.clone())
+    }
+}
+
+fn policy(style: &str, script: Option<&str>, form_action: &str) -> String {
+    let mut directives = vec!["default-src 'none'".to_string()];
+    if let Some(script) = script {
+        directives.push(format!("script-src {script}"));
+        // The beacon (sendBeacon or fetch) goes to this origin.
+        directives.push("connect-src 'self'".to_string());
+    }
+    directives.push(format!("style-src {style}"));
+    directives.push(format!("form-action {form_action}"));
+    directives.push("base-uri 'none'".to_string());
+    directives.push("frame-ancestors 'none'".to_string());
+    directives.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_invite_policy_allows_the_assessment_origin_alone() {
+        let policies = Policies::new().expect("policies");
+        let policy = policies.invite("https://assess.example.com:8443/start?x=1#y");
+        let policy = policy.to_str().expect("ascii");
+        assert!(
+            policy.contains("; form-action 'self' https://assess.example.com:8443; "),
+            "{policy}"
+        );
+        assert!(policy.starts_with("default-src 'none'; script-src 'sha256-"));
+        assert!(policy.ends_with("; base-uri 'none'; frame-ancestors 'none'"));
+        // A host that is not ASCII is sent as punycode.
+        let policy = policies.invite("https://bücher.example/");
+        assert!(policy
+            .to_str()
+            .expect("ascii")
+            .contains("form-action 'self' https://xn--bcher-kva.example;"));
+    }
+}
