@@ -4,6 +4,7 @@ mod api;
 mod bad_input;
 mod cohorts;
 mod email;
+mod external_ids;
 mod lifecycle;
 mod links;
 mod public;
