@@ -4,8 +4,8 @@ use std::io::{self, Write};
 use beckon_proto::invite::v1::{
     invite_service_client::InviteServiceClient, CompleteInviteRequest, CreateInviteRequest,
     DeliveryStatus, GetInviteRequest, Invite, InviteEvent, InviteStatus, ListInviteEventsRequest,
-    ListInvitesRequest, LookupInviteRequest, ReissueInviteRequest, ReopenInviteRequest, ResendInviteRequest,
-    RevokeInviteRequest, UnlockInviteRequest,
+    ListInvitesRequest, LookupInviteRequest, ReissueInviteRequest, ReopenInviteRequest,
+    ResendInviteRequest, RevokeInviteRequest, UnlockInviteRequest,
 };
 use clap::{Args, Subcommand, ValueEnum};
 use prost_types::Duration;

@@ -743,7 +743,14 @@ async fn external_ids_and_existing_candidates() {
     listed.assert_code(0);
     assert!(listed.stdout.contains("EXTERNAL ID"), "{}", listed.stdout);
     let filtered = ctl
-        .run(&["--output", "json", "invites", "list", "--external-id", "app-1"])
+        .run(&[
+            "--output",
+            "json",
+            "invites",
+            "list",
+            "--external-id",
+            "app-1",
+        ])
         .await;
     filtered.assert_code(0);
     let filtered = filtered.json();

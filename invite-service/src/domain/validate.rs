@@ -138,11 +138,17 @@ impl Violations {
             return None;
         }
         if trimmed.chars().count() > MAX_EXTERNAL_ID {
-            self.add(field, format!("must be at most {MAX_EXTERNAL_ID} characters"));
+            self.add(
+                field,
+                format!("must be at most {MAX_EXTERNAL_ID} characters"),
+            );
             return None;
         }
         if trimmed.chars().any(char::is_control) {
-            self.add(field, "must not contain control characters such as line breaks");
+            self.add(
+                field,
+                "must not contain control characters such as line breaks",
+            );
             return None;
         }
         Some(trimmed.to_string())
@@ -242,7 +248,10 @@ mod tests {
             Some("app-42".to_string())
         );
         let longest = "é".repeat(MAX_EXTERNAL_ID);
-        assert_eq!(v.external_id("external_id", &longest), Some(longest.clone()));
+        assert_eq!(
+            v.external_id("external_id", &longest),
+            Some(longest.clone())
+        );
         assert!(v.finish().is_ok());
         for bad in ["   ", "a\nb", "tab\there", &"x".repeat(MAX_EXTERNAL_ID + 1)] {
             let mut v = Violations::new();

@@ -176,8 +176,8 @@ impl InviteService for Api {
             let mut v = Violations::new();
             let external_id = v.external_id("external_id", &req.external_id);
             v.finish()?;
-            let external_id = external_id
-                .ok_or_else(|| ServiceError::invalid("external_id", "is required"))?;
+            let external_id =
+                external_id.ok_or_else(|| ServiceError::invalid("external_id", "is required"))?;
             invites::lookup(&self.store, &caller, &external_id)
                 .await
                 .map(convert::invite)
@@ -342,7 +342,10 @@ fn invitee(v: &mut Violations, req: &pb::CreateInviteRequest) -> InviteeInput {
         let id = v.id("candidate_id", &req.candidate_id);
         // The candidate's stored email and name are used: another here would be ambiguous.
         if email_given {
-            v.add("candidate_email", "give candidate_id or candidate_email, not both");
+            v.add(
+                "candidate_email",
+                "give candidate_id or candidate_email, not both",
+            );
         }
         if !req.candidate_name.trim().is_empty() {
             v.add(

@@ -174,9 +174,12 @@ async fn a_live_external_id_is_refused_until_its_invite_is_revoked_or_expired(ba
         })
         .await
         .expect("complete");
-    let err = create(&app, with_external_id(&job.id, "sub@example.com", "app-done"))
-        .await
-        .expect_err("a submitted invite holds its id");
+    let err = create(
+        &app,
+        with_external_id(&job.id, "sub@example.com", "app-done"),
+    )
+    .await
+    .expect_err("a submitted invite holds its id");
     assert_eq!(named_invite(&err), submitted_id);
 
     app.invites()
@@ -432,9 +435,12 @@ async fn bad_external_ids_and_candidate_choices_are_refused_and_write_nothing(ba
         let err = lookup(&app, &bad).await.expect_err("bad lookup");
         assert_eq!(violated_fields(&err), ["external_id"], "{bad:?}");
     }
-    assert!(create(&app, with_external_id(&job.id, "ada@example.com", &"x".repeat(255)))
-        .await
-        .is_ok());
+    assert!(create(
+        &app,
+        with_external_id(&job.id, "ada@example.com", &"x".repeat(255))
+    )
+    .await
+    .is_ok());
     let err = lookup(&app, "").await.expect_err("empty lookup");
     assert_eq!(violated_fields(&err), ["external_id"]);
 
@@ -448,10 +454,7 @@ async fn bad_external_ids_and_candidate_choices_are_refused_and_write_nothing(ba
     };
     let err = create(&app, both).await.expect_err("both");
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert_eq!(
-        violated_fields(&err),
-        ["candidate_email", "candidate_name"]
-    );
+    assert_eq!(violated_fields(&err), ["candidate_email", "candidate_name"]);
     let err = create(
         &app,
         CreateInviteRequest {
@@ -475,6 +478,10 @@ async fn bad_external_ids_and_candidate_choices_are_refused_and_write_nothing(ba
     .expect_err("neither candidate_id nor email nor name");
     assert_eq!(violated_fields(&err), ["candidate_email"]);
 
-    assert_eq!(all_invites(&app).await.len(), 1, "only the good create wrote");
+    assert_eq!(
+        all_invites(&app).await.len(),
+        1,
+        "only the good create wrote"
+    );
     assert!(list_by_external_id(&app, "app-both").await.is_empty());
 }
