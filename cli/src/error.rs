@@ -137,6 +137,8 @@ fn flag_for_field(field: &str) -> Option<&'static str> {
         "job_id" => "--job",
         "candidate_email" | "member.email" => "--email",
         "candidate_name" | "member.name" | "name" => "--name",
+        "candidate_id" => "--candidate",
+        "external_id" => "--external-id",
         "message" | "job.defaults.message" => "--message",
         "ttl" => "--ttl-hours",
         "remind_after" => "--remind-after-hours",

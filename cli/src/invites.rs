@@ -4,8 +4,8 @@ use std::io::{self, Write};
 use beckon_proto::invite::v1::{
     invite_service_client::InviteServiceClient, CompleteInviteRequest, CreateInviteRequest,
     DeliveryStatus, GetInviteRequest, Invite, InviteEvent, InviteStatus, ListInviteEventsRequest,
-    ListInvitesRequest, ReissueInviteRequest, ReopenInviteRequest, ResendInviteRequest,
-    RevokeInviteRequest, UnlockInviteRequest,
+    ListInvitesRequest, LookupInviteRequest, ReissueInviteRequest, ReopenInviteRequest,
+    ResendInviteRequest, RevokeInviteRequest, UnlockInviteRequest,
 };
 use clap::{Args, Subcommand, ValueEnum};
 use prost_types::Duration;
@@ -26,12 +26,19 @@ pub enum Command {
         /// The job to invite the candidate to.
         #[arg(long = "job", value_name = "JOB_ID")]
         job_id: String,
-        /// The candidate's email; required with --send-email.
+        /// The candidate's email; required with --send-email unless --candidate is given.
         #[arg(long)]
         email: Option<String>,
         /// The candidate's name.
         #[arg(long)]
         name: Option<String>,
+        /// An existing candidate to invite, instead of --email and --name.
+        #[arg(long = "candidate", value_name = "CANDIDATE_ID", conflicts_with_all = ["email", "name"])]
+        candidate_id: Option<String>,
+        /// Your own id for the invite, e.g. the ATS application it belongs to. Only one live
+        /// invite may carry it; find the invite again with `invites lookup`.
+        #[arg(long)]
+        external_id: Option<String>,
         #[command(flatten)]
         options: InviteOptions,
         /// Also print the link as a QR code, e.g. for a candidate on site to scan.
@@ -49,9 +56,18 @@ pub enum Command {
         /// The candidate's email.
         #[arg(long)]
         email: Option<String>,
+        /// The external id given at create (revoked and expired invites included).
+        #[arg(long)]
+        external_id: Option<String>,
     },
     /// Show an invite and its audit trail.
     Show { id: String },
+    /// Show the invite that carries an external id (the live one, else the newest) and its
+    /// audit trail.
+    Lookup {
+        #[arg(value_name = "EXTERNAL_ID")]
+        external_id: String,
+    },
     /// Kill the link for good.
     Revoke {
         id: String,
@@ -169,6 +185,8 @@ async fn call(
             job_id,
             email,
             name,
+            candidate_id,
+            external_id,
             options,
             qr,
         } => {
@@ -176,6 +194,8 @@ async fn call(
                 job_id,
                 candidate_email: email.unwrap_or_default(),
                 candidate_name: name.unwrap_or_default(),
+                candidate_id: candidate_id.unwrap_or_default(),
+                external_id: external_id.unwrap_or_default(),
                 send_email: options.send_email,
                 ttl: options.ttl(),
                 remind_after: options.remind_after(),
@@ -199,6 +219,7 @@ async fn call(
             status,
             label,
             email,
+            external_id,
         } => {
             let status = status.map_or(InviteStatus::Unspecified, InviteStatus::from) as i32;
             let filter = ListInvitesRequest {
@@ -206,6 +227,7 @@ async fn call(
                 status,
                 label: label.unwrap_or_default(),
                 candidate_email: email.unwrap_or_default(),
+                external_id: external_id.unwrap_or_default(),
                 ..Default::default()
             };
             let invites = all_pages(|page_size, page_token| {
@@ -229,42 +251,23 @@ async fn call(
                 "create_time",
                 "candidate_email",
                 "candidate_name",
+                "external_id",
             ];
             format.print_list("invites", &records, &columns)
         }
         Command::Show { id } => {
             let invite = client
-                .get_invite(GetInviteRequest { id: id.clone() })
+                .get_invite(GetInviteRequest { id })
                 .await?
                 .into_inner();
-            let events = all_pages(|page_size, page_token| {
-                let mut client = client.clone();
-                let request = ListInviteEventsRequest {
-                    invite_id: id.clone(),
-                    page_size,
-                    page_token,
-                };
-                async move {
-                    let page = client.list_invite_events(request).await?.into_inner();
-                    Ok((page.events, page.next_page_token))
-                }
-            })
-            .await?;
-            let invite = record(&invite);
-            let events: Vec<Record> = events.iter().map(event_record).collect();
-            match format {
-                Format::Json => {
-                    let events: Vec<_> = events.iter().map(Record::json).collect();
-                    print_json(&json!({ "invite": invite.json(), "events": events }))
-                }
-                Format::Text => {
-                    let mut out = io::stdout().lock();
-                    invite.write_text(&mut out)?;
-                    writeln!(out)?;
-                    write_table(&mut out, "events", &events, EVENT_COLUMNS)?;
-                    Ok(())
-                }
-            }
+            show(client, format, invite).await
+        }
+        Command::Lookup { external_id } => {
+            let invite = client
+                .lookup_invite(LookupInviteRequest { external_id })
+                .await?
+                .into_inner();
+            show(client, format, invite).await
         }
         Command::Revoke { id, reason } => {
             let request = RevokeInviteRequest {
@@ -350,12 +353,49 @@ fn print_with_link(
     }
 }
 
+/// An invite and its audit trail.
+async fn show(
+    client: InviteServiceClient<AuthChannel>,
+    format: Format,
+    invite: Invite,
+) -> anyhow::Result<()> {
+    let events = all_pages(|page_size, page_token| {
+        let mut client = client.clone();
+        let request = ListInviteEventsRequest {
+            invite_id: invite.id.clone(),
+            page_size,
+            page_token,
+        };
+        async move {
+            let page = client.list_invite_events(request).await?.into_inner();
+            Ok((page.events, page.next_page_token))
+        }
+    })
+    .await?;
+    let invite = record(&invite);
+    let events: Vec<Record> = events.iter().map(event_record).collect();
+    match format {
+        Format::Json => {
+            let events: Vec<_> = events.iter().map(Record::json).collect();
+            print_json(&json!({ "invite": invite.json(), "events": events }))
+        }
+        Format::Text => {
+            let mut out = io::stdout().lock();
+            invite.write_text(&mut out)?;
+            writeln!(out)?;
+            write_table(&mut out, "events", &events, EVENT_COLUMNS)?;
+            Ok(())
+        }
+    }
+}
+
 fn record(invite: &Invite) -> Record {
     Record::new("invite", &invite.id)
         .field("job_id", invite.job_id.as_str())
         .field("candidate_id", invite.candidate_id.as_str())
         .field("candidate_email", invite.candidate_email.as_str())
         .field("candidate_name", invite.candidate_name.as_str())
+        .field("external_id", invite.external_id.as_str())
         .field("status", status_name(invite.status))
         .field("delivery_status", delivery_name(invite.delivery_status))
         .field("locked", invite.locked)

@@ -731,3 +731,150 @@ async fn the_public_link_url_is_printed_when_made() {
     off.assert_code(0);
     assert_eq!(off.json()["job"]["public_link_enabled"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_ids_and_existing_candidates() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ctl = Ctl::new(&app);
+    let job = ctl.create_job("Backend engineer").await;
+
+    let created = ctl
+        .run(&[
+            "invites",
+            "create",
+            "--job",
+            &job,
+            "--email",
+            "ada@example.com",
+            "--external-id",
+            "app-1",
+        ])
+        .await;
+    created.assert_code(0);
+    let invite = created.id();
+    assert!(
+        created.stdout.contains("external id") && created.stdout.contains("app-1"),
+        "{}",
+        created.stdout
+    );
+
+    // A second live invite with the id is refused: exit 4, naming the invite that has it.
+    let taken = ctl
+        .run(&[
+            "invites",
+            "create",
+            "--job",
+            &job,
+            "--email",
+            "bob@example.com",
+            "--external-id",
+            "app-1",
+        ])
+        .await;
+    taken.assert_code(4);
+    assert!(taken.stderr.contains(&invite), "{}", taken.stderr);
+    assert!(taken.stdout.is_empty());
+
+    let found = ctl.run(&["invites", "lookup", "app-1"]).await;
+    found.assert_code(0);
+    assert!(
+        found.stdout.starts_with(&format!("invite {invite}\n")),
+        "{}",
+        found.stdout
+    );
+    assert!(found.stdout.contains("KIND"), "the audit trail follows");
+    ctl.run(&["invites", "lookup", "app-404"])
+        .await
+        .assert_code(3);
+
+    ctl.run(&[
+        "invites",
+        "create",
+        "--job",
+        &job,
+        "--email",
+        "cy@example.com",
+    ])
+    .await
+    .assert_code(0);
+    let listed = ctl.run(&["invites", "list"]).await;
+    listed.assert_code(0);
+    assert!(listed.stdout.contains("EXTERNAL ID"), "{}", listed.stdout);
+    let filtered = ctl
+        .run(&[
+            "--output",
+            "json",
+            "invites",
+            "list",
+            "--external-id",
+            "app-1",
+        ])
+        .await;
+    filtered.assert_code(0);
+    let filtered = filtered.json();
+    let rows = filtered["invites"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{filtered}");
+    assert_eq!(rows[0]["id"], invite.as_str());
+    assert_eq!(rows[0]["external_id"], "app-1");
+
+    // The same candidate again, by id: no email to repeat.
+    let shown = ctl
+        .run(&["--output", "json", "invites", "show", &invite])
+        .await;
+    shown.assert_code(0);
+    let candidate = shown.json()["invite"]["candidate_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!candidate.is_empty());
+    let again = ctl
+        .run(&[
+            "--output",
+            "json",
+            "invites",
+            "create",
+            "--job",
+            &job,
+            "--candidate",
+            &candidate,
+        ])
+        .await;
+    again.assert_code(0);
+    let again = again.json();
+    assert_eq!(again["invite"]["candidate_id"], candidate.as_str());
+    assert_eq!(again["invite"]["candidate_email"], "ada@example.com");
+
+    let both = ctl
+        .run(&[
+            "invites",
+            "create",
+            "--job",
+            &job,
+            "--candidate",
+            &candidate,
+            "--email",
+            "ada@example.com",
+        ])
+        .await;
+    both.assert_code(2);
+    assert!(both.stderr.contains("--candidate"), "{}", both.stderr);
+
+    let bad = ctl
+        .run(&[
+            "invites",
+            "create",
+            "--job",
+            &job,
+            "--email",
+            "dee@example.com",
+            "--external-id",
+            "two\nlines",
+        ])
+        .await;
+    bad.assert_code(2);
+    assert!(
+        bad.stderr.contains("external_id (--external-id)"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use crate::{
     errors::{Failure, UserError},
     field::{self, FieldDescription, InsertionMode},
-    invites::status_word,
+    invites::{recent_job_line, status_word},
     qr, selection, settings,
     share::Invitation,
 };
@@ -226,6 +226,9 @@ struct InviteForm {
     candidate_email: String,
     #[serde(default)]
     send_email: bool,
+    /// The ATS application the link is for, if the recruiter gave it.
+    #[serde(default)]
+    external_id: String,
     /// Chosen by the caller and kept across retries of the same form, so a retry after a lost
     /// answer returns the first link instead of making a second invite.
     request_id: String,
@@ -241,6 +244,9 @@ struct CreatedInvite {
     job_title: String,
     candidate_name: String,
     candidate_email: String,
+    external_id: String,
+    /// The recent list's second line: the job, and the application id if any.
+    job_line: String,
     share: crate::share::ShareLinks,
 }
 
@@ -263,6 +269,7 @@ pub async fn create_invite(server: String, key: String, form: JsValue) -> Result
             candidate_email: form.candidate_email.trim().to_string(),
             candidate_name: form.candidate_name.trim().to_string(),
             send_email: form.send_email,
+            external_id: form.external_id.trim().to_string(),
             request_id: form.request_id,
             source: SOURCE.into(),
             ..Default::default()
@@ -279,6 +286,7 @@ pub async fn create_invite(server: String, key: String, form: JsValue) -> Result
     }
     .share_links();
     to_js(&CreatedInvite {
+        job_line: recent_job_line(&form.job_title, &invite.external_id),
         invite_id: invite.id,
         link: response.link_url,
         status: status_word(invite.status),
@@ -286,6 +294,7 @@ pub async fn create_invite(server: String, key: String, form: JsValue) -> Result
         job_title: form.job_title,
         candidate_name: invite.candidate_name,
         candidate_email: invite.candidate_email,
+        external_id: invite.external_id,
         share,
     })
 }

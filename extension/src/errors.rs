@@ -178,6 +178,11 @@ fn explain_status(
             "This job is closed.",
             "It takes no new invites. Pick another job, or ask your Beckon admin to reopen it.",
         ),
+        (Code::AlreadyExists, "EXTERNAL_ID_IN_USE") => UserError::new(
+            "external_id_in_use",
+            "This application already has a live link.",
+            "Use the link made for it earlier, or leave the application id empty. Revoking the old invite frees the id.",
+        ),
         (Code::NotFound, _) => UserError::new(
             "not_found",
             "That job or invite no longer exists.",
@@ -234,6 +239,7 @@ fn field_label(field: &str) -> String {
     match field {
         "candidate_email" => "Candidate email".into(),
         "candidate_name" => "Candidate name".into(),
+        "external_id" => "Application id".into(),
         "job_id" => "Job".into(),
         "message" => "Message".into(),
         other => {
@@ -315,6 +321,18 @@ mod tests {
         let error = explain(status_with_reason(Code::FailedPrecondition, "JOB_CLOSED"));
         assert_eq!(error.kind, "job_closed");
         assert!(error.detail.contains("Pick another job"));
+    }
+
+    #[test]
+    fn an_application_id_in_use_says_the_application_has_a_link() {
+        let error = explain(status_with_reason(
+            Code::AlreadyExists,
+            "EXTERNAL_ID_IN_USE",
+        ));
+        assert_eq!(error.kind, "external_id_in_use");
+        assert!(error.title.contains("already has a live link"));
+        assert!(!error.fix_in_options);
+        assert_eq!(field_label("external_id"), "Application id");
     }
 
     #[test]

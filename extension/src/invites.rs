@@ -16,6 +16,15 @@ pub fn status_word(status: i32) -> &'static str {
     }
 }
 
+/// The second line of a recent link: the job, and the application id it was tied to, if any.
+pub fn recent_job_line(job_title: &str, external_id: &str) -> String {
+    match (job_title.trim(), external_id.trim()) {
+        (title, "") => title.to_string(),
+        ("", id) => format!("application {id}"),
+        (title, id) => format!("{title} · application {id}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,6 +41,16 @@ mod tests {
         assert_eq!(status_word(InviteStatus::Started as i32), "started");
         assert_eq!(status_word(InviteStatus::Submitted as i32), "submitted");
         assert_eq!(status_word(InviteStatus::Revoked as i32), "revoked");
+    }
+
+    #[test]
+    fn a_recent_link_shows_its_application_id_when_it_has_one() {
+        assert_eq!(recent_job_line("Backend engineer", ""), "Backend engineer");
+        assert_eq!(
+            recent_job_line("Backend engineer", "app-42"),
+            "Backend engineer · application app-42"
+        );
+        assert_eq!(recent_job_line("", "app-42"), "application app-42");
     }
 
     #[test]

@@ -71,6 +71,8 @@ export async function rememberInvite(created) {
     jobTitle: created.jobTitle,
     candidateName: created.candidateName,
     candidateEmail: created.candidateEmail,
+    externalId: created.externalId,
+    jobLine: created.jobLine,
     status: created.status,
     createdAt: Date.now(),
   };

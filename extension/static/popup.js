@@ -146,6 +146,7 @@ form.addEventListener('submit', async (event) => {
     candidateName: nameInput.value.trim(),
     candidateEmail: emailInput.value.trim(),
     sendEmail: sendEmail.checked,
+    externalId: $('external-id').value.trim(),
   };
   if (!body.candidateName && !body.candidateEmail) {
     showError({ kind: 'no_candidate', title: 'Who is it for?', detail: "Enter the candidate's name or email, so you can tell the links apart." });
@@ -275,7 +276,8 @@ function renderRecent(recent) {
     name.textContent = entry.candidateName || entry.candidateEmail;
     const job = document.createElement('div');
     job.className = 'job';
-    job.textContent = entry.jobTitle;
+    // Entries saved before application ids have no jobLine.
+    job.textContent = entry.jobLine || entry.jobTitle;
     who.append(name, job);
     const badge = document.createElement('span');
     badge.className = `badge ${entry.status}`;

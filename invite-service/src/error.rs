@@ -22,6 +22,12 @@ pub enum ServiceError {
     },
     #[error("{0}")]
     AlreadyExists(String),
+    /// A live invite of the organization already carries the external id asked for.
+    #[error(
+        "a live invite ({invite_id}) already has this external_id; revoke it, or look it up \
+         with LookupInvite"
+    )]
+    ExternalIdInUse { invite_id: uuid::Uuid },
     /// A request over a configured size limit (not a rate: nothing to wait for).
     #[error("{0}")]
     TooLarge(String),

@@ -166,6 +166,9 @@ pub mod invite {
         pub cohort_id: Option<Uuid>,
         pub remind_at: Option<ChronoDateTimeUtc>,
         pub reminded_at: Option<ChronoDateTimeUtc>,
+        /// The caller's own id (e.g. an ATS application id); unique per organization among
+        /// live invites (index `invites_live_external_id`).
+        pub external_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ pub const MAX_URL: usize = 2048;
 pub const MAX_LABEL: usize = 64;
 pub const MAX_LABELS: usize = 20;
 pub const MAX_ASSIGNEES: usize = 20;
+pub const MAX_EXTERNAL_ID: usize = 255;
 pub const MAX_PAGE_SIZE: i32 = 1000;
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 
@@ -124,6 +125,35 @@ impl Violations {
         }
     }
 
+    /// A caller's own id for a row (e.g. an ATS application id): spaces at either end are
+    /// dropped, then 1 to `MAX_EXTERNAL_ID` characters without control characters. Empty
+    /// stays empty (`None`): callers decide whether it is required.
+    pub fn external_id(&mut self, field: &str, value: &str) -> Option<String> {
+        if value.is_empty() {
+            return None;
+        }
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            self.add(field, "must not be blank; leave it empty for none");
+            return None;
+        }
+        if trimmed.chars().count() > MAX_EXTERNAL_ID {
+            self.add(
+                field,
+                format!("must be at most {MAX_EXTERNAL_ID} characters"),
+            );
+            return None;
+        }
+        if trimmed.chars().any(char::is_control) {
+            self.add(
+                field,
+                "must not contain control characters such as line breaks",
+            );
+            return None;
+        }
+        Some(trimmed.to_string())
+    }
+
     /// A resource id. Malformed ids are a caller's mistake, not a missing resource.
     pub fn id(&mut self, field: &str, value: &str) -> Uuid {
         if value.trim().is_empty() {
@@ -206,6 +236,27 @@ mod tests {
                 assert_eq!(fields, ["title", "name", "email", "page_size"]);
             }
             other => panic!("expected InvalidArgument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn external_ids_are_trimmed_bounded_and_printable() {
+        let mut v = Violations::new();
+        assert_eq!(v.external_id("external_id", ""), None);
+        assert_eq!(
+            v.external_id("external_id", " app-42 "),
+            Some("app-42".to_string())
+        );
+        let longest = "é".repeat(MAX_EXTERNAL_ID);
+        assert_eq!(
+            v.external_id("external_id", &longest),
+            Some(longest.clone())
+        );
+        assert!(v.finish().is_ok());
+        for bad in ["   ", "a\nb", "tab\there", &"x".repeat(MAX_EXTERNAL_ID + 1)] {
+            let mut v = Violations::new();
+            assert_eq!(v.external_id("external_id", bad), None, "{bad:?}");
+            assert!(v.finish().is_err(), "{bad:?} is refused");
         }
     }
 

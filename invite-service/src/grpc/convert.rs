@@ -179,6 +179,7 @@ pub fn invite(row: invite::Model) -> pb::Invite {
         last_send_time: row.last_sent_at.map(timestamp),
         remind_time: row.remind_at.map(timestamp),
         cohort_id: row.cohort_id.map(|id| id.to_string()).unwrap_or_default(),
+        external_id: row.external_id.unwrap_or_default(),
     }
 }
 

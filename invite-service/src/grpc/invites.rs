@@ -4,8 +4,9 @@ use tonic::{Request, Response, Status};
 use super::{convert, request_id, Api};
 use crate::{
     domain::{validate::*, Action},
+    error::ServiceError,
     store::{
-        invites::{self, Expiry, InviteFilter, NewInvite},
+        invites::{self, Expiry, InviteFilter, InviteeInput, NewInvite},
         now,
         paging::Page,
     },
@@ -62,17 +63,8 @@ impl InviteService for Api {
             let mut v = Violations::new();
             let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
             let job_id = v.id("job_id", &req.job_id);
-            let candidate_email = v.email("candidate_email", &req.candidate_email);
-            let candidate_name = v.single_line("candidate_name", &req.candidate_name, MAX_NAME);
-            if req.candidate_email.trim().is_empty() && candidate_name.is_empty() {
-                v.add(
-                    "candidate_email",
-                    "give the candidate's email, name, or both",
-                );
-            }
-            if req.send_email && req.candidate_email.trim().is_empty() {
-                v.add("candidate_email", "is required to send the invite email");
-            }
+            let invitee = invitee(&mut v, &req);
+            let external_id = v.external_id("external_id", &req.external_id);
             let message =
                 Some(v.text("message", &req.message, MAX_MESSAGE)).filter(|m| !m.is_empty());
             let at = now();
@@ -138,8 +130,8 @@ impl InviteService for Api {
             v.finish()?;
             let new = NewInvite {
                 job_id,
-                candidate_email,
-                candidate_name,
+                invitee,
+                external_id,
                 send_email: req.send_email,
                 message,
                 expiry,
@@ -176,6 +168,23 @@ impl InviteService for Api {
         .await
     }
 
+    async fn lookup_invite(
+        &self,
+        request: Request<pb::LookupInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ReadInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let external_id = v.external_id("external_id", &req.external_id);
+            v.finish()?;
+            let external_id =
+                external_id.ok_or_else(|| ServiceError::invalid("external_id", "is required"))?;
+            invites::lookup(&self.store, &caller, &external_id)
+                .await
+                .map(convert::invite)
+        })
+        .await
+    }
+
     async fn list_invites(
         &self,
         request: Request<pb::ListInvitesRequest>,
@@ -189,6 +198,7 @@ impl InviteService for Api {
                     .filter(|l| !l.is_empty()),
                 candidate_email: Some(v.email("candidate_email", &req.candidate_email))
                     .filter(|e| !e.is_empty()),
+                external_id: v.external_id("external_id", &req.external_id),
             };
             let page = Page::parse(
                 &mut v,
@@ -323,4 +333,38 @@ impl InviteService for Api {
         })
         .await
     }
+}
+
+/// Who the invite is for: an existing candidate by id, or an email and/or a name.
+fn invitee(v: &mut Violations, req: &pb::CreateInviteRequest) -> InviteeInput {
+    let email_given = !req.candidate_email.trim().is_empty();
+    if !req.candidate_id.trim().is_empty() {
+        let id = v.id("candidate_id", &req.candidate_id);
+        // The candidate's stored email and name are used: another here would be ambiguous.
+        if email_given {
+            v.add(
+                "candidate_email",
+                "give candidate_id or candidate_email, not both",
+            );
+        }
+        if !req.candidate_name.trim().is_empty() {
+            v.add(
+                "candidate_name",
+                "must be empty with candidate_id: the candidate's name is used",
+            );
+        }
+        return InviteeInput::Candidate(id);
+    }
+    let email = v.email("candidate_email", &req.candidate_email);
+    let name = v.single_line("candidate_name", &req.candidate_name, MAX_NAME);
+    if !email_given && name.is_empty() {
+        v.add(
+            "candidate_email",
+            "give the candidate's email, name, or both, or a candidate_id",
+        );
+    }
+    if req.send_email && !email_given {
+        v.add("candidate_email", "is required to send the invite email");
+    }
+    InviteeInput::Named { email, name }
 }

@@ -34,6 +34,11 @@ pub fn to_status(err: ServiceError) -> Status {
         ServiceError::NotFound(_) => (Code::NotFound, "NOT_FOUND"),
         ServiceError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, reason),
         ServiceError::AlreadyExists(_) => (Code::AlreadyExists, "ALREADY_EXISTS"),
+        ServiceError::ExternalIdInUse { invite_id } => {
+            let metadata = HashMap::from([("invite_id".to_string(), invite_id.to_string())]);
+            details.set_error_info("EXTERNAL_ID_IN_USE", ERROR_DOMAIN, metadata);
+            return Status::with_error_details(Code::AlreadyExists, message, details);
+        }
         ServiceError::TooLarge(_) => (Code::ResourceExhausted, "REQUEST_TOO_LARGE"),
         ServiceError::MissingKey => (Code::Unauthenticated, "API_KEY_MISSING"),
         ServiceError::Unauthenticated => (Code::Unauthenticated, "API_KEY_INVALID"),

@@ -85,9 +85,18 @@ pub async fn get(
     caller: &Caller,
     id: Uuid,
 ) -> Result<candidate::Model, ServiceError> {
+    find(&store.read, caller, id).await
+}
+
+/// The caller's candidate; another organization's answers like a missing one.
+pub(crate) async fn find(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<candidate::Model, ServiceError> {
     candidate::Entity::find_by_id(id)
         .filter(candidate::Column::OrgId.eq(caller.org_id))
-        .one(&store.read)
+        .one(db)
         .await?
         .ok_or(ServiceError::NotFound("candidate"))
 }

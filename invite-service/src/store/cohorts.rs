@@ -1207,6 +1207,7 @@ async fn create_invites(
                 .remind_after_seconds
                 .map(|s| at + chrono::Duration::seconds(s))),
             reminded_at: Set(None),
+            external_id: Set(None),
         });
         events.push(invite_event::ActiveModel {
             id: Set(Uuid::now_v7()),

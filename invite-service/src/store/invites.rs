@@ -28,12 +28,22 @@ pub enum Expiry {
     At(DateTime<Utc>),
 }
 
+/// Who a new invite is for.
+#[derive(Clone, Debug)]
+pub enum InviteeInput {
+    /// Named in the request. The email is lower-cased and validated; it may be empty when a
+    /// name is given, and then no candidate row is made.
+    Named { email: String, name: String },
+    /// An existing candidate of the caller's organization: its email and name are used.
+    Candidate(Uuid),
+}
+
 #[derive(Clone, Debug)]
 pub struct NewInvite {
     pub job_id: Uuid,
-    /// Lower-cased, validated; may be empty when a name is given.
-    pub candidate_email: String,
-    pub candidate_name: String,
+    pub invitee: InviteeInput,
+    /// The caller's own id for the invite, validated; unique among live invites.
+    pub external_id: Option<String>,
     pub send_email: bool,
     /// `None`: the job's default message.
     pub message: Option<String>,
@@ -64,6 +74,7 @@ pub struct InviteFilter {
     pub status: Option<InviteStatus>,
     pub label: Option<String>,
     pub candidate_email: Option<String>,
+    pub external_id: Option<String>,
 }
 
 pub async fn create(
@@ -112,21 +123,31 @@ async fn try_create(
     members_named.extend(new.inviter_member_id);
     check_members(&txn, caller, &members_named, new.assignee_ids.len()).await?;
 
-    let candidate_id = if new.candidate_email.is_empty() {
-        None
-    } else {
-        let candidate = candidates::upsert_in(
-            &txn,
-            caller,
-            &CandidateInput {
-                email: new.candidate_email.clone(),
-                name: new.candidate_name.clone(),
-                external_id: String::new(),
-            },
-        )
-        .await?;
-        Some(candidate.id)
+    let (candidate_id, candidate_email, candidate_name) = match &new.invitee {
+        InviteeInput::Named { email, name } if email.is_empty() => {
+            (None, String::new(), name.clone())
+        }
+        InviteeInput::Named { email, name } => {
+            let candidate = candidates::upsert_in(
+                &txn,
+                caller,
+                &CandidateInput {
+                    email: email.clone(),
+                    name: name.clone(),
+                    external_id: String::new(),
+                },
+            )
+            .await?;
+            (Some(candidate.id), email.clone(), name.clone())
+        }
+        InviteeInput::Candidate(id) => {
+            let candidate = candidates::find(&txn, caller, *id).await?;
+            (Some(candidate.id), candidate.email, candidate.name)
+        }
     };
+    if let Some(external_id) = &new.external_id {
+        free_external_id(&txn, caller, external_id).await?;
+    }
 
     let at = now();
     let expires_at = match new.expiry {
@@ -149,8 +170,8 @@ async fn try_create(
         org_id: Set(caller.org_id),
         job_id: Set(job.id),
         candidate_id: Set(candidate_id),
-        candidate_email: Set(new.candidate_email.clone()),
-        candidate_name: Set(new.candidate_name.clone()),
+        candidate_email: Set(candidate_email),
+        candidate_name: Set(candidate_name),
         token_hash: Set(secret::link_token_hash(&token)),
         status: Set(status.as_str().into()),
         delivery_status: Set(delivery.as_str().into()),
@@ -180,6 +201,7 @@ async fn try_create(
         cohort_id: Set(None),
         remind_at: Set(new.remind_after.map(|after| at + after)),
         reminded_at: Set(None),
+        external_id: Set(new.external_id.clone()),
     }
     .insert(&txn)
     .await?;
@@ -217,6 +239,53 @@ async fn try_create(
         link_url: store.config.link_url(&token),
         invite,
     })
+}
+
+/// Refuses an external id that a live invite of the organization carries. A holder whose
+/// expiry has passed (the sweep has not reached it yet) is expired here, freeing the id, as
+/// its link already answers like a dead one. The unique index `invites_live_external_id`
+/// backs this check against concurrent creates: the loser's insert fails, and `create` runs
+/// again to land here.
+async fn free_external_id(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    external_id: &str,
+) -> Result<(), ServiceError> {
+    let holder = invite::Entity::find()
+        .filter(invite::Column::OrgId.eq(caller.org_id))
+        .filter(invite::Column::ExternalId.eq(external_id))
+        .filter(invite::Column::Status.is_not_in(DEAD.iter().map(|s| s.as_str())))
+        .one(txn)
+        .await?;
+    let Some(holder) = holder else {
+        return Ok(());
+    };
+    if holder.expires_at.is_some_and(|at| at <= now()) {
+        let expired = apply(txn, &holder, expiry_transition(), "system").await?;
+        if expired.is_some() {
+            return Ok(());
+        }
+    }
+    Err(ServiceError::ExternalIdInUse {
+        invite_id: holder.id,
+    })
+}
+
+/// The states that free an invite's external id; the invite never leaves them.
+const DEAD: &[InviteStatus] = &[InviteStatus::Revoked, InviteStatus::Expired];
+
+fn expiry_transition() -> Transition<'static> {
+    Transition {
+        from: InviteStatus::LIVE,
+        locked: None,
+        changes: vec![(
+            invite::Column::Status,
+            Expr::value(InviteStatus::Expired.as_str()),
+        )],
+        event: EventKind::Expired,
+        detail: String::new(),
+        outbox: Vec::new(),
+    }
 }
 
 fn json_list(items: impl Iterator<Item = String>) -> String {
@@ -271,6 +340,32 @@ pub async fn get(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::Mod
     find(&store.read, caller, id).await
 }
 
+/// The invite carrying an external id: the live one if any (there is at most one), otherwise
+/// the newest dead one.
+pub async fn lookup(
+    store: &Store,
+    caller: &Caller,
+    external_id: &str,
+) -> Result<invite::Model, ServiceError> {
+    let carriers = || {
+        invite::Entity::find()
+            .filter(invite::Column::OrgId.eq(caller.org_id))
+            .filter(invite::Column::ExternalId.eq(external_id))
+    };
+    let live = carriers()
+        .filter(invite::Column::Status.is_not_in(DEAD.iter().map(|s| s.as_str())))
+        .one(&store.read)
+        .await?;
+    if let Some(live) = live {
+        return Ok(live);
+    }
+    carriers()
+        .order_by_desc(invite::Column::Id)
+        .one(&store.read)
+        .await?
+        .ok_or(ServiceError::NotFound("invite"))
+}
+
 pub(crate) async fn find(
     db: &impl ConnectionTrait,
     caller: &Caller,
@@ -301,6 +396,9 @@ pub async fn list(
     }
     if let Some(email) = &filter.candidate_email {
         query = query.filter(invite::Column::CandidateEmail.eq(email.as_str()));
+    }
+    if let Some(external_id) = &filter.external_id {
+        query = query.filter(invite::Column::ExternalId.eq(external_id.as_str()));
     }
     if let Some(label) = &filter.label {
         let labelled = sea_orm::sea_query::Query::select()

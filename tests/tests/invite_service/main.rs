@@ -6,6 +6,7 @@ mod bad_input;
 mod cohorts;
 mod edge;
 mod email;
+mod external_ids;
 mod lifecycle;
 mod links;
 mod public;
