@@ -19,6 +19,7 @@ use crate::{
     limiter::{Admission, Limit, RateLimiter},
     mail::{Email, Mailer, SendOutcome},
     queue::{Lease, Queue},
+    seal::OpenError,
     store::{Outcome, Store},
     templates,
 };
@@ -224,6 +225,22 @@ impl Workers {
         }
     }
 
+    /// Deferred with backoff, or failed once `max_attempts` are used up.
+    fn temporary_failure(&self, attempts: i32, error: String) -> Outcome {
+        if (attempts as u32) < self.config.max_attempts {
+            Outcome::Deferred {
+                attempts,
+                error,
+                retry_at: Utc::now() + backoff(&self.config, attempts as u32),
+            }
+        } else {
+            Outcome::Failed {
+                attempts: Some(attempts),
+                error: format!("gave up after {attempts} attempts: {error}"),
+            }
+        }
+    }
+
     async fn attempt(&self, delivery: &delivery::Model) -> anyhow::Result<Outcome> {
         let attempts = delivery.attempts + 1;
         let Some(kind) = MessageKind::parse(&delivery.kind) else {
@@ -238,7 +255,13 @@ impl Workers {
         };
         let variables = match self.store.open_variables(delivery) {
             Ok(variables) => variables,
-            Err(err) => {
+            // A replica not yet given the key (a rolling rotation, a key file not yet copied):
+            // retried like a temporary failure, so the message waits for a replica that has it.
+            Err(err @ OpenError::UnknownKey(_)) => {
+                tracing::error!(delivery_id = %delivery.id, error = %err, "cannot open a message's variables yet");
+                return Ok(self.temporary_failure(attempts, err.to_string()));
+            }
+            Err(err @ OpenError::Damaged) => {
                 tracing::error!(delivery_id = %delivery.id, error = %err, "cannot open a message's variables");
                 return Ok(Outcome::Failed {
                     attempts: Some(attempts),
@@ -267,19 +290,10 @@ impl Workers {
                 tracing::info!(delivery_id = %delivery.id, attempts, "email sent");
                 Outcome::Sent { attempts }
             }
-            SendOutcome::Temporary(error) if (attempts as u32) < self.config.max_attempts => {
-                let retry_at = Utc::now() + backoff(&self.config, attempts as u32);
+            SendOutcome::Temporary(error) => {
                 tracing::info!(delivery_id = %delivery.id, attempts, %error, "email deferred");
-                Outcome::Deferred {
-                    attempts,
-                    error,
-                    retry_at,
-                }
+                self.temporary_failure(attempts, error)
             }
-            SendOutcome::Temporary(error) => Outcome::Failed {
-                attempts: Some(attempts),
-                error: format!("gave up after {attempts} attempts: {error}"),
-            },
             SendOutcome::Permanent { reason, bounce } => {
                 if bounce {
                     self.store.suppress(&delivery.recipient, &reason).await?;

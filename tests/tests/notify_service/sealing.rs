@@ -1,5 +1,6 @@
 //! Seal key rotation: a message sealed under the old key is still sent after a restart with a
-//! new key put first; once the old key is dropped, a message sealed under it fails and says why.
+//! new key put first; a replica without the key a message was sealed with leaves it waiting and
+//! says why, and a replica that has the key sends it.
 use std::path::Path;
 
 use beckon_proto::notify::v1::*;
@@ -14,7 +15,7 @@ use crate::delivery::{delivery_when, enqueue, invite_message};
 
 on_both_queues!(
     a_message_sealed_before_a_key_rotation_is_sent_after_it,
-    a_message_sealed_with_a_dropped_key_fails_and_says_why,
+    a_message_sealed_with_a_key_this_replica_lacks_waits_for_one_that_has_it,
 );
 
 /// notify-service on `data_dir`'s database with these seal keys, retrying until SMTP is back.
@@ -117,21 +118,44 @@ async fn a_message_sealed_before_a_key_rotation_is_sent_after_it(backend: QueueB
     dropped.stop().await;
 }
 
-async fn a_message_sealed_with_a_dropped_key_fails_and_says_why(backend: QueueBackend) {
+async fn a_message_sealed_with_a_key_this_replica_lacks_waits_for_one_that_has_it(
+    backend: QueueBackend,
+) {
     let smtp = SmtpServer::start().await;
     let data_dir = tempfile::tempdir().expect("temp dir");
     let (old, new) = (generate_key().expect("key"), generate_key().expect("key"));
     let (id, prefix) = a_waiting_message(backend, &smtp, data_dir.path(), &old).await;
 
     smtp.refuse_connections(false);
-    let mut app = notify_with_keys(backend, &smtp, data_dir.path(), Some(&prefix), &[&new]).await;
-    let failed = delivery_when(&mut app, &id, |d| d.state == DeliveryState::Failed as i32).await;
-    assert_eq!(failed.state, DeliveryState::Failed as i32);
-    assert!(
-        failed.last_error.contains("not among the seal keys"),
+    let mut lacking =
+        notify_with_keys(backend, &smtp, data_dir.path(), Some(&prefix), &[&new]).await;
+    let waiting = delivery_when(&mut lacking, &id, |d| {
+        d.last_error.contains("not among the seal keys")
+    })
+    .await;
+    assert_eq!(
+        waiting.state,
+        DeliveryState::Deferred as i32,
         "{}",
-        failed.last_error
+        waiting.last_error
     );
     assert!(smtp.received().is_empty(), "nothing was sent");
-    app.stop().await;
+    lacking.stop().await;
+
+    let mut having = notify_with_keys(
+        backend,
+        &smtp,
+        data_dir.path(),
+        Some(&prefix),
+        &[&new, &old],
+    )
+    .await;
+    let sent = delivery_when(&mut having, &id, |d| d.state == DeliveryState::Sent as i32).await;
+    assert_eq!(
+        sent.state,
+        DeliveryState::Sent as i32,
+        "{}",
+        sent.last_error
+    );
+    having.stop().await;
 }
