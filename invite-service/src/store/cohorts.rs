@@ -882,10 +882,15 @@ pub async fn process_next_chunk(store: &Store) -> Result<bool, ServiceError> {
     };
     match process_chunk(store, cohort_id, store.config.cohort_chunk_size).await {
         Ok(()) => Ok(true),
+        // An outage is no member's fault: the chunk is tried again once the database is back.
+        Err(err) if err.is_unavailable() => Err(err),
         Err(err) => {
             // One member at a time finds the one that cannot be invited.
             tracing::warn!(error = ?err, %cohort_id, "cohort chunk failed; going one by one");
             if let Err(err) = process_chunk(store, cohort_id, 1).await {
+                if err.is_unavailable() {
+                    return Err(err);
+                }
                 tracing::error!(error = ?err, %cohort_id, "cohort member failed");
                 fail_next(store, cohort_id, "could not be invited: internal error").await?;
             }
