@@ -22,6 +22,9 @@ pub use watch::spawn_watcher;
 /// while idle (a restart, an outage) is then replaced instead of failing a call.
 const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
 
+/// How long a write waits for SQLite's single writer connection, at least.
+const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
+
 /// Read and write handles for `url` (`sqlite:…` or `postgres://…`). `data_dir` is created first
 /// when the SQLite file lives there by default. A call that waits longer than `acquire_timeout`
 /// for a connection fails with an error `is_unavailable` recognises.
@@ -71,7 +74,9 @@ pub async fn connect(
         // A pinged connection costs a round trip while the single writer is held.
         .test_before_acquire(false)
         .max_connections(1)
-        .acquire_timeout(acquire_timeout)
+        // The one writer is a queue, not an outage: a local file cannot be unreachable, so writes
+        // wait their turn as long as a request may last.
+        .acquire_timeout(acquire_timeout.max(SQLITE_WRITER_WAIT))
         .connect_with(options.clone())
         .await
         .context("opening the SQLite database")?;

@@ -5,8 +5,12 @@ use std::{future::Future, time::Duration};
 use sea_orm::DatabaseConnection;
 use tokio::{sync::watch, task::JoinHandle, time::Instant};
 
+/// Failed pings in a row that make an outage.
+const FAILURES_FOR_AN_OUTAGE: u32 = 2;
+
 /// Pings `db` every `interval` (a ping unanswered within `timeout` fails) and calls
-/// `on_change(reachable)` each time reachability changes. It logs one warning when the database
+/// `on_change(reachable)` each time reachability changes. Two failed pings in a row make an
+/// outage: one slow ping through a busy pool does not. It logs one warning when the database
 /// (named in the log by `name`, see `describe`) is lost and one line when it is back, however
 /// many calls meet the outage. Ends when `stop` turns true or its sender is dropped.
 pub fn spawn_watcher<F, Fut>(
@@ -23,14 +27,20 @@ where
 {
     tokio::spawn(async move {
         let mut down_since: Option<Instant> = None;
+        let mut failed_in_a_row = 0u32;
         while !*stop.borrow() {
             let ping = match tokio::time::timeout(timeout, db.ping()).await {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(err)) => Err(err.to_string()),
                 Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
             };
+            failed_in_a_row = if ping.is_err() {
+                failed_in_a_row + 1
+            } else {
+                0
+            };
             match (down_since, ping) {
-                (None, Err(error)) => {
+                (None, Err(error)) if failed_in_a_row >= FAILURES_FOR_AN_OUTAGE => {
                     tracing::warn!(
                         database = %name,
                         %error,
