@@ -78,15 +78,25 @@ fn malformed_request() -> Status {
 
 /// Rewrites the statuses tonic makes itself while decoding a request, before any handler or
 /// authentication: a message over `limit_bytes` (OUT_OF_RANGE) and a body that does not decode
-/// (INTERNAL), both in tonic's words and without details. Every status a handler makes carries
-/// an ErrorInfo, so an answer without one and with either code comes from decoding.
+/// (INTERNAL), both without details and recognised by tonic's words.
 pub async fn answer_undecodable(State(limit_bytes): State<usize>, response: Response) -> Response {
     if response.headers().contains_key("grpc-status-details-bin") {
         return response;
     }
-    let status = match Status::from_header_map(response.headers()).map(|s| s.code()) {
-        Some(Code::OutOfRange) => request_too_large(limit_bytes),
-        Some(Code::Internal) => malformed_request(),
+    let Some(status) = Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    // tonic's own wording tells its decode errors from any other status without details
+    // (e.g. one from the health or reflection services).
+    let status = match status.code() {
+        Code::OutOfRange
+            if status
+                .message()
+                .starts_with("Error, decoded message length") =>
+        {
+            request_too_large(limit_bytes)
+        }
+        Code::Internal if status.message().starts_with("failed to decode") => malformed_request(),
         _ => return response,
     };
     status.into_http()
