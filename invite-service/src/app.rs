@@ -96,13 +96,10 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     start_with_notify(config, listener, None).await
 }
 
-/// The settings of an in-process notify-service: its own, or ones that share this service's
-/// data folder and database.
-fn embedded_notify_config(
-    config: &Config,
-    given: Option<notify_service::Config>,
-) -> notify_service::Config {
-    let mut notify = given.unwrap_or_else(|| notify_service::Config {
+/// What an in-process notify-service's settings default to: this service's data folder,
+/// database and connection wait.
+pub fn embedded_notify_defaults(config: &Config) -> notify_service::Config {
+    notify_service::Config {
         data_dir: config.data_dir.clone(),
         // notify-service's tables and migration table have names of their own.
         database_url: config
@@ -111,7 +108,16 @@ fn embedded_notify_config(
             .filter(|url| url.starts_with("postgres")),
         db_acquire_timeout_ms: config.db_acquire_timeout_ms,
         ..notify_service::Config::default()
-    });
+    }
+}
+
+/// The settings of an in-process notify-service: its own, or ones that share this service's
+/// data folder and database.
+fn embedded_notify_config(
+    config: &Config,
+    given: Option<notify_service::Config>,
+) -> notify_service::Config {
+    let mut notify = given.unwrap_or_else(|| embedded_notify_defaults(config));
     // Loopback only, on a free port, reachable only with a token made for this run.
     notify.listen_addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     notify.auth_token = Some(Secret::new(

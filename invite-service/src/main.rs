@@ -152,21 +152,14 @@ async fn run(
 
 /// With no notify address, notify-service runs in this process with its own settings, read as
 /// the standalone service reads them (`BECKON_NOTIFY_CONFIG`, then `BECKON_NOTIFY_*`); its data
-/// folder and PostgreSQL database default to this service's.
+/// folder, PostgreSQL database and connection wait default to this service's.
 fn embedded_notify_settings(
     config: &Config,
 ) -> Result<Option<notify_service::Config>, notify_service::config::ConfigError> {
     if config.notify_addr.is_some() {
         return Ok(None);
     }
-    let defaults = notify_service::Config {
-        data_dir: config.data_dir.clone(),
-        database_url: config
-            .database_url
-            .clone()
-            .filter(|url| url.starts_with("postgres")),
-        ..notify_service::Config::default()
-    };
+    let defaults = invite_service::app::embedded_notify_defaults(config);
     let file = std::env::var_os(notify_service::config::CONFIG_VARIABLE).map(PathBuf::from);
     notify_service::Config::load_over(defaults, file.as_deref()).map(Some)
 }
