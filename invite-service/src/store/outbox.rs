@@ -331,7 +331,8 @@ pub async fn record(
         .await?
         .rows_affected;
     // The cohort before the invite: every writer takes a cohort's row before its members' and
-    // their invites' rows, so two of them never wait on each other.
+    // their invites' rows, so two of them never wait on each other. (The outbox row above is
+    // written only here; the cohort worker inserts new ones.)
     if let (1, Some(cohort_id), Some(member_row)) = (changed, row.cohort_id, row.cohort_row) {
         super::cohorts::record_email(&txn, cohort_id, member_row, status, error).await?;
     }
