@@ -85,9 +85,15 @@ pub async fn create(
 ) -> Result<InviteWithLink, ServiceError> {
     let idempotency = request.map(|r| Idempotency::new(caller, "CreateInvite", &r));
     // A lost race on a unique index (the same request id, or a new candidate's email) is
-    // resolved by running again: the second run sees the winner's rows.
+    // resolved by running again: the second run sees the winner's rows. So is an external id
+    // found taken by a call with a request id: the holder may be this very request's first
+    // call, committed after this one looked for it, and the second run replays its answer.
     match try_create(store, caller, &new, idempotency.as_ref()).await {
-        Err(err) if is_unique_violation(&err) => {
+        Err(err)
+            if is_unique_violation(&err)
+                || (idempotency.is_some()
+                    && matches!(err, ServiceError::ExternalIdInUse { .. })) =>
+        {
             try_create(store, caller, &new, idempotency.as_ref()).await
         }
         other => other,
