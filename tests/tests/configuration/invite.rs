@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tokio::process::Command;
 use tonic::{metadata::MetadataValue, transport::Channel, Request};
 
-use crate::process::{refused, service, setting, unique, Running};
+use crate::process::{refused, service, setting, unique, Given, Running};
 
 const SETTINGS_MESSAGE: &str = "effective configuration";
 /// 32 bytes in base64url.
@@ -76,48 +76,6 @@ async fn emailed_invite(running: &Running, email: &str) -> String {
         .link_url
 }
 
-/// Every setting the tests below give a value of their own to, with the value and how the
-/// effective configuration shows it.
-struct Given {
-    variables: Vec<(String, String)>,
-    expected: Vec<(&'static str, Value)>,
-}
-
-impl Given {
-    fn new() -> Self {
-        Self {
-            variables: Vec::new(),
-            expected: Vec::new(),
-        }
-    }
-
-    /// `BECKON_<SETTING>` = `value`, shown as `shown`.
-    fn set(&mut self, setting: &'static str, value: impl Into<String>, shown: Value) {
-        self.variables.push((
-            format!("BECKON_{}", setting.to_ascii_uppercase()),
-            value.into(),
-        ));
-        self.expected.push((setting, shown));
-    }
-
-    fn apply(&self, command: &mut Command) {
-        for (name, value) in &self.variables {
-            command.env(name, value);
-        }
-    }
-
-    #[track_caller]
-    fn assert_shown_in(&self, settings: &Value) {
-        for (name, shown) in &self.expected {
-            assert_eq!(setting(settings, name), shown, "setting `{name}`");
-        }
-    }
-
-    fn names(&self) -> BTreeSet<&'static str> {
-        self.expected.iter().map(|(name, _)| *name).collect()
-    }
-}
-
 /// The issue's own case: SMTP set by host, port and security alone, and every other setting by
 /// its variable alone; the service starts and uses each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +88,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     let redis_prefix = unique("test-config-invite");
     let public_base_url = "https://jobs.example.test/beckon";
 
-    let mut given = Given::new();
+    let mut given = Given::new("BECKON_");
     given.set("listen_addr", "127.0.0.2:0", json!("127.0.0.2:0"));
     given.set("public_base_url", public_base_url, json!(public_base_url));
     given.set(

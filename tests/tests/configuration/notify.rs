@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tokio::process::Command;
 use tonic::{metadata::MetadataValue, transport::Channel, Code, Request};
 
-use crate::process::{refused, service, setting, unique, Running};
+use crate::process::{refused, service, setting, unique, Given, Running};
 
 const SETTINGS_MESSAGE: &str = "effective configuration";
 
@@ -75,50 +75,11 @@ async fn enqueue(
         .map(|_| ())
 }
 
-/// `BECKON_NOTIFY_<SETTING>` (nested with `__`) = value, and how the effective configuration
-/// shows it.
-struct Given {
-    variables: Vec<(String, String)>,
-    expected: Vec<(&'static str, Value)>,
-}
-
-impl Given {
-    fn new() -> Self {
-        Self {
-            variables: Vec::new(),
-            expected: Vec::new(),
-        }
-    }
-
-    fn set(&mut self, setting: &'static str, value: impl Into<String>, shown: Value) {
-        self.variables.push((
-            format!(
-                "BECKON_NOTIFY_{}",
-                setting.replace('.', "__").to_ascii_uppercase()
-            ),
-            value.into(),
-        ));
-        self.expected.push((setting, shown));
-    }
-
-    fn command(&self) -> Command {
-        let mut command = notify_service();
-        for (name, value) in &self.variables {
-            command.env(name, value);
-        }
-        command
-    }
-
-    #[track_caller]
-    fn assert_shown_in(&self, settings: &Value) {
-        for (name, shown) in &self.expected {
-            assert_eq!(setting(settings, name), shown, "setting `{name}`");
-        }
-    }
-
-    fn names(&self) -> BTreeSet<&'static str> {
-        self.expected.iter().map(|(name, _)| *name).collect()
-    }
+/// notify-service with `given`'s variables.
+fn command_with(given: &Given) -> Command {
+    let mut command = notify_service();
+    given.apply(&mut command);
+    command
 }
 
 fn path_text(path: &Path) -> String {
@@ -138,7 +99,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     let redis_url = beckon_tests::notify::redis_url();
     let prefix = unique("test-config-notify");
 
-    let mut mailing = Given::new();
+    let mut mailing = Given::new("BECKON_NOTIFY_");
     mailing.set("listen_addr", "127.0.0.2:0", json!("127.0.0.2:0"));
     mailing.set(
         "data_dir",
@@ -186,7 +147,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     mailing.set("max_db_connections", "6", json!(6));
     mailing.set("db_acquire_timeout_ms", "4000", json!(4000));
 
-    let mut command = mailing.command();
+    let mut command = command_with(&mailing);
     // invite-service's variables are not notify-service's concern, even those in its namespace.
     command
         .env("BECKON_NOTIFY_ADDR", "http://127.0.0.1:9")
@@ -260,7 +221,7 @@ async fn the_database_the_mail_folder_and_redis_url_are_used() {
     let database_url = format!("sqlite://{}?mode=rwc", database.display());
     let redis_url = beckon_tests::notify::redis_url();
     let prefix = unique("test-config-notify");
-    let mut given = Given::new();
+    let mut given = Given::new("BECKON_NOTIFY_");
     given.set("listen_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
     given.set(
         "data_dir",
@@ -274,7 +235,7 @@ async fn the_database_the_mail_folder_and_redis_url_are_used() {
         json!(path_text(&mail_dir)),
     );
     given.set("key_prefix", &prefix, json!(prefix));
-    let mut command = given.command();
+    let mut command = command_with(&given);
     command.env("REDIS_URL", &redis_url);
     let mut running = start(command).await;
     let settings = running.settings(SETTINGS_MESSAGE).await;
@@ -310,7 +271,7 @@ async fn the_database_the_mail_folder_and_redis_url_are_used() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_credentials_from_variables_are_taken_and_the_password_never_shown() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut given = Given::new();
+    let mut given = Given::new("BECKON_NOTIFY_");
     given.set("listen_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
     given.set(
         "data_dir",
@@ -322,7 +283,7 @@ async fn smtp_credentials_from_variables_are_taken_and_the_password_never_shown(
     // Text, although they look like numbers.
     given.set("smtp.username", "20240101", json!("20240101"));
     given.set("smtp.password", "123456789", json!("<secret>"));
-    let mut running = start(given.command()).await;
+    let mut running = start(command_with(&given)).await;
     let settings = running.settings(SETTINGS_MESSAGE).await;
     given.assert_shown_in(&settings);
     // The defaults the README gives.

@@ -1,6 +1,6 @@
 //! A service binary as a real process: started with a cleared environment, ready once it prints
 //! where it listens, its log read as it comes.
-use std::{net::SocketAddr, process::Stdio, time::Duration};
+use std::{collections::BTreeSet, net::SocketAddr, process::Stdio, time::Duration};
 
 use beckon_tests::notify::workspace_binary;
 use serde_json::Value;
@@ -187,4 +187,53 @@ pub fn setting<'a>(settings: &'a Value, path: &str) -> &'a Value {
 /// Every test's own prefix for Redis keys.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Every setting a test gives a value of its own through its variable, with the value and how
+/// the effective configuration shows it.
+pub struct Given {
+    /// `BECKON_` or `BECKON_NOTIFY_`: the service's namespace.
+    prefix: &'static str,
+    variables: Vec<(String, String)>,
+    expected: Vec<(&'static str, Value)>,
+}
+
+impl Given {
+    pub fn new(prefix: &'static str) -> Self {
+        Self {
+            prefix,
+            variables: Vec::new(),
+            expected: Vec::new(),
+        }
+    }
+
+    /// `<prefix><SETTING>` (nested with `__`) = `value`, shown as `shown`.
+    pub fn set(&mut self, setting: &'static str, value: impl Into<String>, shown: Value) {
+        self.variables.push((
+            format!(
+                "{}{}",
+                self.prefix,
+                setting.replace('.', "__").to_ascii_uppercase()
+            ),
+            value.into(),
+        ));
+        self.expected.push((setting, shown));
+    }
+
+    pub fn apply(&self, command: &mut Command) {
+        for (name, value) in &self.variables {
+            command.env(name, value);
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_shown_in(&self, settings: &Value) {
+        for (name, shown) in &self.expected {
+            assert_eq!(setting(settings, name), shown, "setting `{name}`");
+        }
+    }
+
+    pub fn names(&self) -> BTreeSet<&'static str> {
+        self.expected.iter().map(|(name, _)| *name).collect()
+    }
 }
