@@ -1,21 +1,6 @@
-//! notify-service's migrations, tracked in their own table so that notify-service can share a
-//! database with invite-service.
 use sea_orm_migration::{prelude::*, schema::*};
 
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema)]
-    }
-
-    fn migration_table_name() -> DynIden {
-        Alias::new("notify_migrations").into_iden()
-    }
-}
-
-struct InitialSchema;
+pub struct InitialSchema;
 
 impl MigrationName for InitialSchema {
     fn name(&self) -> &str {

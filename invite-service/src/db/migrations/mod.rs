@@ -1,0 +1,24 @@
+//! Schema migrations, one set for SQLite and PostgreSQL. Run on start, or by `invite-service
+//! migrate`. Never edit a migration that has shipped: add a new one.
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_initial_schema;
+mod m20261122_000002_outbox_and_derived_links;
+mod m20261122_000003_cohorts_public_links_reminders;
+mod m20261130_000001_cohort_email_stage;
+mod m20261130_000002_invite_external_ids;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_initial_schema::InitialSchema),
+            Box::new(m20261122_000002_outbox_and_derived_links::OutboxAndDerivedLinks),
+            Box::new(m20261122_000003_cohorts_public_links_reminders::CohortsPublicLinksReminders),
+            Box::new(m20261130_000001_cohort_email_stage::CohortEmailStage),
+            Box::new(m20261130_000002_invite_external_ids::InviteExternalIds),
+        ]
+    }
+}

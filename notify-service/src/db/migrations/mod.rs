@@ -1,0 +1,20 @@
+//! notify-service's migrations, tracked in their own table so that notify-service can share a
+//! database with invite-service.
+use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_notify_initial_schema;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(
+            m20261122_000001_notify_initial_schema::InitialSchema,
+        )]
+    }
+
+    fn migration_table_name() -> DynIden {
+        Alias::new("notify_migrations").into_iden()
+    }
+}
