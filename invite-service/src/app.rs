@@ -189,7 +189,7 @@ pub async fn start_with_notify(
     });
     let (stop_background, stop) = watch::channel(false);
     let background = vec![
-        watch_database(&store, &config, health, database_reachable, stop.clone()),
+        watch_database(&store, health, database_reachable, stop.clone()),
         Relay::new(store.clone())?.spawn(stop.clone()),
         background::spawn_cohort_worker(store.clone(), cohort_work, stop.clone()),
         background::spawn_sweeper(store.clone(), stop),
@@ -211,32 +211,24 @@ pub async fn start_with_notify(
 /// for every API service and the server as a whole, and `/readyz` 503.
 fn watch_database(
     store: &Store,
-    config: &Config,
     health: HealthReporter,
     reachable: Arc<AtomicBool>,
     stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    beckon_common::db::spawn_watcher(
-        store.read.clone(),
-        beckon_common::db::describe(&config.database_url()),
-        DATABASE_CHECK_INTERVAL,
-        config.db_acquire_timeout(),
-        stop,
-        move |up| {
-            reachable.store(up, Ordering::Relaxed);
-            let health = health.clone();
-            async move {
-                let status = if up {
-                    ServingStatus::Serving
-                } else {
-                    ServingStatus::NotServing
-                };
-                for service in API_SERVICES.into_iter().chain([""]) {
-                    health.set_service_status(service, status).await;
-                }
+    store.watch_reachability(DATABASE_CHECK_INTERVAL, stop, move |up| {
+        reachable.store(up, Ordering::Relaxed);
+        let health = health.clone();
+        async move {
+            let status = if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            for service in API_SERVICES.into_iter().chain([""]) {
+                health.set_service_status(service, status).await;
             }
-        },
-    )
+        }
+    })
 }
 
 /// `GET /readyz`: 200 while the database can be reached, else 503, for load balancers that

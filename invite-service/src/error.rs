@@ -48,6 +48,10 @@ pub enum ServiceError {
     /// succeed shortly. Keeps its cause for the log.
     #[error("the database is unavailable; retry shortly")]
     Unavailable(#[source] anyhow::Error),
+    /// Another writer won a race on a unique index. The store runs such an operation again
+    /// (it then sees the winner's row); one that still clashes is internal.
+    #[error("internal error")]
+    UniqueViolation(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -80,32 +84,10 @@ pub fn is_database_unavailable(err: &anyhow::Error) -> bool {
         cause
             .downcast_ref::<ServiceError>()
             .is_some_and(ServiceError::is_unavailable)
-            || cause
-                .downcast_ref::<sea_orm::DbErr>()
-                .is_some_and(beckon_common::db::is_unavailable)
     })
 }
 
 /// Whole seconds to wait, rounded up, at least one (what an HTTP `Retry-After` can say).
 pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
-}
-
-impl From<sea_orm::DbErr> for ServiceError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        if beckon_common::db::is_unavailable(&err) {
-            ServiceError::Unavailable(anyhow::Error::new(err).context("database"))
-        } else {
-            ServiceError::Internal(anyhow::Error::new(err).context("database"))
-        }
-    }
-}
-
-impl From<sea_orm::TransactionError<ServiceError>> for ServiceError {
-    fn from(err: sea_orm::TransactionError<ServiceError>) -> Self {
-        match err {
-            sea_orm::TransactionError::Connection(db) => db.into(),
-            sea_orm::TransactionError::Transaction(inner) => inner,
-        }
-    }
 }

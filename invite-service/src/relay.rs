@@ -8,7 +8,6 @@ use beckon_proto::notify::v1::{
     self as pb, notify_service_client::NotifyServiceClient, BatchGetDeliveriesRequest,
     EnqueueMessagesRequest, OutgoingMessage,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::watch;
 use tonic::{
     metadata::{Ascii, MetadataValue},
@@ -19,9 +18,12 @@ use tonic::{
 use uuid::Uuid;
 
 use crate::{
-    db::entities::{invite, job, member, organization, outbox as outbox_row},
+    db::entities::outbox as outbox_row,
     domain::InviteStatus,
-    store::{outbox, Store},
+    store::{
+        outbox::{self, Subjects},
+        Store,
+    },
 };
 
 const BATCH: u64 = 500;
@@ -131,12 +133,12 @@ impl Relay {
     /// One round: hand over what is due, then look at what notify-service has. True when there
     /// was a full batch of work (so the next round should come at once).
     async fn tick(&self) -> anyhow::Result<bool> {
-        let due = outbox::due(&self.store.read, BATCH).await?;
+        let due = outbox::due(&self.store, BATCH).await?;
         let handed = due.len() as u64;
         if !due.is_empty() {
             self.hand_over(due).await?;
         }
-        let accepted = outbox::accepted(&self.store.read, BATCH).await?;
+        let accepted = outbox::accepted(&self.store, BATCH).await?;
         let followed = accepted.len() as u64;
         if !accepted.is_empty() {
             self.follow(accepted).await?;
@@ -145,16 +147,16 @@ impl Relay {
     }
 
     async fn hand_over(&self, rows: Vec<outbox_row::Model>) -> anyhow::Result<()> {
-        let context = Context::load(&self.store, &rows).await?;
+        let subjects = outbox::subjects(&self.store, &rows).await?;
         let mut sendable = Vec::with_capacity(rows.len());
         let mut messages = Vec::with_capacity(rows.len());
         for row in rows {
-            match context.message(&self.store, &row) {
+            match message(&subjects, &self.store, &row) {
                 Ok(message) => {
                     messages.push(message);
                     sendable.push(row);
                 }
-                Err(why) => outbox::skip(&self.store.write, &row, why).await?,
+                Err(why) => outbox::skip(&self.store, &row, why).await?,
             }
         }
         if messages.is_empty() {
@@ -204,7 +206,7 @@ impl Relay {
         if status.code() == Code::InvalidArgument {
             // Will never be accepted as it is: fail it where people can see why.
             for row in rows {
-                outbox::record(&self.store.write, row, "failed", status.message()).await?;
+                outbox::record(&self.store, row, "failed", status.message()).await?;
             }
             return Ok(());
         }
@@ -212,7 +214,7 @@ impl Relay {
         let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
         let wait = chrono::Duration::milliseconds((500i64 << attempts.clamp(0, 7)).min(60_000));
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        outbox::postpone(&self.store.write, &ids, wait, status.message()).await?;
+        outbox::postpone(&self.store, &ids, wait, status.message()).await?;
         Ok(())
     }
 
@@ -227,7 +229,7 @@ impl Relay {
             Err(status) => {
                 tracing::warn!(code = ?status.code(), message = status.message(), "could not ask notify-service about deliveries");
                 let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-                outbox::check_later(&self.store.write, &ids, chrono::Duration::seconds(5)).await?;
+                outbox::check_later(&self.store, &ids, chrono::Duration::seconds(5)).await?;
                 return Ok(());
             }
         };
@@ -245,20 +247,20 @@ impl Relay {
                 None => lost.push(row.id),
             }
         }
-        outbox::check_later(&self.store.write, &unchanged, chrono::Duration::seconds(1)).await?;
+        outbox::check_later(&self.store, &unchanged, chrono::Duration::seconds(1)).await?;
         if !lost.is_empty() {
             tracing::warn!(
                 count = lost.len(),
                 "notify-service lost deliveries; handing them over again"
             );
-            outbox::hand_over_again(&self.store.write, &lost).await?;
+            outbox::hand_over_again(&self.store, &lost).await?;
         }
         Ok(())
     }
 
     async fn record(&self, row: &outbox_row::Model, delivery: &pb::Delivery) -> anyhow::Result<()> {
         outbox::record(
-            &self.store.write,
+            &self.store,
             row,
             delivery_state(delivery),
             &delivery.last_error,
@@ -283,138 +285,84 @@ fn delivery_state(delivery: &pb::Delivery) -> &'static str {
     }
 }
 
-/// What the messages of a batch talk about, loaded once per batch.
-struct Context {
-    invites: HashMap<Uuid, invite::Model>,
-    jobs: HashMap<Uuid, job::Model>,
-    organizations: HashMap<Uuid, organization::Model>,
-    inviters: HashMap<Uuid, member::Model>,
-}
-
-impl Context {
-    async fn load(store: &Store, rows: &[outbox_row::Model]) -> anyhow::Result<Self> {
-        let invite_ids: Vec<Uuid> = rows.iter().map(|r| r.invite_id).collect();
-        let invites: HashMap<Uuid, invite::Model> = invite::Entity::find()
-            .filter(invite::Column::Id.is_in(invite_ids))
-            .all(&store.read)
-            .await?
-            .into_iter()
-            .map(|i| (i.id, i))
-            .collect();
-        let job_ids: Vec<Uuid> = invites.values().map(|i| i.job_id).collect();
-        let jobs = job::Entity::find()
-            .filter(job::Column::Id.is_in(job_ids))
-            .all(&store.read)
-            .await?
-            .into_iter()
-            .map(|j| (j.id, j))
-            .collect();
-        let org_ids: Vec<Uuid> = invites.values().map(|i| i.org_id).collect();
-        let organizations = organization::Entity::find()
-            .filter(organization::Column::Id.is_in(org_ids))
-            .all(&store.read)
-            .await?
-            .into_iter()
-            .map(|o| (o.id, o))
-            .collect();
-        let inviter_ids: Vec<Uuid> = invites
-            .values()
-            .filter_map(|i| i.inviter_member_id)
-            .collect();
-        let inviters = member::Entity::find()
-            .filter(member::Column::Id.is_in(inviter_ids))
-            .all(&store.read)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect();
-        Ok(Self {
-            invites,
-            jobs,
-            organizations,
-            inviters,
-        })
-    }
-
-    /// The message for a row, or why it must not go out.
-    fn message(
-        &self,
-        store: &Store,
-        row: &outbox_row::Model,
-    ) -> Result<OutgoingMessage, &'static str> {
-        let invite = self
-            .invites
-            .get(&row.invite_id)
-            .ok_or("the invite is gone")?;
-        let job = self.jobs.get(&invite.job_id).ok_or("the job is gone")?;
-        let organization_name = self
-            .organizations
-            .get(&invite.org_id)
-            .map(|o| o.name.clone())
-            .unwrap_or_default();
-        let candidate_name = if invite.candidate_name.is_empty() {
-            invite.candidate_email.clone()
-        } else {
-            invite.candidate_name.clone()
-        };
-        let mut variables = HashMap::from([
-            ("candidate_name".to_string(), candidate_name),
-            (
-                "candidate_first_name".to_string(),
-                invite
-                    .candidate_name
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
-            ),
-            ("position_title".to_string(), job.title.clone()),
-            ("organization_name".to_string(), organization_name),
-        ]);
-        let kind = match row.kind.as_str() {
-            outbox::INVITE | outbox::RESEND | outbox::PUBLIC_REGISTRATION | outbox::REMINDER => {
-                let status = InviteStatus::parse(&invite.status);
-                if status.is_none_or(InviteStatus::link_is_dead) {
-                    return Err("the invite was revoked or expired before its email went out");
-                }
-                if row.link_generation != invite.link_generation {
-                    return Err("the link was reissued before this email went out");
-                }
-                variables.insert(
-                    "link".to_string(),
-                    store.link_url(invite.id, row.link_generation),
-                );
-                variables.insert("custom_message".to_string(), invite.message.clone());
-                let inviter = invite
-                    .inviter_member_id
-                    .and_then(|id| self.inviters.get(&id))
-                    .map(|m| m.name.clone())
-                    .unwrap_or_default();
-                variables.insert("inviter_name".to_string(), inviter);
-                match row.kind.as_str() {
-                    outbox::INVITE => pb::MessageKind::Invite,
-                    outbox::RESEND => pb::MessageKind::Resend,
-                    outbox::REMINDER => pb::MessageKind::Reminder,
-                    _ => pb::MessageKind::PublicRegistration,
-                }
+/// The message for a row, or why it must not go out.
+fn message(
+    subjects: &Subjects,
+    store: &Store,
+    row: &outbox_row::Model,
+) -> Result<OutgoingMessage, &'static str> {
+    let invite = subjects
+        .invites
+        .get(&row.invite_id)
+        .ok_or("the invite is gone")?;
+    let job = subjects.jobs.get(&invite.job_id).ok_or("the job is gone")?;
+    let organization_name = subjects
+        .organizations
+        .get(&invite.org_id)
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
+    let candidate_name = if invite.candidate_name.is_empty() {
+        invite.candidate_email.clone()
+    } else {
+        invite.candidate_name.clone()
+    };
+    let mut variables = HashMap::from([
+        ("candidate_name".to_string(), candidate_name),
+        (
+            "candidate_first_name".to_string(),
+            invite
+                .candidate_name
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        ),
+        ("position_title".to_string(), job.title.clone()),
+        ("organization_name".to_string(), organization_name),
+    ]);
+    let kind = match row.kind.as_str() {
+        outbox::INVITE | outbox::RESEND | outbox::PUBLIC_REGISTRATION | outbox::REMINDER => {
+            let status = InviteStatus::parse(&invite.status);
+            if status.is_none_or(InviteStatus::link_is_dead) {
+                return Err("the invite was revoked or expired before its email went out");
             }
-            outbox::TEAM_STARTED => pb::MessageKind::TeamStarted,
-            outbox::TEAM_SUBMITTED => pb::MessageKind::TeamSubmitted,
-            _ => return Err("unknown message kind"),
-        };
-        Ok(OutgoingMessage {
-            idempotency_key: idempotency_key(row),
-            organization_id: invite.org_id.to_string(),
-            kind: kind as i32,
-            recipient: row.recipient.clone(),
-            recipient_name: row.recipient_name.clone(),
-            variables,
-            not_before: None,
-            invite_id: invite.id.to_string(),
-            cohort_id: invite
-                .cohort_id
-                .map(|id| id.to_string())
-                .unwrap_or_default(),
-        })
-    }
+            if row.link_generation != invite.link_generation {
+                return Err("the link was reissued before this email went out");
+            }
+            variables.insert(
+                "link".to_string(),
+                store.link_url(invite.id, row.link_generation),
+            );
+            variables.insert("custom_message".to_string(), invite.message.clone());
+            let inviter = invite
+                .inviter_member_id
+                .and_then(|id| subjects.inviters.get(&id))
+                .map(|m| m.name.clone())
+                .unwrap_or_default();
+            variables.insert("inviter_name".to_string(), inviter);
+            match row.kind.as_str() {
+                outbox::INVITE => pb::MessageKind::Invite,
+                outbox::RESEND => pb::MessageKind::Resend,
+                outbox::REMINDER => pb::MessageKind::Reminder,
+                _ => pb::MessageKind::PublicRegistration,
+            }
+        }
+        outbox::TEAM_STARTED => pb::MessageKind::TeamStarted,
+        outbox::TEAM_SUBMITTED => pb::MessageKind::TeamSubmitted,
+        _ => return Err("unknown message kind"),
+    };
+    Ok(OutgoingMessage {
+        idempotency_key: idempotency_key(row),
+        organization_id: invite.org_id.to_string(),
+        kind: kind as i32,
+        recipient: row.recipient.clone(),
+        recipient_name: row.recipient_name.clone(),
+        variables,
+        not_before: None,
+        invite_id: invite.id.to_string(),
+        cohort_id: invite
+            .cohort_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    })
 }

@@ -125,7 +125,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     health
         .set_service_status(notify_service_server::SERVICE_NAME, ServingStatus::Serving)
         .await;
-    let database_watcher = watch_database(&store, &config, health, stop);
+    let database_watcher = watch_database(&store, health, stop);
     // Reflection lists exactly what this port serves.
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(beckon_proto::NOTIFY_FILE_DESCRIPTOR_SET)
@@ -176,28 +176,20 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
 /// for the API and the server as a whole.
 fn watch_database(
     store: &Store,
-    config: &Config,
     health: HealthReporter,
     stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    beckon_common::db::spawn_watcher(
-        store.read.clone(),
-        beckon_common::db::describe(&config.database_url()),
-        DATABASE_CHECK_INTERVAL,
-        config.db_acquire_timeout(),
-        stop,
-        move |up| {
-            let health = health.clone();
-            async move {
-                let status = if up {
-                    ServingStatus::Serving
-                } else {
-                    ServingStatus::NotServing
-                };
-                for service in [notify_service_server::SERVICE_NAME, ""] {
-                    health.set_service_status(service, status).await;
-                }
+    store.watch_reachability(DATABASE_CHECK_INTERVAL, stop, move |up| {
+        let health = health.clone();
+        async move {
+            let status = if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            for service in [notify_service_server::SERVICE_NAME, ""] {
+                health.set_service_status(service, status).await;
             }
-        },
-    )
+        }
+    })
 }

@@ -41,20 +41,8 @@ pub fn is_database_unavailable(err: &anyhow::Error) -> bool {
         matches!(
             cause.downcast_ref::<NotifyError>(),
             Some(NotifyError::DatabaseUnavailable(_))
-        ) || cause
-            .downcast_ref::<sea_orm::DbErr>()
-            .is_some_and(beckon_common::db::is_unavailable)
+        )
     })
-}
-
-impl From<sea_orm::DbErr> for NotifyError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        if beckon_common::db::is_unavailable(&err) {
-            NotifyError::DatabaseUnavailable(anyhow::Error::new(err).context("database"))
-        } else {
-            NotifyError::Internal(anyhow::Error::new(err).context("database"))
-        }
-    }
 }
 
 impl From<crate::queue::QueueError> for NotifyError {

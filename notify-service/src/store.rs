@@ -32,11 +32,23 @@ use crate::{
     templates::TemplateSource,
 };
 
-/// Database handles: as in invite-service, SQLite writes go through one connection.
+/// Every database error becomes a `NotifyError` here, once.
+impl From<sea_orm::DbErr> for NotifyError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        if beckon_common::db::is_unavailable(&err) {
+            NotifyError::DatabaseUnavailable(anyhow::Error::new(err).context("database"))
+        } else {
+            NotifyError::Internal(anyhow::Error::new(err).context("database"))
+        }
+    }
+}
+
+/// Database handles: as in invite-service, SQLite writes go through one connection. The pools
+/// are private: only the store runs queries.
 #[derive(Clone)]
 pub struct Store {
-    pub read: DatabaseConnection,
-    pub write: DatabaseConnection,
+    read: DatabaseConnection,
+    write: DatabaseConnection,
     pub config: Arc<Config>,
     /// Seals the variables (they hold the links) before they reach the database.
     seal: Arc<SealRing>,
@@ -82,6 +94,28 @@ impl Store {
         Migrator::up(&self.write, None)
             .await
             .context("running notify-service migrations")
+    }
+
+    /// Pings the database every `interval` until `stop`, and calls `on_change` with whether it
+    /// can be reached, at the start and on every change.
+    pub fn watch_reachability<F, Fut>(
+        &self,
+        interval: std::time::Duration,
+        stop: tokio::sync::watch::Receiver<bool>,
+        on_change: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: FnMut(bool) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        beckon_common::db::spawn_watcher(
+            self.read.clone(),
+            beckon_common::db::describe(&self.config.database_url()),
+            interval,
+            self.config.db_acquire_timeout(),
+            stop,
+            on_change,
+        )
     }
 
     /// Stores new messages and returns every message's delivery, with whether it is new. Known

@@ -240,6 +240,27 @@ impl TestApp {
     }
 
     /// The server's own database handles, for tests that must arrange what no API can (time).
+    /// Moves an invite's expiry a minute into the past. Time cannot be hurried through the API,
+    /// and the server's pools are its store's alone, so this uses a connection of its own.
+    pub async fn backdate_expiry(&self, invite_id: &str) {
+        use invite_service::db::entities::invite;
+        use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+
+        let db = Database::connect(self.config.database_url())
+            .await
+            .expect("connect to the test database");
+        invite::Entity::update_many()
+            .col_expr(
+                invite::Column::ExpiresAt,
+                Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+            )
+            .filter(invite::Column::Id.eq(uuid::Uuid::parse_str(invite_id).expect("uuid")))
+            .exec(&db)
+            .await
+            .expect("backdate expiry");
+        db.close().await.expect("close the test connection");
+    }
+
     pub fn store(&self) -> &invite_service::store::Store {
         &self.server.as_ref().expect("server running").store
     }

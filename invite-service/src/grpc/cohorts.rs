@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{convert, request_id, Api};
 use crate::{
-    db::entities::{candidate, cohort, cohort_member},
+    db::entities::{cohort, cohort_member},
     domain::{
         roster::{self, Entry},
         validate::*,
@@ -17,6 +17,7 @@ use crate::{
     error::ServiceError,
     relay,
     store::{
+        candidates,
         cohorts::{
             self, CohortOptions, EmailCounts, MemberView, Preview, RowOutcome, SubmittedPolicy,
         },
@@ -133,7 +134,7 @@ async fn entries(
             .map(|(i, id)| v.id(&format!("candidate_ids[{i}]"), id))
             .collect();
         v.finish()?;
-        let found = cohorts_candidates(api, caller, &ids).await?;
+        let found = candidates::find_many(&api.store, caller, &ids).await?;
         let mut v = Violations::new();
         let entries = ids
             .iter()
@@ -169,26 +170,6 @@ async fn entries(
         )));
     }
     Ok(entries)
-}
-
-async fn cohorts_candidates(
-    api: &Api,
-    caller: &Caller,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, candidate::Model>, ServiceError> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let mut found = HashMap::new();
-    for chunk in ids.chunks(1000) {
-        for c in candidate::Entity::find()
-            .filter(candidate::Column::OrgId.eq(caller.org_id))
-            .filter(candidate::Column::Id.is_in(chunk.iter().copied()))
-            .all(&api.store.read)
-            .await?
-        {
-            found.insert(c.id, c);
-        }
-    }
-    Ok(found)
 }
 
 fn row_outcome(outcome: RowOutcome) -> pb::RowOutcome {
@@ -440,7 +421,7 @@ pub async fn watch_cohort(
             let id = v.id("id", &req.id);
             v.finish()?;
             // Found now, so a bad id is an error status rather than an empty stream.
-            let first = cohorts::find(&api.store.read, &caller, id).await?;
+            let first = cohorts::get(&api.store, &caller, id).await?;
             Ok((caller, first))
         })
         .await?;

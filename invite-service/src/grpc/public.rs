@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 use super::{convert, status, Api};
 use crate::{
     domain::{validate::Violations, Action},
+    links::forwarded::TrustedProxies,
     store::{
         public::{self, Limits, PublicLinkChange, Registrant},
         Store,
@@ -60,11 +61,16 @@ pub async fn rotate_job_public_link(
 pub struct PublicRegistrations {
     store: Store,
     limits: Arc<Limits>,
+    proxies: TrustedProxies,
 }
 
 impl PublicRegistrations {
     pub fn new(store: Store, limits: Arc<Limits>) -> Self {
-        Self { store, limits }
+        Self {
+            proxies: TrustedProxies::new(&store.config),
+            store,
+            limits,
+        }
     }
 
     pub fn server(self) -> PublicRegistrationServiceServer<Self> {
@@ -88,7 +94,7 @@ impl PublicRegistrationService for PublicRegistrations {
             .filter_map(|value| value.to_str().ok())
             .collect();
         let client = self
-            .limits
+            .proxies
             .client_address(request.remote_addr(), &forwarded);
         let req = request.into_inner();
         let result = async {

@@ -8,6 +8,7 @@
 //! (`csp.rs`). Tokens are never logged.
 mod agent;
 mod csp;
+pub mod forwarded;
 mod public;
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use axum::{
 use minijinja::{context, Environment};
 use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
 
-use self::{agent::Agent, csp::Policies};
+use self::{agent::Agent, csp::Policies, forwarded::TrustedProxies};
 use crate::{
     domain::InviteStatus,
     error::ServiceError,
@@ -100,12 +101,14 @@ struct LinkState {
     pages: Pages,
     /// The public registration page's abuse limits, shared with the gRPC API's.
     limits: Arc<Limits>,
+    proxies: TrustedProxies,
 }
 
 pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
     let pages = Pages::load()?;
     let document_policy = pages.policies.document.clone();
     let state = Arc::new(LinkState {
+        proxies: TrustedProxies::new(&store.config),
         store,
         pages,
         limits,

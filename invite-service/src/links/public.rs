@@ -89,7 +89,7 @@ pub(super) async fn register(
         .filter_map(|value| value.to_str().ok())
         .collect();
     let peer = connection.and_then(|Extension(info)| info.remote_addr());
-    let client = state.limits.client_address(peer, &forwarded);
+    let client = state.proxies.client_address(peer, &forwarded);
     match public::register(&state.store, &state.limits, &token, &registrant, client).await {
         Ok(registered) => {
             registered.log();

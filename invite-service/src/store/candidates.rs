@@ -1,11 +1,13 @@
 //! Candidates: people invited, one per email address within an organization.
+use std::collections::HashMap;
+
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::{idempotency::is_unique_violation, now, paging::Page, Caller, Store};
+use super::{now, paging::Page, Caller, Store};
 use crate::{db::entities::candidate, error::ServiceError};
 
 #[derive(Clone, Debug)]
@@ -31,7 +33,7 @@ pub async fn upsert(
         Ok(candidate)
     };
     match attempt().await {
-        Err(err) if is_unique_violation(&err) => attempt().await,
+        Err(ServiceError::UniqueViolation(_)) => attempt().await,
         other => other,
     }
 }
@@ -86,6 +88,27 @@ pub async fn get(
     id: Uuid,
 ) -> Result<candidate::Model, ServiceError> {
     find(&store.read, caller, id).await
+}
+
+/// The caller's candidates among `ids`, by id; another organization's are left out.
+pub async fn find_many(
+    store: &Store,
+    caller: &Caller,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, candidate::Model>, ServiceError> {
+    let mut found = HashMap::with_capacity(ids.len());
+    // Bounded statements: SQLite binds at most 32766 values per statement.
+    for chunk in ids.chunks(1000) {
+        for c in candidate::Entity::find()
+            .filter(candidate::Column::OrgId.eq(caller.org_id))
+            .filter(candidate::Column::Id.is_in(chunk.iter().copied()))
+            .all(&store.read)
+            .await?
+        {
+            found.insert(c.id, c);
+        }
+    }
+    Ok(found)
 }
 
 /// The caller's candidate; another organization's answers like a missing one.

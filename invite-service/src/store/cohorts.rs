@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    idempotency::{is_unique_violation, Idempotency, RequestId},
+    idempotency::{Idempotency, RequestId},
     invites, jobs, now,
     outbox::{self, NewOutbox},
     paging::Page,
@@ -486,7 +486,7 @@ pub async fn create(
         Ok(cohort)
     };
     match attempt().await {
-        Err(err) if idempotency.is_some() && is_unique_violation(&err) => attempt().await,
+        Err(ServiceError::UniqueViolation(_)) if idempotency.is_some() => attempt().await,
         other => other,
     }
 }
@@ -494,6 +494,11 @@ pub async fn create(
 /// Whether the cohort emails its invites (and so has a second stage).
 pub fn sends_email(cohort: &cohort::Model) -> bool {
     serde_json::from_str::<CohortOptions>(&cohort.options).is_ok_and(|o| o.send_email)
+}
+
+/// The caller's cohort; another organization's answers like a missing one.
+pub async fn get(store: &Store, caller: &Caller, id: Uuid) -> Result<cohort::Model, ServiceError> {
+    find(&store.read, caller, id).await
 }
 
 pub async fn find(

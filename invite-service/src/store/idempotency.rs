@@ -1,6 +1,6 @@
 //! AIP-155 request ids: a retried create returns the first answer, secret included, and writes
 //! nothing new. See `domain::secret::IdempotencyKey` for how the secret is kept.
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::{
@@ -82,17 +82,5 @@ impl Idempotency {
         .insert(db)
         .await?;
         Ok(())
-    }
-}
-
-/// True when the error is a lost race on a unique index: running the operation again will see
-/// the winner's row.
-pub fn is_unique_violation(err: &ServiceError) -> bool {
-    match err {
-        ServiceError::Internal(inner) => inner
-            .downcast_ref::<DbErr>()
-            .and_then(DbErr::sql_err)
-            .is_some_and(|e| matches!(e, SqlErr::UniqueConstraintViolation(_))),
-        _ => false,
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     candidates::{self, CandidateInput},
-    idempotency::{is_unique_violation, Idempotency, RequestId},
+    idempotency::{Idempotency, RequestId},
     jobs, now,
     outbox::{self, NewOutbox, TeamEvent},
     paging::Page,
@@ -90,7 +90,7 @@ pub async fn create(
     // call, committed after this one looked for it, and the second run replays its answer.
     match try_create(store, caller, &new, idempotency.as_ref()).await {
         Err(err)
-            if is_unique_violation(&err)
+            if matches!(err, ServiceError::UniqueViolation(_))
                 || (idempotency.is_some()
                     && matches!(err, ServiceError::ExternalIdInUse { .. })) =>
         {

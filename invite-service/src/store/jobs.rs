@@ -6,7 +6,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    idempotency::{is_unique_violation, Idempotency, RequestId},
+    idempotency::{Idempotency, RequestId},
     now,
     paging::Page,
     Caller, Store,
@@ -45,7 +45,7 @@ pub async fn create(
 ) -> Result<job::Model, ServiceError> {
     let idempotency = request.map(|r| Idempotency::new(caller, "CreateJob", &r));
     match try_create(store, caller, &new, idempotency.as_ref()).await {
-        Err(err) if idempotency.is_some() && is_unique_violation(&err) => {
+        Err(ServiceError::UniqueViolation(_)) if idempotency.is_some() => {
             try_create(store, caller, &new, idempotency.as_ref()).await
         }
         other => other,

@@ -13,17 +13,19 @@ pub mod paging;
 pub mod public;
 pub mod sweeps;
 
-use std::sync::Arc;
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbErr, SqlErr, TransactionError};
 use sea_orm_migration::MigratorTrait;
+use tokio::{sync::watch, task::JoinHandle};
 use uuid::Uuid;
 
 use crate::{
     config::Config,
     db::migrations::Migrator,
     domain::{secret::LinkKey, Scope},
+    error::ServiceError,
 };
 
 /// Who is calling: resolved from the API key on every request.
@@ -44,10 +46,11 @@ impl Caller {
 
 /// Database handles. SQLite allows one writer at a time, so writes there go through a pool of
 /// one connection and never meet a "database is locked" error; PostgreSQL uses one pool for both.
+/// The pools are private: only `store` runs queries.
 #[derive(Clone)]
 pub struct Store {
-    pub read: DatabaseConnection,
-    pub write: DatabaseConnection,
+    read: DatabaseConnection,
+    write: DatabaseConnection,
     pub config: Arc<Config>,
     pub link_key: Arc<LinkKey>,
 }
@@ -83,6 +86,55 @@ impl Store {
         Migrator::up(&self.write, None)
             .await
             .context("running database migrations")
+    }
+
+    /// Pings the database every `interval` until `stop`, and calls `on_change` with whether it
+    /// can be reached, at the start and on every change.
+    pub fn watch_reachability<F, Fut>(
+        &self,
+        interval: Duration,
+        stop: watch::Receiver<bool>,
+        on_change: F,
+    ) -> JoinHandle<()>
+    where
+        F: FnMut(bool) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        beckon_common::db::spawn_watcher(
+            self.read.clone(),
+            beckon_common::db::describe(&self.config.database_url()),
+            interval,
+            self.config.db_acquire_timeout(),
+            stop,
+            on_change,
+        )
+    }
+}
+
+/// Every database error becomes a `ServiceError` here, once: a lost race on a unique index is
+/// told apart (running the operation again sees the winner's row), and so is a database that
+/// cannot be reached.
+impl From<DbErr> for ServiceError {
+    fn from(err: DbErr) -> Self {
+        let unique = matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)));
+        let unavailable = beckon_common::db::is_unavailable(&err);
+        let err = anyhow::Error::new(err).context("database");
+        if unique {
+            ServiceError::UniqueViolation(err)
+        } else if unavailable {
+            ServiceError::Unavailable(err)
+        } else {
+            ServiceError::Internal(err)
+        }
+    }
+}
+
+impl From<TransactionError<ServiceError>> for ServiceError {
+    fn from(err: TransactionError<ServiceError>) -> Self {
+        match err {
+            TransactionError::Connection(db) => db.into(),
+            TransactionError::Transaction(inner) => inner,
+        }
     }
 }
 

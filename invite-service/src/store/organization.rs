@@ -6,7 +6,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    idempotency::{is_unique_violation, Idempotency, RequestId},
+    idempotency::{Idempotency, RequestId},
     now,
     paging::Page,
     Caller, Store,
@@ -179,7 +179,7 @@ pub async fn create_member(
         Ok(row)
     };
     match attempt().await {
-        Err(err) if is_unique_violation(&err) => attempt().await,
+        Err(ServiceError::UniqueViolation(_)) => attempt().await,
         other => other,
     }
 }
@@ -274,7 +274,7 @@ pub async fn create_key(
         Ok(CreatedKey { key, secret })
     };
     match attempt().await {
-        Err(err) if is_unique_violation(&err) => attempt().await,
+        Err(ServiceError::UniqueViolation(_)) => attempt().await,
         other => other,
     }
 }

@@ -1,14 +1,16 @@
 //! The outbox: messages written in the same transaction as the invite change that causes them,
 //! handed to notify-service by `crate::relay`, and kept until notify-service reports a final
 //! outcome. Only the link's generation is stored; the link is derived when the row is sent.
+use std::collections::HashMap;
+
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use super::{invites::parse_json_list, now};
+use super::{invites::parse_json_list, now, Store};
 use crate::{
-    db::entities::{invite, member, outbox},
+    db::entities::{invite, job, member, organization, outbox},
     error::ServiceError,
 };
 
@@ -156,36 +158,30 @@ pub(crate) async fn team_messages(
 }
 
 /// Rows ready to hand to notify-service: pending and due, oldest first.
-pub async fn due(
-    db: &impl ConnectionTrait,
-    limit: u64,
-) -> Result<Vec<outbox::Model>, ServiceError> {
+pub async fn due(store: &Store, limit: u64) -> Result<Vec<outbox::Model>, ServiceError> {
     Ok(outbox::Entity::find()
         .filter(outbox::Column::State.eq(PENDING))
         .filter(outbox::Column::NextAttemptAt.lte(now()))
         .order_by_asc(outbox::Column::Id)
         .limit(limit)
-        .all(db)
+        .all(&store.read)
         .await?)
 }
 
 /// Rows notify-service has, whose outcome is not final yet and which are due for a look.
-pub async fn accepted(
-    db: &impl ConnectionTrait,
-    limit: u64,
-) -> Result<Vec<outbox::Model>, ServiceError> {
+pub async fn accepted(store: &Store, limit: u64) -> Result<Vec<outbox::Model>, ServiceError> {
     Ok(outbox::Entity::find()
         .filter(outbox::Column::State.eq(ACCEPTED))
         .filter(outbox::Column::NextAttemptAt.lte(now()))
         .order_by_asc(outbox::Column::NextAttemptAt)
         .limit(limit)
-        .all(db)
+        .all(&store.read)
         .await?)
 }
 
 /// Looks at accepted rows again after `later`.
 pub async fn check_later(
-    db: &impl ConnectionTrait,
+    store: &Store,
     ids: &[Uuid],
     later: chrono::Duration,
 ) -> Result<(), ServiceError> {
@@ -198,13 +194,13 @@ pub async fn check_later(
             sea_orm::sea_query::Expr::value(now() + later),
         )
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
-        .exec(db)
+        .exec(&store.write)
         .await?;
     Ok(())
 }
 
 /// notify-service does not know the row (its data was lost): hand it over again.
-pub async fn hand_over_again(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), ServiceError> {
+pub async fn hand_over_again(store: &Store, ids: &[Uuid]) -> Result<(), ServiceError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -219,14 +215,14 @@ pub async fn hand_over_again(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<
         )
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
         .filter(outbox::Column::State.eq(ACCEPTED))
-        .exec(db)
+        .exec(&store.write)
         .await?;
     Ok(())
 }
 
 /// A hand-over failed: try again after `retry_in`.
 pub async fn postpone(
-    db: &impl ConnectionTrait,
+    store: &Store,
     ids: &[Uuid],
     retry_in: chrono::Duration,
     error: &str,
@@ -251,21 +247,17 @@ pub async fn postpone(
         )
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
         .filter(outbox::Column::State.eq(PENDING))
-        .exec(db)
+        .exec(&store.write)
         .await?;
     Ok(())
 }
 
 /// Marks rows whose message must not go out any more (the invite's link died meanwhile). A
 /// cohort member's email ends there as failed, with the reason.
-pub async fn skip(
-    db: &sea_orm::DatabaseConnection,
-    row: &outbox::Model,
-    why: &str,
-) -> Result<(), ServiceError> {
+pub async fn skip(store: &Store, row: &outbox::Model, why: &str) -> Result<(), ServiceError> {
     use sea_orm::{sea_query::Expr, TransactionTrait};
 
-    let txn = db.begin().await?;
+    let txn = store.write.begin().await?;
     let changed = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(DONE))
         .col_expr(outbox::Column::DeliveryState, Expr::value("skipped"))
@@ -295,7 +287,7 @@ pub async fn skip(
 /// candidate's own emails, the invite: its delivery status, send count and audit trail, all in
 /// one transaction. A row whose state did not change is left alone.
 pub async fn record(
-    db: &sea_orm::DatabaseConnection,
+    store: &Store,
     row: &outbox::Model,
     delivery_state: &str,
     error: &str,
@@ -315,7 +307,7 @@ pub async fn record(
         )));
     };
     let at = now();
-    let txn = db.begin().await?;
+    let txn = store.write.begin().await?;
     let changed = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(next_state))
         .col_expr(
@@ -397,4 +389,57 @@ pub async fn record(
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// What the messages of a relay batch talk about, loaded once per batch: their invites, and
+/// those invites' jobs, organizations and inviters, each by id.
+pub struct Subjects {
+    pub invites: HashMap<Uuid, invite::Model>,
+    pub jobs: HashMap<Uuid, job::Model>,
+    pub organizations: HashMap<Uuid, organization::Model>,
+    pub inviters: HashMap<Uuid, member::Model>,
+}
+
+pub async fn subjects(store: &Store, rows: &[outbox::Model]) -> Result<Subjects, ServiceError> {
+    let invite_ids: Vec<Uuid> = rows.iter().map(|r| r.invite_id).collect();
+    let invites: HashMap<Uuid, invite::Model> = invite::Entity::find()
+        .filter(invite::Column::Id.is_in(invite_ids))
+        .all(&store.read)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    let job_ids: Vec<Uuid> = invites.values().map(|i| i.job_id).collect();
+    let jobs = job::Entity::find()
+        .filter(job::Column::Id.is_in(job_ids))
+        .all(&store.read)
+        .await?
+        .into_iter()
+        .map(|j| (j.id, j))
+        .collect();
+    let org_ids: Vec<Uuid> = invites.values().map(|i| i.org_id).collect();
+    let organizations = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(org_ids))
+        .all(&store.read)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let inviter_ids: Vec<Uuid> = invites
+        .values()
+        .filter_map(|i| i.inviter_member_id)
+        .collect();
+    let inviters = member::Entity::find()
+        .filter(member::Column::Id.is_in(inviter_ids))
+        .all(&store.read)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    Ok(Subjects {
+        invites,
+        jobs,
+        organizations,
+        inviters,
+    })
 }

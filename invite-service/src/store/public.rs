@@ -12,10 +12,7 @@
 //! - Abuse limits (GCRA, shared through Redis when configured): per link, per client address
 //!   and per email, taken together or not at all, before anything is written. A refused or
 //!   invalid registration writes nothing.
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-};
+use std::{net::IpAddr, sync::Arc};
 
 use anyhow::Context;
 use notify_service::limiter::{
@@ -28,7 +25,6 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    idempotency::is_unique_violation,
     invites::{apply, record_event, Transition},
     jobs, now,
     outbox::{self, NewOutbox},
@@ -224,7 +220,7 @@ pub async fn register(
     // the second run sees the winner's rows.
     let token_hash = secret::link_token_hash(token);
     match try_register(store, job.id, &token_hash, registrant).await {
-        Err(err) if is_unique_violation(&err) => {
+        Err(ServiceError::UniqueViolation(_)) => {
             try_register(store, job.id, &token_hash, registrant).await
         }
         other => other,
@@ -397,7 +393,6 @@ pub struct Limits {
     per_link: Rate,
     per_address: Rate,
     per_email: Rate,
-    trusted_proxies: Vec<IpAddr>,
 }
 
 impl Limits {
@@ -419,48 +414,7 @@ impl Limits {
             per_link: config.public_rate_per_link,
             per_address: config.public_rate_per_address,
             per_email: config.public_rate_per_email,
-            // Checked by `Config::validate`.
-            trusted_proxies: config
-                .trusted_proxies
-                .iter()
-                .filter_map(|p| p.parse().ok())
-                .map(canonical)
-                .collect(),
         }
-    }
-
-    /// The client's address: the TCP peer's, unless the peer is a trusted proxy, in which case
-    /// `X-Forwarded-For` (every value, in order) is read from the nearest hop back to the first
-    /// address that is not a trusted proxy. A header from anyone else is ignored: it is the
-    /// client's to forge.
-    pub fn client_address(
-        &self,
-        peer: Option<SocketAddr>,
-        forwarded_for: &[&str],
-    ) -> Option<IpAddr> {
-        let mut client = canonical(peer?.ip());
-        if !self.trusted_proxies.contains(&client) {
-            return Some(client);
-        }
-        for hop in forwarded_for
-            .iter()
-            .flat_map(|value| value.split(','))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) => {
-                    client = canonical(ip);
-                    if !self.trusted_proxies.contains(&client) {
-                        return Some(client);
-                    }
-                }
-                // Not an address: stop at the last hop that could be trusted.
-                Err(_) => break,
-            }
-        }
-        Some(client)
     }
 
     /// Takes one registration from the link's, the address's and the email's allowance, or
@@ -505,18 +459,10 @@ impl Limits {
     }
 }
 
-/// IPv4-mapped IPv6 addresses are the IPv4 ones.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 /// The address a limit is kept for: an IPv4 address, or an IPv6 client's /64 (one host is
 /// usually given a whole /64, so single addresses would be free for the taking).
 fn address_key(client: Option<IpAddr>) -> String {
-    match client.map(canonical) {
+    match client.map(|ip| ip.to_canonical()) {
         Some(IpAddr::V4(v4)) => v4.to_string(),
         Some(IpAddr::V6(v6)) => {
             let s = v6.segments();
@@ -531,54 +477,8 @@ fn address_key(client: Option<IpAddr>) -> String {
 mod tests {
     use super::*;
 
-    fn limits(trusted: &[&str]) -> Limits {
-        let config = Config {
-            trusted_proxies: trusted.iter().map(|p| p.to_string()).collect(),
-            ..Config::default()
-        };
-        Limits::with_limiter(&config, Arc::new(MemoryLimiter::new()))
-    }
-
-    fn peer(ip: &str) -> Option<SocketAddr> {
-        Some(SocketAddr::new(ip.parse().ok()?, 40000))
-    }
-
     fn ip(text: &str) -> Option<IpAddr> {
         text.parse().ok()
-    }
-
-    #[test]
-    fn a_forwarded_for_header_counts_only_from_a_trusted_proxy() {
-        let none = limits(&[]);
-        assert_eq!(
-            none.client_address(peer("203.0.113.9"), &["198.51.100.1"]),
-            ip("203.0.113.9"),
-            "forged"
-        );
-        let proxied = limits(&["10.0.0.2", "10.0.0.3"]);
-        assert_eq!(
-            proxied.client_address(peer("10.0.0.2"), &["198.51.100.1, 10.0.0.3"]),
-            ip("198.51.100.1")
-        );
-        // A client's own entries sit to the left of the first untrusted hop: ignored.
-        assert_eq!(
-            proxied.client_address(peer("10.0.0.2"), &["1.2.3.4", "198.51.100.1"]),
-            ip("198.51.100.1")
-        );
-        assert_eq!(
-            proxied.client_address(peer("10.0.0.2"), &["garbage"]),
-            ip("10.0.0.2")
-        );
-        assert_eq!(
-            proxied.client_address(peer("10.0.0.2"), &[]),
-            ip("10.0.0.2")
-        );
-        assert_eq!(
-            proxied.client_address(peer("::ffff:10.0.0.2"), &["198.51.100.7"]),
-            ip("198.51.100.7"),
-            "IPv4-mapped peers are IPv4"
-        );
-        assert_eq!(proxied.client_address(None, &["198.51.100.1"]), None);
     }
 
     #[test]

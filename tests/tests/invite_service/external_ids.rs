@@ -2,8 +2,6 @@
 //! candidate.
 use beckon_proto::invite::v1::*;
 use beckon_tests::{error_reason, on_both_databases, violated_fields, Backend, TestApp};
-use invite_service::db::entities::invite;
-use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -204,15 +202,7 @@ async fn a_live_external_id_is_refused_until_its_invite_is_revoked_or_expired(ba
     );
 
     // A link past its expiry frees the id at once, even before the sweep marks it expired.
-    invite::Entity::update_many()
-        .col_expr(
-            invite::Column::ExpiresAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
-        )
-        .filter(invite::Column::Id.eq(uuid::Uuid::parse_str(&second.id).expect("uuid")))
-        .exec(&app.store().write)
-        .await
-        .expect("backdate expiry");
+    app.backdate_expiry(&second.id).await;
     let third = create(&app, with_external_id(&job.id, "cy@example.com", "app-7"))
         .await
         .expect("an expired invite frees its id");

@@ -3,9 +3,7 @@
 use base64::{engine::general_purpose::STANDARD, Engine};
 use beckon_proto::invite::v1::*;
 use beckon_tests::{on_both_databases, Backend, TestApp};
-use invite_service::db::entities::invite;
 use reqwest::{header::HeaderMap, Method};
-use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 on_both_databases!(
@@ -238,15 +236,7 @@ async fn unknown_revoked_and_expired_links_look_exactly_the_same(backend: Backen
     let expired = app.create_invite().await;
     let expired_id = expired.invite.as_ref().expect("invite").id.clone();
     // Time cannot be hurried through the API: move the expiry into the past directly.
-    invite::Entity::update_many()
-        .col_expr(
-            invite::Column::ExpiresAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
-        )
-        .filter(invite::Column::Id.eq(uuid::Uuid::parse_str(&expired_id).expect("uuid")))
-        .exec(&app.store().write)
-        .await
-        .expect("backdate expiry");
+    app.backdate_expiry(&expired_id).await;
 
     let unknown = format!("{}/i/{}", app.base_url, "A".repeat(43));
     let malformed = format!("{}/i/{}", app.base_url, "nope");
