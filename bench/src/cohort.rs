@@ -550,18 +550,15 @@ impl InviteProcess {
             )
             .env("BECKON_NOTIFY_SMTP__TIMEOUT_SECS", "10")
             .env(
-                "BECKON_NOTIFY_RELAY_RATE__PER_SECOND",
-                args.relay_rate.to_string(),
-            )
-            .env(
-                "BECKON_NOTIFY_RELAY_RATE__BURST",
-                args.relay_burst.to_string(),
+                "BECKON_NOTIFY_RELAY_RATE",
+                format!("{}/second burst {}", args.relay_rate, args.relay_burst),
             )
             // Only the relay's limit is meant to bind.
-            .env("BECKON_NOTIFY_ORGANIZATION_RATE__PER_SECOND", "1000000")
-            .env("BECKON_NOTIFY_ORGANIZATION_RATE__BURST", "100000")
-            .env("BECKON_NOTIFY_DOMAIN_RATE__PER_SECOND", "1000000")
-            .env("BECKON_NOTIFY_DOMAIN_RATE__BURST", "100000")
+            .env(
+                "BECKON_NOTIFY_ORGANIZATION_RATE",
+                "1000000/second burst 100000",
+            )
+            .env("BECKON_NOTIFY_DOMAIN_RATE", "1000000/second burst 100000")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

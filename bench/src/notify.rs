@@ -11,6 +11,7 @@ use std::{
 };
 
 use anyhow::Context;
+use beckon_limiter::{redis::RedisLimiter, Admission, Limit, Period, Rate, RateLimiter};
 use beckon_proto::notify::v1::{
     notify_service_client::NotifyServiceClient, EnqueueMessagesRequest, MessageKind as PbKind,
     OutgoingMessage,
@@ -20,9 +21,8 @@ use lettre::{
     Tokio1Executor,
 };
 use notify_service::{
-    config::{Rate, SmtpConfig, SmtpSecurity},
+    config::{SmtpConfig, SmtpSecurity},
     domain::MessageKind,
-    limiter::{redis::RedisLimiter, Admission, Limit, RateLimiter},
     mail::{build_message, Email},
     templates::{default_template, render, Rendered},
 };
@@ -395,10 +395,7 @@ fn notify_config(
     prefix: &str,
 ) -> notify_service::Config {
     // High enough never to bind at the rates reached here.
-    let unbound = Rate {
-        per_second: 1_000_000.0,
-        burst: 100_000,
-    };
+    let unbound = Rate::new(1_000_000, Period::Second, 100_000);
     notify_service::Config {
         listen_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: data_dir.to_path_buf(),
@@ -592,11 +589,10 @@ async fn limiter_accuracy(
         Arc::new(RedisLimiter::connect(redis_url, &prefix).await?),
     ];
     let burst = ((rate / 10.0) as u32).max(2);
-    let limit = Arc::new([Limit {
-        key: "relay".into(),
-        per_second: rate,
-        burst,
-    }]);
+    let limit = Arc::new([Limit::new(
+        "relay",
+        Rate::new(rate as u32, Period::Second, burst),
+    )]);
     let client = redis::Client::open(redis_url)?;
     let mut admin = client.get_multiplexed_async_connection().await?;
     let offered_rate = rate * 5.0;
@@ -664,11 +660,7 @@ async fn acquire_rate(redis_url: &str, calls: u64, limits: usize) -> anyhow::Res
         ["relay", "org:bench", "domain:bench.example.com"]
             .iter()
             .take(limits)
-            .map(|key| Limit {
-                key: (*key).into(),
-                per_second: 1_000_000.0,
-                burst: 1_000_000,
-            })
+            .map(|key| Limit::new(*key, Rate::new(1_000_000, Period::Second, 1_000_000)))
             .collect(),
     );
     // Warm-up: the script is loaded, the connection is up.

@@ -8,6 +8,7 @@ use beckon_common::config::Environment;
 use serde::{Deserialize, Serialize};
 
 pub use beckon_common::Secret;
+pub use beckon_limiter::{Period, Rate};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -294,21 +295,6 @@ impl Config {
                 "must be letters, digits, '-', '_' or '.'",
             ));
         }
-        for (setting, rate) in [
-            ("public_rate_per_link", self.public_rate_per_link),
-            ("public_rate_per_address", self.public_rate_per_address),
-            ("public_rate_per_email", self.public_rate_per_email),
-        ] {
-            if !(1..=Rate::MAX).contains(&rate.count) || !(1..=Rate::MAX).contains(&rate.burst) {
-                return Err(ConfigError::invalid(
-                    setting,
-                    format!(
-                        "must count and burst between 1 and {}, e.g. `60/minute burst 20`",
-                        Rate::MAX
-                    ),
-                ));
-            }
-        }
         for proxy in &self.trusted_proxies {
             if proxy.parse::<std::net::IpAddr>().is_err() {
                 return Err(ConfigError::invalid(
@@ -347,102 +333,6 @@ impl Config {
     /// A job's public registration page for a token.
     pub fn public_link_url(&self, token: &str) -> String {
         format!("{}/p/{token}", self.public_base_url.trim_end_matches('/'))
-    }
-}
-
-/// A rate limit setting, written `<count>/<period> burst <n>` (e.g. `3/hour burst 2`): `count`
-/// per period on average, up to `burst` at once. Text, so that one environment variable sets it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Rate {
-    pub count: u32,
-    pub per: Period,
-    pub burst: u32,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Period {
-    Second,
-    Minute,
-    Hour,
-    Day,
-}
-
-impl Rate {
-    /// Bounds `count` and `burst` (checked by `Config::validate`).
-    pub const MAX: u32 = 1_000_000;
-
-    pub const fn new(count: u32, per: Period, burst: u32) -> Self {
-        Self { count, per, burst }
-    }
-
-    /// The average rate, per second.
-    pub fn per_second(&self) -> f64 {
-        let seconds = match self.per {
-            Period::Second => 1.0,
-            Period::Minute => 60.0,
-            Period::Hour => 3600.0,
-            Period::Day => 86_400.0,
-        };
-        f64::from(self.count) / seconds
-    }
-}
-
-impl std::fmt::Display for Rate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let per = match self.per {
-            Period::Second => "second",
-            Period::Minute => "minute",
-            Period::Hour => "hour",
-            Period::Day => "day",
-        };
-        write!(f, "{}/{per} burst {}", self.count, self.burst)
-    }
-}
-
-impl std::str::FromStr for Rate {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{text}` is not a rate such as `60/minute burst 20`");
-        let words: Vec<&str> = text
-            .split(|c: char| c.is_whitespace() || c == ',' || c == '=')
-            .filter(|w| !w.is_empty())
-            .collect();
-        let (rate, burst) = match words.as_slice() {
-            [rate] => (*rate, None),
-            [rate, "burst", burst] => (*rate, Some(*burst)),
-            _ => return Err(bad()),
-        };
-        let (count, per) = rate.split_once('/').ok_or_else(bad)?;
-        let count: u32 = count.parse().map_err(|_| bad())?;
-        let per = match per {
-            "s" | "sec" | "second" => Period::Second,
-            "m" | "min" | "minute" => Period::Minute,
-            "h" | "hour" => Period::Hour,
-            "d" | "day" => Period::Day,
-            _ => return Err(bad()),
-        };
-        // Without a burst, the count may come at once.
-        let burst = match burst {
-            Some(burst) => burst.parse().map_err(|_| bad())?,
-            None => count,
-        };
-        Ok(Self { count, per, burst })
-    }
-}
-
-impl TryFrom<String> for Rate {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        text.parse()
-    }
-}
-
-impl From<Rate> for String {
-    fn from(rate: Rate) -> Self {
-        rate.to_string()
     }
 }
 
@@ -489,35 +379,6 @@ mod tests {
         let mut settings = SETTINGS.to_vec();
         settings.sort_unstable();
         assert_eq!(fields, settings);
-    }
-
-    #[test]
-    fn rates_read_and_write_as_text() {
-        let rate: Rate = "3/hour burst 2".parse().expect("a rate");
-        assert_eq!(rate, Rate::new(3, Period::Hour, 2));
-        assert_eq!(rate.to_string(), "3/hour burst 2");
-        assert_eq!(
-            "10/min, burst=5".parse(),
-            Ok(Rate::new(10, Period::Minute, 5))
-        );
-        assert_eq!("5/s".parse(), Ok(Rate::new(5, Period::Second, 5)));
-        assert!((Rate::new(60, Period::Minute, 1).per_second() - 1.0).abs() < f64::EPSILON);
-        for bad in [
-            "",
-            "60",
-            "60/week",
-            "x/minute",
-            "60/minute burst",
-            "60/minute 20",
-        ] {
-            assert!(bad.parse::<Rate>().is_err(), "{bad}");
-        }
-        let config = Config {
-            public_rate_per_email: Rate::new(0, Period::Hour, 1),
-            ..Config::default()
-        };
-        let err = config.validate().expect_err("zero rate");
-        assert!(err.to_string().contains("public_rate_per_email"), "{err}");
     }
 
     #[test]

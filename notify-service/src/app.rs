@@ -3,6 +3,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use beckon_limiter::{memory::MemoryLimiter, redis::RedisLimiter, RateLimiter};
 use beckon_proto::notify::v1::notify_service_server;
 use tokio::{
     net::TcpListener,
@@ -15,7 +16,6 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 use crate::{
     config::Config,
     grpc::{status::answer_undecodable, NotifyApi},
-    limiter::{memory::MemoryLimiter, redis::RedisLimiter, RateLimiter},
     mail::{FileMailer, Mailer, SmtpMailer},
     queue::{memory::MemoryQueue, redis::RedisQueue, Queue, QueueSettings},
     store::Store,

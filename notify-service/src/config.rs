@@ -9,6 +9,7 @@ use beckon_common::config::Environment;
 use serde::{Deserialize, Serialize};
 
 pub use beckon_common::Secret;
+pub use beckon_limiter::{Period, Rate};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -64,14 +65,6 @@ impl SmtpConfig {
     }
 }
 
-/// A rate: `per_second` on average, up to `burst` at once.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Rate {
-    pub per_second: f64,
-    pub burst: u32,
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -100,7 +93,7 @@ pub struct Config {
     pub from_address: String,
     /// Messages sent at the same time by this replica.
     pub workers: usize,
-    /// For the SMTP relay as a whole, shared by every replica.
+    /// For the SMTP relay as a whole, shared by every replica, e.g. `50/second burst 50`.
     pub relay_rate: Rate,
     /// For each organization.
     pub organization_rate: Rate,
@@ -149,12 +142,9 @@ pub const SETTINGS: &[&str] = &[
     "mail_dir",
     "from_address",
     "workers",
-    "relay_rate.per_second",
-    "relay_rate.burst",
-    "organization_rate.per_second",
-    "organization_rate.burst",
-    "domain_rate.per_second",
-    "domain_rate.burst",
+    "relay_rate",
+    "organization_rate",
+    "domain_rate",
     "max_attempts",
     "retry_base_ms",
     "retry_max_ms",
@@ -213,18 +203,9 @@ impl Default for Config {
             mail_dir: None,
             from_address: "Beckon <beckon@localhost>".into(),
             workers: 16,
-            relay_rate: Rate {
-                per_second: 50.0,
-                burst: 50,
-            },
-            organization_rate: Rate {
-                per_second: 20.0,
-                burst: 20,
-            },
-            domain_rate: Rate {
-                per_second: 20.0,
-                burst: 20,
-            },
+            relay_rate: Rate::new(50, Period::Second, 50),
+            organization_rate: Rate::new(20, Period::Second, 20),
+            domain_rate: Rate::new(20, Period::Second, 20),
             max_attempts: 8,
             retry_base_ms: 30_000,
             retry_max_ms: 3_600_000,
@@ -323,18 +304,6 @@ impl Config {
             }
             if smtp.username.is_some() != smtp.password.is_some() {
                 return Err(invalid("smtp.username", "and smtp.password go together"));
-            }
-        }
-        for (setting, rate) in [
-            ("relay_rate", self.relay_rate),
-            ("organization_rate", self.organization_rate),
-            ("domain_rate", self.domain_rate),
-        ] {
-            if !(rate.per_second > 0.0 && rate.per_second <= 1_000_000.0) || rate.burst == 0 {
-                return Err(invalid(
-                    setting,
-                    "needs per_second between 0 and 1000000 and a burst of at least 1",
-                ));
             }
         }
         if !(1..=1000).contains(&self.workers) {

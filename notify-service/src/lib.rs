@@ -6,7 +6,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod grpc;
-pub mod limiter;
 pub mod mail;
 pub mod queue;
 pub mod seal;

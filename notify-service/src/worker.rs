@@ -8,6 +8,7 @@
 //! entries, from the database.
 use std::{sync::Arc, time::Duration};
 
+use beckon_limiter::{Admission, Limit, RateLimiter};
 use chrono::Utc;
 use tokio::{sync::watch, task::JoinSet};
 use uuid::Uuid;
@@ -16,7 +17,6 @@ use crate::{
     config::Config,
     db::entities::delivery,
     domain::{DeliveryState, MessageKind},
-    limiter::{Admission, Limit, RateLimiter},
     mail::{Email, Mailer, SendOutcome},
     queue::{Lease, Queue},
     seal::OpenError,
@@ -210,12 +210,12 @@ impl Workers {
             .rsplit_once('@')
             .map_or("", |(_, domain)| domain);
         let limits = [
-            limit("relay".into(), self.config.relay_rate),
-            limit(
+            Limit::new("relay", self.config.relay_rate),
+            Limit::new(
                 format!("org:{}", delivery.org_id),
                 self.config.organization_rate,
             ),
-            limit(format!("domain:{domain}"), self.config.domain_rate),
+            Limit::new(format!("domain:{domain}"), self.config.domain_rate),
         ];
         loop {
             match self.limiter.acquire(&limits).await? {
@@ -401,14 +401,6 @@ impl Workers {
 enum Handled {
     Ack,
     DeadLettered,
-}
-
-fn limit(key: String, rate: crate::config::Rate) -> Limit {
-    Limit {
-        key,
-        per_second: rate.per_second,
-        burst: rate.burst,
-    }
 }
 
 /// Exponential backoff with ±25% jitter, so retries of many messages do not arrive together.

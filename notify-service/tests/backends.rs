@@ -1,15 +1,13 @@
-//! One behaviour suite for the queue and the rate limiter, run against each backend:
+//! One behaviour suite for the queue, run against each backend:
 //! `memory::<test>` in-process and `redis::<test>` on a real Redis at `BECKON_TEST_REDIS_URL`
 //! (default `redis://127.0.0.1:6379`), each Redis test under a key prefix of its own that is
 //! deleted when the test ends, pass or fail. `replicas::<test>` covers what only a shared Redis
-//! can do: several service instances on one queue and one set of limits.
+//! can do: several service instances on one queue. (The rate limiter's suite is the
+//! `beckon-limiter` crate's own.)
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use notify_service::limiter::memory::MemoryLimiter;
-use notify_service::limiter::redis::RedisLimiter;
-use notify_service::limiter::{Admission, Limit, RateLimiter};
 use notify_service::queue::memory::MemoryQueue;
 use notify_service::queue::redis::RedisQueue;
 use notify_service::queue::{Lease, Queue, QueueError, QueueSettings};
@@ -48,17 +46,6 @@ impl Fixture {
             Backend::Memory => Arc::new(MemoryQueue::new(settings)),
             Backend::Redis => Arc::new(
                 RedisQueue::connect(&redis_url(), &self.prefix, settings)
-                    .await
-                    .expect("Redis at BECKON_TEST_REDIS_URL (scripts/test provides one)"),
-            ),
-        }
-    }
-
-    async fn limiter(&self) -> Arc<dyn RateLimiter> {
-        match self.backend {
-            Backend::Memory => Arc::new(MemoryLimiter::new()),
-            Backend::Redis => Arc::new(
-                RedisLimiter::connect(&redis_url(), &self.prefix)
                     .await
                     .expect("Redis at BECKON_TEST_REDIS_URL (scripts/test provides one)"),
             ),
@@ -125,11 +112,6 @@ on_both_backends!(
     scheduling_a_delivery_again_moves_it_instead_of_adding_another,
     a_new_queue_reports_itself_lost_once,
     waiting_counts_entries_not_yet_handed_out,
-    a_burst_is_admitted_at_once_then_refused_with_a_sensible_retry_after,
-    a_refused_acquire_over_several_limits_takes_nothing_from_any,
-    a_refusal_reports_the_longest_wait,
-    at_a_low_rate_the_admitted_count_follows_the_limit_and_never_exceeds_it,
-    at_a_high_rate_concurrent_callers_are_never_over_admitted,
 );
 
 fn settings(ack_deadline_ms: u64, dead_letter_after: u32) -> QueueSettings {
@@ -421,185 +403,6 @@ async fn waiting_counts_entries_not_yet_handed_out(f: Fixture) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rate limiter
-
-fn limit(key: &str, per_second: f64, burst: u32) -> Limit {
-    Limit {
-        key: key.to_owned(),
-        per_second,
-        burst,
-    }
-}
-
-async fn acquire(limiter: &dyn RateLimiter, limits: &[Limit]) -> Admission {
-    limiter.acquire(limits).await.expect("acquire succeeds")
-}
-
-async fn a_burst_is_admitted_at_once_then_refused_with_a_sensible_retry_after(f: Fixture) {
-    let limiter = f.limiter().await;
-    // 4/s: an interval long enough that a busy machine's slow sleeps do not blur the result.
-    let relay = [limit("relay", 4.0, 5)];
-    let interval = Duration::from_millis(250);
-
-    let started = Instant::now();
-    for _ in 0..5 {
-        assert_eq!(acquire(&*limiter, &relay).await, Admission::Admitted);
-    }
-    let Admission::RetryAfter(wait) = acquire(&*limiter, &relay).await else {
-        panic!("the sixth unit of a burst of 5 must wait");
-    };
-    let took = started.elapsed();
-    // The sixth unit is due one interval after the first: the wait is what is left of it.
-    assert!(wait <= interval, "wait {wait:?}");
-    assert!(wait + took >= interval, "wait {wait:?} after {took:?}");
-
-    tokio::time::sleep(wait).await;
-    assert_eq!(acquire(&*limiter, &relay).await, Admission::Admitted);
-    assert!(matches!(
-        acquire(&*limiter, &relay).await,
-        Admission::RetryAfter(wait) if wait <= interval
-    ));
-}
-
-async fn a_refused_acquire_over_several_limits_takes_nothing_from_any(f: Fixture) {
-    let limiter = f.limiter().await;
-    let org = limit("org:1", 1.0, 3);
-    let relay = limit("relay", 1.0, 1);
-    assert_eq!(
-        acquire(&*limiter, std::slice::from_ref(&relay)).await,
-        Admission::Admitted
-    );
-
-    let both = [org.clone(), relay];
-    for _ in 0..5 {
-        assert!(matches!(
-            acquire(&*limiter, &both).await,
-            Admission::RetryAfter(_)
-        ));
-    }
-    // The organization's limit still holds its whole burst.
-    let org = [org];
-    for _ in 0..3 {
-        assert_eq!(acquire(&*limiter, &org).await, Admission::Admitted);
-    }
-    assert!(matches!(
-        acquire(&*limiter, &org).await,
-        Admission::RetryAfter(_)
-    ));
-}
-
-async fn a_refusal_reports_the_longest_wait(f: Fixture) {
-    let limiter = f.limiter().await;
-    let fast = limit("fast", 2.0, 1);
-    let slow = limit("slow", 0.5, 1);
-    let both = [fast.clone(), slow];
-    assert_eq!(acquire(&*limiter, &both).await, Admission::Admitted);
-
-    let Admission::RetryAfter(wait) = acquire(&*limiter, &both).await else {
-        panic!("both limits are spent");
-    };
-    assert!(
-        wait > Duration::from_millis(1500) && wait <= Duration::from_secs(2),
-        "the slow limit's wait: {wait:?}"
-    );
-    let Admission::RetryAfter(wait) = acquire(&*limiter, &[fast]).await else {
-        panic!("the fast limit is spent too");
-    };
-    assert!(
-        wait <= Duration::from_millis(500),
-        "the fast limit's wait: {wait:?}"
-    );
-}
-
-/// Admitted at most `burst + rate × elapsed`, by GCRA's definition; "never more" is exact.
-fn assert_never_over_admitted(admitted: u64, per_second: f64, burst: u32, elapsed: Duration) {
-    let ceiling = f64::from(burst) + per_second * elapsed.as_secs_f64();
-    assert!(
-        admitted as f64 <= ceiling,
-        "over-admitted: {admitted} in {elapsed:?}, at most {ceiling:.1}"
-    );
-}
-
-async fn at_a_low_rate_the_admitted_count_follows_the_limit_and_never_exceeds_it(f: Fixture) {
-    let limiter = f.limiter().await;
-    let (per_second, burst) = (20.0, 5);
-    let relay = [limit("relay", per_second, burst)];
-
-    // Offered at 100/s, five times the limit, for 2 s.
-    let mut ticks = tokio::time::interval(Duration::from_millis(10));
-    let started = Instant::now();
-    let (mut offered, mut admitted) = (0u64, 0u64);
-    while started.elapsed() < Duration::from_secs(2) {
-        ticks.tick().await;
-        offered += 1;
-        if acquire(&*limiter, &relay).await == Admission::Admitted {
-            admitted += 1;
-        }
-    }
-    // Measured after the last call returned: the window holds every admission.
-    let elapsed = started.elapsed();
-    let expected = per_second * elapsed.as_secs_f64();
-    eprintln!(
-        "low rate: offered {offered}, admitted {admitted} in {elapsed:?}; \
-         rate x elapsed = {expected:.2}, ceiling = {:.2}",
-        expected + f64::from(burst)
-    );
-    assert_never_over_admitted(admitted, per_second, burst, elapsed);
-    let off_by = (admitted as f64 - expected).abs();
-    assert!(
-        off_by <= 0.01 * expected + f64::from(burst),
-        "admitted {admitted}, expected {expected:.1} within 1% + burst"
-    );
-}
-
-async fn at_a_high_rate_concurrent_callers_are_never_over_admitted(f: Fixture) {
-    let limiter = f.limiter().await;
-    let (per_second, burst) = (2000.0, 20);
-    let relay: Arc<[Limit]> = Arc::new([limit("relay", per_second, burst)]);
-    let run_for = Duration::from_secs(1);
-
-    let started = Instant::now();
-    // Callers that ignore RetryAfter and come straight back: the most pressure this machine
-    // can put on the limiter, and the most calls racing for each admission.
-    let callers: Vec<_> = (0..16)
-        .map(|_| {
-            let limiter = limiter.clone();
-            let relay = relay.clone();
-            tokio::spawn(async move {
-                let (mut offered, mut admitted) = (0u64, 0u64);
-                while started.elapsed() < run_for {
-                    offered += 1;
-                    if acquire(&*limiter, &relay).await == Admission::Admitted {
-                        admitted += 1;
-                    }
-                    // The in-process limiter never awaits: let the other callers run.
-                    tokio::task::yield_now().await;
-                }
-                (offered, admitted)
-            })
-        })
-        .collect();
-    let (mut offered, mut admitted) = (0u64, 0u64);
-    for caller in callers {
-        let (o, a) = caller.await.expect("caller task");
-        offered += o;
-        admitted += a;
-    }
-    let elapsed = started.elapsed();
-    let expected = per_second * elapsed.as_secs_f64();
-    eprintln!(
-        "high rate: offered {offered} ({:.0}/s), admitted {admitted} in {elapsed:?}; \
-         rate x elapsed = {expected:.1} ({:.1}%), ceiling = {:.1}",
-        offered as f64 / elapsed.as_secs_f64(),
-        100.0 * admitted as f64 / expected,
-        expected + f64::from(burst)
-    );
-    assert_never_over_admitted(admitted, per_second, burst, elapsed);
-    assert!(admitted > u64::from(burst), "admits beyond the burst");
-    assert!(offered > admitted, "the callers reached the limit");
-}
-
-// ---------------------------------------------------------------------------------------------
 // Several replicas on one Redis
 
 mod replicas {
@@ -609,36 +412,6 @@ mod replicas {
         RedisQueue::connect(&redis_url(), prefix, settings)
             .await
             .expect("Redis at BECKON_TEST_REDIS_URL")
-    }
-
-    async fn redis_limiter(prefix: &str) -> RedisLimiter {
-        RedisLimiter::connect(&redis_url(), prefix)
-            .await
-            .expect("Redis at BECKON_TEST_REDIS_URL")
-    }
-
-    #[tokio::test]
-    async fn two_limiters_sharing_a_prefix_share_the_limit() {
-        let f = Fixture::new(Backend::Redis);
-        let (a, b) = (
-            redis_limiter(&f.prefix).await,
-            redis_limiter(&f.prefix).await,
-        );
-        let relay = [limit("relay", 1.0, 4)];
-        for limiter in [&a, &b, &a, &b] {
-            assert_eq!(acquire(limiter, &relay).await, Admission::Admitted);
-        }
-        for limiter in [&a, &b] {
-            assert!(matches!(
-                acquire(limiter, &relay).await,
-                Admission::RetryAfter(_)
-            ));
-        }
-
-        // Another prefix is another set of limits.
-        let other = Fixture::new(Backend::Redis);
-        let c = redis_limiter(&other.prefix).await;
-        assert_eq!(acquire(&c, &relay).await, Admission::Admitted);
     }
 
     #[tokio::test]
@@ -728,6 +501,5 @@ mod replicas {
             Err(QueueError::Unavailable(reason)) => assert!(!reason.is_empty()),
             Ok(_) => panic!("nothing listens on port 1"),
         }
-        assert!(RedisLimiter::connect(url, "x").await.is_err());
     }
 }

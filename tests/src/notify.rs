@@ -9,7 +9,7 @@ use std::{
 
 use beckon_proto::notify::v1::notify_service_client::NotifyServiceClient;
 use notify_service::{
-    config::{Rate, SmtpConfig, SmtpSecurity},
+    config::{Period, Rate, SmtpConfig, SmtpSecurity},
     Config, RunningNotify,
 };
 use tonic::transport::Channel;
@@ -53,10 +53,7 @@ pub fn redis_url() -> String {
 
 /// Settings for a test: fast retries and deadlines, generous rates, mail to `smtp`.
 pub fn test_config(backend: QueueBackend, smtp: &SmtpServer, data_dir: &Path) -> Config {
-    let fast = Rate {
-        per_second: 5000.0,
-        burst: 500,
-    };
+    let fast = Rate::new(5000, Period::Second, 500);
     Config {
         listen_addr: "127.0.0.1:0".parse().expect("address"),
         data_dir: data_dir.to_path_buf(),
@@ -253,14 +250,7 @@ fn config_env(config: &Config) -> Vec<(String, String)> {
         ("ORGANIZATION_RATE", config.organization_rate),
         ("DOMAIN_RATE", config.domain_rate),
     ] {
-        env.push((
-            format!("BECKON_NOTIFY_{name}__PER_SECOND"),
-            rate.per_second.to_string(),
-        ));
-        env.push((
-            format!("BECKON_NOTIFY_{name}__BURST"),
-            rate.burst.to_string(),
-        ));
+        env.push((format!("BECKON_NOTIFY_{name}"), rate.to_string()));
     }
     if let Some(url) = &config.redis_url {
         env.push(("BECKON_NOTIFY_REDIS_URL".into(), url.clone()));

@@ -15,8 +15,8 @@
 use std::{net::IpAddr, sync::Arc};
 
 use anyhow::Context;
-use notify_service::limiter::{
-    memory::MemoryLimiter, redis::RedisLimiter, Admission, Limit, RateLimiter,
+use beckon_limiter::{
+    memory::MemoryLimiter, redis::RedisLimiter, Admission, Limit, Rate, RateLimiter,
 };
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
@@ -31,7 +31,7 @@ use super::{
     Caller, Store,
 };
 use crate::{
-    config::{Config, Rate},
+    config::Config,
     db::entities::{candidate, invite, job},
     domain::{
         secret,
@@ -386,7 +386,7 @@ async fn candidate(
     .await?)
 }
 
-/// The public links' abuse limits: notify-service's GCRA limiter, on Redis when `redis_url`
+/// The public links' abuse limits: the GCRA limiter (`beckon-limiter`), on Redis when `redis_url`
 /// is set (shared by every replica), else in this process.
 pub struct Limits {
     limiter: Arc<dyn RateLimiter>,
@@ -425,19 +425,14 @@ impl Limits {
         client: Option<IpAddr>,
         email: &str,
     ) -> Result<(), ServiceError> {
-        let limit = |key: String, rate: Rate| Limit {
-            key,
-            per_second: rate.per_second(),
-            burst: rate.burst,
-        };
         let limits = [
-            limit(format!("public:link:{job_id}"), self.per_link),
-            limit(
+            Limit::new(format!("public:link:{job_id}"), self.per_link),
+            Limit::new(
                 format!("public:addr:{}", address_key(client)),
                 self.per_address,
             ),
             // Hashed: no email addresses in Redis.
-            limit(
+            Limit::new(
                 format!(
                     "public:email:{}",
                     &secret::sha256_hex(email.as_bytes())[..32]

@@ -129,12 +129,13 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
         json!("Hiring <hiring@example.test>"),
     );
     mailing.set("workers", "3", json!(3));
-    mailing.set("relay_rate.per_second", "7", json!(7.0));
-    mailing.set("relay_rate.burst", "9", json!(9));
-    mailing.set("organization_rate.per_second", "6.5", json!(6.5));
-    mailing.set("organization_rate.burst", "8", json!(8));
-    mailing.set("domain_rate.per_second", "5", json!(5.0));
-    mailing.set("domain_rate.burst", "4", json!(4));
+    mailing.set("relay_rate", "7/second burst 9", json!("7/second burst 9"));
+    mailing.set(
+        "organization_rate",
+        "390/min, burst=8",
+        json!("390/minute burst 8"),
+    );
+    mailing.set("domain_rate", "5/s", json!("5/second burst 5"));
     mailing.set("max_attempts", "3", json!(3));
     mailing.set("retry_base_ms", "1000", json!(1000));
     mailing.set("retry_max_ms", "5000", json!(5000));
@@ -317,6 +318,9 @@ seal_keys = "{SEAL_KEY}"
 mail_dir = "{data_dir}/eml"
 from_address = "File <file@example.test>"
 workers = 4
+relay_rate = "11/second burst 12"
+organization_rate = "3/second burst 3"
+domain_rate = "6/hour"
 max_attempts = 4
 retry_base_ms = 2000
 retry_max_ms = 9000
@@ -337,17 +341,6 @@ username = "beckon"
 password = "file-password"
 pool_size = 3
 timeout_secs = 7
-
-[relay_rate]
-per_second = 11.0
-burst = 12
-
-[organization_rate]
-per_second = 3.0
-burst = 3
-
-[domain_rate]
-burst = 6
 "#,
         data_dir = dir.path().display(),
     );
@@ -376,10 +369,9 @@ burst = 6
         "mail_dir": format!("{}/eml", dir.path().display()),
         "from_address": "File <file@example.test>",
         "workers": 4,
-        "relay_rate": { "per_second": 11.0, "burst": 12 },
-        "organization_rate": { "per_second": 3.0, "burst": 3 },
-        // Half a section: the rest keeps its default.
-        "domain_rate": { "per_second": 20.0, "burst": 6 },
+        "relay_rate": "11/second burst 12",
+        "organization_rate": "3/second burst 3",
+        "domain_rate": "6/hour burst 6",
         "max_attempts": 4,
         "retry_base_ms": 2000,
         "retry_max_ms": 9000,

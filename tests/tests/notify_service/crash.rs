@@ -240,7 +240,7 @@ fn free_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_empty_mid_batch_loses_nothing() {
     const TOTAL: usize = 1000;
-    const RATE: f64 = 250.0;
+    const RATE: u32 = 250;
     const REFILLED_WITHIN: Duration = Duration::from_secs(5);
     let smtp = SmtpServer::start().await;
     let port = free_port();
@@ -249,10 +249,8 @@ async fn redis_restarted_empty_mid_batch_loses_nothing() {
     let mut app = NotifyApp::spawn_with(QueueBackend::Redis, &smtp, |c| {
         c.redis_url = Some(url.clone());
         // Slow enough that the batch is still going when Redis restarts.
-        c.relay_rate = notify_service::config::Rate {
-            per_second: RATE,
-            burst: 10,
-        };
+        c.relay_rate =
+            notify_service::config::Rate::new(RATE, notify_service::config::Period::Second, 10);
         c.republish_after_ms = Some(NO_BACKSTOP_MS);
     })
     .await;
@@ -269,7 +267,7 @@ async fn redis_restarted_empty_mid_batch_loses_nothing() {
         .await
         .len();
     // What this machine manages now: the limit, or less when it is busy.
-    let rate = (before as f64 / enqueued_at.elapsed().as_secs_f64()).min(RATE);
+    let rate = (before as f64 / enqueued_at.elapsed().as_secs_f64()).min(f64::from(RATE));
     redis.kill();
 
     // While Redis is down, a new message is refused as UNAVAILABLE, and still not lost.

@@ -45,8 +45,8 @@ pub(crate) fn gcra_all(
         match gcra(
             now,
             previous,
-            limit.emission_interval_micros(),
-            limit.tolerance_micros(),
+            limit.rate.emission_interval_micros(),
+            limit.rate.tolerance_micros(),
         ) {
             Ok(tat) => taken.push((limit.key.clone(), tat)),
             Err(wait) => longest_wait = longest_wait.max(wait),
@@ -129,13 +129,10 @@ impl RateLimiter for MemoryLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Period, Rate};
 
-    fn limit(key: &str, per_second: f64, burst: u32) -> Limit {
-        Limit {
-            key: key.to_owned(),
-            per_second,
-            burst,
-        }
+    fn limit(key: &str, per_second: u32, burst: u32) -> Limit {
+        Limit::new(key, Rate::new(per_second, Period::Second, burst))
     }
 
     #[test]
@@ -165,7 +162,7 @@ mod tests {
 
     #[test]
     fn the_longest_wait_is_reported_and_nothing_is_taken_on_refusal() {
-        let limits = [limit("a", 10.0, 1), limit("b", 1.0, 1)];
+        let limits = [limit("a", 10, 1), limit("b", 1, 1)];
         let now = 1_000_000;
         let stored = |key: &str| match key {
             "a" => Some(now + 100_000),
@@ -181,16 +178,12 @@ mod tests {
 
     #[test]
     fn a_key_named_twice_takes_two_units() {
-        let limits = [limit("a", 10.0, 2), limit("a", 10.0, 2)];
+        let limits = [limit("a", 10, 2), limit("a", 10, 2)];
         assert_eq!(
             gcra_all(0, &limits, |_| None),
             Ok(vec![("a".to_owned(), 100_000), ("a".to_owned(), 200_000)])
         );
-        let three = [
-            limit("a", 10.0, 2),
-            limit("a", 10.0, 2),
-            limit("a", 10.0, 2),
-        ];
+        let three = [limit("a", 10, 2), limit("a", 10, 2), limit("a", 10, 2)];
         assert_eq!(gcra_all(0, &three, |_| None), Err(100_000));
     }
 }

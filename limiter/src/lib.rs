@@ -1,14 +1,17 @@
 //! Rate limits with GCRA (the generic cell rate algorithm): each limit keeps one "theoretical
-//! arrival time"; a unit is admitted when it is not too far ahead of now. Several limits (the
-//! SMTP relay's, the organization's, the recipient domain's) are taken together or not at all.
+//! arrival time"; a unit is admitted when it is not too far ahead of now. Several limits (e.g.
+//! an SMTP relay's, an organization's, a recipient domain's) are taken together or not at all.
 //!
 //! `redis::RedisLimiter` runs the algorithm in a Lua script on Redis's own clock (`TIME`, in
 //! microseconds), so every replica shares the limits and rates above 1,000/s stay exact;
 //! `memory::MemoryLimiter` runs it in-process.
 pub mod memory;
+mod rate;
 pub mod redis;
 
 use std::time::Duration;
+
+pub use rate::{Period, Rate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LimiterError {
@@ -16,26 +19,20 @@ pub enum LimiterError {
     Unavailable(String),
 }
 
-/// One limit: `per_second` on average, with up to `burst` admitted at once.
+/// One limit: a name and its rate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Limit {
     /// Names the limit, e.g. `relay`, `org:<id>`, `domain:example.com`.
     pub key: String,
-    pub per_second: f64,
-    pub burst: u32,
+    pub rate: Rate,
 }
 
 impl Limit {
-    /// Microseconds between admissions at the steady rate.
-    pub fn emission_interval_micros(&self) -> u64 {
-        (1_000_000.0 / self.per_second).round().max(1.0) as u64
-    }
-
-    /// How far ahead of now the arrival time may run: (burst - 1) intervals.
-    pub fn tolerance_micros(&self) -> u64 {
-        // Saturating: a tiny rate with a large burst must not overflow (a panic in debug builds).
-        self.emission_interval_micros()
-            .saturating_mul(u64::from(self.burst.max(1) - 1))
+    pub fn new(key: impl Into<String>, rate: Rate) -> Self {
+        Self {
+            key: key.into(),
+            rate,
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 //!
 //! Keys: `{prefix}:rl:<limit key>`, one string per limit holding its theoretical arrival time
 //! (µs since the Unix epoch, Redis's clock). They share one hash tag, so that in Redis Cluster a
-//! script may touch several at once. Each expires when its arrival time passes, since an absent
-//! key means exactly the same as a time in the past.
+//! script may touch several at once. Each expires a second or two after its arrival time
+//! passes, since an absent key means exactly the same as a time in the past.
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, RedisError, Script};
 use std::time::Duration;
@@ -15,37 +15,49 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Mirrors `memory::gcra_all`. KEYS[i] is a limit's key; ARGV[2i-1] its emission interval and
-/// ARGV[2i] its tolerance, in µs. Returns {1, 0} when admitted, {0, wait in µs} when not.
-/// Times are Lua numbers (doubles): exact for µs timestamps until the 23rd century, and written
-/// back with %.0f, as tostring would lose digits.
+/// ARGV[2i] its tolerance, in µs. Returns 0 when admitted, else the wait in µs. One MGET reads
+/// every limit; a key named twice continues from its earlier new time.
+///
+/// Times are Lua numbers (doubles), exact for µs timestamps until the 23rd century; Redis
+/// writes a number argument with 17 digits, so they are stored exactly. A key expires in the
+/// second after the one its arrival time falls in (PXAT); while a new time stays in the same
+/// second the expiry stands (KEEPTTL), which spares most writes the cost of setting one.
 const ACQUIRE: &str = r"
 local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local now = time[1] * 1000000 + time[2]
+local stored = redis.call('MGET', unpack(KEYS))
 local taken = {}
 local wait = 0
-for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local tolerance = tonumber(ARGV[2 * i])
-  local tat = taken[key] or tonumber(redis.call('GET', key)) or now
+for i = 1, #KEYS do
+  local tat = tonumber(stored[i]) or now
+  for j = 1, i - 1 do
+    if KEYS[j] == KEYS[i] and taken[j] then
+      tat = taken[j]
+    end
+  end
   if tat < now then
     tat = now
   end
-  local allowed_from = tat - tolerance
+  local allowed_from = tat - ARGV[2 * i]
   if allowed_from > now then
-    if allowed_from - now > wait then
-      wait = allowed_from - now
-    end
+    wait = math.max(wait, allowed_from - now)
   else
-    taken[key] = tat + interval
+    taken[i] = tat + ARGV[2 * i - 1]
   end
 end
 if wait > 0 then
-  return {0, wait}
+  return wait
 end
-for key, tat in pairs(taken) do
-  redis.call('SET', key, string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
+for i = 1, #KEYS do
+  local second = math.floor(taken[i] / 1000000)
+  local old = tonumber(stored[i])
+  if old and math.floor(old / 1000000) == second then
+    redis.call('SET', KEYS[i], taken[i], 'KEEPTTL')
+  else
+    redis.call('SET', KEYS[i], taken[i], 'PXAT', (second + 2) * 1000)
+  end
 end
-return {1, 0}
+return 0
 ";
 
 pub struct RedisLimiter {
@@ -94,37 +106,29 @@ impl RateLimiter for RedisLimiter {
         for limit in limits {
             invocation
                 .key(limit_key(&self.prefix, limit))
-                .arg(limit.emission_interval_micros())
-                .arg(limit.tolerance_micros());
+                .arg(limit.rate.emission_interval_micros())
+                .arg(limit.rate.tolerance_micros());
         }
         // EVALSHA, loading the script first if this Redis has not seen it yet.
-        let reply: Vec<i64> = invocation
+        let wait: u64 = invocation
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(unavailable)?;
-        match reply.as_slice() {
-            [1, _] => Ok(Admission::Admitted),
-            &[0, wait] if wait > 0 => Ok(Admission::RetryAfter(Duration::from_micros(
-                wait.unsigned_abs(),
-            ))),
-            _ => Err(LimiterError::Unavailable(format!(
-                "unexpected reply from the rate limit script: {reply:?}"
-            ))),
-        }
+        Ok(match wait {
+            0 => Admission::Admitted,
+            wait => Admission::RetryAfter(Duration::from_micros(wait)),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Period, Rate};
 
     #[test]
     fn keys_share_one_hash_tag_per_prefix() {
-        let limit = Limit {
-            key: "domain:example.com".to_owned(),
-            per_second: 1.0,
-            burst: 1,
-        };
+        let limit = Limit::new("domain:example.com", Rate::new(1, Period::Second, 1));
         assert_eq!(
             limit_key("beckon", &limit),
             "{beckon}:rl:domain:example.com"
