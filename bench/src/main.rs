@@ -60,8 +60,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Parser, Debug)]
 #[command(
     name = "beckon-bench",
-    about = "Throughput of CreateInvite and link opens against gRPC and HTTP hello-world \
-             baselines on the same invite-service, on SQLite and PostgreSQL"
+    about = "Throughput of CreateInvite, link pages and recorded opens against gRPC and HTTP \
+             hello-world baselines on the same invite-service and against plain-client limit \
+             baselines on the same database, on SQLite and PostgreSQL"
 )]
 struct Args {
     /// Another suite instead of the default run: `notify` (issue 3) or `cohort` (issue 4).

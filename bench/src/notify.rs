@@ -1,6 +1,6 @@
-//! `beckon-bench notify`: notify-service's throughput against the SMTP sink's own ceiling, the
-//! Redis rate limiter's accuracy with two replicas, and what one limiter call costs against a
-//! no-op script on the same Redis.
+//! `beckon-bench notify`: notify-service's throughput against the SMTP sink's own ceiling and
+//! against Postfix's `smtp-source` into Postfix's `smtp-sink`, the Redis rate limiter's accuracy
+//! with two replicas, and what one limiter call costs against a no-op script on the same Redis.
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{
