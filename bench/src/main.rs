@@ -716,7 +716,7 @@ fn print_report(args: &Args, outcomes: &[Outcome]) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "beckon-bench: {cpus} CPUs; concurrency {}; per phase {} s warm-up + {} s measured; \
-         {} links for the link phase",
+         {} links for the link phases",
         args.concurrency, args.warmup_seconds, args.seconds, args.links
     );
     println!(
