@@ -56,6 +56,10 @@ pub struct CohortArgs {
 /// Bounds every wait of this suite.
 const COHORT_WAIT: Duration = Duration::from_secs(300);
 const STARTUP_WAIT: Duration = Duration::from_secs(60);
+/// The cohort's time against the raw load of its rows, at most.
+const COHORT_TARGET: f64 = 1.5;
+/// The service's peak memory until the cohort is done, at most.
+const PEAK_MEMORY_TARGET_MIB: u64 = 64;
 /// notify-service's `workers` and SMTP pool size in this suite.
 const MAIL_CONCURRENCY: u32 = 32;
 
@@ -157,14 +161,14 @@ pub async fn run(args: CohortArgs) -> anyhow::Result<bool> {
     for r in &reports {
         let ratio = r.cohort.as_secs_f64() / r.raw.as_secs_f64().max(1e-9);
         println!(
-            "{:<9} {:>8.2} {:>10.2} {:>10.3} {:>8} {:>7}  ratio {ratio:.1} (target <= 2: {})",
+            "{:<9} {:>8.2} {:>10.2} {:>10.3} {:>8} {:>7}  ratio {ratio:.2} (target <= {COHORT_TARGET}: {})",
             r.db.name(),
             r.call.as_secs_f64(),
             r.cohort.as_secs_f64(),
             r.raw.as_secs_f64(),
             r.invites,
             r.outbox_at_done,
-            if ratio <= 2.0 { "met" } else { "MISSED" }
+            if ratio <= COHORT_TARGET { "met" } else { "MISSED" }
         );
         if r.invites != args.candidates as i64 {
             ok = false;
@@ -181,19 +185,27 @@ pub async fn run(args: CohortArgs) -> anyhow::Result<bool> {
     println!();
     let kib = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |v| format!("{} MiB", v / 1024));
     println!(
-        "{:<9} {:>14} {:>16} {:>16}",
+        "{:<9} {:>14} {:>16} {:>16}  peak during the cohort",
         "backend", "VmHWM at idle", "after the cohort", "after the emails"
     );
     for r in &reports {
+        let verdict = match r.hwm_cohort_kib {
+            Some(peak) if peak <= PEAK_MEMORY_TARGET_MIB * 1024 => "met",
+            Some(_) => "MISSED",
+            None => "not measured",
+        };
         println!(
-            "{:<9} {:>14} {:>16} {:>16}",
+            "{:<9} {:>14} {:>16} {:>16}  target <= {PEAK_MEMORY_TARGET_MIB} MiB: {verdict}",
             r.db.name(),
             kib(r.hwm_idle_kib),
             kib(r.hwm_cohort_kib),
             kib(r.hwm_mail_kib)
         );
     }
-    println!("(VmHWM: peak resident memory of the invite-service process, which runs notify-service inside it.)");
+    println!(
+        "(VmHWM: peak resident memory of the invite-service process, which runs notify-service \
+         inside it; the target holds the peak until the cohort is done.)"
+    );
     println!();
     let floor = (args.candidates as f64 - f64::from(args.relay_burst)).max(0.0) / args.relay_rate;
     println!(

@@ -40,15 +40,29 @@ pub struct PhaseStats {
     /// CPU time the whole machine spent busy (every process: PostgreSQL, and anything else
     /// running) during the measured window, as a share of one core.
     pub host_cpu_share: Option<f64>,
+    /// Invites or opens one request carries (a batch on PostgreSQL's limit baselines).
+    items_per_request: u64,
     /// Latencies of the measured successful requests, sorted.
     latencies: Vec<Duration>,
 }
 
 impl PhaseStats {
+    /// Each request carried `items` invites or opens: rates and counts are of those.
+    pub fn in_batches_of(mut self, items: u64) -> Self {
+        self.items_per_request = items;
+        self
+    }
+
+    /// Invites or opens (requests, unless batched) completed in the measured window.
+    pub fn items(&self) -> u64 {
+        self.ok_measured * self.items_per_request
+    }
+
+    /// Items per second.
     pub fn rate(&self) -> f64 {
         let secs = self.window.as_secs_f64();
         if secs > 0.0 {
-            self.ok_measured as f64 / secs
+            self.items() as f64 / secs
         } else {
             0.0
         }
@@ -76,6 +90,79 @@ struct WorkerStats {
 
 const MAX_ERROR_SAMPLES: usize = 5;
 
+/// What every load worker of one phase shares: the clock, the sequence and the cap.
+#[derive(Clone)]
+struct Window {
+    next_seq: Arc<AtomicU64>,
+    capped: Arc<AtomicBool>,
+    measure_start: Instant,
+    end: Instant,
+    max_requests: u64,
+}
+
+impl Window {
+    fn new(plan: Plan) -> Self {
+        let measure_start = Instant::now() + plan.warmup;
+        Self {
+            next_seq: Arc::new(AtomicU64::new(0)),
+            capped: Arc::new(AtomicBool::new(false)),
+            measure_start,
+            end: measure_start + plan.measure,
+            max_requests: plan.max_requests,
+        }
+    }
+
+    /// The next request's sequence number, or `None` once the phase is over.
+    fn next(&self) -> Option<u64> {
+        if Instant::now() >= self.end {
+            return None;
+        }
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        if seq >= self.max_requests {
+            self.capped.store(true, Ordering::Relaxed);
+            return None;
+        }
+        Some(seq)
+    }
+
+    fn record(&self, stats: &mut WorkerStats, sent: Instant, outcome: Result<(), String>) {
+        let done = Instant::now();
+        match outcome {
+            Ok(()) => {
+                if done >= self.measure_start && done < self.end {
+                    stats.ok_measured += 1;
+                    stats.latencies.push(done - sent);
+                    stats.last_measured_completion = Some(done);
+                }
+            }
+            Err(message) => {
+                stats.errors += 1;
+                if stats.error_samples.len() < MAX_ERROR_SAMPLES
+                    && !stats.error_samples.contains(&message)
+                {
+                    stats.error_samples.push(message);
+                }
+            }
+        }
+    }
+
+    /// Samples the CPU time used over the measured window.
+    fn sample_cpu(&self) -> tokio::task::JoinHandle<(Option<f64>, Option<f64>)> {
+        let (measure_start, end) = (self.measure_start, self.end);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_start.into()).await;
+            let before = (process_cpu_time(), host_busy_time());
+            tokio::time::sleep_until(end.into()).await;
+            let after = (process_cpu_time(), host_busy_time());
+            let window = (end - measure_start).as_secs_f64();
+            let share = |before: Option<Duration>, after: Option<Duration>| {
+                Some(after?.saturating_sub(before?).as_secs_f64() / window)
+            };
+            (share(before.0, after.0), share(before.1, after.1))
+        })
+    }
+}
+
 /// Runs `request(seq)` from `plan.concurrency` tasks until the window closes. `seq` is unique
 /// within the phase (0, 1, 2, …), for requests that need distinct data.
 pub async fn run<F, Fut>(plan: Plan, request: F) -> anyhow::Result<PhaseStats>
@@ -84,68 +171,77 @@ where
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
     let request = Arc::new(request);
-    let next_seq = Arc::new(AtomicU64::new(0));
-    let capped = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let measure_start = start + plan.warmup;
-    let end = measure_start + plan.measure;
-
-    let cpu_sampler = tokio::spawn(async move {
-        tokio::time::sleep_until(measure_start.into()).await;
-        let before = (process_cpu_time(), host_busy_time());
-        tokio::time::sleep_until(end.into()).await;
-        let after = (process_cpu_time(), host_busy_time());
-        let window = (end - measure_start).as_secs_f64();
-        let share = |before: Option<Duration>, after: Option<Duration>| {
-            Some(after?.saturating_sub(before?).as_secs_f64() / window)
-        };
-        (share(before.0, after.0), share(before.1, after.1))
-    });
-
+    let window = Window::new(plan);
+    let cpu_sampler = window.sample_cpu();
     let mut workers = Vec::with_capacity(plan.concurrency);
     for _ in 0..plan.concurrency {
         let request = request.clone();
-        let next_seq = next_seq.clone();
-        let capped = capped.clone();
+        let window = window.clone();
         workers.push(tokio::spawn(async move {
             let mut stats = WorkerStats::default();
-            loop {
-                if Instant::now() >= end {
-                    break;
-                }
-                let seq = next_seq.fetch_add(1, Ordering::Relaxed);
-                if seq >= plan.max_requests {
-                    capped.store(true, Ordering::Relaxed);
-                    break;
-                }
+            while let Some(seq) = window.next() {
                 let sent = Instant::now();
                 let outcome = request(seq).await;
-                let done = Instant::now();
-                match outcome {
-                    Ok(()) => {
-                        if done >= measure_start && done < end {
-                            stats.ok_measured += 1;
-                            stats.latencies.push(done - sent);
-                            stats.last_measured_completion = Some(done);
-                        }
-                    }
-                    Err(message) => {
-                        stats.errors += 1;
-                        if stats.error_samples.len() < MAX_ERROR_SAMPLES
-                            && !stats.error_samples.contains(&message)
-                        {
-                            stats.error_samples.push(message);
-                        }
-                    }
-                }
+                window.record(&mut stats, sent, outcome);
             }
             stats
         }));
     }
-
-    let mut total = WorkerStats::default();
+    let mut all = Vec::with_capacity(workers.len());
     for worker in workers {
-        let stats = worker.await.context("a load task panicked")?;
+        all.push(worker.await.context("a load task panicked")?);
+    }
+    finish(plan, &window, all, cpu_sampler).await
+}
+
+/// Like `run`, for a blocking client: `plan.concurrency` threads, each with a state of its own
+/// (a database connection) made by `open`, each calling `request(state, seq)` in a loop.
+pub async fn run_threads<S, O, F>(plan: Plan, open: O, request: F) -> anyhow::Result<PhaseStats>
+where
+    O: Fn() -> anyhow::Result<S> + Send + Sync + 'static,
+    F: Fn(&mut S, u64) -> Result<(), String> + Send + Sync + 'static,
+{
+    let open = Arc::new(open);
+    let request = Arc::new(request);
+    let window = Window::new(plan);
+    let cpu_sampler = window.sample_cpu();
+    let mut threads = Vec::with_capacity(plan.concurrency);
+    for _ in 0..plan.concurrency {
+        let (open, request, window) = (open.clone(), request.clone(), window.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut state = open()?;
+            let mut stats = WorkerStats::default();
+            while let Some(seq) = window.next() {
+                let sent = Instant::now();
+                let outcome = request(&mut state, seq);
+                window.record(&mut stats, sent, outcome);
+            }
+            Ok::<_, anyhow::Error>(stats)
+        }));
+    }
+    let joined = tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a load thread panicked"))?
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })
+    .await
+    .context("joining the load threads")??;
+    finish(plan, &window, joined, cpu_sampler).await
+}
+
+async fn finish(
+    plan: Plan,
+    window: &Window,
+    workers: Vec<WorkerStats>,
+    cpu_sampler: tokio::task::JoinHandle<(Option<f64>, Option<f64>)>,
+) -> anyhow::Result<PhaseStats> {
+    let mut total = WorkerStats::default();
+    for stats in workers {
         total.ok_measured += stats.ok_measured;
         total.errors += stats.errors;
         for message in stats.error_samples {
@@ -161,25 +257,24 @@ where
             .max(stats.last_measured_completion);
     }
     total.latencies.sort_unstable();
+    let capped = window.capped.load(Ordering::Relaxed);
     // When the cap ended the phase early, the sampler's window is not the phase's: no figure.
-    let (cpu_share, host_cpu_share) = if capped.load(Ordering::Relaxed) {
+    let (cpu_share, host_cpu_share) = if capped {
         cpu_sampler.abort();
         (None, None)
     } else {
         cpu_sampler.await.context("the CPU sampler panicked")?
     };
-
-    let capped = capped.load(Ordering::Relaxed);
-    let window = if capped {
+    let measured = if capped {
         // The cap stopped the phase early: the window is as long as requests kept completing.
         total
             .last_measured_completion
-            .map(|last| last - measure_start)
+            .map(|last| last - window.measure_start)
             .unwrap_or_default()
     } else {
         plan.measure
     };
-    if window.is_zero() && total.errors == 0 {
+    if measured.is_zero() && total.errors == 0 {
         anyhow::bail!(
             "no request completed in the measured window (the request cap of {} was reached \
              during the warm-up?)",
@@ -190,10 +285,11 @@ where
         ok_measured: total.ok_measured,
         errors: total.errors,
         error_samples: total.error_samples,
-        window,
+        window: measured,
         capped,
         cpu_share,
         host_cpu_share,
+        items_per_request: 1,
         latencies: total.latencies,
     })
 }
@@ -242,6 +338,7 @@ mod tests {
             capped: false,
             cpu_share: None,
             host_cpu_share: None,
+            items_per_request: 1,
             latencies: (1..=100).map(Duration::from_millis).collect(),
         };
         assert_eq!(stats.percentile(50.0), Some(Duration::from_millis(50)));

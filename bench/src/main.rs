@@ -2,18 +2,24 @@
 //! requests on the very same server stack.
 //!
 //! For each database it boots invite-service in this process on 127.0.0.1:0 (as the end-to-end
-//! tests do) and runs four phases, each a warm-up and then a measured window:
+//! tests do) and runs these phases, each a warm-up and then a measured window:
 //!
 //! 1. `grpc.health.v1.Health/Check`: unary gRPC that touches no database (the gRPC baseline);
-//! 2. `CreateInvite`: a new candidate each call, no email; compared with 1;
-//! 3. `GET /healthz`: a static HTTP route (the HTTP baseline);
-//! 4. `GET /i/{token}`: a candidate opening a link made beforehand; compared with 3.
+//! 2. the invites limit: the rows of a CreateInvite written by a plain client (`limits.rs`);
+//! 3. `CreateInvite`: a new candidate each call, no email; compared with 1 and 2;
+//! 4. `GET /healthz`: a static HTTP route (the HTTP baseline);
+//! 5. the lookup limit: the invite by token hash joined to its job, by a plain client;
+//! 6. `GET /i/{token}`: a candidate's link page (links made beforehand); compared with 4 and 5;
+//! 7. the opens limit: an open's update and event, by a plain client;
+//! 8. `POST /i/{token}/opened`: the page's beacon, which records an open; compared with 7.
 //!
-//! Each pair shares one client: a tonic `Channel` for the gRPC phases, a `reqwest::Client` for
-//! the HTTP ones. The load runs in the same process as the server.
+//! The service's phases share one client each: a tonic `Channel` for gRPC, a `reqwest::Client`
+//! for HTTP. The load runs in the same process as the server.
 mod cohort;
+mod limits;
 mod load;
 mod notify;
+mod postfix;
 mod server;
 mod sink;
 
@@ -42,6 +48,7 @@ use tonic_health::pb::{
 };
 
 use crate::{
+    limits::LimitDb,
     load::{PhaseStats, Plan},
     server::BenchServer,
 };
@@ -53,8 +60,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Parser, Debug)]
 #[command(
     name = "beckon-bench",
-    about = "Throughput of CreateInvite and link opens against gRPC and HTTP hello-world \
-             baselines on the same invite-service, on SQLite and PostgreSQL"
+    about = "Throughput of CreateInvite, link pages and recorded opens against gRPC and HTTP \
+             hello-world baselines on the same invite-service and against plain-client limit \
+             baselines on the same database, on SQLite and PostgreSQL"
 )]
 struct Args {
     /// Another suite instead of the default run: `notify` (issue 3) or `cohort` (issue 4).
@@ -123,14 +131,57 @@ impl Backend {
 }
 
 const LINK_OPEN_TARGET: f64 = 0.5;
+/// Each database phase against its limit baseline.
+const LIMIT_TARGET: f64 = 0.5;
+/// CreateInvite's p99 / p50: no stalls (such as checkpoints) on the writer.
+const TAIL_TARGET: f64 = 3.0;
+/// What a link page's beacon says it is: a browser, so the open counts.
+const BROWSER_AGENT: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 
 /// One line of the table.
 struct Row {
     backend: Backend,
     phase: &'static str,
     stats: PhaseStats,
-    /// (this phase's rate / its baseline's, the target)
-    ratio: Option<(f64, f64)>,
+    /// Empty for a baseline.
+    checks: Vec<Check>,
+}
+
+/// A figure of a phase held against its target.
+struct Check {
+    what: &'static str,
+    value: f64,
+    target: Target,
+}
+
+enum Target {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Check {
+    /// This phase's rate as a share of a baseline's.
+    fn ratio(what: &'static str, rate: f64, baseline: f64, at_least: f64) -> Self {
+        Self {
+            what,
+            value: rate / baseline.max(f64::MIN_POSITIVE),
+            target: Target::AtLeast(at_least),
+        }
+    }
+
+    fn text(&self) -> String {
+        let (sign, target, met) = match self.target {
+            Target::AtLeast(t) => (">=", t, self.value >= t),
+            Target::AtMost(t) => ("<=", t, self.value <= t),
+        };
+        format!(
+            "{} {:.2} (target {sign} {target}: {})",
+            self.what,
+            self.value,
+            if met { "met" } else { "MISSED" }
+        )
+    }
 }
 
 /// What one backend produced: its rows, or why it stopped, or why it was skipped.
@@ -339,7 +390,6 @@ async fn run_phases(
     plan: Plan,
     rows: &mut Vec<Row>,
 ) -> anyhow::Result<()> {
-    let name = backend.name();
     // One HTTP/2 connection, shared by every gRPC load task.
     let channel = Channel::from_shared(server.base_url.clone())?
         .timeout(REQUEST_TIMEOUT)
@@ -372,6 +422,40 @@ async fn run_phases(
         .map_err(|status| anyhow::anyhow!("creating the job: {}", status_text(&status)))?
         .into_inner();
 
+    let job_id = uuid::Uuid::parse_str(&job.id).context("the job's id")?;
+    let limits = LimitDb::open(&server.database_url, job_id, args.concurrency)
+        .await
+        .context("opening the database for the limit baselines")?;
+    let result = phases(
+        backend, server, args, plan, rows, &channel, &http, &auth, &job, &limits,
+    )
+    .await;
+    limits.close().await;
+    result
+}
+
+/// The phases, in order; see the module's comment.
+#[allow(clippy::too_many_arguments)]
+async fn phases(
+    backend: Backend,
+    server: &BenchServer,
+    args: &Args,
+    plan: Plan,
+    rows: &mut Vec<Row>,
+    channel: &Channel,
+    http: &reqwest::Client,
+    auth: &MetadataValue<Ascii>,
+    job: &Job,
+    limits: &LimitDb,
+) -> anyhow::Result<()> {
+    let name = backend.name();
+    let row = |phase, stats, checks| Row {
+        backend,
+        phase,
+        stats,
+        checks,
+    };
+
     // 1. gRPC baseline.
     eprintln!("{name}: health (gRPC)…");
     let health = {
@@ -396,14 +480,15 @@ async fn run_phases(
         .await?
     };
     let health_rate = health.rate();
-    rows.push(Row {
-        backend,
-        phase: "health (gRPC)",
-        stats: health,
-        ratio: None,
-    });
+    rows.push(row("health (gRPC)", health, Vec::new()));
 
-    // 2. CreateInvite, a new candidate each call.
+    // 2. The rows of CreateInvite, by a plain client.
+    eprintln!("{name}: limit: invites…");
+    let invites_limit = limits.create_invites(plan).await?;
+    let invites_limit_rate = invites_limit.rate();
+    rows.push(row("limit: invites", invites_limit, Vec::new()));
+
+    // 3. CreateInvite, a new candidate each call.
     eprintln!("{name}: CreateInvite…");
     let create = {
         let client = InviteServiceClient::new(channel.clone());
@@ -436,23 +521,35 @@ async fn run_phases(
         })
         .await?
     };
-    let ratio = (create.rate() / health_rate, backend.create_invite_target());
-    rows.push(Row {
-        backend,
-        phase: "CreateInvite",
-        stats: create,
-        ratio: Some(ratio),
-    });
+    let mut checks = vec![
+        Check::ratio(
+            "vs health",
+            create.rate(),
+            health_rate,
+            backend.create_invite_target(),
+        ),
+        Check::ratio("vs limit", create.rate(), invites_limit_rate, LIMIT_TARGET),
+    ];
+    if let (Some(p50), Some(p99)) = (create.percentile(50.0), create.percentile(99.0)) {
+        checks.push(Check {
+            what: "p99/p50",
+            value: p99.as_secs_f64() / p50.as_secs_f64().max(f64::MIN_POSITIVE),
+            target: Target::AtMost(TAIL_TARGET),
+        });
+    }
+    rows.push(row("CreateInvite", create, checks));
 
-    // Links for phase 4, made before it and not timed as part of it.
+    // Links for the link phases, made before them and not timed as part of them.
     eprintln!("{name}: making {} links…", args.links);
     let began = Instant::now();
-    let links = make_links(&channel, &auth, &job.id, args.links, args.concurrency).await?;
+    let links = make_links(channel, auth, &job.id, args.links, args.concurrency).await?;
+    let prefix = format!("{}/i/", server.base_url);
+    let mut hashes = Vec::with_capacity(links.len());
     for link in &links {
-        anyhow::ensure!(
-            link.starts_with(&format!("{}/i/", server.base_url)),
-            "a link points somewhere other than the server under test: {link}"
-        );
+        let token = link.strip_prefix(&prefix).with_context(|| {
+            format!("a link points somewhere other than the server under test: {link}")
+        })?;
+        hashes.push(invite_service::domain::secret::link_token_hash(token));
     }
     eprintln!(
         "{name}: made {} links in {:.1} s",
@@ -460,7 +557,7 @@ async fn run_phases(
         began.elapsed().as_secs_f64()
     );
 
-    // 3. HTTP baseline.
+    // 4. HTTP baseline.
     eprintln!("{name}: GET /healthz…");
     let healthz = {
         let http = http.clone();
@@ -483,18 +580,20 @@ async fn run_phases(
         .await?
     };
     let healthz_rate = healthz.rate();
-    rows.push(Row {
-        backend,
-        phase: "GET /healthz",
-        stats: healthz,
-        ratio: None,
-    });
+    rows.push(row("GET /healthz", healthz, Vec::new()));
 
-    // 4. Link opens, round-robin over the links.
+    // 5. The read behind a link page, by a plain client.
+    eprintln!("{name}: limit: lookup…");
+    let lookup_limit = limits.look_up_links(plan, hashes.clone()).await?;
+    let lookup_limit_rate = lookup_limit.rate();
+    rows.push(row("limit: lookup", lookup_limit, Vec::new()));
+
+    // 6. Link pages, round-robin over the links.
     eprintln!("{name}: GET /i/{{token}}…");
-    let open = {
+    let links = Arc::new(links);
+    let show = {
         let http = http.clone();
-        let links = Arc::new(links);
+        let links = links.clone();
         load::run(plan, move |seq| {
             let index = (seq % links.len() as u64) as usize;
             let request = http.get(links[index].as_str());
@@ -514,13 +613,45 @@ async fn run_phases(
         })
         .await?
     };
-    let ratio = (open.rate() / healthz_rate, LINK_OPEN_TARGET);
-    rows.push(Row {
-        backend,
-        phase: "GET /i/{token}",
-        stats: open,
-        ratio: Some(ratio),
-    });
+    let checks = vec![
+        Check::ratio("vs /healthz", show.rate(), healthz_rate, LINK_OPEN_TARGET),
+        Check::ratio("vs limit", show.rate(), lookup_limit_rate, LIMIT_TARGET),
+    ];
+    rows.push(row("GET /i/{token}", show, checks));
+
+    // 7. The writes of a counted open, by a plain client.
+    eprintln!("{name}: limit: opens…");
+    let opens_limit = limits.record_opens(plan, hashes).await?;
+    let opens_limit_rate = opens_limit.rate();
+    rows.push(row("limit: opens", opens_limit, Vec::new()));
+
+    // 8. The page's beacon: every one from a browser records an open.
+    eprintln!("{name}: POST /i/{{token}}/opened…");
+    let opens = {
+        let http = http.clone();
+        load::run(plan, move |seq| {
+            let index = (seq % links.len() as u64) as usize;
+            let request = http
+                .post(format!("{}/opened", links[index]))
+                .header(reqwest::header::USER_AGENT, BROWSER_AGENT);
+            async move {
+                let response = request.send().await.map_err(|err| format!("{err}"))?;
+                let status = response.status();
+                response.bytes().await.map_err(|err| format!("{err}"))?;
+                if status == reqwest::StatusCode::NO_CONTENT {
+                    Ok(())
+                } else {
+                    Err(format!("HTTP {status}"))
+                }
+            }
+        })
+        .await?
+    };
+    let checks = vec![
+        Check::ratio("vs /healthz", opens.rate(), healthz_rate, LINK_OPEN_TARGET),
+        Check::ratio("vs limit", opens.rate(), opens_limit_rate, LIMIT_TARGET),
+    ];
+    rows.push(row("POST /i/{token}/opened", opens, checks));
     Ok(())
 }
 
@@ -585,7 +716,7 @@ fn print_report(args: &Args, outcomes: &[Outcome]) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "beckon-bench: {cpus} CPUs; concurrency {}; per phase {} s warm-up + {} s measured; \
-         {} links for the link phase",
+         {} links for the link phases",
         args.concurrency, args.warmup_seconds, args.seconds, args.links
     );
     println!(
@@ -602,9 +733,18 @@ fn print_report(args: &Args, outcomes: &[Outcome]) {
         "gRPC phases: one tonic Channel (one HTTP/2 connection). HTTP phases: one reqwest \
          client (HTTP/1.1, pooled keep-alive connections)."
     );
+    println!(
+        "limit: the same rows written (or read) by a plain client on the service's database, \
+         concurrency {}: SQLite (rusqlite) writes through one writer thread committing up to \
+         128 pending requests per transaction, reads on a connection per thread; PostgreSQL \
+         (sqlx) writes 16 requests per transaction, one multi-row statement per table (its \
+         p50/p99 are per transaction), reads one query per request. req/s counts invites or \
+         opens.",
+        args.concurrency
+    );
     println!();
     println!(
-        "{:<9} {:<16} {:>10} {:>9} {:>8} {:>8} {:>7} {:>5} {:>5}  ratio",
+        "{:<9} {:<22} {:>8} {:>9} {:>8} {:>8} {:>7} {:>5} {:>5}  ratios",
         "backend", "phase", "req/s", "requests", "p50 ms", "p99 ms", "errors", "cpu", "host"
     );
     let mut failures = Vec::new();
@@ -622,12 +762,14 @@ fn print_report(args: &Args, outcomes: &[Outcome]) {
         };
         for row in rows {
             let stats = &row.stats;
-            let ratio = match row.ratio {
-                Some((ratio, target)) => format!(
-                    "ratio {ratio:.2} (target >= {target}: {})",
-                    if ratio >= target { "met" } else { "MISSED" }
-                ),
-                None => "baseline".to_string(),
+            let ratio = if row.checks.is_empty() {
+                "baseline".to_string()
+            } else {
+                row.checks
+                    .iter()
+                    .map(Check::text)
+                    .collect::<Vec<_>>()
+                    .join("; ")
             };
             let capped = if stats.capped {
                 " [stopped at --max-requests]"
@@ -635,11 +777,11 @@ fn print_report(args: &Args, outcomes: &[Outcome]) {
                 ""
             };
             println!(
-                "{:<9} {:<16} {:>10.0} {:>9} {:>8} {:>8} {:>7} {:>5} {:>5}  {ratio}{capped}",
+                "{:<9} {:<22} {:>8.0} {:>9} {:>8} {:>8} {:>7} {:>5} {:>5}  {ratio}{capped}",
                 row.backend.name(),
                 row.phase,
                 stats.rate(),
-                stats.ok_measured,
+                stats.items(),
                 millis(stats.percentile(50.0)),
                 millis(stats.percentile(99.0)),
                 stats.errors,

@@ -1,6 +1,6 @@
-//! `beckon-bench notify`: notify-service's throughput against the SMTP sink's own ceiling, the
-//! Redis rate limiter's accuracy with two replicas, and what one limiter call costs against a
-//! no-op script on the same Redis.
+//! `beckon-bench notify`: notify-service's throughput against the SMTP sink's own ceiling and
+//! against Postfix's `smtp-source` into Postfix's `smtp-sink`, the Redis rate limiter's accuracy
+//! with two replicas, and what one limiter call costs against a no-op script on the same Redis.
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{
@@ -28,11 +28,18 @@ use notify_service::{
 };
 use tonic::transport::Channel;
 
-use crate::sink::SmtpSink;
+use crate::{
+    postfix::{self, PostfixSink},
+    sink::SmtpSink,
+};
 
 const FROM: &str = "Beckon Bench <invites@bench.example.com>";
 /// Bounds each wait for mail: a stuck pipeline fails the run instead of hanging it.
 const MAIL_WAIT: Duration = Duration::from_secs(300);
+/// notify-service against the plain lettre loop to this crate's sink.
+const SINK_TARGET: f64 = 0.7;
+/// notify-service against Postfix's smtp-source, to the same smtp-sink.
+const POSTFIX_TARGET: f64 = 0.5;
 
 #[derive(clap::Args, Debug)]
 pub struct NotifyArgs {
@@ -123,7 +130,7 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<bool> {
         match notify_throughput(&args, backend).await {
             Ok(run) => {
                 let ratio = run.rate() / ceiling.rate();
-                print_throughput(backend.label(), &run, Some(ratio));
+                print_throughput(backend.label(), &run, Some((ratio, SINK_TARGET)));
                 if run.errors > 0 {
                     ok = false;
                 }
@@ -133,6 +140,28 @@ pub async fn run(args: NotifyArgs) -> anyhow::Result<bool> {
                 println!("{:<34} failed: {err:#}", backend.label());
             }
         }
+    }
+    println!();
+
+    // (a') Against Postfix's tools.
+    println!(
+        "(a') the same {} messages to Postfix's smtp-sink: smtp-source with {} sessions \
+         (baseline) against notify-service (in-process backend, {} SMTP connections)",
+        args.messages, args.pool_size, args.pool_size
+    );
+    println!(
+        "{:<34} {:>9} {:>9} {:>9} {:>6} {:>6}  ratio",
+        "run", "messages", "seconds", "msg/s", "cpu", "host"
+    );
+    match postfix::missing() {
+        Some(why) => println!("smtp-source/smtp-sink: skipped: {why}"),
+        None => match against_postfix(&args).await {
+            Ok(good) => ok &= good,
+            Err(err) => {
+                ok = false;
+                println!("{:<34} failed: {err:#}", "smtp-source / notify-service");
+            }
+        },
     }
     println!();
 
@@ -240,11 +269,12 @@ impl Throughput {
     }
 }
 
-fn print_throughput(label: &str, run: &Throughput, ratio: Option<f64>) {
+/// `ratio`: (this run's rate / the baseline's, the target).
+fn print_throughput(label: &str, run: &Throughput, ratio: Option<(f64, f64)>) {
     let ratio = match ratio {
-        Some(ratio) => format!(
-            "ratio {ratio:.2} (target >= 0.7: {})",
-            if ratio >= 0.7 { "met" } else { "MISSED" }
+        Some((ratio, target)) => format!(
+            "ratio {ratio:.2} (target >= {target}: {})",
+            if ratio >= target { "met" } else { "MISSED" }
         ),
         None => "baseline".into(),
     };
@@ -390,7 +420,7 @@ async fn sink_ceiling(args: &NotifyArgs) -> anyhow::Result<Throughput> {
 fn notify_config(
     args: &NotifyArgs,
     backend: Backend,
-    sink: &SmtpSink,
+    sink_port: u16,
     data_dir: &std::path::Path,
     prefix: &str,
 ) -> notify_service::Config {
@@ -403,7 +433,7 @@ fn notify_config(
         key_prefix: prefix.to_string(),
         smtp: Some(SmtpConfig {
             host: "127.0.0.1".into(),
-            port: Some(sink.addr.port()),
+            port: Some(sink_port),
             security: SmtpSecurity::None,
             username: None,
             password: None,
@@ -454,8 +484,8 @@ async fn notify_throughput(args: &NotifyArgs, backend: Backend) -> anyhow::Resul
     let sink = SmtpSink::start().await?;
     let data_dir = tempfile::tempdir().context("a temporary folder")?;
     let prefix = unique_prefix("notify");
-    let config = notify_config(args, backend, &sink, data_dir.path(), &prefix);
-    let result = notify_throughput_on(args, &sink, config).await;
+    let config = notify_config(args, backend, sink.addr.port(), data_dir.path(), &prefix);
+    let result = notify_throughput_on(args, Sink::Own(&sink), config).await;
     if backend == Backend::Redis {
         match delete_prefix(&args.redis_url, &prefix).await {
             Ok(n) => eprintln!("notify: deleted {n} Redis keys under {{{prefix}}}"),
@@ -465,9 +495,48 @@ async fn notify_throughput(args: &NotifyArgs, backend: Backend) -> anyhow::Resul
     result
 }
 
+/// Where a run's messages go: this crate's sink, or Postfix's `smtp-sink` (shared with the
+/// `smtp-source` baseline, so its count starts where that left it).
+#[derive(Clone, Copy)]
+enum Sink<'a> {
+    Own(&'a SmtpSink),
+    Postfix(&'a PostfixSink, u64),
+}
+
+impl Sink<'_> {
+    /// Messages of this run that arrived.
+    fn accepted(self) -> u64 {
+        match self {
+            Sink::Own(sink) => sink.accepted(),
+            Sink::Postfix(sink, before) => sink.delivered().saturating_sub(before),
+        }
+    }
+
+    async fn wait_for(self, n: u64, within: Duration) -> bool {
+        match self {
+            Sink::Own(sink) => sink.wait_for(n, within).await,
+            Sink::Postfix(sink, before) => sink.wait_for(before + n, within).await,
+        }
+    }
+
+    fn last_arrival(self) -> Option<Instant> {
+        match self {
+            Sink::Own(sink) => sink.first_and_last().1,
+            Sink::Postfix(sink, _) => sink.last_delivery(),
+        }
+    }
+
+    fn bytes(self) -> String {
+        match self {
+            Sink::Own(sink) => format!("{} bytes", sink.bytes()),
+            Sink::Postfix(..) => "smtp-sink".to_string(),
+        }
+    }
+}
+
 async fn notify_throughput_on(
     args: &NotifyArgs,
-    sink: &SmtpSink,
+    sink: Sink<'_>,
     config: notify_service::Config,
 ) -> anyhow::Result<Throughput> {
     let listener = tokio::net::TcpListener::bind(config.listen_addr).await?;
@@ -523,15 +592,14 @@ async fn notify_throughput_on(
             MAIL_WAIT.as_secs()
         );
         let elapsed = sink
-            .first_and_last()
-            .1
+            .last_arrival()
             .map_or_else(|| began.elapsed(), |last| last - began);
         let (cpu, host) = cpu.shares();
         // A short settle: any duplicate send would show up as more than `messages`.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let accepted = sink.accepted();
         eprintln!(
-            "notify: enqueued {} in {:.2} s; {} reached the sink ({} bytes)",
+            "notify: enqueued {} in {:.2} s; {} reached the sink ({})",
             args.messages,
             enqueued.as_secs_f64(),
             accepted,
@@ -819,4 +887,78 @@ mod tests {
         assert_eq!(parse_redis_benchmark(out), Some(98039.22));
         assert_eq!(parse_redis_benchmark("nothing"), None);
     }
+}
+
+/// smtp-source, then notify-service, each sending `messages` of notify's invite email to one
+/// smtp-sink. The message smtp-source sends is the one notify builds, byte for byte.
+async fn against_postfix(args: &NotifyArgs) -> anyhow::Result<bool> {
+    let from: Mailbox = FROM.parse().context("the From address")?;
+    let content: Rendered = render(
+        &default_template(MessageKind::Invite),
+        &variables(0),
+        "Candidate 0",
+    )
+    .map_err(|err| anyhow::anyhow!("rendering the invite template: {err}"))?;
+    let message = build_message(
+        &from,
+        &Email {
+            to_address: recipient(0),
+            to_name: "Candidate 0".into(),
+            message_id: format!("<{}@bench.example.com>", uuid::Uuid::now_v7()),
+            idempotency_key: "postfix-0".into(),
+            content,
+        },
+    )
+    .map_err(|err| anyhow::anyhow!("building the message: {err}"))?;
+    let folder = tempfile::tempdir().context("a temporary folder")?;
+    let message_file = folder.path().join("invite.eml");
+    // smtp-source ends each line with CRLF itself.
+    let text = String::from_utf8_lossy(&message.formatted()).replace("\r\n", "\n");
+    std::fs::write(&message_file, text).context("writing the message file")?;
+
+    let sink = PostfixSink::start().await?;
+    let result = async {
+        let cpu = CpuWindow::start();
+        let elapsed =
+            postfix::smtp_source(sink.port, &message_file, args.messages, args.pool_size).await?;
+        let (cpu, host) = cpu.shares();
+        anyhow::ensure!(
+            sink.wait_for(args.messages, Duration::from_secs(10)).await,
+            "smtp-sink counted {} of the {} messages smtp-source sent",
+            sink.delivered(),
+            args.messages
+        );
+        let baseline = Throughput {
+            messages: args.messages,
+            elapsed,
+            errors: 0,
+            cpu,
+            host,
+        };
+        print_throughput(
+            &format!("smtp-source -s {}", args.pool_size),
+            &baseline,
+            None,
+        );
+        let before = sink.delivered();
+        let data_dir = tempfile::tempdir().context("a temporary folder")?;
+        let config = notify_config(
+            args,
+            Backend::InProcess,
+            sink.port,
+            data_dir.path(),
+            &unique_prefix("postfix"),
+        );
+        let run = notify_throughput_on(args, Sink::Postfix(&sink, before), config).await?;
+        let ratio = run.rate() / baseline.rate();
+        print_throughput(
+            "notify-service, in-process backend",
+            &run,
+            Some((ratio, POSTFIX_TARGET)),
+        );
+        Ok(run.errors == 0)
+    }
+    .await;
+    sink.stop().await;
+    result
 }
