@@ -28,7 +28,7 @@ use crate::{
     grpc::{status::answer_undecodable, Api, PublicRegistrations},
     links,
     relay::Relay,
-    store::{organization, public, Store},
+    store::{key_cache, organization, public, Store},
 };
 
 /// How often the database is pinged to follow its reachability.
@@ -188,12 +188,21 @@ pub async fn start_with_notify(
             .context("serving")
     });
     let (stop_background, stop) = watch::channel(false);
-    let background = vec![
+    let mut background = vec![
         watch_database(&store, &config, health, database_reachable, stop.clone()),
         Relay::new(store.clone())?.spawn(stop.clone()),
         background::spawn_cohort_worker(store.clone(), cohort_work, stop.clone()),
-        background::spawn_sweeper(store.clone(), stop),
+        background::spawn_sweeper(store.clone(), stop.clone()),
     ];
+    background.extend(beckon_common::db::spawn_checkpointer(
+        &store.write,
+        stop.clone(),
+    ));
+    background.extend(key_cache::spawn_listener(
+        store.keys.clone(),
+        &store.read,
+        stop,
+    ));
     tracing::info!(%local_addr, public_base_url = %config.public_base_url, "invite-service listening");
     Ok(RunningServer {
         local_addr,

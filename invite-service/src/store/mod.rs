@@ -6,6 +6,7 @@ pub mod cohorts;
 pub mod idempotency;
 pub mod invites;
 pub mod jobs;
+pub mod key_cache;
 pub mod links;
 pub mod organization;
 pub mod outbox;
@@ -16,7 +17,8 @@ pub mod sweeps;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sea_orm::DatabaseConnection;
+use key_cache::KeyCache;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
 
@@ -50,6 +52,8 @@ pub struct Store {
     pub write: DatabaseConnection,
     pub config: Arc<Config>,
     pub link_key: Arc<LinkKey>,
+    /// Verified API keys (`organization::authenticate`).
+    pub keys: Arc<KeyCache>,
 }
 
 impl Store {
@@ -65,9 +69,12 @@ impl Store {
             config.db_acquire_timeout(),
         )
         .await?;
+        // SQLite is one process: its own revocations are all there are to hear.
+        let keys = KeyCache::new(read.get_database_backend() == DbBackend::Sqlite);
         Ok(Self {
             read,
             write,
+            keys: Arc::new(keys),
             link_key: Arc::new(load_link_key(&config)?),
             config,
         })
