@@ -180,8 +180,12 @@ mod tests {
         assert!(local("postgres://u@[::1]:5432/db"));
         assert!(local("postgres://u@%2Fvar%2Frun%2Fpostgresql/db"));
         assert!(!local("postgres://u@db.internal:5432/db"));
-        assert!(asks_for_ssl_mode("postgres://u@127.0.0.1/db?sslmode=require"));
-        assert!(asks_for_ssl_mode("postgres://u@127.0.0.1/db?a=b&ssl-mode=prefer"));
+        assert!(asks_for_ssl_mode(
+            "postgres://u@127.0.0.1/db?sslmode=require"
+        ));
+        assert!(asks_for_ssl_mode(
+            "postgres://u@127.0.0.1/db?a=b&ssl-mode=prefer"
+        ));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use sea_orm::{
         postgres::{PgListener, PgPoolOptions},
         PgPool,
     },
-    ConnectionTrait, DatabaseConnection, DbBackend,
+    ConnectionTrait, DatabaseConnection, DbBackend, Statement,
 };
 use tokio::{sync::broadcast, sync::watch, task::JoinHandle};
 use uuid::Uuid;
@@ -149,10 +149,11 @@ impl KeyCache {
 
 /// The statement that tells every listening replica a key was revoked; runs in the revoking
 /// transaction, so it is delivered only if that commits.
-pub fn revoked_notice(key_id: Uuid) -> (String, Vec<sea_orm::Value>) {
-    (
-        "SELECT pg_notify($1, $2)".to_string(),
-        vec![REVOKED.into(), key_id.to_string().into()],
+pub fn revoked_notice(key_id: Uuid) -> Statement {
+    Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [REVOKED.into(), key_id.to_string().into()],
     )
 }
 

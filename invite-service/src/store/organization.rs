@@ -1,14 +1,13 @@
 //! Organizations, their members and their API keys.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::{
     idempotency::{is_unique_violation, Idempotency, RequestId},
-    key_cache,
-    now,
+    key_cache, now,
     paging::Page,
     Caller, Store,
 };
@@ -331,7 +330,13 @@ pub async fn revoke_key(
 ) -> Result<api_key::Model, ServiceError> {
     let postgres = store.write.get_database_backend() == DbBackend::Postgres;
     let confirmations = if postgres {
-        Some(store.keys.subscribe().await.map_err(ServiceError::Unavailable)?)
+        Some(
+            store
+                .keys
+                .subscribe()
+                .await
+                .map_err(ServiceError::Unavailable)?,
+        )
     } else {
         None
     };
@@ -344,16 +349,18 @@ pub async fn revoke_key(
     }
     if postgres {
         // Told again on a repeat too: the first call may have failed before every replica heard.
-        let (sql, values) = key_cache::revoked_notice(id);
-        txn.execute(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
-            .await?;
+        txn.execute(key_cache::revoked_notice(id)).await?;
     }
     txn.commit().await?;
     store.keys.forget(id);
     if let Some(confirmations) = confirmations {
-        key_cache::await_confirmations(store.write.get_postgres_connection_pool(), id, confirmations)
-            .await
-            .map_err(ServiceError::Unavailable)?;
+        key_cache::await_confirmations(
+            store.write.get_postgres_connection_pool(),
+            id,
+            confirmations,
+        )
+        .await
+        .map_err(ServiceError::Unavailable)?;
     }
     Ok(key)
 }

@@ -75,8 +75,15 @@ async fn a_database_on_loopback_is_reached_without_tls_unless_the_url_asks() {
         "the test needs PGSSLMODE unset"
     );
     let plain = TestApp::spawn(Backend::Postgres).await;
-    let url = plain.config().database_url.clone().expect("a PostgreSQL URL");
-    assert!(url.contains("127.0.0.1") && !url.contains("sslmode"), "{url}");
+    let url = plain
+        .config()
+        .database_url
+        .clone()
+        .expect("a PostgreSQL URL");
+    assert!(
+        url.contains("127.0.0.1") && !url.contains("sslmode"),
+        "{url}"
+    );
     let used = connections_use_tls(&plain).await;
     assert!(!used.is_empty() && used.iter().all(|tls| !tls), "{used:?}");
 
