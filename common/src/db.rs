@@ -8,14 +8,16 @@ use anyhow::Context;
 use sea_orm::{
     sqlx::{
         self,
-        postgres::{PgConnectOptions, PgPoolOptions},
+        postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
         sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
         ConnectOptions, Connection,
     },
     DatabaseConnection, DbErr, RuntimeErr, SqlxPostgresConnector, SqlxSqliteConnector,
 };
 
+mod checkpoint;
 mod watch;
+pub use checkpoint::spawn_checkpointer;
 pub use watch::spawn_watcher;
 
 /// A pooled PostgreSQL connection idle longer than this is pinged before use: one that died
@@ -35,9 +37,14 @@ pub async fn connect(
     acquire_timeout: Duration,
 ) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
     if !url.starts_with("sqlite:") {
-        let options = PgConnectOptions::from_str(url)
+        let mut options = PgConnectOptions::from_str(url)
             .context("parsing database_url")?
             .disable_statement_logging();
+        // sqlx's default (`prefer`) negotiates TLS whenever the server offers it: pure cost on a
+        // connection that never leaves the machine.
+        if is_local(&options) && !asks_for_ssl_mode(url) {
+            options = options.ssl_mode(PgSslMode::Disable);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)
@@ -69,6 +76,8 @@ pub async fn connect(
         .foreign_keys(true)
         // Deleted and overwritten content is zeroed, not left in free pages (erased links).
         .pragma("secure_delete", "ON")
+        // No commit checkpoints: `spawn_checkpointer` does it off the writer.
+        .pragma("wal_autocheckpoint", "0")
         .busy_timeout(Duration::from_secs(10));
     let write = SqlitePoolOptions::new()
         // A pinged connection costs a round trip while the single writer is held.
@@ -91,6 +100,29 @@ pub async fn connect(
         SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
         SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
     ))
+}
+
+/// A unix socket or a loopback address.
+fn is_local(options: &PgConnectOptions) -> bool {
+    let host = options.get_host();
+    options.get_socket().is_some()
+        || host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether the URL (or `PGSSLMODE`, which sqlx also reads) says how to use TLS.
+fn asks_for_ssl_mode(url: &str) -> bool {
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .any(|key| key == "sslmode" || key == "ssl-mode")
+        || std::env::var_os("PGSSLMODE").is_some()
 }
 
 /// `url` without credentials or options, to name the database in logs: `host:port/name`, or
@@ -134,7 +166,27 @@ fn sqlx_unavailable(err: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use std::str::FromStr;
+
+    use sea_orm::sqlx::postgres::PgConnectOptions;
+
+    use super::{asks_for_ssl_mode, describe, is_local};
+
+    #[test]
+    fn loopback_and_sockets_are_local_unless_the_url_asks_for_tls() {
+        let local = |url: &str| is_local(&PgConnectOptions::from_str(url).expect("a URL"));
+        assert!(local("postgres://u@127.0.0.1:5432/db"));
+        assert!(local("postgres://u@localhost/db"));
+        assert!(local("postgres://u@[::1]:5432/db"));
+        assert!(local("postgres://u@%2Fvar%2Frun%2Fpostgresql/db"));
+        assert!(!local("postgres://u@db.internal:5432/db"));
+        assert!(asks_for_ssl_mode(
+            "postgres://u@127.0.0.1/db?sslmode=require"
+        ));
+        assert!(asks_for_ssl_mode(
+            "postgres://u@127.0.0.1/db?a=b&ssl-mode=prefer"
+        ));
+    }
 
     #[test]
     fn describe_leaves_out_credentials_and_options() {

@@ -188,12 +188,14 @@ pub async fn start_with_notify(
             .context("serving")
     });
     let (stop_background, stop) = watch::channel(false);
-    let background = vec![
+    let mut background = vec![
         watch_database(&store, health, database_reachable, stop.clone()),
         Relay::new(store.clone())?.spawn(stop.clone()),
         background::spawn_cohort_worker(store.clone(), cohort_work, stop.clone()),
-        background::spawn_sweeper(store.clone(), stop),
+        background::spawn_sweeper(store.clone(), stop.clone()),
     ];
+    background.extend(store.spawn_checkpointer(stop.clone()));
+    background.extend(store.spawn_key_listener(stop));
     tracing::info!(%local_addr, public_base_url = %config.public_base_url, "invite-service listening");
     Ok(RunningServer {
         local_addr,

@@ -110,7 +110,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     };
 
     let (stop_workers, stop) = watch::channel(false);
-    let workers = Workers {
+    let mut workers = Workers {
         store: store.clone(),
         queue: queue.clone(),
         limiter,
@@ -119,6 +119,11 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         replica: replica_name(),
     }
     .spawn(stop.clone());
+    if let Some(checkpointer) = store.spawn_checkpointer(stop.clone()) {
+        workers.spawn(async move {
+            let _ = checkpointer.await;
+        });
+    }
 
     let api = NotifyApi::new(store.clone(), queue.clone());
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -96,6 +96,14 @@ impl Store {
             .context("running notify-service migrations")
     }
 
+    /// On SQLite, checkpoints the write-ahead log from a connection of its own until `stop`.
+    pub fn spawn_checkpointer(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        beckon_common::db::spawn_checkpointer(&self.write, stop)
+    }
+
     /// Pings the database every `interval` until `stop`, and calls `on_change` with whether it
     /// can be reached, at the start and on every change.
     pub fn watch_reachability<F, Fut>(

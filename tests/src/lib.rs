@@ -184,6 +184,26 @@ impl TestApp {
         Self::boot(backend, config, data_dir, notify).await
     }
 
+    /// A second invite-service on this one's PostgreSQL database (its own port, folder and
+    /// in-process notify-service), as another replica behind a load balancer; same admin key.
+    pub async fn spawn_replica(&self) -> Self {
+        assert_eq!(self.backend, Backend::Postgres, "replicas share PostgreSQL");
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            listen_addr: "127.0.0.1:0".parse().expect("address"),
+            data_dir: data_dir.path().to_path_buf(),
+            ..self.config.clone()
+        };
+        let notify = notify_service::Config {
+            data_dir: data_dir.path().join("notify"),
+            workers: 2,
+            ..notify_service::Config::default()
+        };
+        let mut replica = Self::boot(self.backend, config, data_dir, notify).await;
+        replica.admin_key = self.admin_key.clone();
+        replica
+    }
+
     /// The folder holding the server's files (and its SQLite databases).
     pub fn data_dir(&self) -> &std::path::Path {
         self._data_dir.path()
@@ -206,10 +226,8 @@ impl TestApp {
         let server = invite_service::start_with_notify(config.clone(), listener, Some(notify))
             .await
             .expect("server starts");
-        let admin_key = server
-            .bootstrap_key
-            .clone()
-            .expect("a fresh database prints an admin key");
+        // A replica on a database already bootstrapped gets no key; `spawn_replica` sets it.
+        let admin_key = server.bootstrap_key.clone().unwrap_or_default();
         let channel = Channel::from_shared(base_url.clone())
             .expect("url")
             .connect()

@@ -1,6 +1,9 @@
 //! What the candidate's link does. The token is the only credential: it is hashed and looked up,
 //! and unknown, revoked and expired links all come back as `None`.
-use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    sea_query::{Expr, IntoCondition},
+    ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
+};
 
 use super::{
     invites::{apply, begin, record_event, Transition},
@@ -35,15 +38,26 @@ pub enum StartOutcome {
     Submitted(LiveLink),
 }
 
-/// Finds the live invite behind a token, expiring it first if its time has passed.
+/// Finds the live invite behind a token, expiring it first if its time has passed. One indexed
+/// read of the invite joined to its job, on the read pool.
 async fn live(store: &Store, token: &str) -> Result<Option<LiveLink>, ServiceError> {
     // Malformed tokens still cost a lookup, so they take as long as well-formed unknown ones.
     let hash = secret::link_token_hash(token);
+    let its_job = invite::Entity::belongs_to(job::Entity)
+        .from(invite::Column::JobId)
+        .to(job::Column::Id)
+        .on_condition(|invite_table, job_table| {
+            Expr::col((job_table, job::Column::OrgId))
+                .equals((invite_table, invite::Column::OrgId))
+                .into_condition()
+        });
     let found = invite::Entity::find()
+        .select_also(job::Entity)
+        .join(JoinType::InnerJoin, its_job.into())
         .filter(invite::Column::TokenHash.eq(hash))
         .one(&store.read)
         .await?;
-    let Some(invite) = found.filter(|_| secret::looks_like_link_token(token)) else {
+    let Some((invite, Some(job))) = found.filter(|_| secret::looks_like_link_token(token)) else {
         return Ok(None);
     };
     let Some(status) = InviteStatus::parse(&invite.status) else {
@@ -56,11 +70,6 @@ async fn live(store: &Store, token: &str) -> Result<Option<LiveLink>, ServiceErr
         expire(store, &invite).await?;
         return Ok(None);
     }
-    let job = job::Entity::find_by_id(invite.job_id)
-        .filter(job::Column::OrgId.eq(invite.org_id))
-        .one(&store.read)
-        .await?
-        .ok_or(ServiceError::NotFound("job"))?;
     Ok(Some(LiveLink { invite, job }))
 }
 

@@ -6,6 +6,7 @@ pub mod cohorts;
 pub mod idempotency;
 pub mod invites;
 pub mod jobs;
+pub mod key_cache;
 pub mod links;
 pub mod organization;
 pub mod outbox;
@@ -16,7 +17,8 @@ pub mod sweeps;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use sea_orm::{DatabaseConnection, DbErr, SqlErr, TransactionError};
+use key_cache::KeyCache;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqlErr, TransactionError};
 use sea_orm_migration::MigratorTrait;
 use tokio::{sync::watch, task::JoinHandle};
 use uuid::Uuid;
@@ -53,6 +55,8 @@ pub struct Store {
     write: DatabaseConnection,
     pub config: Arc<Config>,
     pub link_key: Arc<LinkKey>,
+    /// Verified API keys (`organization::authenticate`).
+    pub keys: Arc<KeyCache>,
 }
 
 impl Store {
@@ -68,9 +72,12 @@ impl Store {
             config.db_acquire_timeout(),
         )
         .await?;
+        // SQLite is one process: its own revocations are all there are to hear.
+        let keys = KeyCache::new(read.get_database_backend() == DbBackend::Sqlite);
         Ok(Self {
             read,
             write,
+            keys: Arc::new(keys),
             link_key: Arc::new(load_link_key(&config)?),
             config,
         })
@@ -86,6 +93,16 @@ impl Store {
         Migrator::up(&self.write, None)
             .await
             .context("running database migrations")
+    }
+
+    /// On SQLite, checkpoints the write-ahead log from a connection of its own until `stop`.
+    pub fn spawn_checkpointer(&self, stop: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
+        beckon_common::db::spawn_checkpointer(&self.write, stop)
+    }
+
+    /// On PostgreSQL, listens for keys revoked on other replicas until `stop`.
+    pub fn spawn_key_listener(&self, stop: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
+        key_cache::spawn_listener(self.keys.clone(), &self.read, stop)
     }
 
     /// Pings the database every `interval` until `stop`, and calls `on_change` with whether it

@@ -1,13 +1,13 @@
 //! Organizations, their members and their API keys.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::{
     idempotency::{Idempotency, RequestId},
-    now,
+    key_cache, now,
     paging::Page,
     Caller, Store,
 };
@@ -80,11 +80,20 @@ async fn insert_key(
     Ok((key, row))
 }
 
-/// Resolves a presented API key. Every failure is the same `Unauthenticated`.
+/// Resolves a presented API key. Every failure is the same `Unauthenticated`. A key verified
+/// lately is checked against its cached hash, without a read.
 pub async fn authenticate(store: &Store, presented: &str) -> Result<Caller, ServiceError> {
     let Some((prefix, secret)) = secret::split_api_key(presented) else {
         return Err(ServiceError::Unauthenticated);
     };
+    if let Some((secret_hash, caller)) = store.keys.get(prefix) {
+        return if secret::secret_matches(secret, &secret_hash) {
+            Ok(caller)
+        } else {
+            Err(ServiceError::Unauthenticated)
+        };
+    }
+    let generation = store.keys.generation();
     let row = api_key::Entity::find()
         .filter(api_key::Column::Prefix.eq(prefix))
         .one(&store.read)
@@ -100,12 +109,16 @@ pub async fn authenticate(store: &Store, presented: &str) -> Result<Caller, Serv
     let scope = Scope::parse(&row.scope).ok_or_else(|| {
         ServiceError::Internal(anyhow::anyhow!("API key {} has unknown scope", row.id))
     })?;
-    Ok(Caller {
+    let caller = Caller {
         org_id: row.org_id,
         key_id: row.id,
         scope,
         owner_member_id: row.owner_member_id,
-    })
+    };
+    store
+        .keys
+        .insert(generation, prefix, &row.secret_hash, &caller);
+    Ok(caller)
 }
 
 pub async fn caller_details(
@@ -308,20 +321,46 @@ pub async fn list_keys(
     Ok((rows, next))
 }
 
-/// Revokes a key; revoking a revoked key changes nothing.
+/// Revokes a key; revoking a revoked key changes nothing. Answers only once no replica can
+/// still take the key from its cache.
 pub async fn revoke_key(
     store: &Store,
     caller: &Caller,
     id: Uuid,
 ) -> Result<api_key::Model, ServiceError> {
+    let postgres = store.write.get_database_backend() == DbBackend::Postgres;
+    let confirmations = if postgres {
+        Some(
+            store
+                .keys
+                .subscribe()
+                .await
+                .map_err(ServiceError::Unavailable)?,
+        )
+    } else {
+        None
+    };
     let txn = store.write.begin().await?;
-    let key = find_key(&txn, caller, id).await?;
-    if key.revoked_at.is_some() {
-        return Ok(key);
+    let mut key = find_key(&txn, caller, id).await?;
+    if key.revoked_at.is_none() {
+        let mut row: api_key::ActiveModel = key.into();
+        row.revoked_at = Set(Some(now()));
+        key = row.update(&txn).await?;
     }
-    let mut row: api_key::ActiveModel = key.into();
-    row.revoked_at = Set(Some(now()));
-    let key = row.update(&txn).await?;
+    if postgres {
+        // Told again on a repeat too: the first call may have failed before every replica heard.
+        txn.execute(key_cache::revoked_notice(id)).await?;
+    }
     txn.commit().await?;
+    store.keys.forget(id);
+    if let Some(confirmations) = confirmations {
+        key_cache::await_confirmations(
+            store.write.get_postgres_connection_pool(),
+            id,
+            confirmations,
+        )
+        .await
+        .map_err(ServiceError::Unavailable)?;
+    }
     Ok(key)
 }

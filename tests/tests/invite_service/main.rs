@@ -9,6 +9,7 @@ mod email;
 mod external_ids;
 mod lifecycle;
 mod links;
+mod postgres;
 mod public;
 mod races;
 mod tenancy;
