@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod paging;
 pub mod public;
 pub mod sweeps;
+pub mod writer;
 
 use std::sync::Arc;
 
@@ -50,6 +51,8 @@ pub struct Store {
     pub write: DatabaseConnection,
     pub config: Arc<Config>,
     pub link_key: Arc<LinkKey>,
+    /// CreateInvites and counted opens, written in batches.
+    writer: writer::Writer,
 }
 
 impl Store {
@@ -65,11 +68,18 @@ impl Store {
             config.db_acquire_timeout(),
         )
         .await?;
+        let link_key = Arc::new(load_link_key(&config)?);
+        let writer = writer::Writer::spawn(writer::Context {
+            db: write.clone(),
+            link_key: link_key.clone(),
+            config: config.clone(),
+        });
         Ok(Self {
             read,
             write,
-            link_key: Arc::new(load_link_key(&config)?),
+            link_key,
             config,
+            writer,
         })
     }
 
