@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, TryIntoModel,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -258,13 +258,21 @@ pub(crate) async fn create_many(
         // The link is derived again on a retry: nothing secret to keep.
         keys.extend(idempotency.as_ref().map(|i| i.row(id, None)));
     }
-    let invites = rows
+    // Returned as stored (PostgreSQL keeps microseconds), in the drafts' order.
+    let mut stored = by_id(
+        invite::Entity::insert_many(rows)
+            .exec_with_returning_many(txn)
+            .await?,
+        |i| i.id,
+    );
+    let invites = drafts
         .iter()
-        .map(|row| row.clone().try_into_model())
+        .map(|(_, draft)| {
+            stored.remove(&draft.id).ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("an inserted invite was not returned"))
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    invite::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
     // Bounded statements: SQLite binds at most 32766 values per statement.
     for chunk in labels.chunks(1000) {
         invite_label::Entity::insert_many(chunk.to_vec())
