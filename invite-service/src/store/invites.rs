@@ -474,12 +474,10 @@ async fn check<'a>(
                 Err(err) => return refused(err),
             };
             return Ok(match found.replayed.get(&replay.resource_id) {
-                Some(invite) if invite.org_id == caller.org_id => {
-                    Checked::Replay(InviteWithLink {
-                        link_url: context.link_url(invite.id, invite.link_generation),
-                        invite: invite.clone(),
-                    })
-                }
+                Some(invite) if invite.org_id == caller.org_id => Checked::Replay(InviteWithLink {
+                    link_url: context.link_url(invite.id, invite.link_generation),
+                    invite: invite.clone(),
+                }),
                 _ => Checked::Refused(ServiceError::NotFound("invite")),
             });
         }
@@ -580,7 +578,11 @@ fn check_members(
         .iter()
         .enumerate()
         .map(|(i, id)| (format!("assignee_ids[{i}]"), id))
-        .chain(new.inviter_member_id.iter().map(|id| ("inviter_id".to_string(), id)));
+        .chain(
+            new.inviter_member_id
+                .iter()
+                .map(|id| ("inviter_id".to_string(), id)),
+        );
     let missing: Vec<_> = named
         .filter(|(_, id)| !found.contains(&(caller.org_id, **id)))
         .map(|(field, _)| crate::error::FieldViolation {

@@ -4,8 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
     sea_query::{CaseStatement, Expr},
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 

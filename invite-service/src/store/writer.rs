@@ -73,10 +73,7 @@ impl Writer {
     async fn submit<T>(&self, work: impl FnOnce(Answer<T>) -> Work) -> Result<T, ServiceError> {
         let (answer, answered) = oneshot::channel();
         let stopped = || ServiceError::Unavailable(anyhow::anyhow!("the writer task has stopped"));
-        self.queue
-            .send(work(answer))
-            .await
-            .map_err(|_| stopped())?;
+        self.queue.send(work(answer)).await.map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
     }
 }
@@ -177,9 +174,7 @@ async fn write_together(
 /// The same failure for each caller of a batch; the cause's chain is kept for the log.
 fn copy(err: &ServiceError) -> ServiceError {
     match err {
-        ServiceError::Unavailable(cause) => {
-            ServiceError::Unavailable(anyhow::anyhow!("{cause:#}"))
-        }
+        ServiceError::Unavailable(cause) => ServiceError::Unavailable(anyhow::anyhow!("{cause:#}")),
         ServiceError::Internal(cause) => ServiceError::Internal(anyhow::anyhow!("{cause:#}")),
         other => ServiceError::Internal(anyhow::anyhow!("{other:#}")),
     }

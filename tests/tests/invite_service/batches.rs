@@ -224,7 +224,9 @@ async fn concurrent_creates_are_written_but_the_refused_ones(backend: Backend) {
         .filter(|i| i.candidate_email == "shared@example.com")
         .collect();
     assert_eq!(shared_invites.len(), 2);
-    assert!(shared_invites.iter().all(|i| i.candidate_id == shared[0].id));
+    assert!(shared_invites
+        .iter()
+        .all(|i| i.candidate_id == shared[0].id));
 
     // Calls with a request id replay their answer.
     for ((request, _), answer) in requests.iter().zip(&answers).take(24) {
@@ -239,7 +241,10 @@ async fn concurrent_creates_are_written_but_the_refused_ones(backend: Backend) {
             .into_inner();
         let first = answer.as_ref().expect("created");
         assert_eq!(again.link_url, first.link_url);
-        let (again, first) = (again.invite.expect("invite"), first.invite.clone().expect("invite"));
+        let (again, first) = (
+            again.invite.expect("invite"),
+            first.invite.clone().expect("invite"),
+        );
         assert_eq!((again.id, again.create_time), (first.id, first.create_time));
     }
 }
@@ -300,7 +305,10 @@ async fn concurrent_beacons_are_all_counted(backend: Backend) {
             .map(|e| e.detail)
             .collect();
         assert_eq!(details.len(), OPENS);
-        assert_eq!(details[0], "first open; browser: Chrome", "the first is first");
+        assert_eq!(
+            details[0], "first open; browser: Chrome",
+            "the first is first"
+        );
         assert!(details[1..].iter().all(|d| d == "browser: Chrome"));
     }
 }
