@@ -143,7 +143,7 @@ pub(crate) async fn create_many(
     let mut drafts = Vec::new();
     for request in requests {
         answers.push(match check(txn, context, request, &mut found).await? {
-            Checked::Replay(answer) => Ok(answer),
+            Checked::Replay(answer) => Ok(*answer),
             Checked::Refused(err) => Err(err),
             Checked::Accepted(draft) => {
                 drafts.push((answers.len(), draft));
@@ -323,7 +323,7 @@ struct Found {
 
 enum Holder {
     /// A live invite.
-    Stored(invite::Model),
+    Stored(Box<invite::Model>),
     /// An invite of this batch.
     Batch(Uuid),
 }
@@ -417,7 +417,12 @@ impl Found {
                 .all(txn)
                 .await?
                 .into_iter()
-                .filter_map(|i| Some(((i.org_id, i.external_id.clone()?), Holder::Stored(i))))
+                .filter_map(|i| {
+                    Some((
+                        (i.org_id, i.external_id.clone()?),
+                        Holder::Stored(Box::new(i)),
+                    ))
+                })
                 .collect()
         };
         Ok(Self {
@@ -438,7 +443,7 @@ fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> HashMap<Uuid, T> {
 /// A create request after its checks.
 enum Checked<'a> {
     /// Its request id was seen: the first answer.
-    Replay(InviteWithLink),
+    Replay(Box<InviteWithLink>),
     Refused(ServiceError),
     Accepted(Draft<'a>),
 }
@@ -474,10 +479,12 @@ async fn check<'a>(
                 Err(err) => return refused(err),
             };
             return Ok(match found.replayed.get(&replay.resource_id) {
-                Some(invite) if invite.org_id == caller.org_id => Checked::Replay(InviteWithLink {
-                    link_url: context.link_url(invite.id, invite.link_generation),
-                    invite: invite.clone(),
-                }),
+                Some(invite) if invite.org_id == caller.org_id => {
+                    Checked::Replay(Box::new(InviteWithLink {
+                        link_url: context.link_url(invite.id, invite.link_generation),
+                        invite: invite.clone(),
+                    }))
+                }
                 _ => Checked::Refused(ServiceError::NotFound("invite")),
             });
         }

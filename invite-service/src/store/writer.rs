@@ -25,7 +25,7 @@ const MAX_BATCH: usize = 128;
 type Answer<T> = oneshot::Sender<Result<T, ServiceError>>;
 
 enum Work {
-    Create(CreateRequest, Answer<InviteWithLink>),
+    Create(Box<CreateRequest>, Answer<InviteWithLink>),
     Open(OpenRequest, Answer<()>),
 }
 
@@ -63,7 +63,8 @@ impl Writer {
         &self,
         request: CreateRequest,
     ) -> Result<InviteWithLink, ServiceError> {
-        self.submit(|answer| Work::Create(request, answer)).await
+        self.submit(|answer| Work::Create(Box::new(request), answer))
+            .await
     }
 
     pub(crate) async fn record_open(&self, request: OpenRequest) -> Result<(), ServiceError> {
@@ -98,7 +99,7 @@ async fn write(context: &Context, batch: Vec<Work>) {
     // A request id met earlier in the batch is a retry racing its first call: it runs once that
     // call is committed, and replays its answer.
     let (creates, repeats) = invites::split_repeats(creates, |(request, _)| request);
-    let create_requests: Vec<&CreateRequest> = creates.iter().map(|(r, _)| r).collect();
+    let create_requests: Vec<&CreateRequest> = creates.iter().map(|(r, _)| &**r).collect();
     let open_requests: Vec<&OpenRequest> = opens.iter().map(|(r, _)| r).collect();
 
     match write_together(context, &create_requests, &open_requests).await {

@@ -90,10 +90,10 @@ async fn concurrent_creates_are_written_but_the_refused_ones(backend: Backend) {
         job_id: job.id.clone(),
         candidate_email: format!("c{i}@example.com"),
         candidate_name: format!("Candidate {i}"),
-        send_email: i % 2 == 0,
+        send_email: i.is_multiple_of(2),
         labels: vec![format!("wave-{}", i % 3)],
         external_id: format!("app-{i}"),
-        request_id: if i % 4 == 0 {
+        request_id: if i.is_multiple_of(4) {
             uuid::Uuid::new_v4().to_string()
         } else {
             String::new()
