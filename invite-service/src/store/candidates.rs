@@ -2,6 +2,7 @@
 use std::collections::HashMap;
 
 use sea_orm::{
+    sea_query::{Expr, OnConflict},
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionTrait,
 };
@@ -80,6 +81,75 @@ pub(crate) async fn upsert_in(
         .insert(db)
         .await?),
     }
+}
+
+/// A candidate named by an invite: its organization, its email (lower-cased, validated) and a
+/// name (empty: keep the stored one).
+pub(crate) struct Named<'a> {
+    pub org_id: Uuid,
+    pub email: &'a str,
+    pub name: &'a str,
+}
+
+/// `upsert_in` for many candidates in one statement (their external ids are left alone): each
+/// is made, or its name updated when a new one is given. Returns each candidate's id by
+/// organization and email. When an email is named twice, the last name given wins, as if they
+/// had been upserted one after the other.
+pub(crate) async fn upsert_many(
+    db: &impl ConnectionTrait,
+    named: &[Named<'_>],
+) -> Result<HashMap<(Uuid, String), Uuid>, ServiceError> {
+    let mut names: HashMap<(Uuid, &str), &str> = HashMap::new();
+    for n in named {
+        let name = names.entry((n.org_id, n.email)).or_insert(n.name);
+        if !n.name.is_empty() {
+            *name = n.name;
+        }
+    }
+    if names.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // In key order, so that concurrent writers lock the rows they share in the same order.
+    let mut names: Vec<_> = names.into_iter().collect();
+    names.sort_unstable();
+    let at = now();
+    let renamed = "excluded.name <> '' AND excluded.name <> candidates.name";
+    let mut ids = HashMap::with_capacity(names.len());
+    // Bounded statements: SQLite binds at most 32766 values per statement.
+    for chunk in names.chunks(1000) {
+        let rows = candidate::Entity::insert_many(chunk.iter().map(|((org_id, email), name)| {
+            candidate::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                org_id: Set(*org_id),
+                email: Set(email.to_string()),
+                name: Set(name.to_string()),
+                external_id: Set(String::new()),
+                created_at: Set(at),
+                updated_at: Set(at),
+            }
+        }))
+        .on_conflict(
+            OnConflict::columns([candidate::Column::OrgId, candidate::Column::Email])
+                .value(
+                    candidate::Column::Name,
+                    Expr::cust(format!(
+                        "CASE WHEN {renamed} THEN excluded.name ELSE candidates.name END"
+                    )),
+                )
+                .value(
+                    candidate::Column::UpdatedAt,
+                    Expr::cust(format!(
+                        "CASE WHEN {renamed} THEN excluded.updated_at \
+                         ELSE candidates.updated_at END"
+                    )),
+                )
+                .to_owned(),
+        )
+        .exec_with_returning_many(db)
+        .await?;
+        ids.extend(rows.into_iter().map(|c| ((c.org_id, c.email), c.id)));
+    }
+    Ok(ids)
 }
 
 pub async fn get(

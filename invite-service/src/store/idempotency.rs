@@ -40,12 +40,21 @@ impl Idempotency {
 
     /// The first answer, if this request id was seen; an error if it came with another body.
     pub async fn replay(&self, db: &impl ConnectionTrait) -> Result<Option<Replay>, ServiceError> {
-        let Some(row) = idempotency_key::Entity::find_by_id(self.key.lookup_hash())
+        idempotency_key::Entity::find_by_id(self.lookup_hash())
             .one(db)
             .await?
-        else {
-            return Ok(None);
-        };
+            .map(|row| self.replay_of(row))
+            .transpose()
+    }
+
+    /// The stored row's key: how a batch looks up many request ids at once.
+    pub(crate) fn lookup_hash(&self) -> String {
+        self.key.lookup_hash()
+    }
+
+    /// The first answer kept in `row` (found by `lookup_hash`); an error if it came with
+    /// another body.
+    pub(crate) fn replay_of(&self, row: idempotency_key::Model) -> Result<Replay, ServiceError> {
         if row.request_hash != self.fingerprint {
             return Err(ServiceError::invalid(
                 "request_id",
@@ -59,10 +68,10 @@ impl Idempotency {
                 ServiceError::Internal(anyhow::anyhow!("sealed idempotent answer is corrupt"))
             })?)
         };
-        Ok(Some(Replay {
+        Ok(Replay {
             resource_id: row.resource_id,
             secret,
-        }))
+        })
     }
 
     pub async fn record(
@@ -71,6 +80,16 @@ impl Idempotency {
         resource_id: Uuid,
         secret: Option<&str>,
     ) -> Result<(), ServiceError> {
+        self.row(resource_id, secret).insert(db).await?;
+        Ok(())
+    }
+
+    /// The row `record` writes, for writing many at once.
+    pub(crate) fn row(
+        &self,
+        resource_id: Uuid,
+        secret: Option<&str>,
+    ) -> idempotency_key::ActiveModel {
         idempotency_key::ActiveModel {
             key_hash: Set(self.key.lookup_hash()),
             org_id: Set(self.org_id),
@@ -79,8 +98,5 @@ impl Idempotency {
             sealed_secret: Set(secret.map(|s| self.key.seal(s)).unwrap_or_default()),
             created_at: Set(now()),
         }
-        .insert(db)
-        .await?;
-        Ok(())
     }
 }

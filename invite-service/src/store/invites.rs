@@ -1,4 +1,6 @@
 //! Invites: one candidate's secret link to one job, and everything that happens to it.
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
@@ -7,15 +9,15 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    candidates::{self, CandidateInput},
+    candidates,
     idempotency::{Idempotency, RequestId},
-    jobs, now,
+    now,
     outbox::{self, NewOutbox, TeamEvent},
     paging::Page,
-    Caller, Store,
+    writer, Caller, Store,
 };
 use crate::{
-    db::entities::{invite, invite_event, invite_label, member},
+    db::entities::{candidate, idempotency_key, invite, invite_event, invite_label, job, member},
     domain::{secret, DeliveryStatus, EventKind, InviteStatus, JobState},
     error::ServiceError,
 };
@@ -84,197 +86,465 @@ pub async fn create(
     request: Option<RequestId>,
 ) -> Result<InviteWithLink, ServiceError> {
     let idempotency = request.map(|r| Idempotency::new(caller, "CreateInvite", &r));
-    // A lost race on a unique index (the same request id, or a new candidate's email) is
-    // resolved by running again: the second run sees the winner's rows. So is an external id
-    // found taken by a call with a request id: the holder may be this very request's first
-    // call, committed after this one looked for it, and the second run replays its answer.
-    match try_create(store, caller, &new, idempotency.as_ref()).await {
-        Err(err)
-            if matches!(err, ServiceError::UniqueViolation(_))
-                || (idempotency.is_some()
-                    && matches!(err, ServiceError::ExternalIdInUse { .. })) =>
-        {
-            try_create(store, caller, &new, idempotency.as_ref()).await
-        }
-        other => other,
+    store
+        .writer
+        .create_invite(CreateRequest {
+            caller: caller.clone(),
+            new,
+            idempotency,
+        })
+        .await
+}
+
+/// A CreateInvite on its way to the writer.
+pub(crate) struct CreateRequest {
+    pub caller: Caller,
+    pub new: NewInvite,
+    pub idempotency: Option<Idempotency>,
+}
+
+impl CreateRequest {
+    /// A lost race on a unique index (the same request id, or a new candidate's email) is
+    /// resolved by running again: the second run sees the winner's rows. So is an external id
+    /// found taken by a call with a request id: the holder may be this very request's first
+    /// call, committed after this one looked for it, and the second run replays its answer.
+    pub(crate) fn worth_retrying(&self, err: &ServiceError) -> bool {
+        matches!(err, ServiceError::UniqueViolation(_))
+            || (self.idempotency.is_some() && matches!(err, ServiceError::ExternalIdInUse { .. }))
     }
 }
 
-async fn try_create(
-    store: &Store,
-    caller: &Caller,
-    new: &NewInvite,
-    idempotency: Option<&Idempotency>,
-) -> Result<InviteWithLink, ServiceError> {
-    let txn = store.write.begin().await?;
+/// Splits off the requests whose request id an earlier one of `batch` carries: they are
+/// retries racing their first call, and replay its answer once it is committed.
+pub(crate) fn split_repeats<T>(
+    batch: Vec<T>,
+    request: impl Fn(&T) -> &CreateRequest,
+) -> (Vec<T>, Vec<T>) {
+    let mut seen = HashSet::new();
+    batch
+        .into_iter()
+        .partition(|item| match &request(item).idempotency {
+            Some(idempotency) => seen.insert(idempotency.lookup_hash()),
+            None => true,
+        })
+}
+
+/// CreateInvite for a batch, in the writer's transaction, with a few statements for all of
+/// it. Each request gets its own answer, in order; one refused (a closed job, a taken external
+/// id, …) writes nothing. An `Err` is a statement that failed: the transaction is then lost.
+/// The batch's request ids are distinct (`split_repeats`).
+pub(crate) async fn create_many(
+    txn: &DatabaseTransaction,
+    context: &writer::Context,
+    requests: &[&CreateRequest],
+) -> Result<Vec<Result<InviteWithLink, ServiceError>>, ServiceError> {
+    let mut found = Found::read(txn, requests).await?;
+    let mut answers = Vec::with_capacity(requests.len());
+    let mut drafts = Vec::new();
+    for request in requests {
+        answers.push(match check(txn, context, request, &mut found).await? {
+            Checked::Replay(answer) => Ok(*answer),
+            Checked::Refused(err) => Err(err),
+            Checked::Accepted(draft) => {
+                drafts.push((answers.len(), draft));
+                // Filled in below, once written.
+                Err(ServiceError::NotFound("invite"))
+            }
+        });
+    }
+    if drafts.is_empty() {
+        return Ok(answers);
+    }
+
+    let named: Vec<candidates::Named> = drafts
+        .iter()
+        .filter(|(_, d)| d.candidate_id.is_none() && !d.candidate_email.is_empty())
+        .map(|(_, d)| candidates::Named {
+            org_id: d.request.caller.org_id,
+            email: &d.candidate_email,
+            name: &d.candidate_name,
+        })
+        .collect();
+    let candidate_ids = candidates::upsert_many(txn, &named).await?;
+
+    let at = now();
+    let mut rows = Vec::with_capacity(drafts.len());
+    let mut labels = Vec::new();
+    let mut events = Vec::with_capacity(drafts.len());
+    let mut keys = Vec::new();
+    for (_, draft) in &drafts {
+        let CreateRequest {
+            caller,
+            new,
+            idempotency,
+        } = draft.request;
+        let job = &found.jobs[&new.job_id];
+        let candidate_id = draft.candidate_id.or_else(|| {
+            candidate_ids
+                .get(&(caller.org_id, draft.candidate_email.clone()))
+                .copied()
+        });
+        let expires_at = match new.expiry {
+            Expiry::At(at) => Some(at),
+            Expiry::JobDefault if job.default_expiry_days > 0 => {
+                Some(at + chrono::Duration::days(i64::from(job.default_expiry_days)))
+            }
+            Expiry::JobDefault => None,
+        };
+        // A link that is not emailed is handed straight back to be shared: that is its sending.
+        let (status, delivery) = if new.send_email {
+            (InviteStatus::Created, DeliveryStatus::Queued)
+        } else {
+            (InviteStatus::Sent, DeliveryStatus::NotRequested)
+        };
+        let id = draft.id;
+        rows.push(invite::ActiveModel {
+            id: Set(id),
+            org_id: Set(caller.org_id),
+            job_id: Set(job.id),
+            candidate_id: Set(candidate_id),
+            candidate_email: Set(draft.candidate_email.clone()),
+            candidate_name: Set(draft.candidate_name.clone()),
+            token_hash: Set(secret::link_token_hash(&context.link_key.token(id, 0))),
+            status: Set(status.as_str().into()),
+            delivery_status: Set(delivery.as_str().into()),
+            locked: Set(new.locked),
+            assignee_ids: Set(json_list(new.assignee_ids.iter().map(Uuid::to_string))),
+            labels: Set(json_list(new.labels.iter().cloned())),
+            message: Set(new
+                .message
+                .clone()
+                .unwrap_or_else(|| job.default_message.clone())),
+            time_limit_minutes: Set(new
+                .time_limit_minutes
+                .unwrap_or(job.default_time_limit_minutes)),
+            expires_at: Set(expires_at),
+            open_count: Set(0),
+            send_count: Set(0),
+            source: Set(new.source.clone()),
+            created_by_key_id: Set(Some(caller.key_id)),
+            created_at: Set(at),
+            updated_at: Set(at),
+            first_opened_at: Set(None),
+            started_at: Set(None),
+            submitted_at: Set(None),
+            link_generation: Set(0),
+            inviter_member_id: Set(new.inviter_member_id.or(caller.owner_member_id)),
+            last_sent_at: Set(None),
+            cohort_id: Set(None),
+            remind_at: Set(new.remind_after.map(|after| at + after)),
+            reminded_at: Set(None),
+            external_id: Set(new.external_id.clone()),
+        });
+        labels.extend(new.labels.iter().map(|label| invite_label::ActiveModel {
+            invite_id: Set(id),
+            label: Set(label.clone()),
+            org_id: Set(caller.org_id),
+        }));
+        events.push(invite_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(caller.org_id),
+            invite_id: Set(id),
+            kind: Set(EventKind::Created.as_str().into()),
+            actor: Set(caller.actor()),
+            detail: Set(if new.send_email {
+                "email queued"
+            } else {
+                "link returned to be shared"
+            }
+            .into()),
+            created_at: Set(at),
+        });
+        // The link is derived again on a retry: nothing secret to keep.
+        keys.extend(idempotency.as_ref().map(|i| i.row(id, None)));
+    }
+    // Returned as stored (PostgreSQL keeps microseconds), in the drafts' order.
+    let mut stored = by_id(
+        invite::Entity::insert_many(rows)
+            .exec_with_returning_many(txn)
+            .await?,
+        |i| i.id,
+    );
+    let invites = drafts
+        .iter()
+        .map(|(_, draft)| {
+            stored.remove(&draft.id).ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("an inserted invite was not returned"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // Bounded statements: SQLite binds at most 32766 values per statement.
+    for chunk in labels.chunks(1000) {
+        invite_label::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    invite_event::Entity::insert_many(events)
+        .exec_without_returning(txn)
+        .await?;
+    let messages: Vec<(&invite::Model, NewOutbox)> = invites
+        .iter()
+        .zip(&drafts)
+        .filter(|(_, (_, draft))| draft.request.new.send_email)
+        .map(|(invite, _)| (invite, NewOutbox::to_candidate(invite, outbox::INVITE, 0)))
+        .collect();
+    if !messages.is_empty() {
+        let pairs: Vec<_> = messages.iter().map(|(i, m)| (*i, m)).collect();
+        outbox::insert_for_many(txn, &pairs).await?;
+    }
+    if !keys.is_empty() {
+        idempotency_key::Entity::insert_many(keys)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    for (invite, (answer, _)) in invites.into_iter().zip(drafts) {
+        answers[answer] = Ok(InviteWithLink {
+            link_url: context.link_url(invite.id, 0),
+            invite,
+        });
+    }
+    Ok(answers)
+}
+
+/// What a batch of creates needs to check its requests, read once for all of them.
+struct Found {
+    /// Request ids seen before, by `Idempotency::lookup_hash`.
+    replays: HashMap<String, idempotency_key::Model>,
+    /// The invites those first calls made.
+    replayed: HashMap<Uuid, invite::Model>,
+    jobs: HashMap<Uuid, job::Model>,
+    /// (organization, member id) of every member named.
+    members: HashSet<(Uuid, Uuid)>,
+    /// Candidates named by id.
+    candidates: HashMap<Uuid, candidate::Model>,
+    /// Who holds each external id asked for, by organization and external id.
+    holders: HashMap<(Uuid, String), Holder>,
+}
+
+enum Holder {
+    /// A live invite.
+    Stored(Box<invite::Model>),
+    /// An invite of this batch.
+    Batch(Uuid),
+}
+
+impl Found {
+    async fn read(
+        txn: &DatabaseTransaction,
+        requests: &[&CreateRequest],
+    ) -> Result<Self, ServiceError> {
+        let key_hashes: Vec<String> = requests
+            .iter()
+            .filter_map(|r| r.idempotency.as_ref().map(Idempotency::lookup_hash))
+            .collect();
+        let replays: HashMap<String, idempotency_key::Model> = if key_hashes.is_empty() {
+            HashMap::new()
+        } else {
+            idempotency_key::Entity::find()
+                .filter(idempotency_key::Column::KeyHash.is_in(key_hashes))
+                .all(txn)
+                .await?
+                .into_iter()
+                .map(|row| (row.key_hash.clone(), row))
+                .collect()
+        };
+        let replayed = if replays.is_empty() {
+            HashMap::new()
+        } else {
+            by_id(
+                invite::Entity::find()
+                    .filter(invite::Column::Id.is_in(replays.values().map(|r| r.resource_id)))
+                    .all(txn)
+                    .await?,
+                |i| i.id,
+            )
+        };
+        let job_ids: HashSet<Uuid> = requests.iter().map(|r| r.new.job_id).collect();
+        let jobs = by_id(
+            job::Entity::find()
+                .filter(job::Column::Id.is_in(job_ids))
+                .all(txn)
+                .await?,
+            |j| j.id,
+        );
+        let member_ids: HashSet<Uuid> = requests
+            .iter()
+            .flat_map(|r| r.new.assignee_ids.iter().chain(&r.new.inviter_member_id))
+            .copied()
+            .collect();
+        let members = if member_ids.is_empty() {
+            HashSet::new()
+        } else {
+            member::Entity::find()
+                .select_only()
+                .column(member::Column::OrgId)
+                .column(member::Column::Id)
+                .filter(member::Column::Id.is_in(member_ids))
+                .into_tuple()
+                .all(txn)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let candidate_ids: HashSet<Uuid> = requests
+            .iter()
+            .filter_map(|r| match r.new.invitee {
+                InviteeInput::Candidate(id) => Some(id),
+                InviteeInput::Named { .. } => None,
+            })
+            .collect();
+        let candidates = if candidate_ids.is_empty() {
+            HashMap::new()
+        } else {
+            by_id(
+                candidate::Entity::find()
+                    .filter(candidate::Column::Id.is_in(candidate_ids))
+                    .all(txn)
+                    .await?,
+                |c| c.id,
+            )
+        };
+        let external_ids: HashSet<&str> = requests
+            .iter()
+            .filter_map(|r| r.new.external_id.as_deref())
+            .collect();
+        let holders = if external_ids.is_empty() {
+            HashMap::new()
+        } else {
+            invite::Entity::find()
+                .filter(invite::Column::ExternalId.is_in(external_ids))
+                .filter(invite::Column::Status.is_not_in(DEAD.iter().map(|s| s.as_str())))
+                .all(txn)
+                .await?
+                .into_iter()
+                .filter_map(|i| {
+                    Some((
+                        (i.org_id, i.external_id.clone()?),
+                        Holder::Stored(Box::new(i)),
+                    ))
+                })
+                .collect()
+        };
+        Ok(Self {
+            replays,
+            replayed,
+            jobs,
+            members,
+            candidates,
+            holders,
+        })
+    }
+}
+
+fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> HashMap<Uuid, T> {
+    rows.into_iter().map(|row| (id(&row), row)).collect()
+}
+
+/// A create request after its checks.
+enum Checked<'a> {
+    /// Its request id was seen: the first answer.
+    Replay(Box<InviteWithLink>),
+    Refused(ServiceError),
+    Accepted(Draft<'a>),
+}
+
+/// An accepted request, before its rows are written.
+struct Draft<'a> {
+    request: &'a CreateRequest,
+    id: Uuid,
+    /// `None` for a candidate named by email: made or found with the batch's candidates.
+    candidate_id: Option<Uuid>,
+    candidate_email: String,
+    candidate_name: String,
+}
+
+/// Checks one request of a batch against what the batch found, in the order a lone create would
+/// meet them. `Err` is a statement that failed.
+async fn check<'a>(
+    txn: &DatabaseTransaction,
+    context: &writer::Context,
+    request: &'a CreateRequest,
+    found: &mut Found,
+) -> Result<Checked<'a>, ServiceError> {
+    let refused = |err| Ok(Checked::Refused(err));
+    let CreateRequest {
+        caller,
+        new,
+        idempotency,
+    } = request;
     if let Some(idempotency) = idempotency {
-        if let Some(replay) = idempotency.replay(&txn).await? {
-            let invite = find(&txn, caller, replay.resource_id).await?;
-            return Ok(InviteWithLink {
-                link_url: store.link_url(invite.id, invite.link_generation),
-                invite,
+        if let Some(row) = found.replays.get(&idempotency.lookup_hash()) {
+            let replay = match idempotency.replay_of(row.clone()) {
+                Ok(replay) => replay,
+                Err(err) => return refused(err),
+            };
+            return Ok(match found.replayed.get(&replay.resource_id) {
+                Some(invite) if invite.org_id == caller.org_id => {
+                    Checked::Replay(Box::new(InviteWithLink {
+                        link_url: context.link_url(invite.id, invite.link_generation),
+                        invite: invite.clone(),
+                    }))
+                }
+                _ => Checked::Refused(ServiceError::NotFound("invite")),
             });
         }
     }
 
-    let job = jobs::find(&txn, caller, new.job_id).await?;
+    let Some(job) = found
+        .jobs
+        .get(&new.job_id)
+        .filter(|j| j.org_id == caller.org_id)
+    else {
+        return refused(ServiceError::NotFound("job"));
+    };
     if job.state != JobState::Open.as_str() {
-        return Err(ServiceError::precondition(
+        return refused(ServiceError::precondition(
             "JOB_CLOSED",
             "the job is closed and takes no new invites; reopen it first",
         ));
     }
-    let inviter = new.inviter_member_id.or(caller.owner_member_id);
-    let mut members_named = new.assignee_ids.clone();
-    members_named.extend(new.inviter_member_id);
-    check_members(&txn, caller, &members_named, new.assignee_ids.len()).await?;
-
-    let (candidate_id, candidate_email, candidate_name) = match &new.invitee {
-        InviteeInput::Named { email, name } if email.is_empty() => {
-            (None, String::new(), name.clone())
-        }
-        InviteeInput::Named { email, name } => {
-            let candidate = candidates::upsert_in(
-                &txn,
-                caller,
-                &CandidateInput {
-                    email: email.clone(),
-                    name: name.clone(),
-                    external_id: String::new(),
-                },
-            )
-            .await?;
-            (Some(candidate.id), email.clone(), name.clone())
-        }
-        InviteeInput::Candidate(id) => {
-            let candidate = candidates::find(&txn, caller, *id).await?;
-            (Some(candidate.id), candidate.email, candidate.name)
-        }
-    };
-    if let Some(external_id) = &new.external_id {
-        free_external_id(&txn, caller, external_id).await?;
+    if let Err(err) = check_members(&found.members, caller, new) {
+        return refused(err);
     }
-
-    let at = now();
-    let expires_at = match new.expiry {
-        Expiry::At(at) => Some(at),
-        Expiry::JobDefault if job.default_expiry_days > 0 => {
-            Some(at + chrono::Duration::days(i64::from(job.default_expiry_days)))
-        }
-        Expiry::JobDefault => None,
-    };
-    // A link that is not emailed is handed straight back to be shared: that is its sending.
-    let (status, delivery) = if new.send_email {
-        (InviteStatus::Created, DeliveryStatus::Queued)
-    } else {
-        (InviteStatus::Sent, DeliveryStatus::NotRequested)
+    let (candidate_id, candidate_email, candidate_name) = match &new.invitee {
+        InviteeInput::Named { email, name } => (None, email.clone(), name.clone()),
+        InviteeInput::Candidate(id) => match found.candidates.get(id) {
+            Some(c) if c.org_id == caller.org_id => (Some(c.id), c.email.clone(), c.name.clone()),
+            _ => return refused(ServiceError::NotFound("candidate")),
+        },
     };
     let id = Uuid::now_v7();
-    let token = store.link_key.token(id, 0);
-    let invite = invite::ActiveModel {
-        id: Set(id),
-        org_id: Set(caller.org_id),
-        job_id: Set(job.id),
-        candidate_id: Set(candidate_id),
-        candidate_email: Set(candidate_email),
-        candidate_name: Set(candidate_name),
-        token_hash: Set(secret::link_token_hash(&token)),
-        status: Set(status.as_str().into()),
-        delivery_status: Set(delivery.as_str().into()),
-        locked: Set(new.locked),
-        assignee_ids: Set(json_list(new.assignee_ids.iter().map(Uuid::to_string))),
-        labels: Set(json_list(new.labels.iter().cloned())),
-        message: Set(new
-            .message
-            .clone()
-            .unwrap_or_else(|| job.default_message.clone())),
-        time_limit_minutes: Set(new
-            .time_limit_minutes
-            .unwrap_or(job.default_time_limit_minutes)),
-        expires_at: Set(expires_at),
-        open_count: Set(0),
-        send_count: Set(0),
-        source: Set(new.source.clone()),
-        created_by_key_id: Set(Some(caller.key_id)),
-        created_at: Set(at),
-        updated_at: Set(at),
-        first_opened_at: Set(None),
-        started_at: Set(None),
-        submitted_at: Set(None),
-        link_generation: Set(0),
-        inviter_member_id: Set(inviter),
-        last_sent_at: Set(None),
-        cohort_id: Set(None),
-        remind_at: Set(new.remind_after.map(|after| at + after)),
-        reminded_at: Set(None),
-        external_id: Set(new.external_id.clone()),
-    }
-    .insert(&txn)
-    .await?;
-    if !new.labels.is_empty() {
-        invite_label::Entity::insert_many(new.labels.iter().map(|label| {
-            invite_label::ActiveModel {
-                invite_id: Set(invite.id),
-                label: Set(label.clone()),
-                org_id: Set(caller.org_id),
+    if let Some(external_id) = &new.external_id {
+        let key = (caller.org_id, external_id.clone());
+        match found.holders.get(&key) {
+            Some(Holder::Batch(holder)) => {
+                return refused(ServiceError::ExternalIdInUse { invite_id: *holder })
             }
-        }))
-        .exec(&txn)
-        .await?;
-    }
-    let detail = if new.send_email {
-        "email queued"
-    } else {
-        "link returned to be shared"
-    };
-    record_event(&txn, &invite, EventKind::Created, &caller.actor(), detail).await?;
-    if new.send_email {
-        outbox::insert(
-            &txn,
-            &invite,
-            &[NewOutbox::to_candidate(&invite, outbox::INVITE, 0)],
-        )
-        .await?;
-    }
-    if let Some(idempotency) = idempotency {
-        // The link is derived again on a retry: nothing secret to keep.
-        idempotency.record(&txn, invite.id, None).await?;
-    }
-    txn.commit().await?;
-    Ok(InviteWithLink {
-        link_url: store.config.link_url(&token),
-        invite,
-    })
-}
-
-/// Refuses an external id that a live invite of the organization carries. A holder whose
-/// expiry has passed (the sweep has not reached it yet) is expired here, freeing the id, as
-/// its link already answers like a dead one. The unique index `invites_live_external_id`
-/// backs this check against concurrent creates: the loser's insert fails, and `create` runs
-/// again to land here.
-async fn free_external_id(
-    txn: &DatabaseTransaction,
-    caller: &Caller,
-    external_id: &str,
-) -> Result<(), ServiceError> {
-    let holder = invite::Entity::find()
-        .filter(invite::Column::OrgId.eq(caller.org_id))
-        .filter(invite::Column::ExternalId.eq(external_id))
-        .filter(invite::Column::Status.is_not_in(DEAD.iter().map(|s| s.as_str())))
-        .one(txn)
-        .await?;
-    let Some(holder) = holder else {
-        return Ok(());
-    };
-    if holder.expires_at.is_some_and(|at| at <= now()) {
-        let expired = apply(txn, &holder, expiry_transition(), "system").await?;
-        if expired.is_some() {
-            return Ok(());
+            // A holder whose expiry has passed (the sweep has not reached it yet) is expired
+            // here, freeing the id, as its link already answers like a dead one. The unique
+            // index `invites_live_external_id` backs this check against concurrent creates.
+            Some(Holder::Stored(holder)) => {
+                let expired = holder.expires_at.is_some_and(|at| at <= now())
+                    && apply(txn, holder, expiry_transition(), "system")
+                        .await?
+                        .is_some();
+                if !expired {
+                    return refused(ServiceError::ExternalIdInUse {
+                        invite_id: holder.id,
+                    });
+                }
+            }
+            None => {}
         }
+        found.holders.insert(key, Holder::Batch(id));
     }
-    Err(ServiceError::ExternalIdInUse {
-        invite_id: holder.id,
-    })
+    Ok(Checked::Accepted(Draft {
+        request,
+        id,
+        candidate_id,
+        candidate_email,
+        candidate_name,
+    }))
 }
 
 /// The states that free an invite's external id; the invite never leaves them.
@@ -303,35 +573,27 @@ pub fn parse_json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-/// Every named member must be the caller's organization's: the first `assignees` ids are
-/// `assignee_ids[i]`, the one after them the inviter.
-async fn check_members(
-    db: &impl ConnectionTrait,
+/// Every member the request names must be the caller's organization's: its assignees, then
+/// its inviter.
+fn check_members(
+    found: &HashSet<(Uuid, Uuid)>,
     caller: &Caller,
-    member_ids: &[Uuid],
-    assignees: usize,
+    new: &NewInvite,
 ) -> Result<(), ServiceError> {
-    if member_ids.is_empty() {
-        return Ok(());
-    }
-    let found: Vec<Uuid> = member::Entity::find()
-        .select_only()
-        .column(member::Column::Id)
-        .filter(member::Column::OrgId.eq(caller.org_id))
-        .filter(member::Column::Id.is_in(member_ids.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let missing: Vec<_> = member_ids
+    let named = new
+        .assignee_ids
         .iter()
         .enumerate()
-        .filter(|(_, id)| !found.contains(id))
-        .map(|(i, _)| crate::error::FieldViolation {
-            field: if i < assignees {
-                format!("assignee_ids[{i}]")
-            } else {
-                "inviter_id".to_string()
-            },
+        .map(|(i, id)| (format!("assignee_ids[{i}]"), id))
+        .chain(
+            new.inviter_member_id
+                .iter()
+                .map(|id| ("inviter_id".to_string(), id)),
+        );
+    let missing: Vec<_> = named
+        .filter(|(_, id)| !found.contains(&(caller.org_id, **id)))
+        .map(|(field, _)| crate::error::FieldViolation {
+            field,
             description: "is not a member of this organization".into(),
         })
         .collect();

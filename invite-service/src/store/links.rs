@@ -1,18 +1,22 @@
 //! What the candidate's link does. The token is the only credential: it is hashed and looked up,
 //! and unknown, revoked and expired links all come back as `None`.
+use std::collections::{HashMap, HashSet};
+
 use sea_orm::{
-    sea_query::{Expr, IntoCondition},
-    ColumnTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    sea_query::{CaseStatement, Expr, IntoCondition},
+    ColumnTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
+use uuid::Uuid;
 
 use super::{
-    invites::{apply, begin, record_event, Transition},
+    invites::{apply, begin, Transition},
     now,
     outbox::{self, TeamEvent},
     Store,
 };
 use crate::{
-    db::entities::{invite, job},
+    db::entities::{invite, invite_event, job},
     domain::{secret, EventKind, InviteStatus},
     error::ServiceError,
 };
@@ -123,59 +127,118 @@ pub async fn count_open(
     if signal == OpenSignal::Start && link.invite.first_opened_at.is_some() {
         return Ok(Some(link));
     }
+    store
+        .writer
+        .record_open(OpenRequest {
+            invite_id: link.invite.id,
+            browser: browser.to_string(),
+            signal,
+        })
+        .await?;
+    Ok(Some(link))
+}
+
+/// An open on its way to the writer.
+pub(crate) struct OpenRequest {
+    pub invite_id: Uuid,
+    pub browser: String,
+    pub signal: OpenSignal,
+}
+
+/// Counts a batch of opens, in the writer's transaction, with three statements for all of it:
+/// the invites are read locked, the counts worked out in order (so of two first opens, one is
+/// first), then written with one UPDATE and one INSERT of the events. An invite no longer live
+/// counts nothing.
+pub(crate) async fn record_opens(
+    txn: &DatabaseTransaction,
+    opens: &[&OpenRequest],
+) -> Result<(), ServiceError> {
+    if opens.is_empty() {
+        return Ok(());
+    }
+    let ids: HashSet<Uuid> = opens.iter().map(|o| o.invite_id).collect();
+    let mut invites: HashMap<Uuid, invite::Model> = invite::Entity::find()
+        .filter(invite::Column::Id.is_in(ids))
+        .order_by_asc(invite::Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
     let at = now();
+    let mut counts: HashMap<Uuid, i32> = HashMap::new();
+    let mut events = Vec::new();
+    for open in opens {
+        let Some(invite) = invites.get_mut(&open.invite_id) else {
+            continue;
+        };
+        if !InviteStatus::parse(&invite.status).is_some_and(|s| InviteStatus::LIVE.contains(&s)) {
+            continue;
+        }
+        let first = invite.first_opened_at.is_none();
+        if !first && open.signal == OpenSignal::Start {
+            continue;
+        }
+        invite.first_opened_at = Some(at);
+        *counts.entry(invite.id).or_default() += 1;
+        let detail = match (first, open.signal) {
+            (true, OpenSignal::Beacon) => format!("first open; browser: {}", open.browser),
+            (true, OpenSignal::Start) => format!("first open, at Start; browser: {}", open.browser),
+            (false, _) => format!("browser: {}", open.browser),
+        };
+        events.push(invite_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(invite.org_id),
+            invite_id: Set(invite.id),
+            kind: Set(EventKind::Opened.as_str().into()),
+            actor: Set(CANDIDATE.into()),
+            detail: Set(detail),
+            created_at: Set(at),
+        });
+    }
+    if counts.is_empty() {
+        return Ok(());
+    }
     let unopened: Vec<&str> = InviteStatus::UNOPENED.iter().map(|s| s.as_str()).collect();
     let live_states: Vec<&str> = InviteStatus::LIVE.iter().map(|s| s.as_str()).collect();
-    let txn = begin(store).await?;
-    // The first open, guarded in the UPDATE so that concurrent ones cannot both be first.
-    let first = invite::Entity::update_many()
+    let added = counts
+        .iter()
+        .fold(CaseStatement::new(), |case, (id, count)| {
+            case.case(invite::Column::Id.eq(*id), *count)
+        })
+        .finally(0);
+    // SET expressions read the row as it was: the first open is the one that finds no
+    // first-opened time.
+    invite::Entity::update_many()
         .col_expr(
             invite::Column::OpenCount,
-            Expr::col(invite::Column::OpenCount).add(1),
+            Expr::col(invite::Column::OpenCount).add(added),
         )
         .col_expr(
             invite::Column::Status,
             Expr::case(
-                invite::Column::Status.is_in(unopened),
+                invite::Column::FirstOpenedAt
+                    .is_null()
+                    .and(invite::Column::Status.is_in(unopened)),
                 InviteStatus::Opened.as_str(),
             )
             .finally(Expr::col(invite::Column::Status))
             .into(),
         )
-        .col_expr(invite::Column::FirstOpenedAt, Expr::value(at))
+        .col_expr(
+            invite::Column::FirstOpenedAt,
+            Expr::col(invite::Column::FirstOpenedAt).if_null(at),
+        )
         .col_expr(invite::Column::UpdatedAt, Expr::value(at))
-        .filter(invite::Column::Id.eq(link.invite.id))
-        .filter(invite::Column::FirstOpenedAt.is_null())
-        .filter(invite::Column::Status.is_in(live_states.clone()))
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
-    let counted = first
-        || (signal == OpenSignal::Beacon
-            && invite::Entity::update_many()
-                .col_expr(
-                    invite::Column::OpenCount,
-                    Expr::col(invite::Column::OpenCount).add(1),
-                )
-                .col_expr(invite::Column::UpdatedAt, Expr::value(at))
-                .filter(invite::Column::Id.eq(link.invite.id))
-                .filter(invite::Column::Status.is_in(live_states))
-                .exec(&txn)
-                .await?
-                .rows_affected
-                == 1);
-    if !counted {
-        return Ok(Some(link));
-    }
-    let detail = match (first, signal) {
-        (true, OpenSignal::Beacon) => format!("first open; browser: {browser}"),
-        (true, OpenSignal::Start) => format!("first open, at Start; browser: {browser}"),
-        (false, _) => format!("browser: {browser}"),
-    };
-    record_event(&txn, &link.invite, EventKind::Opened, CANDIDATE, &detail).await?;
-    txn.commit().await?;
-    Ok(Some(link))
+        .filter(invite::Column::Id.is_in(counts.keys().copied()))
+        .filter(invite::Column::Status.is_in(live_states))
+        .exec(txn)
+        .await?;
+    invite_event::Entity::insert_many(events)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
 }
 
 /// Moves the invite to `started` once; pressing Start again only leads on again.

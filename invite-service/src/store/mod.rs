@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod paging;
 pub mod public;
 pub mod sweeps;
+pub mod writer;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -57,6 +58,8 @@ pub struct Store {
     pub link_key: Arc<LinkKey>,
     /// Verified API keys (`organization::authenticate`).
     pub keys: Arc<KeyCache>,
+    /// CreateInvites and counted opens, written in batches.
+    writer: writer::Writer,
 }
 
 impl Store {
@@ -74,12 +77,19 @@ impl Store {
         .await?;
         // SQLite is one process: its own revocations are all there are to hear.
         let keys = KeyCache::new(read.get_database_backend() == DbBackend::Sqlite);
+        let link_key = Arc::new(load_link_key(&config)?);
+        let writer = writer::Writer::spawn(writer::Context {
+            db: write.clone(),
+            link_key: link_key.clone(),
+            config: config.clone(),
+        });
         Ok(Self {
             read,
             write,
             keys: Arc::new(keys),
-            link_key: Arc::new(load_link_key(&config)?),
+            link_key,
             config,
+            writer,
         })
     }
 

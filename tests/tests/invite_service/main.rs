@@ -3,6 +3,7 @@
 mod api;
 mod at_rest;
 mod bad_input;
+mod batches;
 mod cohorts;
 mod edge;
 mod email;
