@@ -86,8 +86,8 @@ impl EmailCounts {
 }
 
 /// Where a cohort is once its members and emails are where they are now.
-pub(super) fn state_for(pending_members: u64, emails: &EmailCounts) -> CohortState {
-    if pending_members > 0 {
+pub(super) fn state_for(members_pending: bool, emails: &EmailCounts) -> CohortState {
+    if members_pending {
         CohortState::Running
     } else if emails.in_flight() > 0 {
         CohortState::Sending
@@ -138,7 +138,7 @@ pub(crate) async fn record_email(
     let state = match was {
         // Members still wait for their invites: the worker decides when that stage ends.
         Some(CohortState::Running) => CohortState::Running,
-        _ => state_for(0, &emails),
+        _ => state_for(false, &emails),
     };
     let mut update = emails
         .write(cohort::Entity::update_many())

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
@@ -62,13 +62,8 @@ pub async fn process_next_chunk(store: &Store) -> Result<bool, ServiceError> {
 async fn fail_next(store: &Store, cohort_id: Uuid, reason: &str) -> Result<(), ServiceError> {
     let txn = store.write.begin().await?;
     let cohort = lock(&txn, cohort_id).await?;
-    let Some(member) = cohort_member::Entity::find()
-        .filter(cohort_member::Column::CohortId.eq(cohort_id))
-        .filter(cohort_member::Column::State.eq(MemberState::Pending.as_str()))
-        .order_by_asc(cohort_member::Column::Row)
-        .one(&txn)
-        .await?
-    else {
+    let (mut members, more) = next_members(&txn, cohort_id, 1).await?;
+    let Some(member) = members.pop() else {
         return Ok(());
     };
     let sequence = cohort.last_sequence + 1;
@@ -78,9 +73,29 @@ async fn fail_next(store: &Store, cohort_id: Uuid, reason: &str) -> Result<(), S
     row.sequence = Set(Some(sequence));
     row.updated_at = Set(now());
     row.update(&txn).await?;
-    finish_chunk(&txn, &cohort, 0, 1, sequence, 0).await?;
+    finish_chunk(&txn, &cohort, more, 0, 1, sequence, 0).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// The first `limit` pending members of the locked cohort by row, and whether more wait. Only
+/// writers holding the cohort's row add or take pending members, so this stays true until the
+/// transaction ends.
+async fn next_members(
+    txn: &sea_orm::DatabaseTransaction,
+    cohort_id: Uuid,
+    limit: u64,
+) -> Result<(Vec<cohort_member::Model>, bool), ServiceError> {
+    let mut members = cohort_member::Entity::find()
+        .filter(cohort_member::Column::CohortId.eq(cohort_id))
+        .filter(cohort_member::Column::State.eq(MemberState::Pending.as_str()))
+        .order_by_asc(cohort_member::Column::Row)
+        .limit(limit + 1)
+        .all(txn)
+        .await?;
+    let more = members.len() as u64 > limit;
+    members.truncate(limit as usize);
+    Ok((members, more))
 }
 
 /// Counts the chunk's outcomes (and the emails it queued) on the locked cohort, and moves it
@@ -88,16 +103,12 @@ async fn fail_next(store: &Store, cohort_id: Uuid, reason: &str) -> Result<(), S
 async fn finish_chunk(
     txn: &sea_orm::DatabaseTransaction,
     cohort: &cohort::Model,
+    pending: bool,
     succeeded: i32,
     failed: i32,
     last_sequence: i64,
     emails_queued: i32,
 ) -> Result<(), ServiceError> {
-    let pending = cohort_member::Entity::find()
-        .filter(cohort_member::Column::CohortId.eq(cohort.id))
-        .filter(cohort_member::Column::State.eq(MemberState::Pending.as_str()))
-        .count(txn)
-        .await?;
     let emails = EmailCounts {
         queued: cohort.emails_queued + emails_queued,
         ..EmailCounts::of(cohort)
@@ -123,13 +134,7 @@ async fn finish_chunk(
 async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(), ServiceError> {
     let txn = store.write.begin().await?;
     let cohort = lock(&txn, cohort_id).await?;
-    let members = cohort_member::Entity::find()
-        .filter(cohort_member::Column::CohortId.eq(cohort.id))
-        .filter(cohort_member::Column::State.eq(MemberState::Pending.as_str()))
-        .order_by_asc(cohort_member::Column::Row)
-        .limit(limit)
-        .all(&txn)
-        .await?;
+    let (members, more) = next_members(&txn, cohort.id, limit).await?;
     let (Some(first), Some(last)) = (members.first(), members.last()) else {
         return Ok(());
     };
@@ -176,7 +181,7 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
     let job = jobs::find(&txn, &caller, cohort.job_id).await?;
     if job.state != JobState::Open.as_str() {
         fail_members(&txn, &cohort, &rows, "the job was closed").await?;
-        finish_chunk(&txn, &cohort, 0, members.len() as i32, last_sequence, 0).await?;
+        finish_chunk(&txn, &cohort, more, 0, members.len() as i32, last_sequence, 0).await?;
         txn.commit().await?;
         return Ok(());
     }
@@ -192,7 +197,7 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
     create_invites(store, &txn, &caller, &cohort, &job, &fresh, &options).await?;
     let count = members.len() as i32;
     let emails = if options.send_email { count } else { 0 };
-    finish_chunk(&txn, &cohort, count, 0, last_sequence, emails).await?;
+    finish_chunk(&txn, &cohort, more, count, 0, last_sequence, emails).await?;
     txn.commit().await?;
     Ok(())
 }
