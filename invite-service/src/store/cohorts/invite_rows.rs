@@ -34,24 +34,27 @@ pub(super) async fn create_invites(
         return Ok(());
     }
     let at = now();
-    // Candidates: make the missing ones, then read every id.
+    // Candidates: make the missing ones, then read every id. Bounded statements: SQLite binds
+    // at most 32766 values per statement.
     let emails: Vec<String> = members.iter().map(|m| m.email.clone()).collect();
-    candidate::Entity::insert_many(members.iter().map(|m| candidate::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        org_id: Set(caller.org_id),
-        email: Set(m.email.clone()),
-        name: Set(m.name.clone()),
-        external_id: Set(m.external_id.clone()),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }))
-    .on_conflict(
-        OnConflict::columns([candidate::Column::OrgId, candidate::Column::Email])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(txn)
-    .await?;
+    for chunk in members.chunks(2000) {
+        candidate::Entity::insert_many(chunk.iter().map(|m| candidate::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            org_id: Set(caller.org_id),
+            email: Set(m.email.clone()),
+            name: Set(m.name.clone()),
+            external_id: Set(m.external_id.clone()),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }))
+        .on_conflict(
+            OnConflict::columns([candidate::Column::OrgId, candidate::Column::Email])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    }
     let candidate_ids: HashMap<String, Uuid> = candidate::Entity::find()
         .select_only()
         .column(candidate::Column::Email)
@@ -145,7 +148,6 @@ pub(super) async fn create_invites(
             created_at: Set(at),
         });
     }
-    // Bounded statements: SQLite binds at most 32766 values per statement.
     for chunk in invites.chunks(500) {
         invite::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(txn)

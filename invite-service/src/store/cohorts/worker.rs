@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -181,7 +181,16 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
     let job = jobs::find(&txn, &caller, cohort.job_id).await?;
     if job.state != JobState::Open.as_str() {
         fail_members(&txn, &cohort, &rows, "the job was closed").await?;
-        finish_chunk(&txn, &cohort, more, 0, members.len() as i32, last_sequence, 0).await?;
+        finish_chunk(
+            &txn,
+            &cohort,
+            more,
+            0,
+            members.len() as i32,
+            last_sequence,
+            0,
+        )
+        .await?;
         txn.commit().await?;
         return Ok(());
     }
