@@ -493,7 +493,8 @@ impl DbPoll {
                     .await?
             }
         };
-        Ok(state.as_deref() == Some("done"))
+        // `sending`: every invite and outbox row is committed; only the emails remain.
+        Ok(matches!(state.as_deref(), Some("sending" | "done")))
     }
 
     async fn counts(&self, cohort: Uuid) -> anyhow::Result<(i64, i64)> {

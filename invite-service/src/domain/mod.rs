@@ -18,6 +18,11 @@ text_enum!(
 );
 
 text_enum!(
+    /// Where a cohort member is: waiting for its invite, invited, or failed (with a reason).
+    MemberState { Pending = "pending", Invited = "invited", Failed = "failed" }
+);
+
+text_enum!(
     /// Where an invite is in its life. `Revoked` and `Expired` are ends.
     InviteStatus {
         Created = "created",

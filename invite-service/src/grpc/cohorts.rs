@@ -12,7 +12,7 @@ use crate::{
     domain::{
         roster::{self, Entry},
         validate::*,
-        Action, CohortState, DeliveryStatus,
+        Action, CohortState, DeliveryStatus, MemberState,
     },
     error::ServiceError,
     relay,
@@ -278,9 +278,9 @@ fn member_message(view: &MemberView) -> pb::CohortMember {
         row: m.row.max(0) as u32,
         email: m.email.clone(),
         name: m.name.clone(),
-        state: match m.state.as_str() {
-            cohorts::INVITED => pb::MemberState::Invited,
-            cohorts::FAILED => pb::MemberState::Failed,
+        state: match MemberState::parse(&m.state) {
+            Some(MemberState::Invited) => pb::MemberState::Invited,
+            Some(MemberState::Failed) => pb::MemberState::Failed,
             _ => pb::MemberState::Pending,
         } as i32,
         invite_id: view.invite_id.map(|id| id.to_string()).unwrap_or_default(),
@@ -299,9 +299,9 @@ enum Standing {
 }
 
 fn standing(member: &cohort_member::Model) -> Standing {
-    match member.state.as_str() {
-        cohorts::FAILED => Standing::Failed,
-        cohorts::INVITED => match DeliveryStatus::parse(&member.delivery_status) {
+    match MemberState::parse(&member.state) {
+        Some(MemberState::Failed) => Standing::Failed,
+        Some(MemberState::Invited) => match DeliveryStatus::parse(&member.delivery_status) {
             Some(DeliveryStatus::Queued | DeliveryStatus::Deferred) => Standing::Pending,
             Some(DeliveryStatus::Failed | DeliveryStatus::Suppressed) => Standing::Failed,
             _ => Standing::Succeeded,
