@@ -10,6 +10,7 @@ use std::{
 };
 
 use anyhow::Context;
+use beckon_common::progress::Progress;
 use beckon_proto::invite::v1 as pb;
 use http::{header::HeaderName, HeaderValue, Method};
 use tokio::{
@@ -51,6 +52,8 @@ pub struct RunningServer {
     pub store: Store,
     /// notify-service, when it runs inside this process.
     pub notify: Option<notify_service::RunningNotify>,
+    /// Advances whenever background work wrote something.
+    pub progress: Progress,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
     /// Stops the outbox relay, the cohort worker and the sweeper.
@@ -188,11 +191,12 @@ pub async fn start_with_notify(
             .context("serving")
     });
     let (stop_background, stop) = watch::channel(false);
+    let progress = Progress::new();
     let mut background = vec![
         watch_database(&store, health, database_reachable, stop.clone()),
-        Relay::new(store.clone())?.spawn(stop.clone()),
-        background::spawn_cohort_worker(store.clone(), cohort_work, stop.clone()),
-        background::spawn_sweeper(store.clone(), stop.clone()),
+        Relay::new(store.clone())?.spawn(progress.clone(), stop.clone()),
+        background::spawn_cohort_worker(store.clone(), cohort_work, progress.clone(), stop.clone()),
+        background::spawn_sweeper(store.clone(), progress.clone(), stop.clone()),
     ];
     background.extend(store.spawn_checkpointer(stop.clone()));
     background.extend(store.spawn_key_listener(stop));
@@ -202,6 +206,7 @@ pub async fn start_with_notify(
         bootstrap_key,
         store,
         notify,
+        progress,
         shutdown: Some(shutdown_tx),
         task,
         stop_background,

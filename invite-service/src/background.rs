@@ -8,6 +8,8 @@ use tokio::{
     task::JoinHandle,
 };
 
+use beckon_common::progress::Progress;
+
 use crate::store::{cohorts, sweeps, Store};
 
 /// How often the cohort worker looks without being woken (for cohorts made by other replicas,
@@ -17,12 +19,16 @@ const COHORT_POLL: Duration = Duration::from_millis(500);
 pub fn spawn_cohort_worker(
     store: Store,
     work: Arc<Notify>,
+    progress: Progress,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         while !*stop.borrow() {
             match cohorts::process_next_chunk(&store).await {
-                Ok(true) => continue,
+                Ok(true) => {
+                    progress.advance();
+                    continue;
+                }
                 Ok(false) => {}
                 // The database watcher reports an outage once.
                 Err(err) if err.is_unavailable() => {
@@ -39,13 +45,20 @@ pub fn spawn_cohort_worker(
     })
 }
 
-pub fn spawn_sweeper(store: Store, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+pub fn spawn_sweeper(
+    store: Store,
+    progress: Progress,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     let every = Duration::from_millis(store.config.sweep_interval_ms);
     tokio::spawn(async move {
         while !*stop.borrow() {
             match sweeps::expire_due(&store).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(count = n, "expired invites"),
+                Ok(n) => {
+                    tracing::info!(count = n, "expired invites");
+                    progress.advance();
+                }
                 Err(err) if err.is_unavailable() => {
                     tracing::debug!(error = ?err, "expiry sweep failed")
                 }
@@ -53,7 +66,10 @@ pub fn spawn_sweeper(store: Store, mut stop: watch::Receiver<bool>) -> JoinHandl
             }
             match sweeps::send_due_reminders(&store).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(count = n, "queued reminders"),
+                Ok(n) => {
+                    tracing::info!(count = n, "queued reminders");
+                    progress.advance();
+                }
                 Err(err) if err.is_unavailable() => {
                     tracing::debug!(error = ?err, "reminder sweep failed")
                 }

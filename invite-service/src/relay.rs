@@ -4,6 +4,7 @@
 //! are handed over again, and notify-service's idempotency keys keep that from sending twice.
 use std::{collections::HashMap, time::Duration};
 
+use beckon_common::progress::Progress;
 use beckon_proto::notify::v1::{
     self as pb, notify_service_client::NotifyServiceClient, BatchGetDeliveriesRequest,
     EnqueueMessagesRequest, OutgoingMessage,
@@ -89,6 +90,14 @@ pub async fn suppressed_among(
     Ok(suppressed)
 }
 
+/// What a relay round did.
+struct Round {
+    /// A full batch of work: the next round should come at once.
+    busy: bool,
+    /// Rows handed over or followed up.
+    rows: u64,
+}
+
 pub struct Relay {
     store: Store,
     client: Client,
@@ -105,11 +114,20 @@ impl Relay {
         })
     }
 
-    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(
+        self,
+        progress: Progress,
+        mut stop: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             while !*stop.borrow() {
                 let busy = match self.tick().await {
-                    Ok(busy) => busy,
+                    Ok(Round { busy, rows }) => {
+                        if rows > 0 {
+                            progress.advance();
+                        }
+                        busy
+                    }
                     // The database watcher reports an outage once.
                     Err(err) if crate::error::is_database_unavailable(&err) => {
                         tracing::debug!(error = ?err, "outbox relay round failed; retrying");
@@ -130,9 +148,8 @@ impl Relay {
         })
     }
 
-    /// One round: hand over what is due, then look at what notify-service has. True when there
-    /// was a full batch of work (so the next round should come at once).
-    async fn tick(&self) -> anyhow::Result<bool> {
+    /// One round: hand over what is due, then look at what notify-service has.
+    async fn tick(&self) -> anyhow::Result<Round> {
         let due = outbox::due(&self.store, BATCH).await?;
         let handed = due.len() as u64;
         if !due.is_empty() {
@@ -143,7 +160,10 @@ impl Relay {
         if !accepted.is_empty() {
             self.follow(accepted).await?;
         }
-        Ok(handed == BATCH || followed == BATCH)
+        Ok(Round {
+            busy: handed == BATCH || followed == BATCH,
+            rows: handed + followed,
+        })
     }
 
     async fn hand_over(&self, rows: Vec<outbox_row::Model>) -> anyhow::Result<()> {

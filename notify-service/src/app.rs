@@ -4,6 +4,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use beckon_limiter::{memory::MemoryLimiter, redis::RedisLimiter, RateLimiter};
+use beckon_common::progress::Progress;
 use beckon_proto::notify::v1::notify_service_server;
 use tokio::{
     net::TcpListener,
@@ -29,6 +30,8 @@ pub struct RunningNotify {
     pub local_addr: SocketAddr,
     pub store: Store,
     pub queue: Arc<dyn Queue>,
+    /// Advances whenever a worker has handled deliveries.
+    pub progress: Progress,
     stop_workers: watch::Sender<bool>,
     workers: JoinSet<()>,
     database_watcher: JoinHandle<()>,
@@ -110,6 +113,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     };
 
     let (stop_workers, stop) = watch::channel(false);
+    let progress = Progress::new();
     let mut workers = Workers {
         store: store.clone(),
         queue: queue.clone(),
@@ -117,6 +121,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         mailer,
         config: config.clone(),
         replica: replica_name(),
+        progress: progress.clone(),
     }
     .spawn(stop.clone());
     if let Some(checkpointer) = store.spawn_checkpointer(stop.clone()) {
@@ -169,6 +174,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         local_addr,
         store,
         queue,
+        progress,
         stop_workers,
         workers,
         database_watcher,

@@ -9,6 +9,7 @@
 use std::{sync::Arc, time::Duration};
 
 use beckon_limiter::{Admission, Limit, RateLimiter};
+use beckon_common::progress::Progress;
 use chrono::Utc;
 use tokio::{sync::watch, task::JoinSet};
 use uuid::Uuid;
@@ -34,6 +35,8 @@ pub struct Workers {
     pub config: Arc<Config>,
     /// Names this replica's consumers in the queue.
     pub replica: String,
+    /// Advanced after every batch a worker handled.
+    pub progress: Progress,
 }
 
 const BATCH: usize = 16;
@@ -69,6 +72,7 @@ impl Workers {
                     continue;
                 }
             };
+            let handled_any = !leases.is_empty();
             let mut done = Vec::with_capacity(leases.len());
             for lease in leases {
                 match self.handle(&lease).await {
@@ -87,6 +91,9 @@ impl Workers {
             }
             if let Err(err) = self.queue.ack(&done).await {
                 tracing::warn!(error = %err, "queue ack failed; the entries will be redelivered");
+            }
+            if handled_any {
+                self.progress.advance();
             }
         }
     }

@@ -22,6 +22,9 @@ use tonic::{
     Request, Status,
 };
 
+/// How long a test waits for background work to have an effect before it looks one last time.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The origin the tests treat as the browser extension's.
 pub const EXTENSION_ORIGIN: &str = "chrome-extension://beckontestextensionid";
 
@@ -383,25 +386,45 @@ impl TestApp {
             .into_inner()
     }
 
-    /// Polls an invite until `done` holds (outcomes arrive from background work), or 30 s pass.
+    /// Reads with `read` until `done` holds for what it read: once now, then again after each
+    /// round of background work that wrote something (the relay, the cohort worker, the
+    /// sweeper), until `WAIT` has passed; returns the last read.
+    pub async fn when<T>(&self, read: impl AsyncFn() -> T, done: impl Fn(&T) -> bool) -> T {
+        let mut rounds = self
+            .server
+            .as_ref()
+            .expect("server running")
+            .progress
+            .subscribe();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            rounds.mark_unchanged();
+            let value = read().await;
+            if done(&value) {
+                return value;
+            }
+            match tokio::time::timeout_at(deadline, rounds.changed()).await {
+                Ok(Ok(())) => {}
+                // Out of time, or the server stopped: nothing more will change.
+                Ok(Err(_)) | Err(_) => return value,
+            }
+        }
+    }
+
+    /// The invite once `done` holds (outcomes arrive from background work); see `when`.
     pub async fn invite_when(
         &self,
         id: &str,
         done: impl Fn(&beckon_proto::invite::v1::Invite) -> bool,
     ) -> beckon_proto::invite::v1::Invite {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let invite = self
-                .invites()
+        let read = async || {
+            self.invites()
                 .get_invite(beckon_proto::invite::v1::GetInviteRequest { id: id.into() })
                 .await
                 .expect("get invite")
-                .into_inner();
-            if done(&invite) || tokio::time::Instant::now() > deadline {
-                return invite;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+                .into_inner()
+        };
+        self.when(read, done).await
     }
 
     /// The kinds of an invite's events, oldest first.

@@ -365,24 +365,18 @@ async fn failed_rows_can_be_retried_with_corrected_addresses(backend: Backend) {
     assert!(details.failed.is_empty());
 }
 
-/// Polls a cohort until `done` holds for its counts (emails' outcomes arrive through the
-/// relay), or `WAIT` passes.
+/// The cohort once `done` holds for its counts (emails' outcomes arrive through the relay).
 async fn cohort_when(app: &TestApp, id: &str, done: impl Fn(&Cohort) -> bool) -> Cohort {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let cohort = app
-            .invites()
+    let read = async || {
+        app.invites()
             .get_cohort(GetCohortRequest { id: id.into() })
             .await
             .expect("get cohort")
             .into_inner()
             .cohort
-            .expect("cohort");
-        if done(&cohort) || tokio::time::Instant::now() > deadline {
-            return cohort;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+            .expect("cohort")
+    };
+    app.when(read, done).await
 }
 
 fn emails(cohort: &Cohort) -> (u32, u32, u32, u32, u32) {
@@ -699,20 +693,9 @@ async fn an_expiry_and_a_reminder_each_fire_once(backend: Backend) {
         .count();
     assert_eq!(reminders, 1);
     let expiring_id = expiring.invite.expect("invite").id;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let invite = loop {
-        let invite = invites
-            .get_invite(GetInviteRequest {
-                id: expiring_id.clone(),
-            })
-            .await
-            .expect("get")
-            .into_inner();
-        if invite.status == InviteStatus::Expired as i32 || tokio::time::Instant::now() > deadline {
-            break invite;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let invite = app
+        .invite_when(&expiring_id, |i| i.status == InviteStatus::Expired as i32)
+        .await;
     assert_eq!(
         invite.status,
         InviteStatus::Expired as i32,

@@ -7,6 +7,7 @@ use beckon_tests::{
     notify::{NotifyApp, QueueBackend},
     on_both_queues,
     smtp::SmtpServer,
+    WAIT,
 };
 
 on_both_queues!(
@@ -52,24 +53,36 @@ pub async fn enqueue(app: &mut NotifyApp, messages: Vec<OutgoingMessage>) -> Vec
         .deliveries
 }
 
-/// Polls the delivery until `done` holds (a state change happens in the workers).
+/// The delivery once `done` holds: read now, then again after each batch the workers handled
+/// (a state change happens there), until `WAIT` has passed; returns the last read.
 pub async fn delivery_when(
     app: &mut NotifyApp,
     id: &str,
     done: impl Fn(&Delivery) -> bool,
 ) -> Delivery {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut rounds = app
+        .running
+        .as_ref()
+        .expect("notify-service running")
+        .progress
+        .subscribe();
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
+        rounds.mark_unchanged();
         let delivery = app
             .client
             .get_delivery(GetDeliveryRequest { id: id.into() })
             .await
             .expect("get delivery")
             .into_inner();
-        if done(&delivery) || tokio::time::Instant::now() > deadline {
+        if done(&delivery) {
             return delivery;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        match tokio::time::timeout_at(deadline, rounds.changed()).await {
+            Ok(Ok(())) => {}
+            // Out of time, or notify-service stopped: nothing more will change.
+            Ok(Err(_)) | Err(_) => return delivery,
+        }
     }
 }
 
