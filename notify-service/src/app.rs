@@ -3,8 +3,8 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use beckon_limiter::{memory::MemoryLimiter, redis::RedisLimiter, RateLimiter};
 use beckon_common::progress::Progress;
+use beckon_limiter::{memory::MemoryLimiter, redis::RedisLimiter, RateLimiter};
 use beckon_proto::notify::v1::notify_service_server;
 use tokio::{
     net::TcpListener,

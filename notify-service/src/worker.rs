@@ -8,8 +8,8 @@
 //! entries, from the database.
 use std::{sync::Arc, time::Duration};
 
-use beckon_limiter::{Admission, Limit, RateLimiter};
 use beckon_common::progress::Progress;
+use beckon_limiter::{Admission, Limit, RateLimiter};
 use chrono::Utc;
 use tokio::{sync::watch, task::JoinSet};
 use uuid::Uuid;

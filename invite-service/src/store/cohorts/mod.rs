@@ -94,7 +94,11 @@ pub fn sends_email(cohort: &cohort::Model) -> bool {
 }
 
 /// The caller's cohort; another organization's answers like a missing one.
-pub async fn get(store: &super::Store, caller: &Caller, id: Uuid) -> Result<cohort::Model, ServiceError> {
+pub async fn get(
+    store: &super::Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<cohort::Model, ServiceError> {
     find(&store.read, caller, id).await
 }
 
