@@ -877,18 +877,6 @@ async fn limiter_cost(args: &NotifyArgs) -> anyhow::Result<bool> {
     Ok(ok)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_redis_benchmark_quiet_output() {
-        let out = "EVALSHA abc 0: rps=0.0 (overall: nan) avg_msec=nan\rEVALSHA abc 0: 98039.22 requests per second, p50=0.175 msec\n\n";
-        assert_eq!(parse_redis_benchmark(out), Some(98039.22));
-        assert_eq!(parse_redis_benchmark("nothing"), None);
-    }
-}
-
 /// smtp-source, then notify-service, each sending `messages` of notify's invite email to one
 /// smtp-sink. The message smtp-source sends is the one notify builds, byte for byte.
 async fn against_postfix(args: &NotifyArgs) -> anyhow::Result<bool> {
@@ -961,4 +949,16 @@ async fn against_postfix(args: &NotifyArgs) -> anyhow::Result<bool> {
     .await;
     sink.stop().await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_redis_benchmark_quiet_output() {
+        let out = "EVALSHA abc 0: rps=0.0 (overall: nan) avg_msec=nan\rEVALSHA abc 0: 98039.22 requests per second, p50=0.175 msec\n\n";
+        assert_eq!(parse_redis_benchmark(out), Some(98039.22));
+        assert_eq!(parse_redis_benchmark("nothing"), None);
+    }
 }
