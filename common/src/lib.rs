@@ -2,6 +2,7 @@
 //! secrets.
 pub mod config;
 pub mod db;
+pub mod paging;
 pub mod progress;
 
 /// A credential from configuration: never printed, never logged.

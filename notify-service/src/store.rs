@@ -11,6 +11,7 @@ use std::{
 };
 
 use anyhow::Context;
+use beckon_common::paging::{self, Order};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
@@ -252,11 +253,9 @@ impl Store {
         &self,
         filter: &DeliveryFilter,
         after: Option<Uuid>,
-        limit: u64,
-    ) -> Result<Vec<delivery::Model>, NotifyError> {
-        let mut query = delivery::Entity::find()
-            .order_by_desc(delivery::Column::Id)
-            .limit(limit);
+        size: u64,
+    ) -> Result<(Vec<delivery::Model>, Option<Uuid>), NotifyError> {
+        let mut query = delivery::Entity::find();
         if let Some(org) = filter.org_id {
             query = query.filter(delivery::Column::OrgId.eq(org));
         }
@@ -269,10 +268,17 @@ impl Store {
         if let Some(state) = filter.state {
             query = query.filter(delivery::Column::State.eq(state.as_str()));
         }
-        if let Some(after) = after {
-            query = query.filter(delivery::Column::Id.lt(after));
-        }
-        Ok(query.all(&self.read).await?)
+        let column = delivery::Column::Id;
+        Ok(paging::fetch(
+            &self.read,
+            query,
+            column,
+            Order::Descending,
+            after,
+            size,
+            |d| d.id,
+        )
+        .await?)
     }
 
     /// Takes the delivery for one attempt until `now + hold`, unless it is final, not due, or
@@ -503,15 +509,21 @@ impl Store {
     pub async fn list_suppressions(
         &self,
         after: Option<String>,
-        limit: u64,
-    ) -> Result<Vec<suppression::Model>, NotifyError> {
-        let mut query = suppression::Entity::find()
-            .order_by_asc(suppression::Column::Address)
-            .limit(limit);
-        if let Some(after) = after {
-            query = query.filter(suppression::Column::Address.gt(after));
-        }
-        Ok(query.all(&self.read).await?)
+        size: u64,
+    ) -> Result<(Vec<suppression::Model>, Option<String>), NotifyError> {
+        let query = suppression::Entity::find();
+        let column = suppression::Column::Address;
+        let address_of = |s: &suppression::Model| s.address.clone();
+        Ok(paging::fetch(
+            &self.read,
+            query,
+            column,
+            Order::Ascending,
+            after,
+            size,
+            address_of,
+        )
+        .await?)
     }
 
     /// Removes an address from the list; true if it was there.

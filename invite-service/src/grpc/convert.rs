@@ -6,7 +6,7 @@ use prost_types::Timestamp;
 use crate::{
     db::entities::{api_key, candidate, invite, invite_event, job, member},
     domain::{validate::Violations, DeliveryStatus, InviteStatus, JobState, Scope},
-    store::invites::parse_json_list,
+    store::invite_row::parse_json_list,
 };
 
 pub fn timestamp(at: DateTime<Utc>) -> Timestamp {

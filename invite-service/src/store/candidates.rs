@@ -3,12 +3,16 @@ use std::collections::HashMap;
 
 use sea_orm::{
     sea_query::{Expr, OnConflict},
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::{now, paging::Page, Caller, Store};
+use super::{
+    now,
+    paging::{Order, Page},
+    Caller, Store,
+};
 use crate::{db::entities::candidate, error::ServiceError};
 
 #[derive(Clone, Debug)]
@@ -200,17 +204,16 @@ pub async fn list(
     email: Option<String>,
     page: &Page,
 ) -> Result<(Vec<candidate::Model>, String), ServiceError> {
-    let mut query = candidate::Entity::find()
-        .filter(candidate::Column::OrgId.eq(caller.org_id))
-        .order_by_desc(candidate::Column::Id)
-        .limit(page.fetch_limit());
+    let mut query = candidate::Entity::find().filter(candidate::Column::OrgId.eq(caller.org_id));
     if let Some(email) = email {
         query = query.filter(candidate::Column::Email.eq(email));
     }
-    if let Some(after) = page.after {
-        query = query.filter(candidate::Column::Id.lt(after));
-    }
-    let mut rows = query.all(&store.read).await?;
-    let next = page.finish(&mut rows, |c| c.id);
-    Ok((rows, next))
+    page.fetch(
+        &store.read,
+        query,
+        candidate::Column::Id,
+        Order::Descending,
+        |c| c.id,
+    )
+    .await
 }

@@ -3,17 +3,19 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    sea_query::Expr, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::{
     candidates,
     idempotency::{Idempotency, RequestId},
+    invite_row::json_list,
     now,
     outbox::{self, NewOutbox, TeamEvent},
-    paging::Page,
+    paging::{Order, Page},
+    transitions::{apply, change, Transition},
     writer, Caller, Store,
 };
 use crate::{
@@ -564,15 +566,6 @@ fn expiry_transition() -> Transition<'static> {
     }
 }
 
-fn json_list(items: impl Iterator<Item = String>) -> String {
-    serde_json::Value::Array(items.map(serde_json::Value::String).collect()).to_string()
-}
-
-/// Reads back a list stored by `json_list`.
-pub fn parse_json_list(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
 /// Every member the request names must be the caller's organization's: its assignees, then
 /// its inviter.
 fn check_members(
@@ -652,10 +645,7 @@ pub async fn list(
     filter: &InviteFilter,
     page: &Page,
 ) -> Result<(Vec<invite::Model>, String), ServiceError> {
-    let mut query = invite::Entity::find()
-        .filter(invite::Column::OrgId.eq(caller.org_id))
-        .order_by_desc(invite::Column::Id)
-        .limit(page.fetch_limit());
+    let mut query = invite::Entity::find().filter(invite::Column::OrgId.eq(caller.org_id));
     if let Some(job_id) = filter.job_id {
         query = query.filter(invite::Column::JobId.eq(job_id));
     }
@@ -677,12 +667,14 @@ pub async fn list(
             .to_owned();
         query = query.filter(invite::Column::Id.in_subquery(labelled));
     }
-    if let Some(after) = page.after {
-        query = query.filter(invite::Column::Id.lt(after));
-    }
-    let mut rows = query.all(&store.read).await?;
-    let next = page.finish(&mut rows, |i| i.id);
-    Ok((rows, next))
+    page.fetch(
+        &store.read,
+        query,
+        invite::Column::Id,
+        Order::Descending,
+        |i| i.id,
+    )
+    .await
 }
 
 pub async fn list_events(
@@ -692,118 +684,17 @@ pub async fn list_events(
     page: &Page,
 ) -> Result<(Vec<invite_event::Model>, String), ServiceError> {
     find(&store.read, caller, invite_id).await?;
-    let mut query = invite_event::Entity::find()
+    let query = invite_event::Entity::find()
         .filter(invite_event::Column::OrgId.eq(caller.org_id))
-        .filter(invite_event::Column::InviteId.eq(invite_id))
-        .order_by_asc(invite_event::Column::Id)
-        .limit(page.fetch_limit());
-    if let Some(after) = page.after {
-        query = query.filter(invite_event::Column::Id.gt(after));
-    }
-    let mut rows = query.all(&store.read).await?;
-    let next = page.finish(&mut rows, |e| e.id);
-    Ok((rows, next))
-}
-
-pub(crate) async fn record_event(
-    db: &impl ConnectionTrait,
-    invite: &invite::Model,
-    kind: EventKind,
-    actor: &str,
-    detail: &str,
-) -> Result<(), ServiceError> {
-    invite_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        org_id: Set(invite.org_id),
-        invite_id: Set(invite.id),
-        kind: Set(kind.as_str().into()),
-        actor: Set(actor.into()),
-        detail: Set(detail.into()),
-        created_at: Set(now()),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-/// One guarded change of an invite: applied only if the invite is in one of `from` (and, when
-/// given, its lock is as expected), with its event, in one transaction. The guard sits in the
-/// UPDATE's WHERE, so concurrent callers cannot both pass it.
-pub(crate) struct Transition<'a> {
-    pub from: &'a [InviteStatus],
-    pub locked: Option<bool>,
-    pub changes: Vec<(invite::Column, sea_orm::sea_query::SimpleExpr)>,
-    pub event: EventKind,
-    pub detail: String,
-    /// Messages the change sends, written in its transaction.
-    pub outbox: Vec<NewOutbox>,
-}
-
-/// Applies the transition; `Ok(None)` when the guard did not hold.
-pub(crate) async fn apply(
-    txn: &DatabaseTransaction,
-    invite: &invite::Model,
-    transition: Transition<'_>,
-    actor: &str,
-) -> Result<Option<invite::Model>, ServiceError> {
-    let mut update = invite::Entity::update_many()
-        .col_expr(invite::Column::UpdatedAt, Expr::value(now()))
-        .filter(invite::Column::Id.eq(invite.id))
-        .filter(invite::Column::OrgId.eq(invite.org_id))
-        .filter(invite::Column::Status.is_in(transition.from.iter().map(|s| s.as_str())));
-    if let Some(locked) = transition.locked {
-        update = update.filter(invite::Column::Locked.eq(locked));
-    }
-    for (column, value) in transition.changes {
-        update = update.col_expr(column, value);
-    }
-    if update.exec(txn).await?.rows_affected == 0 {
-        return Ok(None);
-    }
-    record_event(txn, invite, transition.event, actor, &transition.detail).await?;
-    let updated = invite::Entity::find_by_id(invite.id)
-        .one(txn)
-        .await?
-        .ok_or(ServiceError::NotFound("invite"))?;
-    outbox::insert(txn, &updated, &transition.outbox).await?;
-    Ok(Some(updated))
-}
-
-/// Runs an admin-side transition on the caller's invite, or says why it cannot happen.
-///
-/// The invite is read locked inside the transaction (`FOR UPDATE` on PostgreSQL; SQLite has one
-/// writer), so the answer rests on its state as this change finds it, even when concurrent calls
-/// race: if `done` already holds, the transition has happened (a retry, or a racing twin won),
-/// and the invite is returned as it is with nothing written; if its state is one the transition
-/// cannot leave from, the call is refused; otherwise it is applied.
-async fn change(
-    store: &Store,
-    caller: &Caller,
-    id: Uuid,
-    done: fn(&invite::Model) -> bool,
-    transition: impl FnOnce(&invite::Model) -> Result<Transition<'static>, ServiceError>,
-) -> Result<invite::Model, ServiceError> {
-    let txn = store.write.begin().await?;
-    let invite = invite::Entity::find_by_id(id)
-        .filter(invite::Column::OrgId.eq(caller.org_id))
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound("invite"))?;
-    if done(&invite) {
-        // Nothing to write; let the next caller waiting on the lock go at once.
-        txn.rollback().await?;
-        return Ok(invite);
-    }
-    let transition = transition(&invite)?;
-    let (from, locked) = (transition.from, transition.locked);
-    match apply(&txn, &invite, transition, &caller.actor()).await? {
-        Some(updated) => {
-            txn.commit().await?;
-            Ok(updated)
-        }
-        None => Err(refusal(&invite, from, locked)),
-    }
+        .filter(invite_event::Column::InviteId.eq(invite_id));
+    page.fetch(
+        &store.read,
+        query,
+        invite_event::Column::Id,
+        Order::Ascending,
+        |e| e.id,
+    )
+    .await
 }
 
 /// For transitions that change something every time they are asked (resend, reissue).
@@ -813,31 +704,6 @@ fn never_done(_: &invite::Model) -> bool {
 
 fn status_of(invite: &invite::Model) -> Option<InviteStatus> {
     InviteStatus::parse(&invite.status)
-}
-
-/// Why the transition cannot leave the invite's state: the state first, the lock only when the
-/// state would do.
-fn refusal(invite: &invite::Model, from: &[InviteStatus], locked: Option<bool>) -> ServiceError {
-    let status = invite.status.as_str();
-    if status_of(invite).is_some_and(|s| from.contains(&s)) {
-        if let Some(locked) = locked {
-            if invite.locked != locked {
-                return if invite.locked {
-                    ServiceError::precondition("INVITE_LOCKED", "the invite is locked")
-                } else {
-                    ServiceError::precondition("INVITE_NOT_LOCKED", "the invite is not locked")
-                };
-            }
-        }
-    }
-    let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-    ServiceError::precondition(
-        "INVALID_INVITE_STATE",
-        format!(
-            "the invite is {status}; this needs it to be {}",
-            allowed.join(" or ")
-        ),
-    )
 }
 
 /// Guards that need the invite itself, beyond its status.
@@ -1058,9 +924,4 @@ pub async fn reissue(
         link_url: store.link_url(invite.id, invite.link_generation),
         invite,
     })
-}
-
-/// A transaction for the link pages, which change invites on the candidate's behalf.
-pub(crate) async fn begin(store: &Store) -> Result<DatabaseTransaction, ServiceError> {
-    Ok(store.write.begin().await?)
 }

@@ -1,14 +1,13 @@
 //! Jobs: the positions or assessments candidates are invited to.
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::{
     idempotency::{Idempotency, RequestId},
     now,
-    paging::Page,
+    paging::{Order, Page},
     Caller, Store,
 };
 use crate::{db::entities::job, domain::JobState, error::ServiceError};
@@ -110,19 +109,18 @@ pub async fn list(
     state: Option<JobState>,
     page: &Page,
 ) -> Result<(Vec<job::Model>, String), ServiceError> {
-    let mut query = job::Entity::find()
-        .filter(job::Column::OrgId.eq(caller.org_id))
-        .order_by_desc(job::Column::Id)
-        .limit(page.fetch_limit());
+    let mut query = job::Entity::find().filter(job::Column::OrgId.eq(caller.org_id));
     if let Some(state) = state {
         query = query.filter(job::Column::State.eq(state.as_str()));
     }
-    if let Some(after) = page.after {
-        query = query.filter(job::Column::Id.lt(after));
-    }
-    let mut rows = query.all(&store.read).await?;
-    let next = page.finish(&mut rows, |j| j.id);
-    Ok((rows, next))
+    page.fetch(
+        &store.read,
+        query,
+        job::Column::Id,
+        Order::Descending,
+        |j| j.id,
+    )
+    .await
 }
 
 pub async fn update(

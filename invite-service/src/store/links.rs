@@ -10,9 +10,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    invites::{apply, begin, Transition},
     now,
     outbox::{self, TeamEvent},
+    transitions::{apply, begin, Transition},
     Store,
 };
 use crate::{

@@ -4,6 +4,7 @@
 pub mod candidates;
 pub mod cohorts;
 pub mod idempotency;
+pub mod invite_row;
 pub mod invites;
 pub mod jobs;
 pub mod key_cache;
@@ -13,6 +14,7 @@ pub mod outbox;
 pub mod paging;
 pub mod public;
 pub mod sweeps;
+pub mod transitions;
 pub mod writer;
 
 use std::{future::Future, sync::Arc, time::Duration};

@@ -1,14 +1,14 @@
 //! Organizations, their members and their API keys.
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::{
     idempotency::{Idempotency, RequestId},
     key_cache, now,
-    paging::Page,
+    paging::{Order, Page},
     Caller, Store,
 };
 use crate::{
@@ -214,16 +214,15 @@ pub async fn list_members(
     caller: &Caller,
     page: &Page,
 ) -> Result<(Vec<member::Model>, String), ServiceError> {
-    let mut query = member::Entity::find()
-        .filter(member::Column::OrgId.eq(caller.org_id))
-        .order_by_desc(member::Column::Id)
-        .limit(page.fetch_limit());
-    if let Some(after) = page.after {
-        query = query.filter(member::Column::Id.lt(after));
-    }
-    let mut rows = query.all(&store.read).await?;
-    let next = page.finish(&mut rows, |m| m.id);
-    Ok((rows, next))
+    let query = member::Entity::find().filter(member::Column::OrgId.eq(caller.org_id));
+    page.fetch(
+        &store.read,
+        query,
+        member::Column::Id,
+        Order::Descending,
+        |m| m.id,
+    )
+    .await
 }
 
 pub async fn update_member(
@@ -309,16 +308,15 @@ pub async fn list_keys(
     caller: &Caller,
     page: &Page,
 ) -> Result<(Vec<api_key::Model>, String), ServiceError> {
-    let mut query = api_key::Entity::find()
-        .filter(api_key::Column::OrgId.eq(caller.org_id))
-        .order_by_desc(api_key::Column::Id)
-        .limit(page.fetch_limit());
-    if let Some(after) = page.after {
-        query = query.filter(api_key::Column::Id.lt(after));
-    }
-    let mut rows = query.all(&store.read).await?;
-    let next = page.finish(&mut rows, |k| k.id);
-    Ok((rows, next))
+    let query = api_key::Entity::find().filter(api_key::Column::OrgId.eq(caller.org_id));
+    page.fetch(
+        &store.read,
+        query,
+        api_key::Column::Id,
+        Order::Descending,
+        |k| k.id,
+    )
+    .await
 }
 
 /// Revokes a key; revoking a revoked key changes nothing. Answers only once no replica can

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{invites::parse_json_list, now, Store};
+use super::{invite_row::parse_json_list, now, transitions::record_event, Store};
 use crate::{
     db::entities::{invite, job, member, organization, outbox},
     error::ServiceError,
@@ -362,7 +362,7 @@ pub async fn record(
                     .filter(invite::Column::Status.eq(InviteStatus::Created.as_str()))
                     .exec(&txn)
                     .await?;
-                super::invites::record_event(
+                record_event(
                     &txn,
                     &invite,
                     EventKind::Sent,
@@ -372,7 +372,7 @@ pub async fn record(
                 .await?;
             }
             DeliveryStatus::Failed | DeliveryStatus::Suppressed => {
-                super::invites::record_event(
+                record_event(
                     &txn,
                     &invite,
                     EventKind::DeliveryFailed,

@@ -1,14 +1,19 @@
 //! AIP-158 page tokens: opaque to clients, tied to the filter they were made for.
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+pub use beckon_common::paging::Order;
+use sea_orm::{ConnectionTrait, EntityTrait, Select};
 use uuid::Uuid;
 
-use crate::domain::{secret::sha256_hex, validate::Violations};
+use crate::{
+    domain::{secret::sha256_hex, validate::Violations},
+    error::ServiceError,
+};
 
 /// A validated page request: how many rows, and after which id.
 #[derive(Clone, Debug)]
 pub struct Page {
-    pub size: u64,
-    pub after: Option<Uuid>,
+    size: u64,
+    after: Option<Uuid>,
     filter: String,
 }
 
@@ -49,23 +54,23 @@ impl Page {
         }
     }
 
-    /// Rows are fetched one past the page size; if the extra row came back, there is a next page.
-    pub fn fetch_limit(&self) -> u64 {
-        self.size + 1
-    }
-
-    /// Trims the extra row and returns the token for the next page, or "".
-    pub fn finish<T>(&self, rows: &mut Vec<T>, id_of: impl Fn(&T) -> Uuid) -> String {
-        if rows.len() as u64 <= self.size {
-            return String::new();
-        }
-        rows.truncate(self.size as usize);
-        match rows.last() {
-            Some(last) => {
-                URL_SAFE_NO_PAD.encode(format!("{}.{}", id_of(last), fingerprint_of(&self.filter)))
-            }
-            None => String::new(),
-        }
+    /// This page of `query`, keyed by the rows' `id` column (UUIDv7: ascending is oldest
+    /// first), and the token for the next page, or "".
+    pub(crate) async fn fetch<E: EntityTrait>(
+        &self,
+        db: &impl ConnectionTrait,
+        query: Select<E>,
+        id: E::Column,
+        order: Order,
+        id_of: impl Fn(&E::Model) -> Uuid,
+    ) -> Result<(Vec<E::Model>, String), ServiceError> {
+        let (rows, last) =
+            beckon_common::paging::fetch(db, query, id, order, self.after, self.size, id_of)
+                .await?;
+        let next = last
+            .map(|id| URL_SAFE_NO_PAD.encode(format!("{id}.{}", fingerprint_of(&self.filter))))
+            .unwrap_or_default();
+        Ok((rows, next))
     }
 }
 

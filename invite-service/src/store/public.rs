@@ -25,9 +25,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    invites::{apply, record_event, Transition},
     jobs, now,
     outbox::{self, NewOutbox},
+    transitions::{apply, record_event, Transition},
     Caller, Store,
 };
 use crate::{

@@ -5,9 +5,9 @@ use sea_orm::{
 };
 
 use super::{
-    invites::{apply, record_event, Transition},
     now,
     outbox::{self, NewOutbox},
+    transitions::{apply, record_event, Transition},
     Store,
 };
 use crate::{

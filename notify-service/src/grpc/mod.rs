@@ -268,13 +268,8 @@ impl NotifyService for NotifyApi {
                 cohort_id: (!req.cohort_id.is_empty()).then_some(req.cohort_id),
                 state,
             };
-            let mut rows = self.store.list_deliveries(&filter, after, size + 1).await?;
-            let next_page_token = if rows.len() as u64 > size {
-                rows.truncate(size as usize);
-                rows.last().map(|d| d.id.to_string()).unwrap_or_default()
-            } else {
-                String::new()
-            };
+            let (rows, last) = self.store.list_deliveries(&filter, after, size).await?;
+            let next_page_token = last.map(|id| id.to_string()).unwrap_or_default();
             Ok(pb::ListDeliveriesResponse {
                 deliveries: rows.into_iter().map(convert::delivery).collect(),
                 next_page_token,
@@ -291,13 +286,8 @@ impl NotifyService for NotifyApi {
             let mut violations = Vec::new();
             let (size, after) = page(&mut violations, req.page_size, &req.page_token);
             domain::finish(violations)?;
-            let mut rows = self.store.list_suppressions(after, size + 1).await?;
-            let next_page_token = if rows.len() as u64 > size {
-                rows.truncate(size as usize);
-                rows.last().map(|s| s.address.clone()).unwrap_or_default()
-            } else {
-                String::new()
-            };
+            let (rows, last) = self.store.list_suppressions(after, size).await?;
+            let next_page_token = last.unwrap_or_default();
             Ok(pb::ListSuppressionsResponse {
                 suppressions: rows
                     .into_iter()

@@ -11,7 +11,10 @@ use crate::{
     db::entities::{cohort, cohort_member, invite},
     domain::MemberState,
     error::ServiceError,
-    store::{paging::Page, Caller, Store},
+    store::{
+        paging::{Order, Page},
+        Caller, Store,
+    },
 };
 
 /// Outcomes read per watch round.
@@ -110,15 +113,15 @@ pub async fn list(
     since: DateTime<Utc>,
     page: &Page,
 ) -> Result<(Vec<cohort::Model>, String), ServiceError> {
-    let mut query = cohort::Entity::find()
+    let query = cohort::Entity::find()
         .filter(cohort::Column::OrgId.eq(caller.org_id))
-        .filter(cohort::Column::CreatedAt.gte(since))
-        .order_by_desc(cohort::Column::Id)
-        .limit(page.fetch_limit());
-    if let Some(after) = page.after {
-        query = query.filter(cohort::Column::Id.lt(after));
-    }
-    let mut rows = query.all(&store.read).await?;
-    let next = page.finish(&mut rows, |c| c.id);
-    Ok((rows, next))
+        .filter(cohort::Column::CreatedAt.gte(since));
+    page.fetch(
+        &store.read,
+        query,
+        cohort::Column::Id,
+        Order::Descending,
+        |c| c.id,
+    )
+    .await
 }

@@ -16,7 +16,7 @@ use crate::{
     domain::{CohortState, DeliveryStatus, EventKind, InviteStatus, MemberState},
     error::ServiceError,
     store::{
-        invites, now,
+        now,
         outbox::{self, NewOutbox},
         Caller, Store,
     },
@@ -219,7 +219,7 @@ async fn email_again(
             .into_tuple()
             .one(txn)
             .await?;
-        invites::record_event(
+        super::super::transitions::record_event(
             txn,
             &invite,
             EventKind::Resent,
@@ -233,7 +233,7 @@ async fn email_again(
         invite.candidate_email = email.clone();
         invite.candidate_id = candidate_id;
     } else {
-        invites::record_event(
+        super::super::transitions::record_event(
             txn,
             &invite,
             EventKind::Resent,

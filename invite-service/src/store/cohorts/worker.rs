@@ -262,7 +262,7 @@ async fn reopen_submitted(
             Vec::new()
         };
         let transition = invites::reopen_transition("reopened by a bulk invite".into(), outbox);
-        if invites::apply(txn, &existing, transition, &caller.actor())
+        if super::super::transitions::apply(txn, &existing, transition, &caller.actor())
             .await?
             .is_some()
         {
