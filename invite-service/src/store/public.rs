@@ -36,7 +36,7 @@ use crate::{
     domain::{
         secret,
         validate::{Violations, MAX_NAME},
-        DeliveryStatus, EventKind, InviteStatus, JobState,
+        DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind,
     },
     error::ServiceError,
 };
@@ -152,7 +152,7 @@ pub async fn find(store: &Store, token: &str) -> Result<Option<job::Model>, Serv
 }
 
 pub fn takes_registrations(job: &job::Model) -> bool {
-    job.state == JobState::Open.as_str()
+    job.state == JobState::Open
 }
 
 fn closed() -> ServiceError {
@@ -253,13 +253,13 @@ async fn try_register(
             locked: None,
             changes: vec![(
                 invite::Column::DeliveryStatus,
-                Expr::value(DeliveryStatus::Queued.as_str()),
+                Expr::value(DeliveryStatus::Queued),
             )],
             event: EventKind::Resent,
             detail: "registered again through the public link; email queued".into(),
             outbox: vec![NewOutbox::to_candidate(
                 &existing,
-                outbox::PUBLIC_REGISTRATION,
+                MessageKind::PublicRegistration,
                 existing.link_generation,
             )],
         };
@@ -284,7 +284,7 @@ async fn reusable_invite(
         .filter(invite::Column::OrgId.eq(job.org_id))
         .filter(invite::Column::JobId.eq(job.id))
         .filter(invite::Column::CandidateEmail.eq(email))
-        .filter(invite::Column::Status.is_in(REUSABLE.iter().map(|s| s.as_str())))
+        .filter(invite::Column::Status.is_in(REUSABLE.iter().copied()))
         .filter(
             Condition::any()
                 .add(invite::Column::ExpiresAt.is_null())
@@ -313,8 +313,8 @@ async fn create_invite(
         candidate_email: Set(registrant.email.clone()),
         candidate_name: Set(registrant.name.clone()),
         token_hash: Set(secret::link_token_hash(&token)),
-        status: Set(InviteStatus::Created.as_str().into()),
-        delivery_status: Set(DeliveryStatus::Queued.as_str().into()),
+        status: Set(InviteStatus::Created),
+        delivery_status: Set(DeliveryStatus::Queued),
         locked: Set(false),
         assignee_ids: Set("[]".into()),
         labels: Set("[]".into()),
@@ -349,7 +349,7 @@ async fn create_invite(
         &invite,
         &[NewOutbox::to_candidate(
             &invite,
-            outbox::PUBLIC_REGISTRATION,
+            MessageKind::PublicRegistration,
             0,
         )],
     )

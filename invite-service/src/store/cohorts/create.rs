@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{find, preview::RowOutcome, CohortOptions, Preview};
 use crate::{
     db::entities::{cohort, cohort_member, job},
-    domain::{CohortState, MemberState},
+    domain::{CohortState, MemberDelivery, MemberState},
     error::ServiceError,
     store::{
         idempotency::{Idempotency, RequestId},
@@ -59,18 +59,18 @@ pub async fn create(
                 labels: Set(
                     serde_json::to_string(&row.entry.labels).unwrap_or_else(|_| "[]".into())
                 ),
-                state: Set(state.as_str().into()),
+                state: Set(state),
                 invite_id: Set(None),
                 reason: Set(reason),
                 sequence: Set(failed.then_some(sequence)),
                 updated_at: Set(at),
-                delivery_status: Set(String::new()),
+                delivery_status: Set(MemberDelivery::NotAsked),
                 delivery_error: Set(String::new()),
             });
         }
         let failed = members
             .iter()
-            .filter(|m| m.state.as_ref() == MemberState::Failed.as_str())
+            .filter(|m| m.state.as_ref() == &MemberState::Failed)
             .count() as i32;
         let total = members.len() as i32;
         let cohort = cohort::ActiveModel {
@@ -85,9 +85,7 @@ pub async fn create(
                 CohortState::Done
             } else {
                 CohortState::Running
-            }
-            .as_str()
-            .into()),
+            }),
             total: Set(total),
             succeeded: Set(0),
             failed: Set(failed),

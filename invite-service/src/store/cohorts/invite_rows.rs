@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::CohortOptions;
 use crate::{
     db::entities::{candidate, cohort, cohort_member, invite, invite_event, invite_label, job},
-    domain::{secret, DeliveryStatus, EventKind, InviteStatus},
+    domain::{secret, DeliveryStatus, EventKind, InviteStatus, MessageKind},
     error::ServiceError,
     store::{
         now,
@@ -106,8 +106,8 @@ pub(super) async fn create_invites(
             candidate_email: Set(member.email.clone()),
             candidate_name: Set(member.name.clone()),
             token_hash: Set(secret::link_token_hash(&token)),
-            status: Set(status.as_str().into()),
-            delivery_status: Set(delivery.as_str().into()),
+            status: Set(status),
+            delivery_status: Set(delivery),
             locked: Set(options.locked),
             assignee_ids: Set(assignees.clone()),
             labels: Set(serde_json::to_string(&member_labels).unwrap_or_else(|_| "[]".into())),
@@ -142,7 +142,7 @@ pub(super) async fn create_invites(
             id: Set(Uuid::now_v7()),
             org_id: Set(caller.org_id),
             invite_id: Set(id),
-            kind: Set(EventKind::Created.as_str().into()),
+            kind: Set(EventKind::Created),
             actor: Set(caller.actor()),
             detail: Set(format!("bulk invite, cohort {}", cohort.id)),
             created_at: Set(at),
@@ -170,7 +170,7 @@ pub(super) async fn create_invites(
             .zip(members)
             .map(|(i, m)| {
                 let invite = i.clone().try_into_model()?;
-                let message = NewOutbox::to_candidate(&invite, outbox::INVITE, 0)
+                let message = NewOutbox::to_candidate(&invite, MessageKind::Invite, 0)
                     .for_cohort_member(m.cohort_id, m.row);
                 Ok((invite, message))
             })
