@@ -130,7 +130,7 @@ pub mod candidate {
 pub mod invite {
     use sea_orm::entity::prelude::*;
 
-    use crate::db::values::{DeliveryStatus, InviteStatus};
+    use crate::db::values::{AssigneeIds, DeliveryStatus, InviteStatus, Labels};
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "invites")]
@@ -148,10 +148,10 @@ pub mod invite {
         pub status: InviteStatus,
         pub delivery_status: DeliveryStatus,
         pub locked: bool,
-        /// JSON array of member ids.
-        pub assignee_ids: String,
-        /// JSON array; also in `invite_labels` for filtering.
-        pub labels: String,
+        #[sea_orm(column_type = "JsonBinary")]
+        pub assignee_ids: AssigneeIds,
+        #[sea_orm(column_type = "JsonBinary")]
+        pub labels: Labels,
         pub message: String,
         pub time_limit_minutes: i32,
         pub expires_at: Option<ChronoDateTimeUtc>,
@@ -332,7 +332,7 @@ pub mod cohort {
 pub mod cohort_member {
     use sea_orm::entity::prelude::*;
 
-    use crate::db::values::{MemberDelivery, MemberState};
+    use crate::db::values::{Labels, MemberDelivery, MemberState};
 
     /// One candidate of a cohort, from pending to invited or failed.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -346,8 +346,9 @@ pub mod cohort_member {
         pub email: String,
         pub name: String,
         pub external_id: String,
-        /// JSON array of labels from the row (the cohort's labels are added).
-        pub labels: String,
+        /// The labels from the row (the cohort's labels are added to its invite).
+        #[sea_orm(column_type = "JsonBinary")]
+        pub labels: Labels,
         pub state: MemberState,
         pub invite_id: Option<Uuid>,
         pub reason: String,

@@ -1,9 +1,21 @@
-//! The values of enum-like columns, each stored as the short text given here so the database
-//! stays readable. sea-orm reads them back checked: a row holding text that is none of them
+//! The values of enum-like and list columns. Enum-like ones are stored as the short text given
+//! here so the database stays readable. sea-orm reads them back checked: a row holding text that is none of them
 //! fails to load (an internal error naming the value), so no code past the store meets one.
 //! The stored texts must never change: rows written by earlier versions hold them.
 //! `crate::domain` re-exports these types and owns their meaning.
-use sea_orm::entity::prelude::*;
+use sea_orm::{entity::prelude::*, FromJsonQueryResult};
+use serde::{Deserialize, Serialize};
+
+/// An invite's labels, or a cohort member's: a JSON array of text (JSONB on PostgreSQL). Also in
+/// `invite_labels`, one row each, for filtering.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+#[serde(transparent)]
+pub struct Labels(pub Vec<String>);
+
+/// The members an invite is assigned to: a JSON array of their ids (JSONB on PostgreSQL).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+#[serde(transparent)]
+pub struct AssigneeIds(pub Vec<Uuid>);
 
 /// Whether a job takes new invites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]

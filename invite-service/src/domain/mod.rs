@@ -7,8 +7,8 @@ pub mod validate;
 // The values of enum-like columns are declared with the schema, which fixes the text each is
 // stored as; what they mean is here.
 pub use crate::db::values::{
-    CohortState, DeliveryStatus, EventKind, InviteStatus, JobState, MemberDelivery, MemberState,
-    MessageKind, OutboxState, ReportedDelivery, Scope,
+    AssigneeIds, CohortState, DeliveryStatus, EventKind, InviteStatus, JobState, Labels,
+    MemberDelivery, MemberState, MessageKind, OutboxState, ReportedDelivery, Scope,
 };
 
 impl InviteStatus {

@@ -2,11 +2,11 @@
 use beckon_proto::invite::v1 as pb;
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
+use uuid::Uuid;
 
 use crate::{
     db::entities::{api_key, candidate, invite, invite_event, job, member},
     domain::{validate::Violations, DeliveryStatus, InviteStatus, JobState, Scope},
-    store::invite_row::parse_json_list,
 };
 
 pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
@@ -152,8 +152,8 @@ pub fn invite(row: invite::Model) -> pb::Invite {
         status: invite_status(row.status) as i32,
         delivery_status: delivery_status(row.delivery_status) as i32,
         locked: row.locked,
-        assignee_ids: parse_json_list(&row.assignee_ids),
-        labels: parse_json_list(&row.labels),
+        assignee_ids: row.assignee_ids.0.iter().map(Uuid::to_string).collect(),
+        labels: row.labels.0,
         message: row.message,
         time_limit_minutes: row.time_limit_minutes.max(0) as u32,
         expire_time: row.expires_at.map(timestamp),

@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::{
     candidates,
     idempotency::{Idempotency, RequestId},
-    invite_row::json_list,
     now,
     outbox::{self, NewOutbox, TeamEvent},
     paging::{Order, Page},
@@ -20,7 +19,9 @@ use super::{
 };
 use crate::{
     db::entities::{candidate, idempotency_key, invite, invite_event, invite_label, job, member},
-    domain::{secret, DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind},
+    domain::{
+        secret, AssigneeIds, DeliveryStatus, EventKind, InviteStatus, JobState, Labels, MessageKind,
+    },
     error::ServiceError,
 };
 
@@ -211,8 +212,8 @@ pub(crate) async fn create_many(
             status: Set(status),
             delivery_status: Set(delivery),
             locked: Set(new.locked),
-            assignee_ids: Set(json_list(new.assignee_ids.iter().map(Uuid::to_string))),
-            labels: Set(json_list(new.labels.iter().cloned())),
+            assignee_ids: Set(AssigneeIds(new.assignee_ids.clone())),
+            labels: Set(Labels(new.labels.clone())),
             message: Set(new
                 .message
                 .clone()

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{invite_row::parse_json_list, now, transitions::record_event, Store};
+use super::{now, transitions::record_event, Store};
 use crate::{
     db::entities::{invite, job, member, organization, outbox},
     domain::{MessageKind, OutboxState, ReportedDelivery},
@@ -113,16 +113,13 @@ pub(crate) async fn team_messages(
         TeamEvent::Started => MessageKind::TeamStarted,
         TeamEvent::Submitted => MessageKind::TeamSubmitted,
     };
-    let assignees: Vec<Uuid> = parse_json_list(&invite.assignee_ids)
-        .iter()
-        .filter_map(|id| Uuid::parse_str(id).ok())
-        .collect();
+    let assignees = &invite.assignee_ids.0;
     let mut query = member::Entity::find()
         .filter(member::Column::OrgId.eq(invite.org_id))
         .filter(wants.eq(true))
         .order_by_asc(member::Column::Id);
     if !assignees.is_empty() {
-        query = query.filter(member::Column::Id.is_in(assignees));
+        query = query.filter(member::Column::Id.is_in(assignees.iter().copied()));
     } else if let Some(inviter) = invite.inviter_member_id {
         query = query.filter(member::Column::Id.eq(inviter));
     } else if invite.source == "public" {

@@ -36,7 +36,7 @@ use crate::{
     domain::{
         secret,
         validate::{Violations, MAX_NAME},
-        DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind,
+        AssigneeIds, DeliveryStatus, EventKind, InviteStatus, JobState, Labels, MessageKind,
     },
     error::ServiceError,
 };
@@ -316,8 +316,8 @@ async fn create_invite(
         status: Set(InviteStatus::Created),
         delivery_status: Set(DeliveryStatus::Queued),
         locked: Set(false),
-        assignee_ids: Set("[]".into()),
-        labels: Set("[]".into()),
+        assignee_ids: Set(AssigneeIds::default()),
+        labels: Set(Labels::default()),
         message: Set(job.default_message.clone()),
         time_limit_minutes: Set(job.default_time_limit_minutes),
         expires_at: Set((job.default_expiry_days > 0)

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{find, preview::RowOutcome, CohortOptions, Preview};
 use crate::{
     db::entities::{cohort, cohort_member, job},
-    domain::{CohortState, MemberDelivery, MemberState},
+    domain::{CohortState, Labels, MemberDelivery, MemberState},
     error::ServiceError,
     store::{
         idempotency::{Idempotency, RequestId},
@@ -56,9 +56,7 @@ pub async fn create(
                 email: Set(row.entry.email.clone()),
                 name: Set(row.entry.name.clone()),
                 external_id: Set(row.entry.external_id.clone()),
-                labels: Set(
-                    serde_json::to_string(&row.entry.labels).unwrap_or_else(|_| "[]".into())
-                ),
+                labels: Set(Labels(row.entry.labels.clone())),
                 state: Set(state),
                 invite_id: Set(None),
                 reason: Set(reason),

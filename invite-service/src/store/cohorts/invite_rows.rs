@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::CohortOptions;
 use crate::{
     db::entities::{candidate, cohort, cohort_member, invite, invite_event, invite_label, job},
-    domain::{secret, DeliveryStatus, EventKind, InviteStatus, MessageKind},
+    domain::{secret, AssigneeIds, DeliveryStatus, EventKind, InviteStatus, Labels, MessageKind},
     error::ServiceError,
     store::{
         now,
@@ -79,14 +79,12 @@ pub(super) async fn create_invites(
     } else {
         (InviteStatus::Sent, DeliveryStatus::NotRequested)
     };
-    let assignees = serde_json::to_string(&options.assignee_ids).unwrap_or_else(|_| "[]".into());
     let mut invites = Vec::with_capacity(members.len());
     let mut labels = Vec::new();
     let mut events = Vec::with_capacity(members.len());
     for member in members {
         let id = Uuid::now_v7();
-        let mut member_labels: Vec<String> =
-            serde_json::from_str(&member.labels).unwrap_or_default();
+        let mut member_labels = member.labels.0.clone();
         member_labels.extend(options.labels.iter().cloned());
         member_labels.sort();
         member_labels.dedup();
@@ -109,8 +107,8 @@ pub(super) async fn create_invites(
             status: Set(status),
             delivery_status: Set(delivery),
             locked: Set(options.locked),
-            assignee_ids: Set(assignees.clone()),
-            labels: Set(serde_json::to_string(&member_labels).unwrap_or_else(|_| "[]".into())),
+            assignee_ids: Set(AssigneeIds(options.assignee_ids.clone())),
+            labels: Set(Labels(member_labels)),
             message: Set(options
                 .message
                 .clone()
