@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{
     candidates,
     idempotency::{Idempotency, RequestId},
+    invite_row::NewInviteRow,
     now,
     outbox::{self, NewOutbox, TeamEvent},
     paging::{Order, Page},
@@ -19,19 +20,11 @@ use super::{
 };
 use crate::{
     db::entities::{candidate, idempotency_key, invite, invite_event, invite_label, job, member},
-    domain::{
-        secret, AssigneeIds, DeliveryStatus, EventKind, InviteStatus, JobState, Labels, MessageKind,
-    },
+    domain::{secret, DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind},
     error::ServiceError,
 };
 
-/// When a new invite's link stops working.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Expiry {
-    /// The job's default.
-    JobDefault,
-    At(DateTime<Utc>),
-}
+pub use super::invite_row::Expiry;
 
 /// Who a new invite is for.
 #[derive(Clone, Debug)]
@@ -187,58 +180,30 @@ pub(crate) async fn create_many(
                 .get(&(caller.org_id, draft.candidate_email.clone()))
                 .copied()
         });
-        let expires_at = match new.expiry {
-            Expiry::At(at) => Some(at),
-            Expiry::JobDefault if job.default_expiry_days > 0 => {
-                Some(at + chrono::Duration::days(i64::from(job.default_expiry_days)))
-            }
-            Expiry::JobDefault => None,
-        };
-        // A link that is not emailed is handed straight back to be shared: that is its sending.
-        let (status, delivery) = if new.send_email {
-            (InviteStatus::Created, DeliveryStatus::Queued)
-        } else {
-            (InviteStatus::Sent, DeliveryStatus::NotRequested)
-        };
         let id = draft.id;
-        rows.push(invite::ActiveModel {
-            id: Set(id),
-            org_id: Set(caller.org_id),
-            job_id: Set(job.id),
-            candidate_id: Set(candidate_id),
-            candidate_email: Set(draft.candidate_email.clone()),
-            candidate_name: Set(draft.candidate_name.clone()),
-            token_hash: Set(secret::link_token_hash(&context.link_key.token(id, 0))),
-            status: Set(status),
-            delivery_status: Set(delivery),
-            locked: Set(new.locked),
-            assignee_ids: Set(AssigneeIds(new.assignee_ids.clone())),
-            labels: Set(Labels(new.labels.clone())),
-            message: Set(new
-                .message
-                .clone()
-                .unwrap_or_else(|| job.default_message.clone())),
-            time_limit_minutes: Set(new
-                .time_limit_minutes
-                .unwrap_or(job.default_time_limit_minutes)),
-            expires_at: Set(expires_at),
-            open_count: Set(0),
-            send_count: Set(0),
-            source: Set(new.source.clone()),
-            created_by_key_id: Set(Some(caller.key_id)),
-            created_at: Set(at),
-            updated_at: Set(at),
-            first_opened_at: Set(None),
-            started_at: Set(None),
-            submitted_at: Set(None),
-            link_generation: Set(0),
-            inviter_member_id: Set(new.inviter_member_id.or(caller.owner_member_id)),
-            last_sent_at: Set(None),
-            cohort_id: Set(None),
-            remind_at: Set(new.remind_after.map(|after| at + after)),
-            reminded_at: Set(None),
-            external_id: Set(new.external_id.clone()),
-        });
+        rows.push(
+            NewInviteRow {
+                id,
+                job,
+                candidate_id,
+                candidate_email: draft.candidate_email.clone(),
+                candidate_name: draft.candidate_name.clone(),
+                send_email: new.send_email,
+                locked: new.locked,
+                assignee_ids: new.assignee_ids.clone(),
+                labels: new.labels.clone(),
+                message: new.message.clone(),
+                time_limit_minutes: new.time_limit_minutes,
+                expiry: new.expiry,
+                remind_after: new.remind_after,
+                source: new.source.clone(),
+                created_by_key_id: Some(caller.key_id),
+                inviter_member_id: new.inviter_member_id.or(caller.owner_member_id),
+                cohort_id: None,
+                external_id: new.external_id.clone(),
+            }
+            .into_active_model(&context.link_key, at),
+        );
         labels.extend(new.labels.iter().map(|label| invite_label::ActiveModel {
             invite_id: Set(id),
             label: Set(label.clone()),

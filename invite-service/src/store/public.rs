@@ -25,6 +25,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
+    invite_row::{Expiry, NewInviteRow},
     jobs, now,
     outbox::{self, NewOutbox},
     transitions::{apply, record_event, Transition},
@@ -36,7 +37,7 @@ use crate::{
     domain::{
         secret,
         validate::{Violations, MAX_NAME},
-        AssigneeIds, DeliveryStatus, EventKind, InviteStatus, JobState, Labels, MessageKind,
+        DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind,
     },
     error::ServiceError,
 };
@@ -302,38 +303,28 @@ async fn create_invite(
     registrant: &Registrant,
 ) -> Result<invite::Model, ServiceError> {
     let candidate = candidate(txn, job.org_id, registrant).await?;
-    let at = now();
-    let id = Uuid::now_v7();
-    let token = store.link_key.token(id, 0);
-    let invite = invite::ActiveModel {
-        id: Set(id),
-        org_id: Set(job.org_id),
-        job_id: Set(job.id),
-        candidate_id: Set(Some(candidate.id)),
-        candidate_email: Set(registrant.email.clone()),
-        candidate_name: Set(registrant.name.clone()),
-        token_hash: Set(secret::link_token_hash(&token)),
-        status: Set(InviteStatus::Created),
-        delivery_status: Set(DeliveryStatus::Queued),
-        locked: Set(false),
-        assignee_ids: Set(AssigneeIds::default()),
-        labels: Set(Labels::default()),
-        message: Set(job.default_message.clone()),
-        time_limit_minutes: Set(job.default_time_limit_minutes),
-        expires_at: Set((job.default_expiry_days > 0)
-            .then(|| at + chrono::Duration::days(i64::from(job.default_expiry_days)))),
-        open_count: Set(0),
-        send_count: Set(0),
-        source: Set(SOURCE.into()),
+    let invite = NewInviteRow {
+        id: Uuid::now_v7(),
+        job,
+        candidate_id: Some(candidate.id),
+        candidate_email: registrant.email.clone(),
+        candidate_name: registrant.name.clone(),
+        send_email: true,
+        locked: false,
+        assignee_ids: Vec::new(),
+        labels: Vec::new(),
+        message: None,
+        time_limit_minutes: None,
+        expiry: Expiry::JobDefault,
+        remind_after: None,
+        source: SOURCE.into(),
         // No key and no inviter: the team hears through `outbox::team_messages`' public rule.
-        created_by_key_id: Set(None),
-        inviter_member_id: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-        link_generation: Set(0),
-        // The rest (opened, started, reminders, cohort...) has not happened: NULL.
-        ..Default::default()
+        created_by_key_id: None,
+        inviter_member_id: None,
+        cohort_id: None,
+        external_id: None,
     }
+    .into_active_model(&store.link_key, now())
     .insert(txn)
     .await?;
     record_event(
