@@ -96,7 +96,7 @@ pub enum DeliveryStatus {
 #[sea_orm(
     value_type = "String",
     from_str = "MemberDelivery::from_stored",
-    to_str = "MemberDelivery::to_stored"
+    to_str = "MemberDelivery::stored_text"
 )]
 pub enum MemberDelivery {
     NotAsked,
@@ -111,7 +111,7 @@ impl MemberDelivery {
         }
     }
 
-    fn to_stored(&self) -> String {
+    fn stored_text(&self) -> String {
         match self {
             MemberDelivery::NotAsked => String::new(),
             MemberDelivery::Tracked(status) => status.to_value(),
@@ -290,14 +290,14 @@ mod tests {
 
     #[test]
     fn a_member_without_email_is_stored_as_empty_text() {
-        assert_eq!(MemberDelivery::NotAsked.to_stored(), "");
+        assert_eq!(MemberDelivery::NotAsked.stored_text(), "");
         assert_eq!(
             MemberDelivery::from_stored("").ok(),
             Some(MemberDelivery::NotAsked)
         );
         let queued = MemberDelivery::Tracked(DeliveryStatus::Queued);
         assert_eq!(
-            MemberDelivery::from_stored(&queued.to_stored()).ok(),
+            MemberDelivery::from_stored(&queued.stored_text()).ok(),
             Some(queued)
         );
         assert!(MemberDelivery::from_stored("lost").is_err());
