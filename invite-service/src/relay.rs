@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     db::entities::outbox as outbox_row,
-    domain::InviteStatus,
+    domain::{MessageKind, ReportedDelivery},
     store::{
         outbox::{self, Subjects},
         Store,
@@ -226,7 +226,8 @@ impl Relay {
         if status.code() == Code::InvalidArgument {
             // Will never be accepted as it is: fail it where people can see why.
             for row in rows {
-                outbox::record(&self.store, row, "failed", status.message()).await?;
+                outbox::record(&self.store, row, ReportedDelivery::Failed, status.message())
+                    .await?;
             }
             return Ok(());
         }
@@ -295,13 +296,17 @@ fn idempotency_key(row: &outbox_row::Model) -> String {
     format!("beckon-outbox-{}", row.id)
 }
 
-fn delivery_state(delivery: &pb::Delivery) -> &'static str {
+/// A state notify-service did not name (UNSPECIFIED, or one newer than this build) counts as
+/// still queued: the row is looked at again, never closed on a guess.
+fn delivery_state(delivery: &pb::Delivery) -> ReportedDelivery {
     match pb::DeliveryState::try_from(delivery.state) {
-        Ok(pb::DeliveryState::Sent) => "sent",
-        Ok(pb::DeliveryState::Deferred) => "deferred",
-        Ok(pb::DeliveryState::Failed) => "failed",
-        Ok(pb::DeliveryState::Suppressed) => "suppressed",
-        _ => "queued",
+        Ok(pb::DeliveryState::Sent) => ReportedDelivery::Sent,
+        Ok(pb::DeliveryState::Deferred) => ReportedDelivery::Deferred,
+        Ok(pb::DeliveryState::Failed) => ReportedDelivery::Failed,
+        Ok(pb::DeliveryState::Suppressed) => ReportedDelivery::Suppressed,
+        Ok(pb::DeliveryState::Queued | pb::DeliveryState::Unspecified) | Err(_) => {
+            ReportedDelivery::Queued
+        }
     }
 }
 
@@ -340,36 +345,32 @@ fn message(
         ("position_title".to_string(), job.title.clone()),
         ("organization_name".to_string(), organization_name),
     ]);
-    let kind = match row.kind.as_str() {
-        outbox::INVITE | outbox::RESEND | outbox::PUBLIC_REGISTRATION | outbox::REMINDER => {
-            let status = InviteStatus::parse(&invite.status);
-            if status.is_none_or(InviteStatus::link_is_dead) {
-                return Err("the invite was revoked or expired before its email went out");
-            }
-            if row.link_generation != invite.link_generation {
-                return Err("the link was reissued before this email went out");
-            }
-            variables.insert(
-                "link".to_string(),
-                store.link_url(invite.id, row.link_generation),
-            );
-            variables.insert("custom_message".to_string(), invite.message.clone());
-            let inviter = invite
-                .inviter_member_id
-                .and_then(|id| subjects.inviters.get(&id))
-                .map(|m| m.name.clone())
-                .unwrap_or_default();
-            variables.insert("inviter_name".to_string(), inviter);
-            match row.kind.as_str() {
-                outbox::INVITE => pb::MessageKind::Invite,
-                outbox::RESEND => pb::MessageKind::Resend,
-                outbox::REMINDER => pb::MessageKind::Reminder,
-                _ => pb::MessageKind::PublicRegistration,
-            }
+    if row.kind.is_to_candidate() {
+        if invite.status.link_is_dead() {
+            return Err("the invite was revoked or expired before its email went out");
         }
-        outbox::TEAM_STARTED => pb::MessageKind::TeamStarted,
-        outbox::TEAM_SUBMITTED => pb::MessageKind::TeamSubmitted,
-        _ => return Err("unknown message kind"),
+        if row.link_generation != invite.link_generation {
+            return Err("the link was reissued before this email went out");
+        }
+        variables.insert(
+            "link".to_string(),
+            store.link_url(invite.id, row.link_generation),
+        );
+        variables.insert("custom_message".to_string(), invite.message.clone());
+        let inviter = invite
+            .inviter_member_id
+            .and_then(|id| subjects.inviters.get(&id))
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        variables.insert("inviter_name".to_string(), inviter);
+    }
+    let kind = match row.kind {
+        MessageKind::Invite => pb::MessageKind::Invite,
+        MessageKind::Resend => pb::MessageKind::Resend,
+        MessageKind::PublicRegistration => pb::MessageKind::PublicRegistration,
+        MessageKind::Reminder => pb::MessageKind::Reminder,
+        MessageKind::TeamStarted => pb::MessageKind::TeamStarted,
+        MessageKind::TeamSubmitted => pb::MessageKind::TeamSubmitted,
     };
     Ok(OutgoingMessage {
         idempotency_key: idempotency_key(row),

@@ -7,31 +7,8 @@ use uuid::Uuid;
 
 use crate::error::{FieldViolation, NotifyError};
 
-use beckon_common::text_enum;
-
-text_enum!(
-    /// What a message is for; each kind has its own default template.
-    MessageKind {
-        Invite = "invite",
-        Resend = "resend",
-        TeamStarted = "team_started",
-        TeamSubmitted = "team_submitted",
-        PublicRegistration = "public_registration",
-        InviterCopy = "inviter_copy",
-        Reminder = "reminder",
-    }
-);
-
-text_enum!(
-    /// Where a delivery is. `Sent`, `Failed` and `Suppressed` are final.
-    DeliveryState {
-        Queued = "queued",
-        Sent = "sent",
-        Deferred = "deferred",
-        Failed = "failed",
-        Suppressed = "suppressed",
-    }
-);
+// Declared with the schema, which fixes the text each is stored as; what they mean is here.
+pub use crate::db::values::{DeliveryState, MessageKind};
 
 impl DeliveryState {
     pub fn is_final(self) -> bool {

@@ -160,13 +160,13 @@ impl Store {
                 id: Set(*id),
                 idempotency_key: Set(m.idempotency_key.clone()),
                 org_id: Set(m.org_id),
-                kind: Set(m.kind.as_str().into()),
+                kind: Set(m.kind),
                 recipient: Set(m.recipient.clone()),
                 recipient_name: Set(m.recipient_name.clone()),
                 variables: Set(variables),
                 invite_id: Set(m.invite_id.clone()),
                 cohort_id: Set(m.cohort_id.clone()),
-                state: Set(state.as_str().into()),
+                state: Set(state),
                 attempts: Set(0),
                 last_error: Set(if state.is_final() {
                     "recipient is on the suppression list".into()
@@ -266,7 +266,7 @@ impl Store {
             query = query.filter(delivery::Column::CohortId.eq(cohort.as_str()));
         }
         if let Some(state) = filter.state {
-            query = query.filter(delivery::Column::State.eq(state.as_str()));
+            query = query.filter(delivery::Column::State.eq(state));
         }
         let column = delivery::Column::Id;
         Ok(paging::fetch(
@@ -347,7 +347,7 @@ impl Store {
                 Some("recipient is on the suppression list".to_string()),
             ),
         };
-        update = update.col_expr(delivery::Column::State, Expr::value(state.as_str()));
+        update = update.col_expr(delivery::Column::State, Expr::value(state));
         if let Some(attempts) = attempts {
             update = update.col_expr(delivery::Column::Attempts, Expr::value(attempts));
         }
@@ -540,16 +540,14 @@ impl Store {
         org_id: Uuid,
         kind: MessageKind,
     ) -> Result<Option<TemplateSource>, NotifyError> {
-        Ok(
-            template::Entity::find_by_id((org_id, kind.as_str().to_string()))
-                .one(&self.read)
-                .await?
-                .map(|t| TemplateSource {
-                    subject: t.subject,
-                    text_body: t.text_body,
-                    html_body: t.html_body,
-                }),
-        )
+        Ok(template::Entity::find_by_id((org_id, kind))
+            .one(&self.read)
+            .await?
+            .map(|t| TemplateSource {
+                subject: t.subject,
+                text_body: t.text_body,
+                html_body: t.html_body,
+            }))
     }
 
     pub async fn put_template(
@@ -560,7 +558,7 @@ impl Store {
     ) -> Result<(), NotifyError> {
         template::Entity::insert(template::ActiveModel {
             org_id: Set(org_id),
-            kind: Set(kind.as_str().into()),
+            kind: Set(kind),
             subject: Set(source.subject.clone()),
             text_body: Set(source.text_body.clone()),
             html_body: Set(source.html_body.clone()),
@@ -583,8 +581,7 @@ impl Store {
 }
 
 fn pending() -> Condition {
-    Condition::all()
-        .add(delivery::Column::State.is_in(DeliveryState::PENDING.iter().map(|s| s.as_str())))
+    Condition::all().add(delivery::Column::State.is_in(DeliveryState::PENDING.iter().copied()))
 }
 
 #[derive(Clone, Debug, Default)]

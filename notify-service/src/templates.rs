@@ -182,8 +182,8 @@ mod tests {
 
     #[test]
     fn every_default_template_is_valid_and_renders_with_no_variables() {
-        for kind in MessageKind::ALL {
-            let source = default_template(*kind);
+        for kind in MessageKind::all() {
+            let source = default_template(kind);
             validate(&source, "template").expect("default template is valid");
             render(&source, &BTreeMap::new(), "").expect("renders with nothing given");
         }

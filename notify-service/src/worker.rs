@@ -17,7 +17,6 @@ use uuid::Uuid;
 use crate::{
     config::Config,
     db::entities::delivery,
-    domain::{DeliveryState, MessageKind},
     mail::{Email, Mailer, SendOutcome},
     queue::{Lease, Queue},
     seal::OpenError,
@@ -158,8 +157,7 @@ impl Workers {
     /// when it is not due or another worker holds it, it is put back on the queue for the time
     /// it will be (the entry in hand is then acked, never simply dropped). `None`: ready.
     async fn unless_ready(&self, delivery: &delivery::Model) -> anyhow::Result<Option<Handled>> {
-        let state = DeliveryState::parse(&delivery.state);
-        if state.is_none_or(DeliveryState::is_final) {
+        if delivery.state.is_final() {
             return Ok(Some(Handled::Ack));
         }
         let now = Utc::now();
@@ -250,12 +248,7 @@ impl Workers {
 
     async fn attempt(&self, delivery: &delivery::Model) -> anyhow::Result<Outcome> {
         let attempts = delivery.attempts + 1;
-        let Some(kind) = MessageKind::parse(&delivery.kind) else {
-            return Ok(Outcome::Failed {
-                attempts: Some(attempts),
-                error: format!("unknown message kind {}", delivery.kind),
-            });
-        };
+        let kind = delivery.kind;
         let source = match self.store.org_template(delivery.org_id, kind).await? {
             Some(source) => source,
             None => templates::default_template(kind),

@@ -282,6 +282,31 @@ impl TestApp {
         db.close().await.expect("close the test connection");
     }
 
+    /// Writes a value straight into one column of an invite, as a bug or a hand edit might:
+    /// for tests of what the service makes of stored data no API can write.
+    pub async fn overwrite_invite_column(
+        &self,
+        invite_id: &str,
+        column: invite_service::db::entities::invite::Column,
+        value: impl Into<sea_orm::Value>,
+    ) {
+        use invite_service::db::entities::invite;
+        use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+
+        let db = Database::connect(self.config.database_url())
+            .await
+            .expect("connect to the test database");
+        let changed = invite::Entity::update_many()
+            .col_expr(column, Expr::value(value.into()))
+            .filter(invite::Column::Id.eq(uuid::Uuid::parse_str(invite_id).expect("uuid")))
+            .exec(&db)
+            .await
+            .expect("overwrite the column")
+            .rows_affected;
+        assert_eq!(changed, 1, "the invite {invite_id} is in the database");
+        db.close().await.expect("close the test connection");
+    }
+
     pub fn store(&self) -> &invite_service::store::Store {
         &self.server.as_ref().expect("server running").store
     }

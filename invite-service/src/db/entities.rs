@@ -1,5 +1,5 @@
-//! sea-orm entities: one module per table. Enum-like columns are stored as short text so the
-//! database stays readable; `crate::domain` owns their meaning.
+//! sea-orm entities: one module per table. Enum-like columns hold the types of `super::values`,
+//! stored as short text so the database stays readable; `crate::domain` owns their meaning.
 #![allow(clippy::empty_docs)]
 
 pub mod organization {
@@ -23,6 +23,8 @@ pub mod organization {
 pub mod api_key {
     use sea_orm::entity::prelude::*;
 
+    use crate::db::values::Scope;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "api_keys")]
     pub struct Model {
@@ -30,7 +32,7 @@ pub mod api_key {
         pub id: Uuid,
         pub org_id: Uuid,
         pub name: String,
-        pub scope: String,
+        pub scope: Scope,
         /// The public start of the key, e.g. `bk_1a2b3c4d5e6f`: how a presented key is found.
         #[sea_orm(unique)]
         pub prefix: String,
@@ -74,6 +76,8 @@ pub mod member {
 pub mod job {
     use sea_orm::entity::prelude::*;
 
+    use crate::db::values::JobState;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "jobs")]
     pub struct Model {
@@ -81,7 +85,7 @@ pub mod job {
         pub id: Uuid,
         pub org_id: Uuid,
         pub title: String,
-        pub state: String,
+        pub state: JobState,
         pub assessment_url: String,
         pub default_expiry_days: i32,
         pub default_time_limit_minutes: i32,
@@ -126,6 +130,8 @@ pub mod candidate {
 pub mod invite {
     use sea_orm::entity::prelude::*;
 
+    use crate::db::values::{AssigneeIds, DeliveryStatus, InviteStatus, Labels};
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "invites")]
     pub struct Model {
@@ -139,13 +145,13 @@ pub mod invite {
         /// SHA-256 of the link token, hex. The token itself is never stored.
         #[sea_orm(unique)]
         pub token_hash: String,
-        pub status: String,
-        pub delivery_status: String,
+        pub status: InviteStatus,
+        pub delivery_status: DeliveryStatus,
         pub locked: bool,
-        /// JSON array of member ids.
-        pub assignee_ids: String,
-        /// JSON array; also in `invite_labels` for filtering.
-        pub labels: String,
+        #[sea_orm(column_type = "JsonBinary")]
+        pub assignee_ids: AssigneeIds,
+        #[sea_orm(column_type = "JsonBinary")]
+        pub labels: Labels,
         pub message: String,
         pub time_limit_minutes: i32,
         pub expires_at: Option<ChronoDateTimeUtc>,
@@ -199,6 +205,8 @@ pub mod invite_label {
 pub mod invite_event {
     use sea_orm::entity::prelude::*;
 
+    use crate::db::values::EventKind;
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "invite_events")]
     pub struct Model {
@@ -206,7 +214,7 @@ pub mod invite_event {
         pub id: Uuid,
         pub org_id: Uuid,
         pub invite_id: Uuid,
-        pub kind: String,
+        pub kind: EventKind,
         pub actor: String,
         pub detail: String,
         pub created_at: ChronoDateTimeUtc,
@@ -247,6 +255,8 @@ pub mod idempotency_key {
 pub mod outbox {
     use sea_orm::entity::prelude::*;
 
+    use crate::db::values::{MessageKind, OutboxState, ReportedDelivery};
+
     /// A message to send, written in the same transaction as the change that causes it, and
     /// kept until notify-service reports a final outcome: nothing accepted is lost.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -256,17 +266,14 @@ pub mod outbox {
         pub id: Uuid,
         pub org_id: Uuid,
         pub invite_id: Uuid,
-        /// notify-service's message kind, e.g. `invite`, `team_started`.
-        pub kind: String,
+        pub kind: MessageKind,
         pub recipient: String,
         pub recipient_name: String,
         /// The link generation to put in the email; the link itself is derived when sending.
         /// Zero for messages without a link.
         pub link_generation: i32,
-        /// `pending` (to hand over), `accepted` (notify-service has it), `done`.
-        pub state: String,
-        /// notify-service's delivery state, as last reported.
-        pub delivery_state: String,
+        pub state: OutboxState,
+        pub delivery_state: ReportedDelivery,
         pub attempts: i32,
         pub next_attempt_at: ChronoDateTimeUtc,
         pub last_error: String,
@@ -287,6 +294,8 @@ pub mod outbox {
 pub mod cohort {
     use sea_orm::entity::prelude::*;
 
+    use crate::db::values::CohortState;
+
     /// One bulk call: its options, and counts kept up to date as its members are processed.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "cohorts")]
@@ -298,8 +307,7 @@ pub mod cohort {
         /// The options every invite gets, as JSON (see `store::cohorts::CohortOptions`).
         pub options: String,
         pub created_by_key_id: Uuid,
-        /// `running` (making invites), `sending` (waiting for emails' outcomes) or `done`.
-        pub state: String,
+        pub state: CohortState,
         pub total: i32,
         pub succeeded: i32,
         pub failed: i32,
@@ -324,6 +332,8 @@ pub mod cohort {
 pub mod cohort_member {
     use sea_orm::entity::prelude::*;
 
+    use crate::db::values::{Labels, MemberDelivery, MemberState};
+
     /// One candidate of a cohort, from pending to invited or failed.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "cohort_members")]
@@ -336,18 +346,17 @@ pub mod cohort_member {
         pub email: String,
         pub name: String,
         pub external_id: String,
-        /// JSON array of labels from the row (the cohort's labels are added).
-        pub labels: String,
-        /// `pending`, `invited` or `failed`.
-        pub state: String,
+        /// The labels from the row (the cohort's labels are added to its invite).
+        #[sea_orm(column_type = "JsonBinary")]
+        pub labels: Labels,
+        pub state: MemberState,
         pub invite_id: Option<Uuid>,
         pub reason: String,
         /// Set when an outcome is recorded (of the invite, then of its email); orders the watch
         /// stream.
         pub sequence: Option<i64>,
         pub updated_at: ChronoDateTimeUtc,
-        /// The member's email, as `domain::DeliveryStatus`; empty while no email was asked for.
-        pub delivery_status: String,
+        pub delivery_status: MemberDelivery,
         /// Why the email failed, was suppressed or is deferred.
         pub delivery_error: String,
     }

@@ -12,7 +12,7 @@ use crate::{
     domain::{
         roster::{self, Entry},
         validate::*,
-        Action, CohortState, DeliveryStatus, MemberState,
+        Action, CohortState, DeliveryStatus, MemberDelivery, MemberState,
     },
     error::ServiceError,
     relay,
@@ -221,10 +221,10 @@ pub fn cohort_message(row: &cohort::Model) -> pb::Cohort {
     pb::Cohort {
         id: row.id.to_string(),
         job_id: row.job_id.to_string(),
-        state: match CohortState::parse(&row.state) {
-            Some(CohortState::Done) => pb::CohortState::Done,
-            Some(CohortState::Sending) => pb::CohortState::Sending,
-            _ => pb::CohortState::Running,
+        state: match row.state {
+            CohortState::Running => pb::CohortState::Running,
+            CohortState::Sending => pb::CohortState::Sending,
+            CohortState::Done => pb::CohortState::Done,
         } as i32,
         total: count(row.total),
         pending,
@@ -260,15 +260,11 @@ fn emails_summary(emails: &EmailCounts) -> String {
     parts.join(", ")
 }
 
-fn delivery_status(status: Option<DeliveryStatus>) -> pb::DeliveryStatus {
-    match status {
-        None => pb::DeliveryStatus::Unspecified,
-        Some(DeliveryStatus::NotRequested) => pb::DeliveryStatus::NotRequested,
-        Some(DeliveryStatus::Queued) => pb::DeliveryStatus::Queued,
-        Some(DeliveryStatus::Sent) => pb::DeliveryStatus::Sent,
-        Some(DeliveryStatus::Deferred) => pb::DeliveryStatus::Deferred,
-        Some(DeliveryStatus::Failed) => pb::DeliveryStatus::Failed,
-        Some(DeliveryStatus::Suppressed) => pb::DeliveryStatus::Suppressed,
+/// UNSPECIFIED is the wire's word for a member whose email was never asked for.
+fn member_delivery(delivery: MemberDelivery) -> pb::DeliveryStatus {
+    match delivery {
+        MemberDelivery::NotAsked => pb::DeliveryStatus::Unspecified,
+        MemberDelivery::Tracked(status) => convert::delivery_status(status),
     }
 }
 
@@ -278,15 +274,15 @@ fn member_message(view: &MemberView) -> pb::CohortMember {
         row: m.row.max(0) as u32,
         email: m.email.clone(),
         name: m.name.clone(),
-        state: match MemberState::parse(&m.state) {
-            Some(MemberState::Invited) => pb::MemberState::Invited,
-            Some(MemberState::Failed) => pb::MemberState::Failed,
-            _ => pb::MemberState::Pending,
+        state: match m.state {
+            MemberState::Pending => pb::MemberState::Pending,
+            MemberState::Invited => pb::MemberState::Invited,
+            MemberState::Failed => pb::MemberState::Failed,
         } as i32,
         invite_id: view.invite_id.map(|id| id.to_string()).unwrap_or_default(),
         reason: m.reason.clone(),
         sequence: m.sequence.unwrap_or(0).max(0) as u64,
-        delivery_status: delivery_status(DeliveryStatus::parse(&m.delivery_status)) as i32,
+        delivery_status: member_delivery(m.delivery_status) as i32,
         delivery_error: m.delivery_error.clone(),
     }
 }
@@ -299,14 +295,14 @@ enum Standing {
 }
 
 fn standing(member: &cohort_member::Model) -> Standing {
-    match MemberState::parse(&member.state) {
-        Some(MemberState::Failed) => Standing::Failed,
-        Some(MemberState::Invited) => match DeliveryStatus::parse(&member.delivery_status) {
+    match member.state {
+        MemberState::Pending => Standing::Pending,
+        MemberState::Failed => Standing::Failed,
+        MemberState::Invited => match member.delivery_status.status() {
             Some(DeliveryStatus::Queued | DeliveryStatus::Deferred) => Standing::Pending,
             Some(DeliveryStatus::Failed | DeliveryStatus::Suppressed) => Standing::Failed,
-            _ => Standing::Succeeded,
+            Some(DeliveryStatus::Sent | DeliveryStatus::NotRequested) | None => Standing::Succeeded,
         },
-        _ => Standing::Pending,
     }
 }
 
@@ -460,7 +456,7 @@ pub async fn watch_cohort(
                     return; // The watcher went away.
                 }
             }
-            let done = CohortState::parse(&cohort.state) == Some(CohortState::Done);
+            let done = cohort.state == CohortState::Done;
             if caught_up && done && after >= cohort.last_sequence {
                 let _ = send(pb::cohort_update::Update::Progress(cohort_message(&cohort))).await;
                 return;

@@ -2,11 +2,11 @@
 use beckon_proto::invite::v1 as pb;
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
+use uuid::Uuid;
 
 use crate::{
     db::entities::{api_key, candidate, invite, invite_event, job, member},
     domain::{validate::Violations, DeliveryStatus, InviteStatus, JobState, Scope},
-    store::invite_row::parse_json_list,
 };
 
 pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
@@ -76,7 +76,7 @@ pub fn parse_invite_status(v: &mut Violations, field: &str, value: i32) -> Optio
     Some(status)
 }
 
-fn delivery_status(status: DeliveryStatus) -> pb::DeliveryStatus {
+pub fn delivery_status(status: DeliveryStatus) -> pb::DeliveryStatus {
     match status {
         DeliveryStatus::NotRequested => pb::DeliveryStatus::NotRequested,
         DeliveryStatus::Queued => pb::DeliveryStatus::Queued,
@@ -115,7 +115,7 @@ pub fn job(row: job::Model) -> pb::Job {
     pb::Job {
         id: row.id.to_string(),
         title: row.title,
-        state: JobState::parse(&row.state).map_or(pb::JobState::Unspecified, job_state) as i32,
+        state: job_state(row.state) as i32,
         assessment_url: row.assessment_url,
         defaults: Some(pb::InviteDefaults {
             expiry_days: row.default_expiry_days.max(0) as u32,
@@ -149,14 +149,11 @@ pub fn invite(row: invite::Model) -> pb::Invite {
             .unwrap_or_default(),
         candidate_email: row.candidate_email,
         candidate_name: row.candidate_name,
-        status: InviteStatus::parse(&row.status)
-            .map_or(pb::InviteStatus::Unspecified, invite_status) as i32,
-        delivery_status: DeliveryStatus::parse(&row.delivery_status)
-            .map_or(pb::DeliveryStatus::Unspecified, delivery_status)
-            as i32,
+        status: invite_status(row.status) as i32,
+        delivery_status: delivery_status(row.delivery_status) as i32,
         locked: row.locked,
-        assignee_ids: parse_json_list(&row.assignee_ids),
-        labels: parse_json_list(&row.labels),
+        assignee_ids: row.assignee_ids.0.iter().map(Uuid::to_string).collect(),
+        labels: row.labels.0,
         message: row.message,
         time_limit_minutes: row.time_limit_minutes.max(0) as u32,
         expire_time: row.expires_at.map(timestamp),
@@ -187,7 +184,7 @@ pub fn event(row: invite_event::Model) -> pb::InviteEvent {
     pb::InviteEvent {
         id: row.id.to_string(),
         invite_id: row.invite_id.to_string(),
-        kind: row.kind,
+        kind: row.kind.to_string(),
         actor: row.actor,
         detail: row.detail,
         create_time: Some(timestamp(row.created_at)),
@@ -209,7 +206,7 @@ pub fn api_key(row: api_key::Model) -> pb::ApiKey {
     pb::ApiKey {
         id: row.id.to_string(),
         name: row.name,
-        scope: Scope::parse(&row.scope).map_or(pb::ApiKeyScope::Unspecified, scope) as i32,
+        scope: scope(row.scope) as i32,
         prefix: row.prefix,
         create_time: Some(timestamp(row.created_at)),
         revoke_time: row.revoked_at.map(timestamp),

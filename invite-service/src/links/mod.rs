@@ -213,10 +213,10 @@ fn agent(headers: &HeaderMap) -> Agent {
 
 /// What the page shows for an invite in this state.
 fn page_state(link: &LiveLink) -> &'static str {
-    match InviteStatus::parse(&link.invite.status) {
-        Some(InviteStatus::Submitted) => "submitted",
+    match link.invite.status {
+        InviteStatus::Submitted => "submitted",
         _ if link.invite.locked => "locked",
-        Some(InviteStatus::Started) => "started",
+        InviteStatus::Started => "started",
         _ => "ready",
     }
 }

@@ -1,10 +1,104 @@
-//! How an invite row is written.
+//! The one way a new invite row is made, whichever path makes it: CreateInvite (a batch of the
+//! writer's), a cohort's chunk (which the cohort retry puts failed members back into) or a
+//! public registration. Each decides what differs; what every new invite shares is here.
+use chrono::{DateTime, Utc};
+use sea_orm::Set;
+use uuid::Uuid;
 
-pub(crate) fn json_list(items: impl Iterator<Item = String>) -> String {
-    serde_json::Value::Array(items.map(serde_json::Value::String).collect()).to_string()
+use crate::{
+    db::entities::{invite, job},
+    domain::{
+        secret::{self, LinkKey},
+        AssigneeIds, DeliveryStatus, InviteStatus, Labels,
+    },
+};
+
+/// When a new invite's link stops working.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// The job's default.
+    JobDefault,
+    At(DateTime<Utc>),
 }
 
-/// Reads back a list stored by `json_list`.
-pub fn parse_json_list(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
+/// A new invite, as its path decides it.
+pub(crate) struct NewInviteRow<'a> {
+    pub id: Uuid,
+    pub job: &'a job::Model,
+    pub candidate_id: Option<Uuid>,
+    pub candidate_email: String,
+    pub candidate_name: String,
+    /// Emailed now; otherwise the link is handed straight back to be shared.
+    pub send_email: bool,
+    pub locked: bool,
+    pub assignee_ids: Vec<Uuid>,
+    pub labels: Vec<String>,
+    /// `None`: the job's default.
+    pub message: Option<String>,
+    /// `None`: the job's default.
+    pub time_limit_minutes: Option<i32>,
+    pub expiry: Expiry,
+    /// One reminder this long after creation, if the candidate has not started by then.
+    pub remind_after: Option<chrono::Duration>,
+    pub source: String,
+    pub created_by_key_id: Option<Uuid>,
+    pub inviter_member_id: Option<Uuid>,
+    pub cohort_id: Option<Uuid>,
+    pub external_id: Option<String>,
+}
+
+impl NewInviteRow<'_> {
+    /// The row as made at `at`, in the job's organization, with its first link (generation 0),
+    /// of which only the hash is stored.
+    pub fn into_active_model(self, link_key: &LinkKey, at: DateTime<Utc>) -> invite::ActiveModel {
+        let job = self.job;
+        let expires_at = match self.expiry {
+            Expiry::At(when) => Some(when),
+            Expiry::JobDefault if job.default_expiry_days > 0 => {
+                Some(at + chrono::Duration::days(i64::from(job.default_expiry_days)))
+            }
+            Expiry::JobDefault => None,
+        };
+        // A link that is not emailed is handed straight back to be shared: that is its sending.
+        let (status, delivery) = if self.send_email {
+            (InviteStatus::Created, DeliveryStatus::Queued)
+        } else {
+            (InviteStatus::Sent, DeliveryStatus::NotRequested)
+        };
+        invite::ActiveModel {
+            id: Set(self.id),
+            org_id: Set(job.org_id),
+            job_id: Set(job.id),
+            candidate_id: Set(self.candidate_id),
+            candidate_email: Set(self.candidate_email),
+            candidate_name: Set(self.candidate_name),
+            token_hash: Set(secret::link_token_hash(&link_key.token(self.id, 0))),
+            status: Set(status),
+            delivery_status: Set(delivery),
+            locked: Set(self.locked),
+            assignee_ids: Set(AssigneeIds(self.assignee_ids)),
+            labels: Set(Labels(self.labels)),
+            message: Set(self.message.unwrap_or_else(|| job.default_message.clone())),
+            time_limit_minutes: Set(self
+                .time_limit_minutes
+                .unwrap_or(job.default_time_limit_minutes)),
+            expires_at: Set(expires_at),
+            open_count: Set(0),
+            send_count: Set(0),
+            source: Set(self.source),
+            created_by_key_id: Set(self.created_by_key_id),
+            created_at: Set(at),
+            updated_at: Set(at),
+            first_opened_at: Set(None),
+            started_at: Set(None),
+            submitted_at: Set(None),
+            link_generation: Set(0),
+            inviter_member_id: Set(self.inviter_member_id),
+            last_sent_at: Set(None),
+            cohort_id: Set(self.cohort_id),
+            remind_at: Set(self.remind_after.map(|after| at + after)),
+            reminded_at: Set(None),
+            external_id: Set(self.external_id),
+        }
+    }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     candidates,
     idempotency::{Idempotency, RequestId},
-    invite_row::json_list,
+    invite_row::NewInviteRow,
     now,
     outbox::{self, NewOutbox, TeamEvent},
     paging::{Order, Page},
@@ -20,17 +20,11 @@ use super::{
 };
 use crate::{
     db::entities::{candidate, idempotency_key, invite, invite_event, invite_label, job, member},
-    domain::{secret, DeliveryStatus, EventKind, InviteStatus, JobState},
+    domain::{secret, DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind},
     error::ServiceError,
 };
 
-/// When a new invite's link stops working.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Expiry {
-    /// The job's default.
-    JobDefault,
-    At(DateTime<Utc>),
-}
+pub use super::invite_row::Expiry;
 
 /// Who a new invite is for.
 #[derive(Clone, Debug)]
@@ -186,58 +180,30 @@ pub(crate) async fn create_many(
                 .get(&(caller.org_id, draft.candidate_email.clone()))
                 .copied()
         });
-        let expires_at = match new.expiry {
-            Expiry::At(at) => Some(at),
-            Expiry::JobDefault if job.default_expiry_days > 0 => {
-                Some(at + chrono::Duration::days(i64::from(job.default_expiry_days)))
-            }
-            Expiry::JobDefault => None,
-        };
-        // A link that is not emailed is handed straight back to be shared: that is its sending.
-        let (status, delivery) = if new.send_email {
-            (InviteStatus::Created, DeliveryStatus::Queued)
-        } else {
-            (InviteStatus::Sent, DeliveryStatus::NotRequested)
-        };
         let id = draft.id;
-        rows.push(invite::ActiveModel {
-            id: Set(id),
-            org_id: Set(caller.org_id),
-            job_id: Set(job.id),
-            candidate_id: Set(candidate_id),
-            candidate_email: Set(draft.candidate_email.clone()),
-            candidate_name: Set(draft.candidate_name.clone()),
-            token_hash: Set(secret::link_token_hash(&context.link_key.token(id, 0))),
-            status: Set(status.as_str().into()),
-            delivery_status: Set(delivery.as_str().into()),
-            locked: Set(new.locked),
-            assignee_ids: Set(json_list(new.assignee_ids.iter().map(Uuid::to_string))),
-            labels: Set(json_list(new.labels.iter().cloned())),
-            message: Set(new
-                .message
-                .clone()
-                .unwrap_or_else(|| job.default_message.clone())),
-            time_limit_minutes: Set(new
-                .time_limit_minutes
-                .unwrap_or(job.default_time_limit_minutes)),
-            expires_at: Set(expires_at),
-            open_count: Set(0),
-            send_count: Set(0),
-            source: Set(new.source.clone()),
-            created_by_key_id: Set(Some(caller.key_id)),
-            created_at: Set(at),
-            updated_at: Set(at),
-            first_opened_at: Set(None),
-            started_at: Set(None),
-            submitted_at: Set(None),
-            link_generation: Set(0),
-            inviter_member_id: Set(new.inviter_member_id.or(caller.owner_member_id)),
-            last_sent_at: Set(None),
-            cohort_id: Set(None),
-            remind_at: Set(new.remind_after.map(|after| at + after)),
-            reminded_at: Set(None),
-            external_id: Set(new.external_id.clone()),
-        });
+        rows.push(
+            NewInviteRow {
+                id,
+                job,
+                candidate_id,
+                candidate_email: draft.candidate_email.clone(),
+                candidate_name: draft.candidate_name.clone(),
+                send_email: new.send_email,
+                locked: new.locked,
+                assignee_ids: new.assignee_ids.clone(),
+                labels: new.labels.clone(),
+                message: new.message.clone(),
+                time_limit_minutes: new.time_limit_minutes,
+                expiry: new.expiry,
+                remind_after: new.remind_after,
+                source: new.source.clone(),
+                created_by_key_id: Some(caller.key_id),
+                inviter_member_id: new.inviter_member_id.or(caller.owner_member_id),
+                cohort_id: None,
+                external_id: new.external_id.clone(),
+            }
+            .into_active_model(&context.link_key, at),
+        );
         labels.extend(new.labels.iter().map(|label| invite_label::ActiveModel {
             invite_id: Set(id),
             label: Set(label.clone()),
@@ -247,7 +213,7 @@ pub(crate) async fn create_many(
             id: Set(Uuid::now_v7()),
             org_id: Set(caller.org_id),
             invite_id: Set(id),
-            kind: Set(EventKind::Created.as_str().into()),
+            kind: Set(EventKind::Created),
             actor: Set(caller.actor()),
             detail: Set(if new.send_email {
                 "email queued"
@@ -288,7 +254,12 @@ pub(crate) async fn create_many(
         .iter()
         .zip(&drafts)
         .filter(|(_, (_, draft))| draft.request.new.send_email)
-        .map(|(invite, _)| (invite, NewOutbox::to_candidate(invite, outbox::INVITE, 0)))
+        .map(|(invite, _)| {
+            (
+                invite,
+                NewOutbox::to_candidate(invite, MessageKind::Invite, 0),
+            )
+        })
         .collect();
     if !messages.is_empty() {
         let pairs: Vec<_> = messages.iter().map(|(i, m)| (*i, m)).collect();
@@ -415,7 +386,7 @@ impl Found {
         } else {
             invite::Entity::find()
                 .filter(invite::Column::ExternalId.is_in(external_ids))
-                .filter(invite::Column::Status.is_not_in(DEAD.iter().map(|s| s.as_str())))
+                .filter(invite::Column::Status.is_not_in(DEAD.iter().copied()))
                 .all(txn)
                 .await?
                 .into_iter()
@@ -499,7 +470,7 @@ async fn check<'a>(
     else {
         return refused(ServiceError::NotFound("job"));
     };
-    if job.state != JobState::Open.as_str() {
+    if job.state != JobState::Open {
         return refused(ServiceError::precondition(
             "JOB_CLOSED",
             "the job is closed and takes no new invites; reopen it first",
@@ -556,10 +527,7 @@ fn expiry_transition() -> Transition<'static> {
     Transition {
         from: InviteStatus::LIVE,
         locked: None,
-        changes: vec![(
-            invite::Column::Status,
-            Expr::value(InviteStatus::Expired.as_str()),
-        )],
+        changes: vec![(invite::Column::Status, Expr::value(InviteStatus::Expired))],
         event: EventKind::Expired,
         detail: String::new(),
         outbox: Vec::new(),
@@ -614,7 +582,7 @@ pub async fn lookup(
             .filter(invite::Column::ExternalId.eq(external_id))
     };
     let live = carriers()
-        .filter(invite::Column::Status.is_not_in(DEAD.iter().map(|s| s.as_str())))
+        .filter(invite::Column::Status.is_not_in(DEAD.iter().copied()))
         .one(&store.read)
         .await?;
     if let Some(live) = live {
@@ -650,7 +618,7 @@ pub async fn list(
         query = query.filter(invite::Column::JobId.eq(job_id));
     }
     if let Some(status) = filter.status {
-        query = query.filter(invite::Column::Status.eq(status.as_str()));
+        query = query.filter(invite::Column::Status.eq(status));
     }
     if let Some(email) = &filter.candidate_email {
         query = query.filter(invite::Column::CandidateEmail.eq(email.as_str()));
@@ -702,10 +670,6 @@ fn never_done(_: &invite::Model) -> bool {
     false
 }
 
-fn status_of(invite: &invite::Model) -> Option<InviteStatus> {
-    InviteStatus::parse(&invite.status)
-}
-
 /// Guards that need the invite itself, beyond its status.
 fn require(condition: bool, reason: &'static str, message: &str) -> Result<(), ServiceError> {
     if condition {
@@ -735,13 +699,13 @@ pub async fn resend(
             locked: None,
             changes: vec![(
                 invite::Column::DeliveryStatus,
-                Expr::value(DeliveryStatus::Queued.as_str()),
+                Expr::value(DeliveryStatus::Queued),
             )],
             event: EventKind::Resent,
             detail: "email queued".into(),
             outbox: vec![NewOutbox::to_candidate(
                 invite,
-                outbox::RESEND,
+                MessageKind::Resend,
                 invite.link_generation,
             )],
         })
@@ -757,7 +721,7 @@ pub async fn revoke(
     id: Uuid,
     reason: String,
 ) -> Result<invite::Model, ServiceError> {
-    let revoked = |invite: &invite::Model| status_of(invite) == Some(InviteStatus::Revoked);
+    let revoked = |invite: &invite::Model| invite.status == InviteStatus::Revoked;
     change(store, caller, id, revoked, |_| {
         Ok(Transition {
             from: &[
@@ -768,10 +732,7 @@ pub async fn revoke(
                 InviteStatus::Submitted,
             ],
             locked: None,
-            changes: vec![(
-                invite::Column::Status,
-                Expr::value(InviteStatus::Revoked.as_str()),
-            )],
+            changes: vec![(invite::Column::Status, Expr::value(InviteStatus::Revoked))],
             event: EventKind::Revoked,
             detail: reason,
             outbox: Vec::new(),
@@ -788,7 +749,7 @@ pub async fn reopen(
     caller: &Caller,
     id: Uuid,
 ) -> Result<invite::Model, ServiceError> {
-    let started = |invite: &invite::Model| status_of(invite) == Some(InviteStatus::Started);
+    let started = |invite: &invite::Model| invite.status == InviteStatus::Started;
     change(store, caller, id, started, |_| {
         Ok(reopen_transition(String::new(), Vec::new()))
     })
@@ -801,10 +762,7 @@ pub(crate) fn reopen_transition(detail: String, outbox: Vec<NewOutbox>) -> Trans
         from: &[InviteStatus::Submitted],
         locked: None,
         changes: vec![
-            (
-                invite::Column::Status,
-                Expr::value(InviteStatus::Started.as_str()),
-            ),
+            (invite::Column::Status, Expr::value(InviteStatus::Started)),
             (
                 invite::Column::SubmittedAt,
                 Expr::value(Option::<DateTime<Utc>>::None),
@@ -823,9 +781,8 @@ pub async fn unlock(
     caller: &Caller,
     id: Uuid,
 ) -> Result<invite::Model, ServiceError> {
-    let unlocked_and_live = |invite: &invite::Model| {
-        !invite.locked && status_of(invite).is_some_and(|s| InviteStatus::LIVE.contains(&s))
-    };
+    let unlocked_and_live =
+        |invite: &invite::Model| !invite.locked && InviteStatus::LIVE.contains(&invite.status);
     change(store, caller, id, unlocked_and_live, |_| {
         Ok(Transition {
             from: InviteStatus::LIVE,
@@ -846,7 +803,7 @@ pub async fn complete(
     caller: &Caller,
     id: Uuid,
 ) -> Result<invite::Model, ServiceError> {
-    let submitted = |invite: &invite::Model| status_of(invite) == Some(InviteStatus::Submitted);
+    let submitted = |invite: &invite::Model| invite.status == InviteStatus::Submitted;
     let invite = find(&store.read, caller, id).await?;
     if submitted(&invite) {
         return Ok(invite);
@@ -857,10 +814,7 @@ pub async fn complete(
             from: &[InviteStatus::Started],
             locked: None,
             changes: vec![
-                (
-                    invite::Column::Status,
-                    Expr::value(InviteStatus::Submitted.as_str()),
-                ),
+                (invite::Column::Status, Expr::value(InviteStatus::Submitted)),
                 (invite::Column::SubmittedAt, Expr::value(now())),
             ],
             event: EventKind::Submitted,
@@ -896,14 +850,18 @@ pub async fn reissue(
             (invite::Column::LinkGeneration, Expr::value(generation)),
         ];
         let outbox = if send_email {
-            vec![NewOutbox::to_candidate(invite, outbox::INVITE, generation)]
+            vec![NewOutbox::to_candidate(
+                invite,
+                MessageKind::Invite,
+                generation,
+            )]
         } else {
             Vec::new()
         };
         if send_email {
             changes.push((
                 invite::Column::DeliveryStatus,
-                Expr::value(DeliveryStatus::Queued.as_str()),
+                Expr::value(DeliveryStatus::Queued),
             ));
         }
         Ok(Transition {

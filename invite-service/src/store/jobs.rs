@@ -68,7 +68,7 @@ async fn try_create(
         id: Set(Uuid::now_v7()),
         org_id: Set(caller.org_id),
         title: Set(new.title.clone()),
-        state: Set(new.state.as_str().to_string()),
+        state: Set(new.state),
         assessment_url: Set(new.assessment_url.clone()),
         default_expiry_days: Set(new.defaults.expiry_days),
         default_time_limit_minutes: Set(new.defaults.time_limit_minutes),
@@ -111,7 +111,7 @@ pub async fn list(
 ) -> Result<(Vec<job::Model>, String), ServiceError> {
     let mut query = job::Entity::find().filter(job::Column::OrgId.eq(caller.org_id));
     if let Some(state) = state {
-        query = query.filter(job::Column::State.eq(state.as_str()));
+        query = query.filter(job::Column::State.eq(state));
     }
     page.fetch(
         &store.read,
@@ -136,7 +136,7 @@ pub async fn update(
         job.title = Set(title);
     }
     if let Some(state) = changes.state {
-        job.state = Set(state.as_str().to_string());
+        job.state = Set(state);
     }
     if let Some(url) = changes.assessment_url {
         job.assessment_url = Set(url);

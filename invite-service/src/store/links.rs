@@ -64,10 +64,7 @@ async fn live(store: &Store, token: &str) -> Result<Option<LiveLink>, ServiceErr
     let Some((invite, Some(job))) = found.filter(|_| secret::looks_like_link_token(token)) else {
         return Ok(None);
     };
-    let Some(status) = InviteStatus::parse(&invite.status) else {
-        return Ok(None);
-    };
-    if status.link_is_dead() {
+    if invite.status.link_is_dead() {
         return Ok(None);
     }
     if invite.expires_at.is_some_and(|at| at <= now()) {
@@ -82,10 +79,7 @@ async fn expire(store: &Store, invite: &invite::Model) -> Result<(), ServiceErro
     let transition = Transition {
         from: InviteStatus::LIVE,
         locked: None,
-        changes: vec![(
-            invite::Column::Status,
-            Expr::value(InviteStatus::Expired.as_str()),
-        )],
+        changes: vec![(invite::Column::Status, Expr::value(InviteStatus::Expired))],
         event: EventKind::Expired,
         detail: String::new(),
         outbox: Vec::new(),
@@ -173,7 +167,7 @@ pub(crate) async fn record_opens(
         let Some(invite) = invites.get_mut(&open.invite_id) else {
             continue;
         };
-        if !InviteStatus::parse(&invite.status).is_some_and(|s| InviteStatus::LIVE.contains(&s)) {
+        if !InviteStatus::LIVE.contains(&invite.status) {
             continue;
         }
         let first = invite.first_opened_at.is_none();
@@ -191,7 +185,7 @@ pub(crate) async fn record_opens(
             id: Set(Uuid::now_v7()),
             org_id: Set(invite.org_id),
             invite_id: Set(invite.id),
-            kind: Set(EventKind::Opened.as_str().into()),
+            kind: Set(EventKind::Opened),
             actor: Set(CANDIDATE.into()),
             detail: Set(detail),
             created_at: Set(at),
@@ -200,8 +194,8 @@ pub(crate) async fn record_opens(
     if counts.is_empty() {
         return Ok(());
     }
-    let unopened: Vec<&str> = InviteStatus::UNOPENED.iter().map(|s| s.as_str()).collect();
-    let live_states: Vec<&str> = InviteStatus::LIVE.iter().map(|s| s.as_str()).collect();
+    let unopened: Vec<InviteStatus> = InviteStatus::UNOPENED.to_vec();
+    let live_states: Vec<InviteStatus> = InviteStatus::LIVE.to_vec();
     let added = counts
         .iter()
         .fold(CaseStatement::new(), |case, (id, count)| {
@@ -221,7 +215,7 @@ pub(crate) async fn record_opens(
                 invite::Column::FirstOpenedAt
                     .is_null()
                     .and(invite::Column::Status.is_in(unopened)),
-                InviteStatus::Opened.as_str(),
+                InviteStatus::Opened,
             )
             .finally(Expr::col(invite::Column::Status))
             .into(),
@@ -246,14 +240,14 @@ pub async fn start(store: &Store, token: &str) -> Result<Option<StartOutcome>, S
     let Some(link) = live(store, token).await? else {
         return Ok(None);
     };
-    let status = InviteStatus::parse(&link.invite.status);
-    if status == Some(InviteStatus::Submitted) {
+    let status = link.invite.status;
+    if status == InviteStatus::Submitted {
         return Ok(Some(StartOutcome::Submitted(link)));
     }
     if link.invite.locked {
         return Ok(Some(StartOutcome::Locked(link)));
     }
-    if status == Some(InviteStatus::Started) {
+    if status == InviteStatus::Started {
         return Ok(Some(StartOutcome::Started(link)));
     }
     let team = outbox::team_messages(&store.read, &link.invite, TeamEvent::Started).await?;
@@ -262,10 +256,7 @@ pub async fn start(store: &Store, token: &str) -> Result<Option<StartOutcome>, S
         from: InviteStatus::STARTABLE,
         locked: Some(false),
         changes: vec![
-            (
-                invite::Column::Status,
-                Expr::value(InviteStatus::Started.as_str()),
-            ),
+            (invite::Column::Status, Expr::value(InviteStatus::Started)),
             (invite::Column::StartedAt, Expr::value(now())),
         ],
         event: EventKind::Started,
@@ -286,8 +277,8 @@ pub async fn start(store: &Store, token: &str) -> Result<Option<StartOutcome>, S
             let Some(link) = live(store, token).await? else {
                 return Ok(None);
             };
-            Ok(Some(match InviteStatus::parse(&link.invite.status) {
-                Some(InviteStatus::Submitted) => StartOutcome::Submitted(link),
+            Ok(Some(match link.invite.status {
+                InviteStatus::Submitted => StartOutcome::Submitted(link),
                 _ if link.invite.locked => StartOutcome::Locked(link),
                 _ => StartOutcome::Started(link),
             }))

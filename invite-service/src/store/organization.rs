@@ -68,7 +68,7 @@ async fn insert_key(
         id: Set(Uuid::now_v7()),
         org_id: Set(org_id),
         name: Set(name.to_string()),
-        scope: Set(scope.as_str().to_string()),
+        scope: Set(scope),
         prefix: Set(prefix),
         secret_hash: Set(secret_hash),
         created_at: Set(now()),
@@ -106,13 +106,10 @@ pub async fn authenticate(store: &Store, presented: &str) -> Result<Caller, Serv
     if !secret::secret_matches(secret, &row.secret_hash) || row.revoked_at.is_some() {
         return Err(ServiceError::Unauthenticated);
     }
-    let scope = Scope::parse(&row.scope).ok_or_else(|| {
-        ServiceError::Internal(anyhow::anyhow!("API key {} has unknown scope", row.id))
-    })?;
     let caller = Caller {
         org_id: row.org_id,
         key_id: row.id,
-        scope,
+        scope: row.scope,
         owner_member_id: row.owner_member_id,
     };
     store

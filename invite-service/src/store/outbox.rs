@@ -8,32 +8,19 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{invite_row::parse_json_list, now, transitions::record_event, Store};
+use super::{now, transitions::record_event, Store};
 use crate::{
     db::entities::{invite, job, member, organization, outbox},
+    domain::{MessageKind, OutboxState, ReportedDelivery},
     error::ServiceError,
 };
-
-/// Kinds of message, as notify-service names them.
-pub const INVITE: &str = "invite";
-pub const RESEND: &str = "resend";
-/// To a candidate who registered through a job's public link: their own invite's link.
-pub const PUBLIC_REGISTRATION: &str = "public_registration";
-pub const TEAM_STARTED: &str = "team_started";
-pub const TEAM_SUBMITTED: &str = "team_submitted";
-pub const REMINDER: &str = "reminder";
-
-/// Outbox row states.
-pub const PENDING: &str = "pending";
-pub const ACCEPTED: &str = "accepted";
-pub const DONE: &str = "done";
 
 /// For a public-link candidate, at most this many members hear about it.
 const MAX_PUBLIC_RECIPIENTS: u64 = 5;
 
 #[derive(Clone, Debug)]
 pub struct NewOutbox {
-    pub kind: &'static str,
+    pub kind: MessageKind,
     pub recipient: String,
     pub recipient_name: String,
     /// The link generation to send; zero for messages without a link.
@@ -44,7 +31,7 @@ pub struct NewOutbox {
 
 impl NewOutbox {
     /// The candidate's email with the invite's link at `generation`.
-    pub fn to_candidate(invite: &invite::Model, kind: &'static str, generation: i32) -> Self {
+    pub fn to_candidate(invite: &invite::Model, kind: MessageKind, generation: i32) -> Self {
         Self {
             kind,
             recipient: invite.candidate_email.clone(),
@@ -84,12 +71,12 @@ pub(crate) async fn insert_for_many(
             id: Set(Uuid::now_v7()),
             org_id: Set(invite.org_id),
             invite_id: Set(invite.id),
-            kind: Set(m.kind.to_string()),
+            kind: Set(m.kind),
             recipient: Set(m.recipient.clone()),
             recipient_name: Set(m.recipient_name.clone()),
             link_generation: Set(m.link_generation),
-            state: Set(PENDING.into()),
-            delivery_state: Set("queued".into()),
+            state: Set(OutboxState::Pending),
+            delivery_state: Set(ReportedDelivery::Queued),
             attempts: Set(0),
             next_attempt_at: Set(at),
             last_error: Set(String::new()),
@@ -123,19 +110,16 @@ pub(crate) async fn team_messages(
         TeamEvent::Submitted => member::Column::NotifySubmitted,
     };
     let kind = match event {
-        TeamEvent::Started => TEAM_STARTED,
-        TeamEvent::Submitted => TEAM_SUBMITTED,
+        TeamEvent::Started => MessageKind::TeamStarted,
+        TeamEvent::Submitted => MessageKind::TeamSubmitted,
     };
-    let assignees: Vec<Uuid> = parse_json_list(&invite.assignee_ids)
-        .iter()
-        .filter_map(|id| Uuid::parse_str(id).ok())
-        .collect();
+    let assignees = &invite.assignee_ids.0;
     let mut query = member::Entity::find()
         .filter(member::Column::OrgId.eq(invite.org_id))
         .filter(wants.eq(true))
         .order_by_asc(member::Column::Id);
     if !assignees.is_empty() {
-        query = query.filter(member::Column::Id.is_in(assignees));
+        query = query.filter(member::Column::Id.is_in(assignees.iter().copied()));
     } else if let Some(inviter) = invite.inviter_member_id {
         query = query.filter(member::Column::Id.eq(inviter));
     } else if invite.source == "public" {
@@ -160,7 +144,7 @@ pub(crate) async fn team_messages(
 /// Rows ready to hand to notify-service: pending and due, oldest first.
 pub async fn due(store: &Store, limit: u64) -> Result<Vec<outbox::Model>, ServiceError> {
     Ok(outbox::Entity::find()
-        .filter(outbox::Column::State.eq(PENDING))
+        .filter(outbox::Column::State.eq(OutboxState::Pending))
         .filter(outbox::Column::NextAttemptAt.lte(now()))
         .order_by_asc(outbox::Column::Id)
         .limit(limit)
@@ -171,7 +155,7 @@ pub async fn due(store: &Store, limit: u64) -> Result<Vec<outbox::Model>, Servic
 /// Rows notify-service has, whose outcome is not final yet and which are due for a look.
 pub async fn accepted(store: &Store, limit: u64) -> Result<Vec<outbox::Model>, ServiceError> {
     Ok(outbox::Entity::find()
-        .filter(outbox::Column::State.eq(ACCEPTED))
+        .filter(outbox::Column::State.eq(OutboxState::Accepted))
         .filter(outbox::Column::NextAttemptAt.lte(now()))
         .order_by_asc(outbox::Column::NextAttemptAt)
         .limit(limit)
@@ -207,14 +191,14 @@ pub async fn hand_over_again(store: &Store, ids: &[Uuid]) -> Result<(), ServiceE
     outbox::Entity::update_many()
         .col_expr(
             outbox::Column::State,
-            sea_orm::sea_query::Expr::value(PENDING),
+            sea_orm::sea_query::Expr::value(OutboxState::Pending),
         )
         .col_expr(
             outbox::Column::NextAttemptAt,
             sea_orm::sea_query::Expr::value(now()),
         )
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(outbox::Column::State.eq(ACCEPTED))
+        .filter(outbox::Column::State.eq(OutboxState::Accepted))
         .exec(&store.write)
         .await?;
     Ok(())
@@ -246,7 +230,7 @@ pub async fn postpone(
             sea_orm::sea_query::Expr::value(at),
         )
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(outbox::Column::State.eq(PENDING))
+        .filter(outbox::Column::State.eq(OutboxState::Pending))
         .exec(&store.write)
         .await?;
     Ok(())
@@ -259,12 +243,15 @@ pub async fn skip(store: &Store, row: &outbox::Model, why: &str) -> Result<(), S
 
     let txn = store.write.begin().await?;
     let changed = outbox::Entity::update_many()
-        .col_expr(outbox::Column::State, Expr::value(DONE))
-        .col_expr(outbox::Column::DeliveryState, Expr::value("skipped"))
+        .col_expr(outbox::Column::State, Expr::value(OutboxState::Done))
+        .col_expr(
+            outbox::Column::DeliveryState,
+            Expr::value(ReportedDelivery::Skipped),
+        )
         .col_expr(outbox::Column::LastError, Expr::value(why))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now()))
         .filter(outbox::Column::Id.eq(row.id))
-        .filter(outbox::Column::State.ne(DONE))
+        .filter(outbox::Column::State.ne(OutboxState::Done))
         .exec(&txn)
         .await?
         .rows_affected;
@@ -282,28 +269,30 @@ pub async fn skip(store: &Store, row: &outbox::Model, why: &str) -> Result<(), S
     Ok(())
 }
 
-/// notify-service's word on a row's delivery: `queued`, `deferred`, `sent`, `failed` or
-/// `suppressed`. Updates the row, the cohort member it is for (if any) and, for the
+/// notify-service's word on a row's delivery. Updates the row, the cohort member it is for (if any) and, for the
 /// candidate's own emails, the invite: its delivery status, send count and audit trail, all in
 /// one transaction. A row whose state did not change is left alone.
 pub async fn record(
     store: &Store,
     row: &outbox::Model,
-    delivery_state: &str,
+    delivery_state: ReportedDelivery,
     error: &str,
 ) -> Result<(), ServiceError> {
     use sea_orm::{sea_query::Expr, TransactionTrait};
 
     use crate::domain::{DeliveryStatus, EventKind, InviteStatus};
 
-    let is_final = matches!(delivery_state, "sent" | "failed" | "suppressed");
-    let next_state = if is_final { DONE } else { ACCEPTED };
+    let next_state = if delivery_state.is_final() {
+        OutboxState::Done
+    } else {
+        OutboxState::Accepted
+    };
     if row.state == next_state && row.delivery_state == delivery_state {
         return Ok(());
     }
-    let Some(status) = DeliveryStatus::parse(delivery_state) else {
+    let Some(status) = delivery_state.delivery_status() else {
         return Err(ServiceError::Internal(anyhow::anyhow!(
-            "notify-service reported an unknown delivery state {delivery_state}"
+            "an outbox row cannot be recorded as {delivery_state}: only a skip marks it so"
         )));
     };
     let at = now();
@@ -318,7 +307,7 @@ pub async fn record(
         .col_expr(outbox::Column::LastError, Expr::value(error))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(at))
         .filter(outbox::Column::Id.eq(row.id))
-        .filter(outbox::Column::State.ne(DONE))
+        .filter(outbox::Column::State.ne(OutboxState::Done))
         .exec(&txn)
         .await?
         .rows_affected;
@@ -328,17 +317,13 @@ pub async fn record(
     if let (1, Some(cohort_id), Some(member_row)) = (changed, row.cohort_id, row.cohort_row) {
         super::cohorts::record_email(&txn, cohort_id, member_row, status, error).await?;
     }
-    let to_candidate = matches!(
-        row.kind.as_str(),
-        INVITE | RESEND | PUBLIC_REGISTRATION | REMINDER
-    );
-    if changed == 1 && to_candidate {
+    if changed == 1 && row.kind.is_to_candidate() {
         let invite = invite::Entity::find_by_id(row.invite_id)
             .one(&txn)
             .await?
             .ok_or(ServiceError::NotFound("invite"))?;
         let mut update = invite::Entity::update_many()
-            .col_expr(invite::Column::DeliveryStatus, Expr::value(status.as_str()))
+            .col_expr(invite::Column::DeliveryStatus, Expr::value(status))
             .col_expr(invite::Column::UpdatedAt, Expr::value(at))
             .filter(invite::Column::Id.eq(invite.id));
         if status == DeliveryStatus::Sent {
@@ -354,12 +339,9 @@ pub async fn record(
             DeliveryStatus::Sent => {
                 // An emailed invite counts as sent once its email is.
                 invite::Entity::update_many()
-                    .col_expr(
-                        invite::Column::Status,
-                        Expr::value(InviteStatus::Sent.as_str()),
-                    )
+                    .col_expr(invite::Column::Status, Expr::value(InviteStatus::Sent))
                     .filter(invite::Column::Id.eq(invite.id))
-                    .filter(invite::Column::Status.eq(InviteStatus::Created.as_str()))
+                    .filter(invite::Column::Status.eq(InviteStatus::Created))
                     .exec(&txn)
                     .await?;
                 record_event(
@@ -384,7 +366,7 @@ pub async fn record(
                 )
                 .await?;
             }
-            _ => {}
+            DeliveryStatus::NotRequested | DeliveryStatus::Queued | DeliveryStatus::Deferred => {}
         }
     }
     txn.commit().await?;

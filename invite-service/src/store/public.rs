@@ -25,6 +25,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
+    invite_row::{Expiry, NewInviteRow},
     jobs, now,
     outbox::{self, NewOutbox},
     transitions::{apply, record_event, Transition},
@@ -36,7 +37,7 @@ use crate::{
     domain::{
         secret,
         validate::{Violations, MAX_NAME},
-        DeliveryStatus, EventKind, InviteStatus, JobState,
+        DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind,
     },
     error::ServiceError,
 };
@@ -152,7 +153,7 @@ pub async fn find(store: &Store, token: &str) -> Result<Option<job::Model>, Serv
 }
 
 pub fn takes_registrations(job: &job::Model) -> bool {
-    job.state == JobState::Open.as_str()
+    job.state == JobState::Open
 }
 
 fn closed() -> ServiceError {
@@ -253,13 +254,13 @@ async fn try_register(
             locked: None,
             changes: vec![(
                 invite::Column::DeliveryStatus,
-                Expr::value(DeliveryStatus::Queued.as_str()),
+                Expr::value(DeliveryStatus::Queued),
             )],
             event: EventKind::Resent,
             detail: "registered again through the public link; email queued".into(),
             outbox: vec![NewOutbox::to_candidate(
                 &existing,
-                outbox::PUBLIC_REGISTRATION,
+                MessageKind::PublicRegistration,
                 existing.link_generation,
             )],
         };
@@ -284,7 +285,7 @@ async fn reusable_invite(
         .filter(invite::Column::OrgId.eq(job.org_id))
         .filter(invite::Column::JobId.eq(job.id))
         .filter(invite::Column::CandidateEmail.eq(email))
-        .filter(invite::Column::Status.is_in(REUSABLE.iter().map(|s| s.as_str())))
+        .filter(invite::Column::Status.is_in(REUSABLE.iter().copied()))
         .filter(
             Condition::any()
                 .add(invite::Column::ExpiresAt.is_null())
@@ -302,38 +303,28 @@ async fn create_invite(
     registrant: &Registrant,
 ) -> Result<invite::Model, ServiceError> {
     let candidate = candidate(txn, job.org_id, registrant).await?;
-    let at = now();
-    let id = Uuid::now_v7();
-    let token = store.link_key.token(id, 0);
-    let invite = invite::ActiveModel {
-        id: Set(id),
-        org_id: Set(job.org_id),
-        job_id: Set(job.id),
-        candidate_id: Set(Some(candidate.id)),
-        candidate_email: Set(registrant.email.clone()),
-        candidate_name: Set(registrant.name.clone()),
-        token_hash: Set(secret::link_token_hash(&token)),
-        status: Set(InviteStatus::Created.as_str().into()),
-        delivery_status: Set(DeliveryStatus::Queued.as_str().into()),
-        locked: Set(false),
-        assignee_ids: Set("[]".into()),
-        labels: Set("[]".into()),
-        message: Set(job.default_message.clone()),
-        time_limit_minutes: Set(job.default_time_limit_minutes),
-        expires_at: Set((job.default_expiry_days > 0)
-            .then(|| at + chrono::Duration::days(i64::from(job.default_expiry_days)))),
-        open_count: Set(0),
-        send_count: Set(0),
-        source: Set(SOURCE.into()),
+    let invite = NewInviteRow {
+        id: Uuid::now_v7(),
+        job,
+        candidate_id: Some(candidate.id),
+        candidate_email: registrant.email.clone(),
+        candidate_name: registrant.name.clone(),
+        send_email: true,
+        locked: false,
+        assignee_ids: Vec::new(),
+        labels: Vec::new(),
+        message: None,
+        time_limit_minutes: None,
+        expiry: Expiry::JobDefault,
+        remind_after: None,
+        source: SOURCE.into(),
         // No key and no inviter: the team hears through `outbox::team_messages`' public rule.
-        created_by_key_id: Set(None),
-        inviter_member_id: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-        link_generation: Set(0),
-        // The rest (opened, started, reminders, cohort...) has not happened: NULL.
-        ..Default::default()
+        created_by_key_id: None,
+        inviter_member_id: None,
+        cohort_id: None,
+        external_id: None,
     }
+    .into_active_model(&store.link_key, now())
     .insert(txn)
     .await?;
     record_event(
@@ -349,7 +340,7 @@ async fn create_invite(
         &invite,
         &[NewOutbox::to_candidate(
             &invite,
-            outbox::PUBLIC_REGISTRATION,
+            MessageKind::PublicRegistration,
             0,
         )],
     )

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     db::entities::invite,
-    domain::{EventKind, InviteStatus},
+    domain::{EventKind, InviteStatus, MessageKind},
     error::ServiceError,
 };
 
@@ -23,7 +23,7 @@ const SYSTEM: &str = "system";
 pub async fn expire_due(store: &Store) -> Result<usize, ServiceError> {
     let due = invite::Entity::find()
         .filter(invite::Column::ExpiresAt.lte(now()))
-        .filter(invite::Column::Status.is_in(InviteStatus::LIVE.iter().map(|s| s.as_str())))
+        .filter(invite::Column::Status.is_in(InviteStatus::LIVE.iter().copied()))
         .limit(BATCH)
         .all(&store.read)
         .await?;
@@ -33,10 +33,7 @@ pub async fn expire_due(store: &Store) -> Result<usize, ServiceError> {
         let transition = Transition {
             from: InviteStatus::LIVE,
             locked: None,
-            changes: vec![(
-                invite::Column::Status,
-                Expr::value(InviteStatus::Expired.as_str()),
-            )],
+            changes: vec![(invite::Column::Status, Expr::value(InviteStatus::Expired))],
             event: EventKind::Expired,
             detail: String::new(),
             outbox: Vec::new(),
@@ -59,7 +56,7 @@ pub async fn send_due_reminders(store: &Store) -> Result<usize, ServiceError> {
     let due = invite::Entity::find()
         .filter(invite::Column::RemindAt.lte(now()))
         .filter(invite::Column::RemindedAt.is_null())
-        .filter(invite::Column::Status.is_in(waiting.iter().map(|s| s.as_str())))
+        .filter(invite::Column::Status.is_in(waiting.iter().copied()))
         .limit(BATCH)
         .all(&store.read)
         .await?;
@@ -70,7 +67,7 @@ pub async fn send_due_reminders(store: &Store) -> Result<usize, ServiceError> {
             .col_expr(invite::Column::RemindedAt, Expr::value(now()))
             .filter(invite::Column::Id.eq(invite.id))
             .filter(invite::Column::RemindedAt.is_null())
-            .filter(invite::Column::Status.is_in(waiting.iter().map(|s| s.as_str())))
+            .filter(invite::Column::Status.is_in(waiting.iter().copied()))
             .exec(&txn)
             .await?
             .rows_affected
@@ -94,7 +91,7 @@ pub async fn send_due_reminders(store: &Store) -> Result<usize, ServiceError> {
             invite,
             &[NewOutbox::to_candidate(
                 invite,
-                outbox::REMINDER,
+                MessageKind::Reminder,
                 invite.link_generation,
             )],
         )

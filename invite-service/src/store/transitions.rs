@@ -42,7 +42,7 @@ pub(crate) async fn apply(
         .col_expr(invite::Column::UpdatedAt, Expr::value(now()))
         .filter(invite::Column::Id.eq(invite.id))
         .filter(invite::Column::OrgId.eq(invite.org_id))
-        .filter(invite::Column::Status.is_in(transition.from.iter().map(|s| s.as_str())));
+        .filter(invite::Column::Status.is_in(transition.from.iter().copied()));
     if let Some(locked) = transition.locked {
         update = update.filter(invite::Column::Locked.eq(locked));
     }
@@ -101,8 +101,8 @@ pub(crate) async fn change(
 /// Why the transition cannot leave the invite's state: the state first, the lock only when the
 /// state would do.
 fn refusal(invite: &invite::Model, from: &[InviteStatus], locked: Option<bool>) -> ServiceError {
-    let status = invite.status.as_str();
-    if InviteStatus::parse(status).is_some_and(|s| from.contains(&s)) {
+    let status = invite.status;
+    if from.contains(&status) {
         if let Some(locked) = locked {
             if invite.locked != locked {
                 return if invite.locked {
@@ -113,7 +113,7 @@ fn refusal(invite: &invite::Model, from: &[InviteStatus], locked: Option<bool>) 
             }
         }
     }
-    let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let allowed: Vec<String> = from.iter().map(ToString::to_string).collect();
     ServiceError::precondition(
         "INVALID_INVITE_STATE",
         format!(
@@ -134,7 +134,7 @@ pub(crate) async fn record_event(
         id: Set(Uuid::now_v7()),
         org_id: Set(invite.org_id),
         invite_id: Set(invite.id),
-        kind: Set(kind.as_str().into()),
+        kind: Set(kind),
         actor: Set(actor.into()),
         detail: Set(detail.into()),
         created_at: Set(now()),

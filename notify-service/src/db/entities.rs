@@ -1,7 +1,9 @@
-//! sea-orm entities, one module per table.
+//! sea-orm entities, one module per table. Enum-like columns hold the types of `super::values`.
 
 pub mod delivery {
     use sea_orm::entity::prelude::*;
+
+    use crate::db::values::{DeliveryState, MessageKind};
 
     /// One message to one recipient, from enqueue to its final state. The source of truth:
     /// queues carry only its id.
@@ -13,7 +15,7 @@ pub mod delivery {
         #[sea_orm(unique)]
         pub idempotency_key: String,
         pub org_id: Uuid,
-        pub kind: String,
+        pub kind: MessageKind,
         pub recipient: String,
         pub recipient_name: String,
         /// Template variables as a JSON object, sealed (`crate::seal`): they hold the link.
@@ -21,7 +23,7 @@ pub mod delivery {
         pub variables: String,
         pub invite_id: String,
         pub cohort_id: String,
-        pub state: String,
+        pub state: DeliveryState,
         pub attempts: i32,
         pub last_error: String,
         pub message_id: String,
@@ -65,6 +67,8 @@ pub mod suppression {
 pub mod template {
     use sea_orm::entity::prelude::*;
 
+    use crate::db::values::MessageKind;
+
     /// An organization's own template for one kind of message.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "notify_templates")]
@@ -72,7 +76,7 @@ pub mod template {
         #[sea_orm(primary_key, auto_increment = false)]
         pub org_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
-        pub kind: String,
+        pub kind: MessageKind,
         pub subject: String,
         pub text_body: String,
         pub html_body: String,

@@ -3,3 +3,4 @@
 //! names and the migration table are notify-service's own).
 pub mod entities;
 pub mod migrations;
+pub mod values;

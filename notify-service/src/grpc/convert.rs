@@ -70,14 +70,13 @@ fn state_to_pb(state: DeliveryState) -> pb::DeliveryState {
 }
 
 pub fn delivery(row: delivery::Model) -> pb::Delivery {
-    let state = DeliveryState::parse(&row.state);
     pb::Delivery {
         id: row.id.to_string(),
         idempotency_key: row.idempotency_key,
         organization_id: row.org_id.to_string(),
-        kind: MessageKind::parse(&row.kind).map_or(pb::MessageKind::Unspecified, kind_to_pb) as i32,
+        kind: kind_to_pb(row.kind) as i32,
         recipient: row.recipient,
-        state: state.map_or(pb::DeliveryState::Unspecified, state_to_pb) as i32,
+        state: state_to_pb(row.state) as i32,
         attempts: row.attempts.max(0) as u32,
         last_error: row.last_error,
         message_id: row.message_id,
@@ -86,9 +85,7 @@ pub fn delivery(row: delivery::Model) -> pb::Delivery {
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
         sent_time: row.sent_at.map(timestamp),
-        next_attempt_time: state
-            .filter(|s| !s.is_final())
-            .map(|_| timestamp(row.next_attempt_at)),
+        next_attempt_time: (!row.state.is_final()).then(|| timestamp(row.next_attempt_at)),
     }
 }
 

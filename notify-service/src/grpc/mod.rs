@@ -158,7 +158,7 @@ impl NotifyService for NotifyApi {
             let stored = self.store.enqueue(&messages).await?;
             let (now_due, later): (Vec<_>, Vec<_>) = stored
                 .iter()
-                .filter(|(d, is_new)| *is_new && d.state == domain::DeliveryState::Queued.as_str())
+                .filter(|(d, is_new)| *is_new && d.state == domain::DeliveryState::Queued)
                 .map(|(d, _)| d)
                 .partition(|d| d.next_attempt_at <= chrono::Utc::now());
             // Stored first, then published: if publishing fails the call fails, and the

@@ -13,5 +13,6 @@ mod links;
 mod postgres;
 mod public;
 mod races;
+mod stored_data;
 mod tenancy;
 mod transport;

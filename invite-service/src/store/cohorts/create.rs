@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{find, preview::RowOutcome, CohortOptions, Preview};
 use crate::{
     db::entities::{cohort, cohort_member, job},
-    domain::{CohortState, MemberState},
+    domain::{CohortState, Labels, MemberDelivery, MemberState},
     error::ServiceError,
     store::{
         idempotency::{Idempotency, RequestId},
@@ -56,21 +56,19 @@ pub async fn create(
                 email: Set(row.entry.email.clone()),
                 name: Set(row.entry.name.clone()),
                 external_id: Set(row.entry.external_id.clone()),
-                labels: Set(
-                    serde_json::to_string(&row.entry.labels).unwrap_or_else(|_| "[]".into())
-                ),
-                state: Set(state.as_str().into()),
+                labels: Set(Labels(row.entry.labels.clone())),
+                state: Set(state),
                 invite_id: Set(None),
                 reason: Set(reason),
                 sequence: Set(failed.then_some(sequence)),
                 updated_at: Set(at),
-                delivery_status: Set(String::new()),
+                delivery_status: Set(MemberDelivery::NotAsked),
                 delivery_error: Set(String::new()),
             });
         }
         let failed = members
             .iter()
-            .filter(|m| m.state.as_ref() == MemberState::Failed.as_str())
+            .filter(|m| m.state.as_ref() == &MemberState::Failed)
             .count() as i32;
         let total = members.len() as i32;
         let cohort = cohort::ActiveModel {
@@ -85,9 +83,7 @@ pub async fn create(
                 CohortState::Done
             } else {
                 CohortState::Running
-            }
-            .as_str()
-            .into()),
+            }),
             total: Set(total),
             succeeded: Set(0),
             failed: Set(failed),

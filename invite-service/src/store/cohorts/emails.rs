@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::lock_if_any;
 use crate::{
     db::entities::{cohort, cohort_member},
-    domain::{CohortState, DeliveryStatus},
+    domain::{CohortState, DeliveryStatus, MemberDelivery},
     error::ServiceError,
     store::now,
 };
@@ -115,7 +115,7 @@ pub(crate) async fn record_email(
     else {
         return Ok(());
     };
-    let before = DeliveryStatus::parse(&member.delivery_status);
+    let before = member.delivery_status.status();
     if before == Some(status) {
         return Ok(());
     }
@@ -124,7 +124,7 @@ pub(crate) async fn record_email(
     cohort_member::Entity::update_many()
         .col_expr(
             cohort_member::Column::DeliveryStatus,
-            Expr::value(status.as_str()),
+            Expr::value(MemberDelivery::Tracked(status)),
         )
         .col_expr(cohort_member::Column::DeliveryError, Expr::value(error))
         .col_expr(cohort_member::Column::Sequence, Expr::value(sequence))
@@ -134,18 +134,18 @@ pub(crate) async fn record_email(
         .exec(txn)
         .await?;
     let emails = EmailCounts::of(&cohort).moved(before, status, 1);
-    let was = CohortState::parse(&cohort.state);
+    let was = cohort.state;
     let state = match was {
         // Members still wait for their invites: the worker decides when that stage ends.
-        Some(CohortState::Running) => CohortState::Running,
-        _ => state_for(false, &emails),
+        CohortState::Running => CohortState::Running,
+        CohortState::Sending | CohortState::Done => state_for(false, &emails),
     };
     let mut update = emails
         .write(cohort::Entity::update_many())
         .col_expr(cohort::Column::LastSequence, Expr::value(sequence))
-        .col_expr(cohort::Column::State, Expr::value(state.as_str()))
+        .col_expr(cohort::Column::State, Expr::value(state))
         .filter(cohort::Column::Id.eq(cohort_id));
-    if state == CohortState::Done && was != Some(CohortState::Done) {
+    if state == CohortState::Done && was != CohortState::Done {
         update = update.col_expr(cohort::Column::FinishedAt, Expr::value(at));
     }
     update.exec(txn).await?;

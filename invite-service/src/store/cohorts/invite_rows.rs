@@ -10,9 +10,10 @@ use uuid::Uuid;
 use super::CohortOptions;
 use crate::{
     db::entities::{candidate, cohort, cohort_member, invite, invite_event, invite_label, job},
-    domain::{secret, DeliveryStatus, EventKind, InviteStatus},
+    domain::{EventKind, MessageKind},
     error::ServiceError,
     store::{
+        invite_row::{Expiry, NewInviteRow},
         now,
         outbox::{self, NewOutbox},
         Caller, Store,
@@ -67,26 +68,16 @@ pub(super) async fn create_invites(
         .into_iter()
         .collect();
 
-    let expires_at = match options.ttl_seconds {
-        Some(seconds) => Some(at + chrono::Duration::seconds(seconds)),
-        None if job.default_expiry_days > 0 => {
-            Some(at + chrono::Duration::days(i64::from(job.default_expiry_days)))
-        }
-        None => None,
+    let expiry = match options.ttl_seconds {
+        Some(seconds) => Expiry::At(at + chrono::Duration::seconds(seconds)),
+        None => Expiry::JobDefault,
     };
-    let (status, delivery) = if options.send_email {
-        (InviteStatus::Created, DeliveryStatus::Queued)
-    } else {
-        (InviteStatus::Sent, DeliveryStatus::NotRequested)
-    };
-    let assignees = serde_json::to_string(&options.assignee_ids).unwrap_or_else(|_| "[]".into());
     let mut invites = Vec::with_capacity(members.len());
     let mut labels = Vec::new();
     let mut events = Vec::with_capacity(members.len());
     for member in members {
         let id = Uuid::now_v7();
-        let mut member_labels: Vec<String> =
-            serde_json::from_str(&member.labels).unwrap_or_default();
+        let mut member_labels = member.labels.0.clone();
         member_labels.extend(options.labels.iter().cloned());
         member_labels.sort();
         member_labels.dedup();
@@ -97,52 +88,34 @@ pub(super) async fn create_invites(
                 org_id: Set(caller.org_id),
             });
         }
-        let token = store.link_key.token(id, 0);
-        invites.push(invite::ActiveModel {
-            id: Set(id),
-            org_id: Set(caller.org_id),
-            job_id: Set(job.id),
-            candidate_id: Set(candidate_ids.get(&member.email).copied()),
-            candidate_email: Set(member.email.clone()),
-            candidate_name: Set(member.name.clone()),
-            token_hash: Set(secret::link_token_hash(&token)),
-            status: Set(status.as_str().into()),
-            delivery_status: Set(delivery.as_str().into()),
-            locked: Set(options.locked),
-            assignee_ids: Set(assignees.clone()),
-            labels: Set(serde_json::to_string(&member_labels).unwrap_or_else(|_| "[]".into())),
-            message: Set(options
-                .message
-                .clone()
-                .unwrap_or_else(|| job.default_message.clone())),
-            time_limit_minutes: Set(options
-                .time_limit_minutes
-                .unwrap_or(job.default_time_limit_minutes)),
-            expires_at: Set(expires_at),
-            open_count: Set(0),
-            send_count: Set(0),
-            source: Set("bulk".into()),
-            created_by_key_id: Set(Some(caller.key_id)),
-            created_at: Set(at),
-            updated_at: Set(at),
-            first_opened_at: Set(None),
-            started_at: Set(None),
-            submitted_at: Set(None),
-            link_generation: Set(0),
-            inviter_member_id: Set(options.inviter_member_id),
-            last_sent_at: Set(None),
-            cohort_id: Set(Some(cohort.id)),
-            remind_at: Set(options
-                .remind_after_seconds
-                .map(|s| at + chrono::Duration::seconds(s))),
-            reminded_at: Set(None),
-            external_id: Set(None),
-        });
+        invites.push(
+            NewInviteRow {
+                id,
+                job,
+                candidate_id: candidate_ids.get(&member.email).copied(),
+                candidate_email: member.email.clone(),
+                candidate_name: member.name.clone(),
+                send_email: options.send_email,
+                locked: options.locked,
+                assignee_ids: options.assignee_ids.clone(),
+                labels: member_labels,
+                message: options.message.clone(),
+                time_limit_minutes: options.time_limit_minutes,
+                expiry,
+                remind_after: options.remind_after_seconds.map(chrono::Duration::seconds),
+                source: "bulk".into(),
+                created_by_key_id: Some(caller.key_id),
+                inviter_member_id: options.inviter_member_id,
+                cohort_id: Some(cohort.id),
+                external_id: None,
+            }
+            .into_active_model(&store.link_key, at),
+        );
         events.push(invite_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_id: Set(caller.org_id),
             invite_id: Set(id),
-            kind: Set(EventKind::Created.as_str().into()),
+            kind: Set(EventKind::Created),
             actor: Set(caller.actor()),
             detail: Set(format!("bulk invite, cohort {}", cohort.id)),
             created_at: Set(at),
@@ -170,7 +143,7 @@ pub(super) async fn create_invites(
             .zip(members)
             .map(|(i, m)| {
                 let invite = i.clone().try_into_model()?;
-                let message = NewOutbox::to_candidate(&invite, outbox::INVITE, 0)
+                let message = NewOutbox::to_candidate(&invite, MessageKind::Invite, 0)
                     .for_cohort_member(m.cohort_id, m.row);
                 Ok((invite, message))
             })

@@ -84,7 +84,7 @@ pub async fn preview(
     options: &CohortOptions,
 ) -> Result<(job::Model, Preview), ServiceError> {
     let job = jobs::find(&store.read, caller, job_id).await?;
-    if job.state != JobState::Open.as_str() {
+    if job.state != JobState::Open {
         return Err(ServiceError::precondition(
             "JOB_CLOSED",
             "the job is closed and takes no new invites; reopen it first",
@@ -97,7 +97,7 @@ pub async fn preview(
         .collect();
     let mut existing: HashMap<String, InviteStatus> = HashMap::new();
     for chunk in emails.chunks(1000) {
-        let rows: Vec<(String, String)> = invite::Entity::find()
+        let rows: Vec<(String, InviteStatus)> = invite::Entity::find()
             .select_only()
             .column(invite::Column::CandidateEmail)
             .column(invite::Column::Status)
@@ -108,9 +108,6 @@ pub async fn preview(
             .all(&store.read)
             .await?;
         for (email, status) in rows {
-            let Some(status) = InviteStatus::parse(&status) else {
-                continue;
-            };
             // A live invite outweighs a submitted one, which outweighs dead ones.
             let rank = |s: InviteStatus| match s {
                 s if InviteStatus::LIVE.contains(&s) => 2,

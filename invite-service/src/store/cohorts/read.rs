@@ -46,7 +46,7 @@ pub async fn members(
             .into_iter()
             .map(|m| MemberView {
                 invite_id: m.invite_id.or_else(|| {
-                    (m.state == MemberState::Invited.as_str())
+                    (m.state == MemberState::Invited)
                         .then(|| invite_ids.get(&m.email).copied())
                         .flatten()
                 }),
@@ -89,7 +89,7 @@ pub async fn outcomes_after(
         .await?;
     let needs_lookup = members
         .iter()
-        .any(|m| m.state == MemberState::Invited.as_str() && m.invite_id.is_none());
+        .any(|m| m.state == MemberState::Invited && m.invite_id.is_none());
     let invite_ids = if needs_lookup {
         invite_ids_by_email(&store.read, cohort.id).await?
     } else {

@@ -13,7 +13,10 @@ use uuid::Uuid;
 use super::{find, lock, read::invite_ids_by_email, EmailCounts};
 use crate::{
     db::entities::{candidate, cohort, cohort_member, invite},
-    domain::{CohortState, DeliveryStatus, EventKind, InviteStatus, MemberState},
+    domain::{
+        CohortState, DeliveryStatus, EventKind, InviteStatus, MemberDelivery, MemberState,
+        MessageKind,
+    },
     error::ServiceError,
     store::{
         now,
@@ -37,15 +40,16 @@ pub async fn retry_failures(
     let txn = store.write.begin().await?;
     find(&txn, caller, cohort_id).await?;
     let cohort = lock(&txn, cohort_id).await?;
-    let undelivered = [DeliveryStatus::Failed, DeliveryStatus::Suppressed].map(|s| s.as_str());
+    let undelivered =
+        [DeliveryStatus::Failed, DeliveryStatus::Suppressed].map(MemberDelivery::from);
     let failed = cohort_member::Entity::find()
         .filter(cohort_member::Column::CohortId.eq(cohort.id))
         .filter(
             sea_orm::Condition::any()
-                .add(cohort_member::Column::State.eq(MemberState::Failed.as_str()))
+                .add(cohort_member::Column::State.eq(MemberState::Failed))
                 .add(
                     sea_orm::Condition::all()
-                        .add(cohort_member::Column::State.eq(MemberState::Invited.as_str()))
+                        .add(cohort_member::Column::State.eq(MemberState::Invited))
                         .add(cohort_member::Column::DeliveryStatus.is_in(undelivered)),
                 ),
         )
@@ -64,8 +68,7 @@ pub async fn retry_failures(
                 description: "is not a failed row of this cohort".into(),
             }),
             Some(member)
-                if member.state == MemberState::Invited.as_str()
-                    && !invites.contains_key(&member.row) =>
+                if member.state == MemberState::Invited && !invites.contains_key(&member.row) =>
             {
                 violations.push(crate::error::FieldViolation {
                     field,
@@ -85,12 +88,12 @@ pub async fn retry_failures(
     let (mut reinvited, mut resent) = (0, 0);
     for member in failed {
         let email = corrections.get(&member.row).cloned();
-        if member.state == MemberState::Invited.as_str() {
+        if member.state == MemberState::Invited {
             let Some(invite) = invites.get(&member.row) else {
                 continue;
             };
             sequence += 1;
-            let before = DeliveryStatus::parse(&member.delivery_status);
+            let before = member.delivery_status.status();
             email_again(&txn, caller, invite, &member, email, sequence).await?;
             emails = emails.moved(before, DeliveryStatus::Queued, 1);
             resent += 1;
@@ -104,11 +107,11 @@ pub async fn retry_failures(
         if let Some(email) = email {
             row.email = Set(email);
         }
-        row.state = Set(MemberState::Pending.as_str().into());
+        row.state = Set(MemberState::Pending);
         row.reason = Set(String::new());
         row.sequence = Set(None);
         row.invite_id = Set(None);
-        row.delivery_status = Set(String::new());
+        row.delivery_status = Set(MemberDelivery::NotAsked);
         row.delivery_error = Set(String::new());
         row.updated_at = Set(at);
         row.update(&txn).await?;
@@ -127,7 +130,7 @@ pub async fn retry_failures(
                 Expr::value(cohort.failed - reinvited),
             )
             .col_expr(cohort::Column::LastSequence, Expr::value(sequence))
-            .col_expr(cohort::Column::State, Expr::value(state.as_str()))
+            .col_expr(cohort::Column::State, Expr::value(state))
             .col_expr(
                 cohort::Column::FinishedAt,
                 Expr::value(Option::<DateTime<Utc>>::None),
@@ -149,7 +152,7 @@ async fn undelivered_invites(
 ) -> Result<HashMap<i32, invite::Model>, ServiceError> {
     let emailed: Vec<&cohort_member::Model> = members
         .iter()
-        .filter(|m| m.state == MemberState::Invited.as_str())
+        .filter(|m| m.state == MemberState::Invited)
         .collect();
     if emailed.is_empty() {
         return Ok(HashMap::new());
@@ -171,8 +174,7 @@ async fn undelivered_invites(
             .all(txn)
             .await?
         {
-            let live = InviteStatus::parse(&invite.status)
-                .is_some_and(|s| InviteStatus::LIVE.contains(&s));
+            let live = InviteStatus::LIVE.contains(&invite.status);
             if let (true, Some(row)) = (live, ids.get(&invite.id)) {
                 found.insert(*row, invite);
             }
@@ -250,13 +252,13 @@ async fn email_again(
         )
         .col_expr(
             invite::Column::DeliveryStatus,
-            Expr::value(DeliveryStatus::Queued.as_str()),
+            Expr::value(DeliveryStatus::Queued),
         )
         .col_expr(invite::Column::UpdatedAt, Expr::value(at))
         .filter(invite::Column::Id.eq(invite.id))
         .exec(txn)
         .await?;
-    let message = NewOutbox::to_candidate(&invite, outbox::INVITE, invite.link_generation)
+    let message = NewOutbox::to_candidate(&invite, MessageKind::Invite, invite.link_generation)
         .for_cohort_member(member.cohort_id, member.row);
     outbox::insert(txn, &invite, &[message]).await?;
     cohort_member::Entity::update_many()
@@ -264,7 +266,7 @@ async fn email_again(
         .col_expr(cohort_member::Column::InviteId, Expr::value(invite.id))
         .col_expr(
             cohort_member::Column::DeliveryStatus,
-            Expr::value(DeliveryStatus::Queued.as_str()),
+            Expr::value(MemberDelivery::Tracked(DeliveryStatus::Queued)),
         )
         .col_expr(cohort_member::Column::DeliveryError, Expr::value(""))
         .col_expr(cohort_member::Column::Sequence, Expr::value(sequence))

@@ -14,13 +14,12 @@ use super::{
 };
 use crate::{
     db::entities::{cohort, cohort_member, invite, job},
-    domain::{CohortState, DeliveryStatus, InviteStatus, JobState, MemberState},
-    error::ServiceError,
-    store::{
-        invites, jobs, now,
-        outbox::{self, NewOutbox},
-        Caller, Store,
+    domain::{
+        CohortState, DeliveryStatus, InviteStatus, JobState, MemberDelivery, MemberState,
+        MessageKind,
     },
+    error::ServiceError,
+    store::{invites, jobs, now, outbox::NewOutbox, Caller, Store},
 };
 
 /// The next cohort with pending members, if any.
@@ -28,7 +27,7 @@ async fn next_pending(store: &Store) -> Result<Option<Uuid>, ServiceError> {
     Ok(cohort_member::Entity::find()
         .select_only()
         .column(cohort_member::Column::CohortId)
-        .filter(cohort_member::Column::State.eq(MemberState::Pending.as_str()))
+        .filter(cohort_member::Column::State.eq(MemberState::Pending))
         .limit(1)
         .into_tuple()
         .one(&store.read)
@@ -68,7 +67,7 @@ async fn fail_next(store: &Store, cohort_id: Uuid, reason: &str) -> Result<(), S
     };
     let sequence = cohort.last_sequence + 1;
     let mut row: cohort_member::ActiveModel = member.into();
-    row.state = Set(MemberState::Failed.as_str().into());
+    row.state = Set(MemberState::Failed);
     row.reason = Set(reason.into());
     row.sequence = Set(Some(sequence));
     row.updated_at = Set(now());
@@ -88,7 +87,7 @@ async fn next_members(
 ) -> Result<(Vec<cohort_member::Model>, bool), ServiceError> {
     let mut members = cohort_member::Entity::find()
         .filter(cohort_member::Column::CohortId.eq(cohort_id))
-        .filter(cohort_member::Column::State.eq(MemberState::Pending.as_str()))
+        .filter(cohort_member::Column::State.eq(MemberState::Pending))
         .order_by_asc(cohort_member::Column::Row)
         .limit(limit + 1)
         .all(txn)
@@ -122,7 +121,7 @@ async fn finish_chunk(
         )
         .col_expr(cohort::Column::Failed, Expr::value(cohort.failed + failed))
         .col_expr(cohort::Column::LastSequence, Expr::value(last_sequence))
-        .col_expr(cohort::Column::State, Expr::value(state.as_str()))
+        .col_expr(cohort::Column::State, Expr::value(state))
         .filter(cohort::Column::Id.eq(cohort.id));
     if state == CohortState::Done {
         update = update.col_expr(cohort::Column::FinishedAt, Expr::value(now()));
@@ -151,14 +150,14 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
     let rows: Vec<i32> = members.iter().map(|m| m.row).collect();
     // Every invite of a cohort that sends email gets one, queued in this transaction.
     let delivery = if options.send_email {
-        DeliveryStatus::Queued.as_str()
+        MemberDelivery::Tracked(DeliveryStatus::Queued)
     } else {
-        ""
+        MemberDelivery::NotAsked
     };
     let claimed = cohort_member::Entity::update_many()
         .col_expr(
             cohort_member::Column::State,
-            Expr::value(MemberState::Invited.as_str()),
+            Expr::value(MemberState::Invited),
         )
         .col_expr(
             cohort_member::Column::Sequence,
@@ -168,7 +167,7 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
         .col_expr(cohort_member::Column::DeliveryError, Expr::value(""))
         .col_expr(cohort_member::Column::UpdatedAt, Expr::value(now()))
         .filter(cohort_member::Column::CohortId.eq(cohort.id))
-        .filter(cohort_member::Column::State.eq(MemberState::Pending.as_str()))
+        .filter(cohort_member::Column::State.eq(MemberState::Pending))
         .filter(cohort_member::Column::Row.is_in(rows.clone()))
         .exec(&txn)
         .await?
@@ -179,7 +178,7 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
     }
     let last_sequence = base + i64::from(last.row);
     let job = jobs::find(&txn, &caller, cohort.job_id).await?;
-    if job.state != JobState::Open.as_str() {
+    if job.state != JobState::Open {
         fail_members(&txn, &cohort, &rows, "the job was closed").await?;
         finish_chunk(
             &txn,
@@ -220,10 +219,13 @@ async fn fail_members(
     cohort_member::Entity::update_many()
         .col_expr(
             cohort_member::Column::State,
-            Expr::value(MemberState::Failed.as_str()),
+            Expr::value(MemberState::Failed),
         )
         .col_expr(cohort_member::Column::Reason, Expr::value(reason))
-        .col_expr(cohort_member::Column::DeliveryStatus, Expr::value(""))
+        .col_expr(
+            cohort_member::Column::DeliveryStatus,
+            Expr::value(MemberDelivery::NotAsked),
+        )
         .filter(cohort_member::Column::CohortId.eq(cohort.id))
         .filter(cohort_member::Column::Row.is_in(rows.iter().copied()))
         .exec(txn)
@@ -244,7 +246,7 @@ async fn reopen_submitted(
     let submitted = invite::Entity::find()
         .filter(invite::Column::OrgId.eq(caller.org_id))
         .filter(invite::Column::JobId.eq(job.id))
-        .filter(invite::Column::Status.eq(InviteStatus::Submitted.as_str()))
+        .filter(invite::Column::Status.eq(InviteStatus::Submitted))
         .filter(invite::Column::CandidateEmail.is_in(emails))
         .all(txn)
         .await?;
@@ -255,7 +257,7 @@ async fn reopen_submitted(
         };
         let outbox = if options.send_email {
             vec![
-                NewOutbox::to_candidate(&existing, outbox::RESEND, existing.link_generation)
+                NewOutbox::to_candidate(&existing, MessageKind::Resend, existing.link_generation)
                     .for_cohort_member(member.cohort_id, member.row),
             ]
         } else {
