@@ -7,15 +7,10 @@
 //! the rest of its batch is written. A statement that fails, or a COMMIT, fails the batch's
 //! transaction: then each request of it is written again on its own, in a transaction of its own,
 //! so one bad request fails alone.
-//!
-//! SQLite has one writer connection, so one task. PostgreSQL takes concurrent transactions, and a
-//! batch spends most of its time waiting on round trips, so a few tasks share the queue there;
-//! their statements lock shared rows in key order (candidates by email, opened invites by id) so
-//! that concurrent batches wait for each other instead of deadlocking.
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
     invites::{self, CreateRequest, InviteWithLink},
@@ -26,10 +21,6 @@ use crate::{config::Config, domain::secret::LinkKey, error::ServiceError};
 /// Requests per transaction, at most: enough to share one commit among many callers, few enough
 /// that each multi-row statement stays far below the databases' limits on bound values.
 const MAX_BATCH: usize = 128;
-
-/// Writer tasks on PostgreSQL: enough to keep a few batches in flight, few enough to leave most
-/// of the pool to reads.
-const POSTGRES_WRITERS: usize = 4;
 
 type Answer<T> = oneshot::Sender<Result<T, ServiceError>>;
 
@@ -64,15 +55,7 @@ impl Writer {
     /// PostgreSQL pool).
     pub(crate) fn spawn(context: Context) -> Self {
         let (queue, requests) = mpsc::channel(MAX_BATCH * 8);
-        let writers = match context.db.get_database_backend() {
-            DbBackend::Postgres => POSTGRES_WRITERS,
-            _ => 1,
-        };
-        let context = Arc::new(context);
-        let requests = Arc::new(Mutex::new(requests));
-        for _ in 0..writers {
-            tokio::spawn(run(context.clone(), requests.clone()));
-        }
+        tokio::spawn(run(context, requests));
         Self { queue }
     }
 
@@ -96,11 +79,9 @@ impl Writer {
     }
 }
 
-/// Takes what is pending, writes it, and again, until every `Writer` is dropped. The queue is
-/// held only while taking, so another task takes the next batch while this one writes.
-async fn run(context: Arc<Context>, queue: Arc<Mutex<mpsc::Receiver<Work>>>) {
+async fn run(context: Context, mut queue: mpsc::Receiver<Work>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while queue.lock().await.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         write(&context, std::mem::take(&mut batch)).await;
     }
 }
