@@ -518,8 +518,9 @@ async fn postgres_invites(
             .push_bind("sent")
             .push_bind("not_requested")
             .push_bind(false)
-            .push_bind("[]")
-            .push_bind("[]")
+            // Empty lists, as literals: the columns are jsonb.
+            .push("'[]'")
+            .push("'[]'")
             .push_bind("")
             .push_bind(0_i32)
             .push_bind(None::<DateTime<Utc>>)

@@ -171,6 +171,10 @@ impl Check {
     }
 
     fn text(&self) -> String {
+        // A baseline that measured nothing (it failed) proves nothing.
+        if !self.value.is_finite() || self.value > 1e6 {
+            return format!("{} unknown (the baseline measured nothing)", self.what);
+        }
         let (sign, target, met) = match self.target {
             Target::AtLeast(t) => (">=", t, self.value >= t),
             Target::AtMost(t) => ("<=", t, self.value <= t),

@@ -76,6 +76,9 @@ pub async fn connect(
         .foreign_keys(true)
         // Deleted and overwritten content is zeroed, not left in free pages (erased links).
         .pragma("secure_delete", "ON")
+        // Statement journals (a multi-row INSERT keeps one) stay in memory: no temporary file
+        // is created, written and removed per statement, and none holds a row's content on disk.
+        .pragma("temp_store", "MEMORY")
         // No commit checkpoints: `spawn_checkpointer` does it off the writer.
         .pragma("wal_autocheckpoint", "0")
         .busy_timeout(Duration::from_secs(10));

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::Set;
 use uuid::Uuid;
 
+use super::to_stored_precision;
 use crate::{
     db::entities::{invite, job},
     domain::{
@@ -53,7 +54,7 @@ impl NewInviteRow<'_> {
     pub fn into_active_model(self, link_key: &LinkKey, at: DateTime<Utc>) -> invite::ActiveModel {
         let job = self.job;
         let expires_at = match self.expiry {
-            Expiry::At(when) => Some(when),
+            Expiry::At(when) => Some(to_stored_precision(when)),
             Expiry::JobDefault if job.default_expiry_days > 0 => {
                 Some(at + chrono::Duration::days(i64::from(job.default_expiry_days)))
             }
@@ -96,7 +97,9 @@ impl NewInviteRow<'_> {
             inviter_member_id: Set(self.inviter_member_id),
             last_sent_at: Set(None),
             cohort_id: Set(self.cohort_id),
-            remind_at: Set(self.remind_after.map(|after| at + after)),
+            remind_at: Set(self
+                .remind_after
+                .map(|after| to_stored_precision(at + after))),
             reminded_at: Set(None),
             external_id: Set(self.external_id),
         }

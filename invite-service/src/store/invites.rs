@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::Expr, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Set, TryIntoModel,
 };
 use uuid::Uuid;
 
@@ -226,21 +226,15 @@ pub(crate) async fn create_many(
         // The link is derived again on a retry: nothing secret to keep.
         keys.extend(idempotency.as_ref().map(|i| i.row(id, None)));
     }
-    // Returned as stored (PostgreSQL keeps microseconds), in the drafts' order.
-    let mut stored = by_id(
-        invite::Entity::insert_many(rows)
-            .exec_with_returning_many(txn)
-            .await?,
-        |i| i.id,
-    );
-    let invites = drafts
+    // Every value is set and its times are at the stored precision, so the rows as stored are
+    // known without reading them back (RETURNING copies every column of every row).
+    let invites = rows
         .iter()
-        .map(|(_, draft)| {
-            stored.remove(&draft.id).ok_or_else(|| {
-                ServiceError::Internal(anyhow::anyhow!("an inserted invite was not returned"))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|row| row.clone().try_into_model())
+        .collect::<Result<Vec<invite::Model>, _>>()?;
+    invite::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
     // Bounded statements: SQLite binds at most 32766 values per statement.
     for chunk in labels.chunks(1000) {
         invite_label::Entity::insert_many(chunk.to_vec())

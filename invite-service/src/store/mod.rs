@@ -167,8 +167,16 @@ impl From<TransactionError<ServiceError>> for ServiceError {
     }
 }
 
+/// Now, to the microsecond: what PostgreSQL keeps, so a row built in memory is the row stored.
 pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    to_stored_precision(chrono::Utc::now())
+}
+
+/// A time as the databases store it (microseconds).
+pub(crate) fn to_stored_precision(
+    at: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    chrono::SubsecRound::trunc_subsecs(at, 6)
 }
 
 /// The configured link key, or the one kept in the data folder (made on first start).
