@@ -23,12 +23,12 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
-    background,
+    background::{CohortWorker, Sweeper, Swept},
     config::Config,
     config::Secret,
     grpc::{status::answer_undecodable, Api, PublicRegistrations},
     links,
-    relay::Relay,
+    relay::{self, Relay},
     store::{organization, public, Store},
 };
 
@@ -59,9 +59,58 @@ pub struct RunningServer {
     /// Stops the outbox relay, the cohort worker and the sweeper.
     stop_background: watch::Sender<bool>,
     background: Vec<JoinHandle<()>>,
+    relay: Arc<Relay>,
+    cohort_worker: Arc<CohortWorker>,
+    sweeper: Arc<Sweeper>,
+}
+
+/// What one round of each background job did, run now by `RunningServer::run_background_round`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackgroundRound {
+    /// A cohort chunk became invites.
+    pub cohort_chunk: bool,
+    pub swept: Swept,
+    pub relay: relay::Round,
+}
+
+impl BackgroundRound {
+    /// Whether any job wrote something (or, for the relay, handed over or followed up rows).
+    pub fn worked(&self) -> bool {
+        self.cohort_chunk || self.swept.changed_anything() || self.relay.rows > 0
+    }
 }
 
 impl RunningServer {
+    /// The outbox relay: its `run_round` is the round its loop runs.
+    pub fn relay(&self) -> &Relay {
+        &self.relay
+    }
+
+    /// The cohort worker: its `run_round` is the round its loop runs.
+    pub fn cohort_worker(&self) -> &CohortWorker {
+        &self.cohort_worker
+    }
+
+    /// The expiry and reminder sweeper: its `run_round` is the round its loop runs.
+    pub fn sweeper(&self) -> &Sweeper {
+        &self.sweeper
+    }
+
+    /// Runs one round of each background job now, beside their loops, for whoever must see
+    /// their work done without waiting for the next tick: the cohort worker and the sweeper
+    /// first, then the relay, which hands over the emails they queued. Each job is tried even
+    /// if one before it failed; the first failure is returned.
+    pub async fn run_background_round(&self) -> anyhow::Result<BackgroundRound> {
+        let cohort_chunk = self.cohort_worker.run_round().await;
+        let swept = self.sweeper.run_round().await;
+        let relayed = self.relay.run_round().await;
+        Ok(BackgroundRound {
+            cohort_chunk: cohort_chunk.context("cohort worker round")?,
+            swept: swept.context("sweep round")?,
+            relay: relayed.context("outbox relay round")?,
+        })
+    }
+
     /// Stops taking connections, lets requests in flight finish, and waits.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
@@ -192,11 +241,14 @@ pub async fn start_with_notify(
     });
     let (stop_background, stop) = watch::channel(false);
     let progress = Progress::new();
+    let relay = Arc::new(Relay::new(store.clone(), progress.clone())?);
+    let cohort_worker = Arc::new(CohortWorker::new(store.clone(), progress.clone()));
+    let sweeper = Arc::new(Sweeper::new(store.clone(), progress.clone()));
     let mut background = vec![
         watch_database(&store, health, database_reachable, stop.clone()),
-        Relay::new(store.clone())?.spawn(progress.clone(), stop.clone()),
-        background::spawn_cohort_worker(store.clone(), cohort_work, progress.clone(), stop.clone()),
-        background::spawn_sweeper(store.clone(), progress.clone(), stop.clone()),
+        relay.clone().spawn(stop.clone()),
+        cohort_worker.clone().spawn(cohort_work, stop.clone()),
+        sweeper.clone().spawn(stop.clone()),
     ];
     background.extend(store.spawn_checkpointer(stop.clone()));
     background.extend(store.spawn_key_listener(stop));
@@ -211,6 +263,9 @@ pub async fn start_with_notify(
         task,
         stop_background,
         background,
+        relay,
+        cohort_worker,
+        sweeper,
     })
 }
 

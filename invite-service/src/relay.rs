@@ -2,7 +2,7 @@
 //! its final outcome, which it writes back to the invite. Rows leave the outbox only then, so a
 //! restart of either service, or a notify-service that lost its data, loses nothing: the rows
 //! are handed over again, and notify-service's idempotency keys keep that from sending twice.
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use beckon_common::progress::Progress;
 use beckon_proto::notify::v1::{
@@ -91,43 +91,43 @@ pub async fn suppressed_among(
 }
 
 /// What a relay round did.
-struct Round {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
     /// A full batch of work: the next round should come at once.
-    busy: bool,
+    pub busy: bool,
     /// Rows handed over or followed up.
-    rows: u64,
+    pub rows: u64,
 }
 
 pub struct Relay {
     store: Store,
     client: Client,
     interval: Duration,
+    progress: Progress,
+    /// Rows are read, not claimed, before they are handed over: two rounds at once in one
+    /// process would hand the same rows over twice, and the slower could write an older state
+    /// over a newer one. So this process runs one round at a time (the loop's, or one run now).
+    one_round_at_a_time: tokio::sync::Mutex<()>,
 }
 
 impl Relay {
-    pub fn new(store: Store) -> anyhow::Result<Self> {
+    pub fn new(store: Store, progress: Progress) -> anyhow::Result<Self> {
         let interval = Duration::from_millis(store.config.relay_interval_ms);
         Ok(Self {
             client: client(&store.config)?,
             store,
             interval,
+            progress,
+            one_round_at_a_time: tokio::sync::Mutex::new(()),
         })
     }
 
-    pub fn spawn(
-        self,
-        progress: Progress,
-        mut stop: watch::Receiver<bool>,
-    ) -> tokio::task::JoinHandle<()> {
+    /// Runs rounds until `stop`: at once after a full batch, else every `relay_interval_ms`.
+    pub fn spawn(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             while !*stop.borrow() {
-                let busy = match self.tick().await {
-                    Ok(Round { busy, rows }) => {
-                        if rows > 0 {
-                            progress.advance();
-                        }
-                        busy
-                    }
+                let busy = match self.run_round().await {
+                    Ok(round) => round.busy,
                     // The database watcher reports an outage once.
                     Err(err) if crate::error::is_database_unavailable(&err) => {
                         tracing::debug!(error = ?err, "outbox relay round failed; retrying");
@@ -148,8 +148,10 @@ impl Relay {
         })
     }
 
-    /// One round: hand over what is due, then look at what notify-service has.
-    async fn tick(&self) -> anyhow::Result<Round> {
+    /// One round: hand over what is due, then look at what notify-service has. Waits for a
+    /// round already running in this process to finish first.
+    pub async fn run_round(&self) -> anyhow::Result<Round> {
+        let _only_round = self.one_round_at_a_time.lock().await;
         let due = outbox::due(&self.store, BATCH).await?;
         let handed = due.len() as u64;
         if !due.is_empty() {
@@ -159,6 +161,9 @@ impl Relay {
         let followed = accepted.len() as u64;
         if !accepted.is_empty() {
             self.follow(accepted).await?;
+        }
+        if handed + followed > 0 {
+            self.progress.advance();
         }
         Ok(Round {
             busy: handed == BATCH || followed == BATCH,

@@ -32,6 +32,9 @@ pub struct RunningNotify {
     pub queue: Arc<dyn Queue>,
     /// Advances whenever a worker has handled deliveries.
     pub progress: Progress,
+    /// What the worker loops and the reconciler run, for rounds run now (`worker_round`,
+    /// `reconcile_round`).
+    rounds: Workers,
     stop_workers: watch::Sender<bool>,
     workers: JoinSet<()>,
     database_watcher: JoinHandle<()>,
@@ -40,6 +43,20 @@ pub struct RunningNotify {
 }
 
 impl RunningNotify {
+    /// Runs one worker round now, beside the workers' loops, as a consumer of its own: sends
+    /// what the queue has ready (without waiting for more) and records the outcomes. How many
+    /// deliveries it took.
+    pub async fn worker_round(&self) -> anyhow::Result<usize> {
+        let consumer = format!("{}-round", self.rounds.replica);
+        Ok(self.rounds.run_round(&consumer, Duration::ZERO).await?)
+    }
+
+    /// Runs one reconcile round now, after any the reconciler is running: whether erased
+    /// variables are out of SQLite's write-ahead log (see `Workers::reconcile_round`).
+    pub async fn reconcile_round(&self) -> anyhow::Result<bool> {
+        Ok(self.rounds.reconcile_round().await?)
+    }
+
     /// Stops taking calls, lets the workers finish the messages in hand, and waits.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         let _ = self.stop_workers.send(true);
@@ -114,7 +131,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
 
     let (stop_workers, stop) = watch::channel(false);
     let progress = Progress::new();
-    let mut workers = Workers {
+    let rounds = Workers {
         store: store.clone(),
         queue: queue.clone(),
         limiter,
@@ -122,8 +139,9 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         config: config.clone(),
         replica: replica_name(),
         progress: progress.clone(),
-    }
-    .spawn(stop.clone());
+        one_reconcile_at_a_time: Arc::default(),
+    };
+    let mut workers = rounds.clone().spawn(stop.clone());
     if let Some(checkpointer) = store.spawn_checkpointer(stop.clone()) {
         workers.spawn(async move {
             let _ = checkpointer.await;
@@ -175,6 +193,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         store,
         queue,
         progress,
+        rounds,
         stop_workers,
         workers,
         database_watcher,

@@ -360,6 +360,10 @@ impl Store {
         if state.is_final() {
             // The link inside the variables has done its job.
             update = update.col_expr(delivery::Column::Variables, Expr::value("{}"));
+            // Marked before as well as after: readers see the erasure at its commit, before
+            // this task runs on, and a checkpoint round run then must not find nothing to do.
+            // (One that runs before the update cannot take the single writer in its middle.)
+            self.erased_since_checkpoint.store(true, Ordering::Relaxed);
         }
         let erased = update.exec(&self.write).await?.rows_affected > 0 && state.is_final();
         if erased {
@@ -371,12 +375,12 @@ impl Store {
     /// On SQLite, moves erased variables out of the write-ahead log: the database file already
     /// zeroes what is deleted (`secure_delete`), and TRUNCATE empties the log, which still holds
     /// the pages as they were. Runs only when something was erased; tried again next time when
-    /// readers kept the log busy.
-    pub async fn checkpoint_erased(&self) -> Result<(), NotifyError> {
+    /// readers kept the log busy. Whether the log holds no erased variables now.
+    pub async fn checkpoint_erased(&self) -> Result<bool, NotifyError> {
         if self.write.get_database_backend() != DbBackend::Sqlite
             || !self.erased_since_checkpoint.swap(false, Ordering::Relaxed)
         {
-            return Ok(());
+            return Ok(true);
         }
         let emptied = match self
             .write
@@ -394,8 +398,7 @@ impl Store {
         if !matches!(emptied, Ok(true)) {
             self.erased_since_checkpoint.store(true, Ordering::Relaxed);
         }
-        emptied?;
-        Ok(())
+        Ok(emptied?)
     }
 
     /// Unfinished deliveries that nobody holds and that have been due, without being published,

@@ -17,8 +17,9 @@ use uuid::Uuid;
 use crate::{
     config::Config,
     db::entities::delivery,
+    error::NotifyError,
     mail::{Email, Mailer, SendOutcome},
-    queue::{Lease, Queue},
+    queue::{Lease, Queue, QueueError},
     seal::OpenError,
     store::{Outcome, Store},
     templates,
@@ -36,6 +37,8 @@ pub struct Workers {
     pub replica: String,
     /// Advanced after every batch a worker handled.
     pub progress: Progress,
+    /// Held by a reconcile round: one at a time in this process (see `reconcile_round`).
+    pub one_reconcile_at_a_time: Arc<tokio::sync::Mutex<()>>,
 }
 
 const BATCH: usize = 16;
@@ -59,42 +62,58 @@ impl Workers {
 
     async fn run(&self, consumer: String, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
+            // Only the wait for work gives way to `stop`: deliveries in hand are finished.
             let leases = tokio::select! {
                 leases = self.queue.receive(&consumer, BATCH, RECEIVE_WAIT) => leases,
                 _ = stop.changed() => break,
             };
-            let leases = match leases {
-                Ok(leases) => leases,
+            match leases {
+                Ok(leases) => {
+                    self.work_through(leases).await;
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "queue receive failed; retrying");
                     pause(&mut stop, Duration::from_secs(1)).await;
-                    continue;
                 }
-            };
-            let handled_any = !leases.is_empty();
-            let mut done = Vec::with_capacity(leases.len());
-            for lease in leases {
-                match self.handle(&lease).await {
-                    Ok(Handled::Ack) => done.push(lease),
-                    Ok(Handled::DeadLettered) => {}
-                    // Not acked: the entry comes back after the ack deadline. The database
-                    // watcher reports an outage once.
-                    Err(err) if crate::error::is_database_unavailable(&err) => {
-                        tracing::debug!(error = ?err, delivery_id = %lease.delivery_id, "delivery failed to process");
-                    }
-                    Err(err) => {
-                        // Not acked: the entry comes back after the ack deadline.
-                        tracing::error!(error = ?err, delivery_id = %lease.delivery_id, "delivery failed to process");
-                    }
-                }
-            }
-            if let Err(err) = self.queue.ack(&done).await {
-                tracing::warn!(error = %err, "queue ack failed; the entries will be redelivered");
-            }
-            if handled_any {
-                self.progress.advance();
             }
         }
+    }
+
+    /// One worker round as `consumer`, what each worker's loop runs: takes up to a batch of
+    /// deliveries from the queue (waiting up to `wait` for one) and works through them. How
+    /// many it took. Rounds run side by side safely, in this process as across replicas: a
+    /// delivery is attempted only under its hold in the database.
+    pub async fn run_round(&self, consumer: &str, wait: Duration) -> Result<usize, QueueError> {
+        let leases = self.queue.receive(consumer, BATCH, wait).await?;
+        Ok(self.work_through(leases).await)
+    }
+
+    /// Sends each delivery that is ready, records its outcome and acks. How many there were.
+    async fn work_through(&self, leases: Vec<Lease>) -> usize {
+        let taken = leases.len();
+        let mut done = Vec::with_capacity(leases.len());
+        for lease in leases {
+            match self.handle(&lease).await {
+                Ok(Handled::Ack) => done.push(lease),
+                Ok(Handled::DeadLettered) => {}
+                // Not acked: the entry comes back after the ack deadline. The database
+                // watcher reports an outage once.
+                Err(err) if crate::error::is_database_unavailable(&err) => {
+                    tracing::debug!(error = ?err, delivery_id = %lease.delivery_id, "delivery failed to process");
+                }
+                Err(err) => {
+                    // Not acked: the entry comes back after the ack deadline.
+                    tracing::error!(error = ?err, delivery_id = %lease.delivery_id, "delivery failed to process");
+                }
+            }
+        }
+        if let Err(err) = self.queue.ack(&done).await {
+            tracing::warn!(error = %err, "queue ack failed; the entries will be redelivered");
+        }
+        if taken > 0 {
+            self.progress.advance();
+        }
+        taken
     }
 
     async fn handle(&self, lease: &Lease) -> anyhow::Result<Handled> {
@@ -308,11 +327,9 @@ impl Workers {
     }
 
     /// Publishes again what a queue lost: everything unfinished as soon as the queue reports
-    /// itself lost, and, while nothing waits in the queue, deliveries left unpublished for
-    /// longer than the ack deadline and a margin.
+    /// itself lost, and, every `reconcile_interval_ms`, a reconcile round.
     async fn reconcile(&self, mut stop: watch::Receiver<bool>) {
         let every = Duration::from_millis(self.config.reconcile_interval_ms);
-        let stale_after = self.config.republish_after();
         let mut must_refill = false;
         while !*stop.borrow() {
             if must_refill {
@@ -331,15 +348,27 @@ impl Workers {
             tokio::select! {
                 () = self.queue.lost() => must_refill = true,
                 () = tokio::time::sleep(every) => {
-                    // Erased links leave SQLite's write-ahead log too.
-                    if let Err(err) = self.store.checkpoint_erased().await {
+                    if let Err(err) = self.reconcile_round().await {
                         tracing::warn!(error = ?err, "could not empty the write-ahead log; will retry");
                     }
-                    self.republish_stale(stale_after).await;
                 }
                 _ = stop.changed() => {}
             }
         }
+    }
+
+    /// One reconcile round: on SQLite, empties the write-ahead log of erased variables; then,
+    /// while nothing waits in the queue, publishes again the deliveries left unpublished for
+    /// longer than the ack deadline and a margin. Whether erased variables are out of the log
+    /// now (always true on PostgreSQL); false when readers kept the checkpoint from finishing,
+    /// and the next round tries again. One round at a time in this process: a round that found
+    /// the checkpoint already taken by another must not answer before that one has finished.
+    pub async fn reconcile_round(&self) -> Result<bool, NotifyError> {
+        let _only_round = self.one_reconcile_at_a_time.lock().await;
+        // Erased links leave SQLite's write-ahead log too.
+        let emptied = self.store.checkpoint_erased().await;
+        self.republish_stale(self.config.republish_after()).await;
+        emptied
     }
 
     /// Publishes every unfinished delivery: due ones now, the others for their time.

@@ -307,6 +307,16 @@ impl TestApp {
         db.close().await.expect("close the test connection");
     }
 
+    /// The notify-service running inside the server (none when it was given a `notify_addr`).
+    pub fn in_process_notify(&self) -> &notify_service::RunningNotify {
+        self.server
+            .as_ref()
+            .expect("server running")
+            .notify
+            .as_ref()
+            .expect("an in-process notify-service")
+    }
+
     pub fn store(&self) -> &invite_service::store::Store {
         &self.server.as_ref().expect("server running").store
     }
@@ -411,27 +421,47 @@ impl TestApp {
             .into_inner()
     }
 
-    /// Reads with `read` until `done` holds for what it read: once now, then again after each
-    /// round of background work that wrote something (the relay, the cohort worker, the
-    /// sweeper), until `WAIT` has passed; returns the last read.
+    /// Reads with `read` until `done` holds for what it read, driving the background work in
+    /// between: after each read that falls short, runs one round of each background job (the
+    /// cohort worker, the sweeper, the relay: the rounds their loops run) and reads again if
+    /// one did something. When none had anything to do, what is missing is elsewhere (the
+    /// in-process notify-service sending the mail whose outcome the relay then follows, or a
+    /// row not due yet): waits for a round of the loops here or of notify-service's workers to
+    /// write something. Until `WAIT` has passed; returns the last read.
     pub async fn when<T>(&self, read: impl AsyncFn() -> T, done: impl Fn(&T) -> bool) -> T {
-        let mut rounds = self
-            .server
+        let server = self.server.as_ref().expect("server running");
+        let mut rounds = server.progress.subscribe();
+        let mut sends = server
+            .notify
             .as_ref()
-            .expect("server running")
-            .progress
-            .subscribe();
+            .map(|notify| notify.progress.subscribe());
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             rounds.mark_unchanged();
+            if let Some(sends) = &mut sends {
+                sends.mark_unchanged();
+            }
             let value = read().await;
             if done(&value) {
                 return value;
             }
-            match tokio::time::timeout_at(deadline, rounds.changed()).await {
-                Ok(Ok(())) => {}
+            match tokio::time::timeout_at(deadline, server.run_background_round()).await {
+                // Out of time.
+                Err(_) => return value,
+                Ok(Ok(round)) if round.worked() => continue,
+                Ok(Ok(_)) => {}
+                Ok(Err(err)) => panic!("a background round failed: {err:#}"),
+            }
+            let progressed = async {
+                tokio::select! {
+                    changed = rounds.changed() => changed.is_ok(),
+                    changed = changed_if_any(&mut sends) => changed,
+                }
+            };
+            match tokio::time::timeout_at(deadline, progressed).await {
+                Ok(true) => {}
                 // Out of time, or the server stopped: nothing more will change.
-                Ok(Err(_)) | Err(_) => return value,
+                Ok(false) | Err(_) => return value,
             }
         }
     }
@@ -474,6 +504,15 @@ impl TestApp {
 
     pub async fn post(&self, url: &str) -> reqwest::Response {
         self.http.post(url).send().await.expect("POST")
+    }
+}
+
+/// Whether `progress` (if there is one) advanced; false once its sender is gone, never
+/// without one.
+async fn changed_if_any(progress: &mut Option<tokio::sync::watch::Receiver<u64>>) -> bool {
+    match progress {
+        Some(progress) => progress.changed().await.is_ok(),
+        None => std::future::pending().await,
     }
 }
 

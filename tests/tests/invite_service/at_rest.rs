@@ -167,7 +167,7 @@ async fn secrets_stay_sealed_while_mail_waits(backend: Backend, queue: QueueBack
         })
         .collect();
     if backend == Backend::Sqlite {
-        sealed_secrets = wait_until_gone_from_files(app.data_dir(), sealed_secrets).await;
+        sealed_secrets = checkpoint_then_scan(&app, sealed_secrets).await;
     }
     sealed_secrets.extend(secrets);
     let at_rest = everything_at_rest(&app, &notify_config).await;
@@ -415,21 +415,19 @@ async fn sealed_variables(notify_config: &notify_service::Config) -> Vec<String>
     values
 }
 
-/// Waits (bounded) until none of `secrets` is in any file under `dir`, and returns them; the
-/// last scan's hits fail the test.
-async fn wait_until_gone_from_files(dir: &Path, secrets: Vec<Shown>) -> Vec<Shown> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let files = files_under(dir);
-        let left = files.iter().any(|(_, bytes)| {
-            secrets
-                .iter()
-                .any(|secret| find(bytes, secret.value.as_bytes()).is_some())
-        });
-        if !left || tokio::time::Instant::now() > deadline {
-            assert_no_secret_in(&files, &secrets, "after delivery and a checkpoint");
-            return secrets;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Runs notify-service's reconcile round (the one whose checkpoint empties SQLite's write-ahead
+/// log of erased variables) until it reports them out of the log, then scans every file under
+/// the data folder once: none of `secrets` may be left. Returns them. A round whose checkpoint
+/// readers kept from finishing has already waited for them (the busy timeout), so the next one
+/// follows at once; all within `WAIT`.
+async fn checkpoint_then_scan(app: &TestApp, secrets: Vec<Shown>) -> Vec<Shown> {
+    let notify = app.in_process_notify();
+    tokio::time::timeout(WAIT, async {
+        while !notify.reconcile_round().await.expect("reconcile round") {}
+    })
+    .await
+    .expect("the write-ahead log was emptied of erased variables in time");
+    let files = files_under(app.data_dir());
+    assert_no_secret_in(&files, &secrets, "after delivery and a checkpoint");
+    secrets
 }

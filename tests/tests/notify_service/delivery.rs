@@ -53,8 +53,10 @@ pub async fn enqueue(app: &mut NotifyApp, messages: Vec<OutgoingMessage>) -> Vec
         .deliveries
 }
 
-/// The delivery once `done` holds: read now, then again after each batch the workers handled
-/// (a state change happens there), until `WAIT` has passed; returns the last read.
+/// The delivery once `done` holds: read now, and after each read that falls short, run one
+/// worker round and one reconcile round (the rounds the loops run) and read again if the worker
+/// round took deliveries; when nothing was ready (a retry or a `not_before` time not yet due),
+/// wait for a round of the loops to handle some. Until `WAIT` has passed; returns the last read.
 pub async fn delivery_when(
     app: &mut NotifyApp,
     id: &str,
@@ -77,6 +79,17 @@ pub async fn delivery_when(
             .into_inner();
         if done(&delivery) {
             return delivery;
+        }
+        let running = app.running.as_ref().expect("notify-service running");
+        let step = async {
+            running.reconcile_round().await.expect("reconcile round");
+            running.worker_round().await.expect("worker round")
+        };
+        match tokio::time::timeout_at(deadline, step).await {
+            // Out of time.
+            Err(_) => return delivery,
+            Ok(taken) if taken > 0 => continue,
+            Ok(_) => {}
         }
         match tokio::time::timeout_at(deadline, rounds.changed()).await {
             Ok(Ok(())) => {}
