@@ -45,6 +45,9 @@ pub struct CohortArgs {
     /// Its burst.
     #[arg(long, default_value_t = 50)]
     pub relay_burst: u32,
+    /// invite-service's `cohort_chunk_size` (members per transaction); its default if unset.
+    #[arg(long)]
+    pub chunk_size: Option<u64>,
     /// The invite-service binary; defaults to `invite-service` next to this one.
     #[arg(long)]
     pub invite_service: Option<PathBuf>,
@@ -577,6 +580,9 @@ impl InviteProcess {
             .stderr(Stdio::inherit());
         if let Some((service, _)) = urls {
             command.env("BECKON_DATABASE_URL", service);
+        }
+        if let Some(chunk_size) = args.chunk_size {
+            command.env("BECKON_COHORT_CHUNK_SIZE", chunk_size.to_string());
         }
         let mut child = command
             .spawn()

@@ -127,7 +127,7 @@ impl Default for Config {
             notify_token: None,
             relay_interval_ms: 500,
             max_bulk_rows: 10_000,
-            cohort_chunk_size: 2000,
+            cohort_chunk_size: 1000,
             cohort_window_hours: 48,
             sweep_interval_ms: 30_000,
             redis_url: None,
