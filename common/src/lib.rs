@@ -5,6 +5,19 @@ pub mod db;
 pub mod paging;
 pub mod progress;
 
+/// `Display` for enums stored as text (sea-orm's `DeriveActiveEnum`): shows the stored text, for
+/// audit details, logs and messages.
+#[macro_export]
+macro_rules! display_as_stored {
+    ($($name:ty),+ $(,)?) => {$(
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&sea_orm::ActiveEnum::to_value(self))
+            }
+        }
+    )+};
+}
+
 /// A credential from configuration: never printed, never logged.
 #[derive(Clone, serde::Serialize, PartialEq, Eq)]
 #[serde(transparent)]

@@ -226,18 +226,7 @@ pub enum ReportedDelivery {
     Skipped,
 }
 
-/// Shows the stored text, for audit details and logs.
-macro_rules! display_as_stored {
-    ($($name:ty),+) => {$(
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.to_value())
-            }
-        }
-    )+};
-}
-
-display_as_stored!(
+beckon_common::display_as_stored!(
     JobState,
     CohortState,
     MemberState,

@@ -46,18 +46,7 @@ pub enum DeliveryState {
     Suppressed,
 }
 
-/// Shows the stored text, for logs and messages.
-macro_rules! display_as_stored {
-    ($($name:ty),+) => {$(
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.to_value())
-            }
-        }
-    )+};
-}
-
-display_as_stored!(MessageKind, DeliveryState);
+beckon_common::display_as_stored!(MessageKind, DeliveryState);
 
 #[cfg(test)]
 mod tests {
