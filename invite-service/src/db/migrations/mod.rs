@@ -7,7 +7,7 @@ mod m20261122_000002_outbox_and_derived_links;
 mod m20261122_000003_cohorts_public_links_reminders;
 mod m20261130_000001_cohort_email_stage;
 mod m20261130_000002_invite_external_ids;
-mod m20261207_000001_json_lists;
+mod m20261201_000001_json_lists;
 
 pub struct Migrator;
 
@@ -20,7 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_cohorts_public_links_reminders::CohortsPublicLinksReminders),
             Box::new(m20261130_000001_cohort_email_stage::CohortEmailStage),
             Box::new(m20261130_000002_invite_external_ids::InviteExternalIds),
-            Box::new(m20261207_000001_json_lists::JsonLists),
+            Box::new(m20261201_000001_json_lists::JsonLists),
         ]
     }
 }

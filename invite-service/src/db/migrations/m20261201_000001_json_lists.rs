@@ -7,7 +7,7 @@ pub struct JsonLists;
 
 impl MigrationName for JsonLists {
     fn name(&self) -> &str {
-        "m20261207_000001_json_lists"
+        "m20261201_000001_json_lists"
     }
 }
 
