@@ -196,8 +196,7 @@ impl InviteService for Api {
                 status: convert::parse_invite_status(&mut v, "status", req.status),
                 label: Some(v.single_line("label", &req.label, MAX_LABEL))
                     .filter(|l| !l.is_empty()),
-                candidate_email: Some(v.email("candidate_email", &req.candidate_email))
-                    .filter(|e| !e.is_empty()),
+                candidate_email: v.email("candidate_email", &req.candidate_email),
                 external_id: v.external_id("external_id", &req.external_id),
             };
             let page = Page::parse(

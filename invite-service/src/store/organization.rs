@@ -11,6 +11,7 @@ use super::{
     paging::{Order, Page},
     Caller, Store,
 };
+use crate::domain::email::Email;
 use crate::{
     db::entities::{api_key, member, organization},
     domain::{secret, Scope},
@@ -132,7 +133,7 @@ pub async fn caller_details(
 
 #[derive(Clone, Debug)]
 pub struct NewMember {
-    pub email: String,
+    pub email: Email,
     pub name: String,
     pub notify_started: bool,
     pub notify_submitted: bool,
@@ -161,7 +162,7 @@ pub async fn create_member(
         }
         let taken = member::Entity::find()
             .filter(member::Column::OrgId.eq(caller.org_id))
-            .filter(member::Column::Email.eq(&new.email))
+            .filter(member::Column::Email.eq(new.email.as_str()))
             .count(&txn)
             .await?
             > 0;
@@ -174,7 +175,7 @@ pub async fn create_member(
         let row = member::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_id: Set(caller.org_id),
-            email: Set(new.email.clone()),
+            email: Set(new.email.to_string()),
             name: Set(new.name.clone()),
             notify_started: Set(new.notify_started),
             notify_submitted: Set(new.notify_submitted),
