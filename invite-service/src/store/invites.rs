@@ -21,7 +21,8 @@ use super::{
 use crate::{
     db::entities::{candidate, idempotency_key, invite, invite_event, invite_label, job, member},
     domain::{
-        email::Email, secret, DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind,
+        email::Email, ids::JobId, secret, DeliveryStatus, EventKind, InviteStatus, JobState,
+        MessageKind,
     },
     error::ServiceError,
 };
@@ -70,7 +71,7 @@ pub struct InviteWithLink {
 
 #[derive(Clone, Debug, Default)]
 pub struct InviteFilter {
-    pub job_id: Option<Uuid>,
+    pub job_id: Option<JobId>,
     pub status: Option<InviteStatus>,
     pub label: Option<String>,
     pub candidate_email: Option<Email>,
@@ -621,7 +622,7 @@ pub async fn list(
 ) -> Result<(Vec<invite::Model>, String), ServiceError> {
     let mut query = invite::Entity::find().filter(invite::Column::OrgId.eq(caller.org_id));
     if let Some(job_id) = filter.job_id {
-        query = query.filter(invite::Column::JobId.eq(job_id));
+        query = query.filter(invite::Column::JobId.eq(job_id.uuid()));
     }
     if let Some(status) = filter.status {
         query = query.filter(invite::Column::Status.eq(status));
