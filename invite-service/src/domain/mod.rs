@@ -1,5 +1,7 @@
 //! What Beckon's words mean, free of transport and storage: states and their transitions,
 //! key scopes, input validation and secrets.
+pub mod email;
+pub mod ids;
 pub mod roster;
 pub mod secret;
 pub mod validate;

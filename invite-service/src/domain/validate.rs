@@ -2,6 +2,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::email::{Email, EmailError};
 use crate::error::{FieldViolation, ServiceError};
 
 pub const MAX_TITLE: usize = 200;
@@ -75,32 +76,43 @@ impl Violations {
         value.to_string()
     }
 
-    /// An email address, lower-cased. Empty stays empty: callers decide whether it is required.
-    pub fn email(&mut self, field: &str, value: &str) -> String {
-        let value = value.trim();
-        if value.is_empty() {
-            return String::new();
+    /// An email address, lower-cased. `None` when empty (callers decide whether it is
+    /// required) or when refused, a violation then being recorded.
+    pub fn email(&mut self, field: &str, value: &str) -> Option<Email> {
+        match Email::parse(value) {
+            Ok(email) => Some(email),
+            Err(EmailError::Empty) => None,
+            Err(EmailError::TooLong) => {
+                self.add(field, format!("must be at most {MAX_EMAIL} characters"));
+                None
+            }
+            Err(EmailError::Malformed) => {
+                self.add(field, "must be an email address such as ada@example.com");
+                None
+            }
         }
-        if value.len() > MAX_EMAIL {
-            self.add(field, format!("must be at most {MAX_EMAIL} characters"));
-            return String::new();
-        }
-        if value.chars().any(|c| c.is_control() || c.is_whitespace())
-            || !email_address::EmailAddress::is_valid(value)
-            || !value.contains('@')
-        {
-            self.add(field, "must be an email address such as ada@example.com");
-            return String::new();
-        }
-        value.to_lowercase()
     }
 
-    pub fn required_email(&mut self, field: &str, value: &str) -> String {
+    /// Like `email`, but must be given. `None` only with a violation recorded, so after a
+    /// successful `finish` it is `Some`; `finish_with` turns it into the value.
+    pub fn required_email(&mut self, field: &str, value: &str) -> Option<Email> {
         if value.trim().is_empty() {
             self.add(field, "is required");
-            return String::new();
+            return None;
         }
         self.email(field, value)
+    }
+
+    /// `finish`, then the value of a required field checked on the way (`None` only with a
+    /// violation recorded; without one it is still refused rather than trusted).
+    pub fn finish_with<T>(self, field: &str, value: Option<T>) -> Result<T, ServiceError> {
+        self.finish()?;
+        value.ok_or_else(|| {
+            ServiceError::InvalidArgument(vec![FieldViolation {
+                field: field.to_string(),
+                description: "is required".to_string(),
+            }])
+        })
     }
 
     /// An absolute http(s) URL.
@@ -263,7 +275,11 @@ mod tests {
     #[test]
     fn good_input_is_normalised() {
         let mut v = Violations::new();
-        assert_eq!(v.email("email", " Ada@Example.COM "), "ada@example.com");
+        assert_eq!(
+            v.email("email", " Ada@Example.COM ")
+                .map(Email::into_string),
+            Some("ada@example.com".to_string())
+        );
         assert_eq!(
             v.labels("labels", &["b".into(), "a".into(), "b".into()]),
             ["a", "b"]

@@ -21,16 +21,15 @@ impl CandidateService for Api {
         self.call(request, Action::Candidates, |caller, req| async move {
             let mut v = Violations::new();
             let c = req.candidate.unwrap_or_default();
+            let email = v.required_email("candidate.email", &c.email);
+            let name = v.single_line("candidate.name", &c.name, MAX_NAME);
+            let external_id =
+                v.single_line("candidate.external_id", &c.external_id, MAX_EXTERNAL_ID);
             let input = CandidateInput {
-                email: v.required_email("candidate.email", &c.email),
-                name: v.single_line("candidate.name", &c.name, MAX_NAME),
-                external_id: v.single_line(
-                    "candidate.external_id",
-                    &c.external_id,
-                    MAX_EXTERNAL_ID,
-                ),
+                email: v.finish_with("candidate.email", email)?,
+                name,
+                external_id,
             };
-            v.finish()?;
             candidates::upsert(&self.store, &caller, input)
                 .await
                 .map(convert::candidate)
@@ -59,7 +58,7 @@ impl CandidateService for Api {
     ) -> Result<Response<pb::ListCandidatesResponse>, Status> {
         self.call(request, Action::Candidates, |caller, req| async move {
             let mut v = Violations::new();
-            let email = Some(v.email("email", &req.email)).filter(|e| !e.is_empty());
+            let email = v.email("email", &req.email);
             let page = Page::parse(
                 &mut v,
                 req.page_size,

@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{convert, request_id, Api};
+use crate::domain::email::Email;
 use crate::{
     db::entities::{cohort, cohort_member},
     domain::{
@@ -479,12 +480,13 @@ pub async fn retry_cohort_failures(
     api.call(request, Action::ManageInvites, |caller, req| async move {
         let mut v = Violations::new();
         let id = v.id("cohort_id", &req.cohort_id);
-        let corrections: HashMap<i32, String> = req
+        // A refused address is left out here; its violation fails `finish` below.
+        let corrections: HashMap<i32, Email> = req
             .corrected_emails
             .iter()
-            .map(|(row, email)| {
+            .filter_map(|(row, email)| {
                 let field = format!("corrected_emails[{row}]");
-                (*row as i32, v.required_email(&field, email))
+                Some((*row as i32, v.required_email(&field, email)?))
             })
             .collect();
         v.finish()?;

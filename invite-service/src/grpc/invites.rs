@@ -3,7 +3,7 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, request_id, Api};
 use crate::{
-    domain::{validate::*, Action},
+    domain::{ids::JobId, validate::*, Action},
     error::ServiceError,
     store::{
         invites::{self, Expiry, InviteFilter, InviteeInput, NewInvite},
@@ -192,12 +192,12 @@ impl InviteService for Api {
         self.call(request, Action::ReadInvites, |caller, req| async move {
             let mut v = Violations::new();
             let filter = InviteFilter {
-                job_id: (!req.job_id.is_empty()).then(|| v.id("job_id", &req.job_id)),
+                job_id: (!req.job_id.is_empty())
+                    .then(|| JobId::from_uuid(v.id("job_id", &req.job_id))),
                 status: convert::parse_invite_status(&mut v, "status", req.status),
                 label: Some(v.single_line("label", &req.label, MAX_LABEL))
                     .filter(|l| !l.is_empty()),
-                candidate_email: Some(v.email("candidate_email", &req.candidate_email))
-                    .filter(|e| !e.is_empty()),
+                candidate_email: v.email("candidate_email", &req.candidate_email),
                 external_id: v.external_id("external_id", &req.external_id),
             };
             let page = Page::parse(

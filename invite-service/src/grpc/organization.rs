@@ -43,13 +43,14 @@ impl OrganizationService for Api {
                 let mut v = Violations::new();
                 let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
                 let m = req.member.unwrap_or_default();
+                let email = v.required_email("member.email", &m.email);
+                let name = v.single_line("member.name", &m.name, MAX_NAME);
                 let new = NewMember {
-                    email: v.required_email("member.email", &m.email),
-                    name: v.single_line("member.name", &m.name, MAX_NAME),
+                    email: v.finish_with("member.email", email)?,
+                    name,
                     notify_started: m.notify_started,
                     notify_submitted: m.notify_submitted,
                 };
-                v.finish()?;
                 org::create_member(&self.store, &caller, new, request)
                     .await
                     .map(convert::member)

@@ -103,7 +103,7 @@ impl PublicRegistrationService for PublicRegistrations {
                 v.add("public_token", "is required");
             }
             let registrant = Registrant::parse(&mut v, &req.name, &req.email);
-            v.finish()?;
+            let registrant = v.finish_with("email", registrant)?;
             let registered = public::register(
                 &self.store,
                 &self.limits,

@@ -70,17 +70,20 @@ pub(super) async fn register(
     let form = form.map(|Form(form)| form).unwrap_or_default();
     let mut v = Violations::new();
     let registrant = Registrant::parse(&mut v, &form.name, &form.email);
-    if let Err(err) = v.finish() {
-        let errors = friendly_errors(&form, &err);
-        return form_page(
-            pages,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &job,
-            &token,
-            &form,
-            &errors,
-        );
-    }
+    let registrant = match v.finish_with("email", registrant) {
+        Ok(registrant) => registrant,
+        Err(err) => {
+            let errors = friendly_errors(&form, &err);
+            return form_page(
+                pages,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &job,
+                &token,
+                &form,
+                &errors,
+            );
+        }
+    };
     // tonic's server puts the TCP peer on every request, these pages' too; a header only counts
     // when a trusted proxy sent it.
     let forwarded: Vec<&str> = headers
@@ -95,7 +98,7 @@ pub(super) async fn register(
             registered.log();
             Html(pages.render(
                 "public_sent.html",
-                context! { job_title => job.title, email => registrant.email },
+                context! { job_title => job.title, email => registrant.email.as_str() },
             ))
             .into_response()
         }

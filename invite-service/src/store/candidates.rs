@@ -13,12 +13,12 @@ use super::{
     paging::{Order, Page},
     Caller, Store,
 };
+use crate::domain::email::Email;
 use crate::{db::entities::candidate, error::ServiceError};
 
 #[derive(Clone, Debug)]
 pub struct CandidateInput {
-    /// Lower-cased, validated.
-    pub email: String,
+    pub email: Email,
     /// Empty: keep the stored name.
     pub name: String,
     /// Empty: keep the stored id.
@@ -51,7 +51,7 @@ pub(crate) async fn upsert_in(
 ) -> Result<candidate::Model, ServiceError> {
     let existing = candidate::Entity::find()
         .filter(candidate::Column::OrgId.eq(caller.org_id))
-        .filter(candidate::Column::Email.eq(&input.email))
+        .filter(candidate::Column::Email.eq(input.email.as_str()))
         .one(db)
         .await?;
     let at = now();
@@ -76,7 +76,7 @@ pub(crate) async fn upsert_in(
         None => Ok(candidate::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_id: Set(caller.org_id),
-            email: Set(input.email.clone()),
+            email: Set(input.email.to_string()),
             name: Set(input.name.clone()),
             external_id: Set(input.external_id.clone()),
             created_at: Set(at),
@@ -201,12 +201,12 @@ pub(crate) async fn find(
 pub async fn list(
     store: &Store,
     caller: &Caller,
-    email: Option<String>,
+    email: Option<Email>,
     page: &Page,
 ) -> Result<(Vec<candidate::Model>, String), ServiceError> {
     let mut query = candidate::Entity::find().filter(candidate::Column::OrgId.eq(caller.org_id));
     if let Some(email) = email {
-        query = query.filter(candidate::Column::Email.eq(email));
+        query = query.filter(candidate::Column::Email.eq(email.into_string()));
     }
     page.fetch(
         &store.read,

@@ -20,7 +20,10 @@ use super::{
 };
 use crate::{
     db::entities::{candidate, idempotency_key, invite, invite_event, invite_label, job, member},
-    domain::{secret, DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind},
+    domain::{
+        email::Email, ids::JobId, secret, DeliveryStatus, EventKind, InviteStatus, JobState,
+        MessageKind,
+    },
     error::ServiceError,
 };
 
@@ -29,9 +32,9 @@ pub use super::invite_row::Expiry;
 /// Who a new invite is for.
 #[derive(Clone, Debug)]
 pub enum InviteeInput {
-    /// Named in the request. The email is lower-cased and validated; it may be empty when a
-    /// name is given, and then no candidate row is made.
-    Named { email: String, name: String },
+    /// Named in the request. Without an email (allowed when a name is given) no candidate row
+    /// is made, and the invite stores empty text as before.
+    Named { email: Option<Email>, name: String },
     /// An existing candidate of the caller's organization: its email and name are used.
     Candidate(Uuid),
 }
@@ -68,10 +71,10 @@ pub struct InviteWithLink {
 
 #[derive(Clone, Debug, Default)]
 pub struct InviteFilter {
-    pub job_id: Option<Uuid>,
+    pub job_id: Option<JobId>,
     pub status: Option<InviteStatus>,
     pub label: Option<String>,
-    pub candidate_email: Option<String>,
+    pub candidate_email: Option<Email>,
     pub external_id: Option<String>,
 }
 
@@ -474,7 +477,11 @@ async fn check<'a>(
         return refused(err);
     }
     let (candidate_id, candidate_email, candidate_name) = match &new.invitee {
-        InviteeInput::Named { email, name } => (None, email.clone(), name.clone()),
+        InviteeInput::Named { email, name } => (
+            None,
+            email.as_ref().map(Email::to_string).unwrap_or_default(),
+            name.clone(),
+        ),
         InviteeInput::Candidate(id) => match found.candidates.get(id) {
             Some(c) if c.org_id == caller.org_id => (Some(c.id), c.email.clone(), c.name.clone()),
             _ => return refused(ServiceError::NotFound("candidate")),
@@ -609,7 +616,7 @@ pub async fn list(
 ) -> Result<(Vec<invite::Model>, String), ServiceError> {
     let mut query = invite::Entity::find().filter(invite::Column::OrgId.eq(caller.org_id));
     if let Some(job_id) = filter.job_id {
-        query = query.filter(invite::Column::JobId.eq(job_id));
+        query = query.filter(invite::Column::JobId.eq(job_id.uuid()));
     }
     if let Some(status) = filter.status {
         query = query.filter(invite::Column::Status.eq(status));

@@ -11,6 +11,10 @@ use super::{
     paging::{Order, Page},
     Caller, Store,
 };
+use crate::domain::{
+    email::Email,
+    ids::{MemberId, OrgId},
+};
 use crate::{
     db::entities::{api_key, member, organization},
     domain::{secret, Scope},
@@ -35,7 +39,7 @@ pub async fn bootstrap(store: &Store, name: &str) -> Result<Bootstrapped, Servic
     .await?;
     let (admin_key, _) = insert_key(
         &txn,
-        organization.id,
+        OrgId::from_uuid(organization.id),
         "bootstrap admin key",
         Scope::Admin,
         None,
@@ -58,22 +62,22 @@ pub async fn bootstrap_if_empty(store: &Store) -> Result<Option<Bootstrapped>, S
 
 async fn insert_key(
     db: &impl ConnectionTrait,
-    org_id: Uuid,
+    org_id: OrgId,
     name: &str,
     scope: Scope,
-    owner_member_id: Option<Uuid>,
+    owner_member_id: Option<MemberId>,
 ) -> Result<(String, api_key::Model), ServiceError> {
     let (key, prefix, secret_hash) = secret::new_api_key();
     let row = api_key::ActiveModel {
         id: Set(Uuid::now_v7()),
-        org_id: Set(org_id),
+        org_id: Set(org_id.uuid()),
         name: Set(name.to_string()),
         scope: Set(scope),
         prefix: Set(prefix),
         secret_hash: Set(secret_hash),
         created_at: Set(now()),
         revoked_at: Set(None),
-        owner_member_id: Set(owner_member_id),
+        owner_member_id: Set(owner_member_id.map(MemberId::uuid)),
     }
     .insert(db)
     .await?;
@@ -132,7 +136,7 @@ pub async fn caller_details(
 
 #[derive(Clone, Debug)]
 pub struct NewMember {
-    pub email: String,
+    pub email: Email,
     pub name: String,
     pub notify_started: bool,
     pub notify_submitted: bool,
@@ -161,7 +165,7 @@ pub async fn create_member(
         }
         let taken = member::Entity::find()
             .filter(member::Column::OrgId.eq(caller.org_id))
-            .filter(member::Column::Email.eq(&new.email))
+            .filter(member::Column::Email.eq(new.email.as_str()))
             .count(&txn)
             .await?
             > 0;
@@ -174,7 +178,7 @@ pub async fn create_member(
         let row = member::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_id: Set(caller.org_id),
-            email: Set(new.email.clone()),
+            email: Set(new.email.to_string()),
             name: Set(new.name.clone()),
             notify_started: Set(new.notify_started),
             notify_submitted: Set(new.notify_submitted),
@@ -275,7 +279,14 @@ pub async fn create_key(
                 ServiceError::invalid("member_id", "is not a member of this organization")
             })?;
         }
-        let (secret, key) = insert_key(&txn, caller.org_id, &name, scope, owner_member_id).await?;
+        let (secret, key) = insert_key(
+            &txn,
+            OrgId::from_uuid(caller.org_id),
+            &name,
+            scope,
+            owner_member_id.map(MemberId::from_uuid),
+        )
+        .await?;
         if let Some(idempotency) = &idempotency {
             idempotency.record(&txn, key.id, Some(&secret)).await?;
         }

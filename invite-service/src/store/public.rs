@@ -31,6 +31,7 @@ use super::{
     transitions::{apply, record_event, Transition},
     Caller, Store,
 };
+use crate::domain::email::Email;
 use crate::{
     config::Config,
     db::entities::{candidate, invite, job},
@@ -164,16 +165,15 @@ fn closed() -> ServiceError {
 #[derive(Clone, Debug)]
 pub struct Registrant {
     pub name: String,
-    /// Lower-cased.
-    pub email: String,
+    pub email: Email,
 }
 
 impl Registrant {
-    pub fn parse(v: &mut Violations, name: &str, email: &str) -> Self {
-        Self {
-            name: v.required_line("name", name, MAX_NAME),
-            email: v.required_email("email", email),
-        }
+    /// `None` only with a violation recorded in `v`: see `Violations::finish_with`.
+    pub fn parse(v: &mut Violations, name: &str, email: &str) -> Option<Self> {
+        let name = v.required_line("name", name, MAX_NAME);
+        let email = v.required_email("email", email)?;
+        Some(Self { name, email })
     }
 }
 
@@ -216,7 +216,9 @@ pub async fn register(
     if !takes_registrations(&job) {
         return Err(closed());
     }
-    limits.admit(job.id, client, &registrant.email).await?;
+    limits
+        .admit(job.id, client, registrant.email.as_str())
+        .await?;
     // A lost race on a unique index (a new candidate's email) is resolved by running again:
     // the second run sees the winner's rows.
     let token_hash = secret::link_token_hash(token);
@@ -248,7 +250,7 @@ async fn try_register(
     if !takes_registrations(&job) {
         return Err(closed());
     }
-    if let Some(existing) = reusable_invite(&txn, &job, &registrant.email).await? {
+    if let Some(existing) = reusable_invite(&txn, &job, registrant.email.as_str()).await? {
         let transition = Transition {
             from: REUSABLE,
             locked: None,
@@ -307,7 +309,7 @@ async fn create_invite(
         id: Uuid::now_v7(),
         job,
         candidate_id: Some(candidate.id),
-        candidate_email: registrant.email.clone(),
+        candidate_email: registrant.email.to_string(),
         candidate_name: registrant.name.clone(),
         send_email: true,
         locked: false,
@@ -357,7 +359,7 @@ async fn candidate(
 ) -> Result<candidate::Model, ServiceError> {
     let existing = candidate::Entity::find()
         .filter(candidate::Column::OrgId.eq(org_id))
-        .filter(candidate::Column::Email.eq(&registrant.email))
+        .filter(candidate::Column::Email.eq(registrant.email.as_str()))
         .one(db)
         .await?;
     if let Some(existing) = existing {
@@ -367,7 +369,7 @@ async fn candidate(
     Ok(candidate::ActiveModel {
         id: Set(Uuid::now_v7()),
         org_id: Set(org_id),
-        email: Set(registrant.email.clone()),
+        email: Set(registrant.email.to_string()),
         name: Set(registrant.name.clone()),
         external_id: Set(String::new()),
         created_at: Set(at),

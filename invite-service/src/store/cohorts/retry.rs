@@ -11,6 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{find, lock, read::invite_ids_by_email, EmailCounts};
+use crate::domain::email::Email;
 use crate::{
     db::entities::{candidate, cohort, cohort_member, invite},
     domain::{
@@ -35,7 +36,7 @@ pub async fn retry_failures(
     store: &Store,
     caller: &Caller,
     cohort_id: Uuid,
-    corrections: &HashMap<i32, String>,
+    corrections: &HashMap<i32, Email>,
 ) -> Result<cohort::Model, ServiceError> {
     let txn = store.write.begin().await?;
     find(&txn, caller, cohort_id).await?;
@@ -87,7 +88,7 @@ pub async fn retry_failures(
     let mut emails = EmailCounts::of(&cohort);
     let (mut reinvited, mut resent) = (0, 0);
     for member in failed {
-        let email = corrections.get(&member.row).cloned();
+        let email = corrections.get(&member.row).map(Email::to_string);
         if member.state == MemberState::Invited {
             let Some(invite) = invites.get(&member.row) else {
                 continue;
