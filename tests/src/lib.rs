@@ -4,6 +4,7 @@ pub mod edge;
 pub mod logs;
 pub mod notify;
 pub mod smtp;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 
