@@ -4,7 +4,9 @@
 //! failed one is tried again (`schedule`). Signing secrets and their signatures are domain
 //! words (`domain::webhook_secret`); what is due and what was recorded is the store's.
 pub mod destination;
+pub mod schedule;
 pub mod sender;
 
 pub use destination::{resolve_checked, DestinationError, DestinationPolicy, Restricted};
+pub use schedule::{RetrySchedule, ScheduleError};
 pub use sender::{AttemptResult, Sender, WebhookHeaders};
