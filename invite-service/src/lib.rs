@@ -9,6 +9,7 @@ pub mod grpc;
 pub mod links;
 pub mod relay;
 pub mod store;
+pub mod webhooks;
 
 pub use app::{start, start_on, start_with_notify, RunningServer};
 pub use config::Config;

@@ -5,6 +5,7 @@ pub mod ids;
 pub mod roster;
 pub mod secret;
 pub mod validate;
+pub mod webhook_secret;
 
 // The values of enum-like columns are declared with the schema, which fixes the text each is
 // stored as; what they mean is here.

@@ -51,6 +51,12 @@ impl LinkKey {
         mac.update(&generation.to_be_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
+
+    /// What seals webhook signing secrets at rest: a key derived from this one under its own
+    /// label, so it too stays outside the database.
+    pub fn webhook_seal(&self) -> super::webhook_secret::SecretSeal {
+        super::webhook_secret::SecretSeal::derive(&self.0)
+    }
 }
 
 /// A job's public registration token: 256 bits straight from the OS CSPRNG. Unlike invite
