@@ -30,17 +30,19 @@ use crate::{
     links,
     relay::{self, Relay},
     store::{organization, public, Store},
+    webhooks::{self, Deliverer},
 };
 
 /// How often the database is pinged to follow its reachability.
 const DATABASE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The API services this port serves, as health and reflection name them.
-const API_SERVICES: [&str; 5] = [
+const API_SERVICES: [&str; 6] = [
     pb::job_service_server::SERVICE_NAME,
     pb::candidate_service_server::SERVICE_NAME,
     pb::invite_service_server::SERVICE_NAME,
     pb::organization_service_server::SERVICE_NAME,
+    pb::webhook_service_server::SERVICE_NAME,
     pb::public_registration_service_server::SERVICE_NAME,
 ];
 
@@ -56,12 +58,13 @@ pub struct RunningServer {
     pub progress: Progress,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
-    /// Stops the outbox relay, the cohort worker and the sweeper.
+    /// Stops the outbox relay, the cohort worker, the sweeper and the webhook loop.
     stop_background: watch::Sender<bool>,
     background: Vec<JoinHandle<()>>,
     relay: Arc<Relay>,
     cohort_worker: Arc<CohortWorker>,
     sweeper: Arc<Sweeper>,
+    webhooks: Arc<Deliverer>,
 }
 
 /// What one round of each background job did, run now by `RunningServer::run_background_round`.
@@ -71,12 +74,16 @@ pub struct BackgroundRound {
     pub cohort_chunk: bool,
     pub swept: Swept,
     pub relay: relay::Round,
+    pub webhooks: webhooks::Round,
 }
 
 impl BackgroundRound {
     /// Whether any job wrote something (or, for the relay, handed over or followed up rows).
     pub fn worked(&self) -> bool {
-        self.cohort_chunk || self.swept.changed_anything() || self.relay.rows > 0
+        self.cohort_chunk
+            || self.swept.changed_anything()
+            || self.relay.rows > 0
+            || self.webhooks.attempted > 0
     }
 }
 
@@ -89,6 +96,11 @@ impl RunningServer {
     /// The cohort worker: its `run_round` is the round its loop runs.
     pub fn cohort_worker(&self) -> &CohortWorker {
         &self.cohort_worker
+    }
+
+    /// The webhook delivery loop: its `run_round` is the round its loop runs.
+    pub fn webhooks(&self) -> &Deliverer {
+        &self.webhooks
     }
 
     /// The expiry and reminder sweeper: its `run_round` is the round its loop runs.
@@ -104,10 +116,13 @@ impl RunningServer {
         let cohort_chunk = self.cohort_worker.run_round().await;
         let swept = self.sweeper.run_round().await;
         let relayed = self.relay.run_round().await;
+        // Last: it sends what every other job wrote.
+        let posted = self.webhooks.run_round().await;
         Ok(BackgroundRound {
             cohort_chunk: cohort_chunk.context("cohort worker round")?,
             swept: swept.context("sweep round")?,
             relay: relayed.context("outbox relay round")?,
+            webhooks: posted.context("webhook round")?,
         })
     }
 
@@ -244,11 +259,13 @@ pub async fn start_with_notify(
     let relay = Arc::new(Relay::new(store.clone(), progress.clone())?);
     let cohort_worker = Arc::new(CohortWorker::new(store.clone(), progress.clone()));
     let sweeper = Arc::new(Sweeper::new(store.clone(), progress.clone()));
+    let webhooks = Arc::new(Deliverer::connect(store.clone(), progress.clone()).await?);
     let mut background = vec![
         watch_database(&store, health, database_reachable, stop.clone()),
         relay.clone().spawn(stop.clone()),
         cohort_worker.clone().spawn(cohort_work, stop.clone()),
         sweeper.clone().spawn(stop.clone()),
+        webhooks.clone().spawn(stop.clone()),
     ];
     background.extend(store.spawn_checkpointer(stop.clone()));
     background.extend(store.spawn_key_listener(stop));
@@ -266,6 +283,7 @@ pub async fn start_with_notify(
         relay,
         cohort_worker,
         sweeper,
+        webhooks,
     })
 }
 
@@ -354,6 +372,7 @@ async fn grpc_routes(
         .add_service(api.candidate_service())
         .add_service(api.invite_service())
         .add_service(api.organization_service())
+        .add_service(api.webhook_service())
         .add_service(registrations.server())
         .add_service(health_service)
         .add_service(reflection)

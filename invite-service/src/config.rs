@@ -72,6 +72,25 @@ pub struct Config {
     /// so behind a proxy that is not listed every client shares the proxy's address.
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub trusted_proxies: Vec<String>,
+    /// Lets webhook endpoints use plain `http://` URLs (off: only `https://`).
+    pub webhook_allow_http: bool,
+    /// Networks webhooks may be sent into although they are not public, e.g. `10.20.0.0/16`
+    /// for an ATS inside the company network. Loopback, private, link-local, multicast and
+    /// the cloud metadata address are refused otherwise, checked at every attempt.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub webhook_allowed_networks: Vec<String>,
+    /// How long one webhook attempt may take, connecting included.
+    pub webhook_timeout_ms: u64,
+    /// The waits between a webhook message's attempts; after the last, it has failed.
+    #[serde(deserialize_with = "beckon_common::config::text")]
+    pub webhook_retry_schedule: String,
+    /// An endpoint whose every attempt failed for this long is turned off, and the
+    /// organization's members are told.
+    pub webhook_disable_after_secs: u64,
+    /// Deliveries to one endpoint, unless the endpoint sets its own rate.
+    pub webhook_rate_per_endpoint: Rate,
+    /// How often due webhook messages are looked for when there was nothing to do.
+    pub webhook_interval_ms: u64,
 }
 
 /// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
@@ -100,6 +119,13 @@ pub const SETTINGS: &[&str] = &[
     "public_rate_per_address",
     "public_rate_per_email",
     "trusted_proxies",
+    "webhook_allow_http",
+    "webhook_allowed_networks",
+    "webhook_timeout_ms",
+    "webhook_retry_schedule",
+    "webhook_disable_after_secs",
+    "webhook_rate_per_endpoint",
+    "webhook_interval_ms",
 ];
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -136,6 +162,13 @@ impl Default for Config {
             public_rate_per_address: Rate::new(10, Period::Minute, 5),
             public_rate_per_email: Rate::new(3, Period::Hour, 2),
             trusted_proxies: Vec::new(),
+            webhook_allow_http: false,
+            webhook_allowed_networks: Vec::new(),
+            webhook_timeout_ms: 15_000,
+            webhook_retry_schedule: "5s 5m 30m 2h 5h 10h 10h".into(),
+            webhook_disable_after_secs: 5 * 24 * 3600,
+            webhook_rate_per_endpoint: Rate::new(100, Period::Second, 100),
+            webhook_interval_ms: 250,
         }
     }
 }
@@ -295,6 +328,30 @@ impl Config {
                 "must be letters, digits, '-', '_' or '.'",
             ));
         }
+        if let Err(problem) = self.webhook_destinations() {
+            return Err(ConfigError::invalid("webhook_allowed_networks", problem));
+        }
+        if !(100..=120_000).contains(&self.webhook_timeout_ms) {
+            return Err(invalid(
+                "webhook_timeout_ms",
+                "must be between 100 and 120000",
+            ));
+        }
+        if let Err(problem) = self.webhook_retries() {
+            return Err(ConfigError::invalid("webhook_retry_schedule", problem));
+        }
+        if self.webhook_disable_after_secs == 0 {
+            return Err(invalid(
+                "webhook_disable_after_secs",
+                "must be at least 1 (432000 is 5 days)",
+            ));
+        }
+        if !(10..=60_000).contains(&self.webhook_interval_ms) {
+            return Err(invalid(
+                "webhook_interval_ms",
+                "must be between 10 and 60000",
+            ));
+        }
         for proxy in &self.trusted_proxies {
             if proxy.parse::<std::net::IpAddr>().is_err() {
                 return Err(ConfigError::invalid(
@@ -304,6 +361,31 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Where webhooks may go, from `webhook_allow_http` and `webhook_allowed_networks`.
+    pub fn webhook_destinations(&self) -> Result<crate::webhooks::DestinationPolicy, String> {
+        let allowed_networks = self
+            .webhook_allowed_networks
+            .iter()
+            .map(|network| {
+                network.parse().map_err(|_| {
+                    format!(
+                        "has `{network}`, which is not a network such as 10.20.0.0/16 or fd00::/8"
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(crate::webhooks::DestinationPolicy {
+            allow_http: self.webhook_allow_http,
+            allowed_networks,
+        })
+    }
+
+    pub fn webhook_retries(&self) -> Result<crate::webhooks::RetrySchedule, String> {
+        self.webhook_retry_schedule
+            .parse()
+            .map_err(|err: crate::webhooks::ScheduleError| err.to_string())
     }
 
     pub fn request_timeout(&self) -> Duration {

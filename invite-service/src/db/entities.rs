@@ -366,3 +366,126 @@ pub mod cohort_member {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod webhook_endpoint {
+    use sea_orm::entity::prelude::*;
+
+    use crate::db::values::EventTypes;
+
+    /// Where an organization's events are posted, and the secret they are signed with.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_endpoints")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub url: String,
+        pub description: String,
+        /// Empty: every event type.
+        pub event_types: EventTypes,
+        pub enabled: bool,
+        /// Why Beckon turned the endpoint off; empty otherwise.
+        pub disabled_reason: String,
+        /// Empty: the server's default rate.
+        pub rate_limit: String,
+        /// The signing secret, sealed under a key derived from the link key, which lives
+        /// outside the database (`domain::webhook_secret`).
+        pub secret_sealed: String,
+        /// The secret before the last rotation, signing beside the new one until
+        /// `previous_secret_until`.
+        pub previous_secret_sealed: Option<String>,
+        pub previous_secret_until: Option<ChronoDateTimeUtc>,
+        /// When the current run of failed attempts began; none while deliveries succeed.
+        pub failing_since: Option<ChronoDateTimeUtc>,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod webhook_message {
+    use sea_orm::entity::prelude::*;
+
+    /// One event as sent: written in the transaction of the change it tells of, with the body
+    /// every endpoint receives.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_messages")]
+    pub struct Model {
+        /// `msg_` + this id (simple form) is the `webhook-id`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub event_type: String,
+        pub invite_id: Option<Uuid>,
+        /// The JSON body, byte for byte as signed and sent.
+        pub payload: String,
+        pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod webhook_delivery {
+    use sea_orm::entity::prelude::*;
+
+    use crate::db::values::WebhookDeliveryStatus;
+
+    /// One message to one endpoint: kept until delivered or given up, so nothing is lost.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_deliveries")]
+    pub struct Model {
+        /// The order messages were written in; an invite's go out to an endpoint in it.
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub message_id: Uuid,
+        pub endpoint_id: Uuid,
+        pub org_id: Uuid,
+        pub invite_id: Option<Uuid>,
+        pub status: WebhookDeliveryStatus,
+        pub attempt_count: i32,
+        /// When the next attempt is due; while an attempt is under way, when it may be taken
+        /// again if its sender died.
+        pub next_attempt_at: ChronoDateTimeUtc,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod webhook_attempt {
+    use sea_orm::entity::prelude::*;
+
+    /// One try to deliver a message, as the endpoint answered it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub endpoint_id: Uuid,
+        pub message_id: Uuid,
+        pub attempted_at: ChronoDateTimeUtc,
+        /// Zero when there was no answer.
+        pub response_status: i32,
+        pub response_excerpt: String,
+        pub error: String,
+        pub latency_ms: i32,
+        pub succeeded: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

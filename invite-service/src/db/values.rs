@@ -17,6 +17,24 @@ pub struct Labels(pub Vec<String>);
 #[serde(transparent)]
 pub struct AssigneeIds(pub Vec<Uuid>);
 
+/// The event types an endpoint takes: a JSON array of their names (JSONB on PostgreSQL); empty
+/// for all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+#[serde(transparent)]
+pub struct EventTypes(pub Vec<String>);
+
+/// Where one webhook message to one endpoint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum WebhookDeliveryStatus {
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
 /// Whether a job takes new invites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
@@ -236,7 +254,8 @@ beckon_common::display_as_stored!(
     EventKind,
     MessageKind,
     OutboxState,
-    ReportedDelivery
+    ReportedDelivery,
+    WebhookDeliveryStatus
 );
 
 #[cfg(test)]

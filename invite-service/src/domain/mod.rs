@@ -6,12 +6,14 @@ pub mod roster;
 pub mod secret;
 pub mod validate;
 pub mod webhook_secret;
+pub mod webhooks;
 
 // The values of enum-like columns are declared with the schema, which fixes the text each is
 // stored as; what they mean is here.
 pub use crate::db::values::{
-    AssigneeIds, CohortState, DeliveryStatus, EventKind, InviteStatus, JobState, Labels,
-    MemberDelivery, MemberState, MessageKind, OutboxState, ReportedDelivery, Scope,
+    AssigneeIds, CohortState, DeliveryStatus, EventKind, EventTypes, InviteStatus, JobState,
+    Labels, MemberDelivery, MemberState, MessageKind, OutboxState, ReportedDelivery, Scope,
+    WebhookDeliveryStatus,
 };
 
 impl InviteStatus {

@@ -5,8 +5,14 @@ use prost_types::Timestamp;
 use uuid::Uuid;
 
 use crate::{
-    db::entities::{api_key, candidate, invite, invite_event, job, member},
-    domain::{validate::Violations, DeliveryStatus, InviteStatus, JobState, Scope},
+    db::entities::{
+        api_key, candidate, invite, invite_event, job, member, webhook_attempt, webhook_endpoint,
+    },
+    domain::{
+        validate::Violations, DeliveryStatus, InviteStatus, JobState, Scope, WebhookDeliveryStatus,
+    },
+    store::webhooks::delivery::EndpointMessage,
+    webhooks::message_id,
 };
 
 pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
@@ -214,5 +220,59 @@ pub fn api_key(row: api_key::Model) -> pb::ApiKey {
             .owner_member_id
             .map(|id| id.to_string())
             .unwrap_or_default(),
+    }
+}
+
+pub fn webhook_endpoint(row: webhook_endpoint::Model) -> pb::WebhookEndpoint {
+    pb::WebhookEndpoint {
+        id: row.id.to_string(),
+        url: row.url,
+        description: row.description,
+        event_types: row.event_types.0,
+        enabled: row.enabled,
+        disabled_reason: row.disabled_reason,
+        rate_limit: row.rate_limit,
+        failing_since: row.failing_since.map(timestamp),
+        previous_secret_expire_time: row.previous_secret_until.map(timestamp),
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+    }
+}
+
+pub fn webhook_message(sent: EndpointMessage) -> pb::WebhookMessage {
+    let EndpointMessage { delivery, message } = sent;
+    let status = match delivery.status {
+        WebhookDeliveryStatus::Pending => pb::WebhookMessageStatus::Pending,
+        WebhookDeliveryStatus::Delivered => pb::WebhookMessageStatus::Delivered,
+        WebhookDeliveryStatus::Failed => pb::WebhookMessageStatus::Failed,
+    };
+    pb::WebhookMessage {
+        id: message_id(message.id),
+        endpoint_id: delivery.endpoint_id.to_string(),
+        event_type: message.event_type,
+        invite_id: message
+            .invite_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        status: status as i32,
+        attempt_count: delivery.attempt_count.max(0) as u32,
+        next_attempt_time: (delivery.status == WebhookDeliveryStatus::Pending)
+            .then(|| timestamp(delivery.next_attempt_at)),
+        payload: message.payload,
+        create_time: Some(timestamp(message.created_at)),
+    }
+}
+
+pub fn webhook_attempt(row: webhook_attempt::Model) -> pb::WebhookAttempt {
+    pb::WebhookAttempt {
+        id: row.id.to_string(),
+        message_id: message_id(row.message_id),
+        endpoint_id: row.endpoint_id.to_string(),
+        attempt_time: Some(timestamp(row.attempted_at)),
+        response_status: row.response_status.max(0) as u32,
+        response_excerpt: row.response_excerpt,
+        error: row.error,
+        latency_ms: row.latency_ms.max(0) as u32,
+        succeeded: row.succeeded,
     }
 }

@@ -9,6 +9,7 @@ mod jobs;
 mod organization;
 mod public;
 pub mod status;
+mod webhooks;
 
 pub use public::PublicRegistrations;
 

@@ -16,13 +16,14 @@ use super::{
     outbox::{self, NewOutbox, TeamEvent},
     paging::{Order, Page},
     transitions::{apply, change, Transition},
+    webhooks::{self, emit::InviteHappening},
     writer, Caller, Store,
 };
 use crate::{
     db::entities::{candidate, idempotency_key, invite, invite_event, invite_label, job, member},
     domain::{
-        email::Email, ids::JobId, secret, DeliveryStatus, EventKind, InviteStatus, JobState,
-        MessageKind,
+        email::Email, ids::JobId, secret, webhooks::WebhookEvent, DeliveryStatus, EventKind,
+        InviteStatus, JobState, MessageKind,
     },
     error::ServiceError,
 };
@@ -170,6 +171,7 @@ pub(crate) async fn create_many(
     let mut rows = Vec::with_capacity(drafts.len());
     let mut labels = Vec::new();
     let mut events = Vec::with_capacity(drafts.len());
+    let mut happenings = Vec::with_capacity(drafts.len());
     let mut keys = Vec::new();
     for (_, draft) in &drafts {
         let CreateRequest {
@@ -212,19 +214,26 @@ pub(crate) async fn create_many(
             label: Set(label.clone()),
             org_id: Set(caller.org_id),
         }));
+        let detail = if new.send_email {
+            "email queued"
+        } else {
+            "link returned to be shared"
+        };
         events.push(invite_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_id: Set(caller.org_id),
             invite_id: Set(id),
             kind: Set(EventKind::Created),
             actor: Set(caller.actor()),
-            detail: Set(if new.send_email {
-                "email queued"
-            } else {
-                "link returned to be shared"
-            }
-            .into()),
+            detail: Set(detail.into()),
             created_at: Set(at),
+        });
+        happenings.push(InviteHappening {
+            event: WebhookEvent::InviteCreated,
+            org_id: caller.org_id,
+            invite_id: id,
+            actor: caller.actor(),
+            detail: detail.into(),
         });
         // The link is derived again on a retry: nothing secret to keep.
         keys.extend(idempotency.as_ref().map(|i| i.row(id, None)));
@@ -247,6 +256,7 @@ pub(crate) async fn create_many(
     invite_event::Entity::insert_many(events)
         .exec_without_returning(txn)
         .await?;
+    webhooks::emit::invites(txn, &happenings).await?;
     let messages: Vec<(&invite::Model, NewOutbox)> = invites
         .iter()
         .zip(&drafts)

@@ -13,11 +13,12 @@ use super::{
     now,
     outbox::{self, TeamEvent},
     transitions::{apply, begin, Transition},
+    webhooks::{self, emit::InviteHappening},
     Store,
 };
 use crate::{
     db::entities::{invite, invite_event, job},
-    domain::{secret, EventKind, InviteStatus},
+    domain::{secret, webhooks::WebhookEvent, EventKind, InviteStatus},
     error::ServiceError,
 };
 
@@ -163,6 +164,7 @@ pub(crate) async fn record_opens(
     let at = now();
     let mut counts: HashMap<Uuid, i32> = HashMap::new();
     let mut events = Vec::new();
+    let mut happenings = Vec::new();
     for open in opens {
         let Some(invite) = invites.get_mut(&open.invite_id) else {
             continue;
@@ -181,6 +183,13 @@ pub(crate) async fn record_opens(
             (true, OpenSignal::Start) => format!("first open, at Start; browser: {}", open.browser),
             (false, _) => format!("browser: {}", open.browser),
         };
+        happenings.push(InviteHappening {
+            event: WebhookEvent::InviteOpened,
+            org_id: invite.org_id,
+            invite_id: invite.id,
+            actor: CANDIDATE.into(),
+            detail: detail.clone(),
+        });
         events.push(invite_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_id: Set(invite.org_id),
@@ -232,6 +241,7 @@ pub(crate) async fn record_opens(
     invite_event::Entity::insert_many(events)
         .exec_without_returning(txn)
         .await?;
+    webhooks::emit::invites(txn, &happenings).await?;
     Ok(())
 }
 

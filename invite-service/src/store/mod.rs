@@ -15,6 +15,7 @@ pub mod paging;
 pub mod public;
 pub mod sweeps;
 pub mod transitions;
+pub mod webhooks;
 pub mod writer;
 
 use std::{future::Future, sync::Arc, time::Duration};

@@ -8,7 +8,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{now, transitions::record_event, Store};
+use super::{
+    now,
+    transitions::insert_event,
+    webhooks::emit::{self, InviteHappening},
+    Store,
+};
 use crate::{
     db::entities::{invite, job, member, organization, outbox},
     domain::{MessageKind, OutboxState, ReportedDelivery},
@@ -280,7 +285,7 @@ pub async fn record(
 ) -> Result<(), ServiceError> {
     use sea_orm::{sea_query::Expr, TransactionTrait};
 
-    use crate::domain::{DeliveryStatus, EventKind, InviteStatus};
+    use crate::domain::{webhooks::WebhookEvent, DeliveryStatus, EventKind, InviteStatus};
 
     let next_state = if delivery_state.is_final() {
         OutboxState::Done
@@ -335,36 +340,44 @@ pub async fn record(
                 .col_expr(invite::Column::LastSentAt, Expr::value(at));
         }
         update.exec(&txn).await?;
+        let happening = |event: WebhookEvent, detail: &str| InviteHappening {
+            event,
+            org_id: invite.org_id,
+            invite_id: invite.id,
+            actor: "system".into(),
+            detail: detail.into(),
+        };
         match status {
             DeliveryStatus::Sent => {
                 // An emailed invite counts as sent once its email is.
-                invite::Entity::update_many()
+                let first = invite::Entity::update_many()
                     .col_expr(invite::Column::Status, Expr::value(InviteStatus::Sent))
                     .filter(invite::Column::Id.eq(invite.id))
                     .filter(invite::Column::Status.eq(InviteStatus::Created))
                     .exec(&txn)
-                    .await?;
-                record_event(
-                    &txn,
-                    &invite,
-                    EventKind::Sent,
-                    "system",
-                    &format!("{} email delivered to {}", row.kind, row.recipient),
-                )
-                .await?;
+                    .await?
+                    .rows_affected
+                    == 1;
+                let detail = format!("{} email delivered to {}", row.kind, row.recipient);
+                insert_event(&txn, &invite, EventKind::Sent, "system", &detail).await?;
+                let mut happenings = vec![happening(WebhookEvent::EmailDelivered, &detail)];
+                if first {
+                    happenings.push(happening(WebhookEvent::InviteSent, &detail));
+                }
+                emit::invites(&txn, &happenings).await?;
             }
             DeliveryStatus::Failed | DeliveryStatus::Suppressed => {
-                record_event(
-                    &txn,
-                    &invite,
-                    EventKind::DeliveryFailed,
-                    "system",
-                    &format!(
-                        "{} email to {} {delivery_state}: {error}",
-                        row.kind, row.recipient
-                    ),
-                )
-                .await?;
+                let detail = format!(
+                    "{} email to {} {delivery_state}: {error}",
+                    row.kind, row.recipient
+                );
+                insert_event(&txn, &invite, EventKind::DeliveryFailed, "system", &detail).await?;
+                let event = if status == DeliveryStatus::Failed {
+                    WebhookEvent::EmailFailed
+                } else {
+                    WebhookEvent::EmailSuppressed
+                };
+                emit::invites(&txn, &[happening(event, &detail)]).await?;
             }
             DeliveryStatus::NotRequested | DeliveryStatus::Queued | DeliveryStatus::Deferred => {}
         }

@@ -10,11 +10,12 @@ use uuid::Uuid;
 use super::{
     now,
     outbox::{self, NewOutbox},
+    webhooks::{self, emit::InviteHappening},
     Caller, Store,
 };
 use crate::{
     db::entities::{invite, invite_event},
-    domain::{EventKind, InviteStatus},
+    domain::{webhooks::WebhookEvent, EventKind, InviteStatus},
     error::ServiceError,
 };
 
@@ -123,7 +124,34 @@ fn refusal(invite: &invite::Model, from: &[InviteStatus], locked: Option<bool>) 
     )
 }
 
+/// Writes an invite's audit event and, for the kinds receivers hear of, its webhook message.
+/// Written after the change, so the message carries the invite as changed.
 pub(crate) async fn record_event(
+    db: &impl ConnectionTrait,
+    invite: &invite::Model,
+    kind: EventKind,
+    actor: &str,
+    detail: &str,
+) -> Result<(), ServiceError> {
+    insert_event(db, invite, kind, actor, detail).await?;
+    if let Some(event) = WebhookEvent::of_invite_event(kind) {
+        webhooks::emit::invites(
+            db,
+            &[InviteHappening {
+                event,
+                org_id: invite.org_id,
+                invite_id: invite.id,
+                actor: actor.into(),
+                detail: detail.into(),
+            }],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Writes an invite's audit event alone: for callers that say themselves what receivers hear.
+pub(crate) async fn insert_event(
     db: &impl ConnectionTrait,
     invite: &invite::Model,
     kind: EventKind,

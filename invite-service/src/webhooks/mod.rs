@@ -6,7 +6,19 @@
 pub mod destination;
 pub mod schedule;
 pub mod sender;
+mod worker;
 
 pub use destination::{resolve_checked, DestinationError, DestinationPolicy, Restricted};
 pub use schedule::{RetrySchedule, ScheduleError};
 pub use sender::{AttemptResult, Sender, WebhookHeaders};
+pub use worker::{Deliverer, Round};
+
+/// The `webhook-id` of a message: `msg_` and its id, as receivers deduplicate by it.
+pub fn message_id(id: uuid::Uuid) -> String {
+    format!("msg_{}", id.simple())
+}
+
+/// A message id as `message_id` shows it (a bare UUID is taken too).
+pub fn parse_message_id(text: &str) -> Option<uuid::Uuid> {
+    uuid::Uuid::parse_str(text.strip_prefix("msg_").unwrap_or(text)).ok()
+}

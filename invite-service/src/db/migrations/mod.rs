@@ -8,6 +8,7 @@ mod m20261122_000003_cohorts_public_links_reminders;
 mod m20261130_000001_cohort_email_stage;
 mod m20261130_000002_invite_external_ids;
 mod m20261201_000001_json_lists;
+mod m20261201_000002_webhooks;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_cohort_email_stage::CohortEmailStage),
             Box::new(m20261130_000002_invite_external_ids::InviteExternalIds),
             Box::new(m20261201_000001_json_lists::JsonLists),
+            Box::new(m20261201_000002_webhooks::Webhooks),
         ]
     }
 }

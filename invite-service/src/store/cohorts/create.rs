@@ -107,6 +107,9 @@ pub async fn create(
         if let Some(idempotency) = &idempotency {
             idempotency.record(&txn, cohort.id, None).await?;
         }
+        if cohort.state == CohortState::Done {
+            crate::store::webhooks::emit::cohort_completed(&txn, cohort.id).await?;
+        }
         txn.commit().await?;
         Ok(cohort)
     };

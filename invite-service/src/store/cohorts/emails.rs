@@ -145,9 +145,13 @@ pub(crate) async fn record_email(
         .col_expr(cohort::Column::LastSequence, Expr::value(sequence))
         .col_expr(cohort::Column::State, Expr::value(state))
         .filter(cohort::Column::Id.eq(cohort_id));
-    if state == CohortState::Done && was != CohortState::Done {
+    let finished = state == CohortState::Done && was != CohortState::Done;
+    if finished {
         update = update.col_expr(cohort::Column::FinishedAt, Expr::value(at));
     }
     update.exec(txn).await?;
+    if finished {
+        crate::store::webhooks::emit::cohort_completed(txn, cohort_id).await?;
+    }
     Ok(())
 }

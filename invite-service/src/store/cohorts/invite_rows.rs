@@ -10,12 +10,13 @@ use uuid::Uuid;
 use super::CohortOptions;
 use crate::{
     db::entities::{candidate, cohort, cohort_member, invite, invite_event, invite_label, job},
-    domain::{EventKind, MessageKind},
+    domain::{webhooks::WebhookEvent, EventKind, MessageKind},
     error::ServiceError,
     store::{
         invite_row::{Expiry, NewInviteRow},
         now,
         outbox::{self, NewOutbox},
+        webhooks::emit::InviteHappening,
         Caller, Store,
     },
 };
@@ -75,6 +76,7 @@ pub(super) async fn create_invites(
     let mut invites = Vec::with_capacity(members.len());
     let mut labels = Vec::new();
     let mut events = Vec::with_capacity(members.len());
+    let mut happenings = Vec::with_capacity(members.len());
     for member in members {
         let id = Uuid::now_v7();
         let mut member_labels = member.labels.0.clone();
@@ -111,13 +113,21 @@ pub(super) async fn create_invites(
             }
             .into_active_model(&store.link_key, at),
         );
+        let detail = format!("bulk invite, cohort {}", cohort.id);
+        happenings.push(InviteHappening {
+            event: WebhookEvent::InviteCreated,
+            org_id: caller.org_id,
+            invite_id: id,
+            actor: caller.actor(),
+            detail: detail.clone(),
+        });
         events.push(invite_event::ActiveModel {
             id: Set(Uuid::now_v7()),
             org_id: Set(caller.org_id),
             invite_id: Set(id),
             kind: Set(EventKind::Created),
             actor: Set(caller.actor()),
-            detail: Set(format!("bulk invite, cohort {}", cohort.id)),
+            detail: Set(detail),
             created_at: Set(at),
         });
     }
@@ -136,6 +146,7 @@ pub(super) async fn create_invites(
             .exec_without_returning(txn)
             .await?;
     }
+    crate::store::webhooks::emit::invites(txn, &happenings).await?;
     if options.send_email {
         // Invites were made in the members' order.
         let (created, messages): (Vec<invite::Model>, Vec<NewOutbox>) = invites

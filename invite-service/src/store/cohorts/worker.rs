@@ -127,6 +127,9 @@ async fn finish_chunk(
         update = update.col_expr(cohort::Column::FinishedAt, Expr::value(now()));
     }
     update.exec(txn).await?;
+    if state == CohortState::Done {
+        crate::store::webhooks::emit::cohort_completed(txn, cohort.id).await?;
+    }
     Ok(())
 }
 

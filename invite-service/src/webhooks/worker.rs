@@ -1,0 +1,273 @@
+//! The delivery loop: takes due messages from the store, signs each with its endpoint's
+//! secrets, posts it, and records what the receiver answered and what comes next.
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use beckon_common::progress::Progress;
+use beckon_limiter::{memory::MemoryLimiter, redis::RedisLimiter, Admission, Limit, RateLimiter};
+use chrono::Utc;
+use futures::StreamExt;
+use tokio::{sync::watch, task::JoinHandle};
+use uuid::Uuid;
+
+use super::{message_id, RetrySchedule, Sender, WebhookHeaders};
+use crate::{
+    config::Rate,
+    domain::webhook_secret::sign,
+    error::ServiceError,
+    store::{
+        now,
+        webhooks::{delivery, endpoints, Attempted, Due, NextStep},
+        Store,
+    },
+};
+
+/// Messages taken per round.
+const BATCH: u64 = 256;
+/// Attempts under way at once.
+const CONCURRENCY: usize = 64;
+
+/// What one round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Messages posted (whatever the answer).
+    pub attempted: usize,
+    pub delivered: usize,
+    /// Messages a rate limit held back.
+    pub held: usize,
+}
+
+pub struct Deliverer {
+    store: Store,
+    sender: Sender,
+    schedule: RetrySchedule,
+    limiter: Arc<dyn RateLimiter>,
+    default_rate: Rate,
+    interval: Duration,
+    /// How long a taken message stays held: longer than any attempt can take.
+    lease: chrono::Duration,
+    disable_after: chrono::Duration,
+    progress: Progress,
+}
+
+impl Deliverer {
+    pub async fn connect(store: Store, progress: Progress) -> anyhow::Result<Self> {
+        let config = store.config.clone();
+        let limiter: Arc<dyn RateLimiter> = match &config.redis_url {
+            Some(url) => Arc::new(
+                RedisLimiter::connect(url, &config.redis_key_prefix)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("connecting the webhook rate limiter: {err}"))?,
+            ),
+            None => Arc::new(MemoryLimiter::new()),
+        };
+        let policy = config
+            .webhook_destinations()
+            .map_err(|problem| anyhow::anyhow!("webhook_allowed_networks {problem}"))?;
+        let timeout = Duration::from_millis(config.webhook_timeout_ms);
+        Ok(Self {
+            sender: Sender::new(policy, timeout)?,
+            schedule: config
+                .webhook_retries()
+                .map_err(|problem| anyhow::anyhow!("webhook_retry_schedule {problem}"))?,
+            limiter,
+            default_rate: config.webhook_rate_per_endpoint,
+            interval: Duration::from_millis(config.webhook_interval_ms),
+            lease: chrono::Duration::from_std(timeout)? + chrono::Duration::seconds(5),
+            disable_after: chrono::Duration::seconds(
+                i64::try_from(config.webhook_disable_after_secs).unwrap_or(i64::MAX / 1000),
+            ),
+            store,
+            progress,
+        })
+    }
+
+    /// Runs rounds until `stop`: at once after a round that found work, else every
+    /// `webhook_interval_ms`.
+    pub fn spawn(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            while !*stop.borrow() {
+                let busy = match self.run_round().await {
+                    Ok(round) => round.attempted > 0,
+                    Err(err) if err.is_unavailable() => {
+                        tracing::debug!(error = ?err, "webhook round failed; retrying");
+                        false
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = ?err, "webhook round failed; retrying");
+                        false
+                    }
+                };
+                if !busy {
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.interval) => {},
+                        _ = stop.changed() => {},
+                    }
+                }
+            }
+        })
+    }
+
+    /// One round: takes what is due, posts what the rate limits admit, records the answers.
+    pub async fn run_round(&self) -> Result<Round, ServiceError> {
+        let due = delivery::claim_due(&self.store, BATCH, self.lease).await?;
+        if due.is_empty() {
+            return Ok(Round::default());
+        }
+        let (admitted, held) = self.admit(due).await;
+        let round_held = held.len();
+        delivery::release(&self.store, &held).await?;
+        let attempts: Vec<Attempted> = futures::stream::iter(admitted)
+            .map(|due| self.attempt(due))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let delivered = attempts
+            .iter()
+            .filter(|a| a.next == NextStep::Delivered)
+            .count();
+        let failing_limit = now() - self.disable_after;
+        let disabled = delivery::record(&self.store, &attempts, failing_limit).await?;
+        for endpoint in &disabled {
+            tracing::warn!(
+                endpoint_id = %endpoint.id,
+                org_id = %endpoint.org_id,
+                "webhook endpoint turned off: every delivery failed for too long"
+            );
+        }
+        if !attempts.is_empty() {
+            self.progress.advance();
+        }
+        Ok(Round {
+            attempted: attempts.len(),
+            delivered,
+            held: round_held,
+        })
+    }
+
+    /// Takes one unit of each message's endpoint rate. A message over its endpoint's rate is
+    /// held, and so are the endpoint's later messages of this round, each due one step of the
+    /// rate after the one before: taken again about when the limit will admit it.
+    async fn admit(&self, due: Vec<Due>) -> (Vec<Due>, Vec<(i64, chrono::DateTime<Utc>)>) {
+        let mut admitted = Vec::with_capacity(due.len());
+        let mut held = Vec::new();
+        // Per endpoint held this round: when the first may go, the rate's step, how many.
+        let mut waiting: HashMap<Uuid, (chrono::DateTime<Utc>, chrono::Duration, i32)> =
+            HashMap::new();
+        for message in due {
+            if let Some((from, step, count)) = waiting.get_mut(&message.endpoint.id) {
+                *count += 1;
+                held.push((message.seq, *from + *step * *count));
+                continue;
+            }
+            let rate = message
+                .endpoint
+                .rate_limit
+                .parse::<Rate>()
+                .unwrap_or(self.default_rate);
+            let step = chrono::Duration::microseconds(
+                i64::try_from(rate.emission_interval_micros()).unwrap_or(i64::MAX),
+            );
+            let limit = Limit::new(format!("webhook:{}", message.endpoint.id), rate);
+            let wait = match self.limiter.acquire(&[limit]).await {
+                Ok(Admission::Admitted) => {
+                    admitted.push(message);
+                    continue;
+                }
+                Ok(Admission::RetryAfter(wait)) => wait,
+                // While the limiter cannot be asked, nothing is sent: a receiver is not to be
+                // flooded because Redis is away.
+                Err(err) => {
+                    tracing::debug!(error = %err, "webhook rate limiter unavailable");
+                    Duration::from_secs(1)
+                }
+            };
+            let from =
+                now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+            waiting.insert(message.endpoint.id, (from, step, 0));
+            held.push((message.seq, from));
+        }
+        (admitted, held)
+    }
+
+    async fn attempt(&self, due: Due) -> Attempted {
+        let attempted_at = now();
+        let attempts_made = u32::try_from(due.attempt_count).unwrap_or(0) + 1;
+        let secrets = match endpoints::signing_secrets(&self.store, &due.endpoint, attempted_at) {
+            Ok(secrets) => secrets,
+            Err(err) => {
+                tracing::error!(error = %err, endpoint_id = %due.endpoint.id, "cannot sign webhook");
+                return self.failed(
+                    due,
+                    attempted_at,
+                    attempts_made,
+                    "the signing secret cannot be opened",
+                );
+            }
+        };
+        let url = match url::Url::parse(&due.endpoint.url) {
+            Ok(url) => url,
+            Err(_) => {
+                return self.failed(due, attempted_at, attempts_made, "the URL does not parse")
+            }
+        };
+        let id = message_id(due.message.id);
+        let timestamp = attempted_at.timestamp();
+        let body = due.message.payload.as_bytes().to_vec();
+        let signature = sign(&secrets.iter().collect::<Vec<_>>(), &id, timestamp, &body);
+        let result = self
+            .sender
+            .post(
+                &url,
+                WebhookHeaders {
+                    id,
+                    timestamp,
+                    signature,
+                },
+                body,
+            )
+            .await;
+        let next = if result.succeeded() {
+            NextStep::Delivered
+        } else if result.gone() {
+            NextStep::EndpointGone
+        } else {
+            self.after_failure(attempts_made, result.retry_after)
+        };
+        Attempted {
+            due,
+            attempted_at,
+            response_status: result.status.unwrap_or(0),
+            response_excerpt: result.response_excerpt,
+            error: result.error.unwrap_or_default(),
+            latency_ms: u32::try_from(result.latency.as_millis()).unwrap_or(u32::MAX),
+            next,
+        }
+    }
+
+    fn after_failure(&self, attempts_made: u32, retry_after: Option<Duration>) -> NextStep {
+        match self.schedule.next_delay(attempts_made, retry_after) {
+            Some(delay) => NextStep::RetryAt(
+                now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(10)),
+            ),
+            None => NextStep::GiveUp,
+        }
+    }
+
+    fn failed(
+        &self,
+        due: Due,
+        attempted_at: chrono::DateTime<Utc>,
+        attempts_made: u32,
+        error: &str,
+    ) -> Attempted {
+        Attempted {
+            due,
+            attempted_at,
+            response_status: 0,
+            response_excerpt: String::new(),
+            error: error.into(),
+            latency_ms: 0,
+            next: self.after_failure(attempts_made, None),
+        }
+    }
+}
