@@ -3,6 +3,7 @@
 pub mod edge;
 pub mod logs;
 pub mod notify;
+pub mod process;
 pub mod smtp;
 pub mod webhooks;
 
@@ -11,8 +12,8 @@ use std::net::SocketAddr;
 use beckon_proto::invite::v1::{
     candidate_service_client::CandidateServiceClient, invite_service_client::InviteServiceClient,
     job_service_client::JobServiceClient, organization_service_client::OrganizationServiceClient,
-    ApiKeyScope, CreateApiKeyRequest, CreateInviteRequest, CreateInviteResponse, CreateJobRequest,
-    Job,
+    webhook_service_client::WebhookServiceClient, ApiKeyScope, CreateApiKeyRequest,
+    CreateInviteRequest, CreateInviteResponse, CreateJobRequest, Job,
 };
 use invite_service::{Config, RunningServer};
 use sea_orm::{ConnectionTrait, Database};
@@ -357,6 +358,14 @@ impl TestApp {
 
     pub fn organization_as(&self, key: &str) -> OrganizationServiceClient<Authed> {
         OrganizationServiceClient::with_interceptor(self.channel.clone(), Self::auth(key))
+    }
+
+    pub fn webhooks(&self) -> WebhookServiceClient<Authed> {
+        self.webhooks_as(&self.admin_key)
+    }
+
+    pub fn webhooks_as(&self, key: &str) -> WebhookServiceClient<Authed> {
+        WebhookServiceClient::with_interceptor(self.channel.clone(), Self::auth(key))
     }
 
     /// A client that sends no key at all.

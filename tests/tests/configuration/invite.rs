@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tokio::process::Command;
 use tonic::{metadata::MetadataValue, transport::Channel, Request};
 
-use crate::process::{refused, service, setting, unique, Given, Running};
+use beckon_tests::process::{refused, service, setting, unique, Given, Running};
 
 const SETTINGS_MESSAGE: &str = "effective configuration";
 /// 32 bytes in base64url.
@@ -132,6 +132,21 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
         "10.0.0.1,10.0.0.2",
         json!(["10.0.0.1", "10.0.0.2"]),
     );
+    given.set("webhook_allow_http", "true", json!(true));
+    given.set(
+        "webhook_allowed_networks",
+        "10.20.0.0/16, fd00::/8",
+        json!(["10.20.0.0/16", "fd00::/8"]),
+    );
+    given.set("webhook_timeout_ms", "5000", json!(5000));
+    given.set("webhook_retry_schedule", "1s 1m 1h", json!("1s 1m 1h"));
+    given.set("webhook_disable_after_secs", "86400", json!(86400));
+    given.set(
+        "webhook_rate_per_endpoint",
+        "20/second burst 5",
+        json!("20/second burst 5"),
+    );
+    given.set("webhook_interval_ms", "500", json!(500));
 
     let mut command = invite_service();
     given.apply(&mut command);
@@ -314,6 +329,13 @@ public_rate_per_link = "6/minute burst 3"
 public_rate_per_address = "5/hour burst 4"
 public_rate_per_email = "1/day burst 1"
 trusted_proxies = ["10.1.1.1"]
+webhook_allow_http = true
+webhook_allowed_networks = ["192.168.7.0/24"]
+webhook_timeout_ms = 9000
+webhook_retry_schedule = "2s 2m"
+webhook_disable_after_secs = 3600
+webhook_rate_per_endpoint = "7/second burst 7"
+webhook_interval_ms = 300
 "#,
         data_dir = data_dir.display(),
     );
@@ -350,6 +372,13 @@ trusted_proxies = ["10.1.1.1"]
         "public_rate_per_address": "5/hour burst 4",
         "public_rate_per_email": "1/day burst 1",
         "trusted_proxies": ["10.1.1.1"],
+        "webhook_allow_http": true,
+        "webhook_allowed_networks": ["192.168.7.0/24"],
+        "webhook_timeout_ms": 9000,
+        "webhook_retry_schedule": "2s 2m",
+        "webhook_disable_after_secs": 3600,
+        "webhook_rate_per_endpoint": "7/second burst 7",
+        "webhook_interval_ms": 300,
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");
@@ -414,6 +443,22 @@ async fn a_bad_value_is_refused_once_with_exit_status_2_naming_setting_and_varia
     refused(command)
         .await
         .assert_one_line(&["`public_base_url`", "BECKON_PUBLIC_BASE_URL"]);
+
+    let mut command = base();
+    command.env("BECKON_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8, the office");
+    refused(command).await.assert_one_line(&[
+        "`webhook_allowed_networks`",
+        "BECKON_WEBHOOK_ALLOWED_NETWORKS",
+        "the office",
+    ]);
+
+    let mut command = base();
+    command.env("BECKON_WEBHOOK_RETRY_SCHEDULE", "5s soon");
+    refused(command).await.assert_one_line(&[
+        "`webhook_retry_schedule`",
+        "BECKON_WEBHOOK_RETRY_SCHEDULE",
+        "soon",
+    ]);
 
     // notify-service's settings, read in this process, are refused the same way.
     let mut command = base();

@@ -5,4 +5,3 @@
 //! error ends the start with exit status 2 and one line naming the setting.
 mod invite;
 mod notify;
-mod process;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use tokio::process::Command;
 use tonic::{metadata::MetadataValue, transport::Channel, Code, Request};
 
-use crate::process::{refused, service, setting, unique, Given, Running};
+use beckon_tests::process::{refused, service, setting, unique, Given, Running};
 
 const SETTINGS_MESSAGE: &str = "effective configuration";
 

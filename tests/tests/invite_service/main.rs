@@ -16,3 +16,5 @@ mod races;
 mod stored_data;
 mod tenancy;
 mod transport;
+mod webhook_crash;
+mod webhooks;

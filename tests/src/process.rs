@@ -2,7 +2,7 @@
 //! where it listens, its log read as it comes.
 use std::{collections::BTreeSet, net::SocketAddr, process::Stdio, time::Duration};
 
-use beckon_tests::notify::workspace_binary;
+use crate::notify::workspace_binary;
 use serde_json::Value;
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -63,7 +63,7 @@ pub async fn refused(mut command: Command) -> Refusal {
 }
 
 pub struct Running {
-    _child: Child,
+    child: Child,
     /// Where it says it listens.
     pub addr: SocketAddr,
     /// What it printed on stdout up to the end of its banner.
@@ -90,7 +90,7 @@ impl Running {
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut banner = Vec::new();
         let mut running = Self {
-            _child: child,
+            child,
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             banner: Vec::new(),
             stderr,
@@ -126,6 +126,11 @@ impl Running {
         // Keeps stdout open: a closed pipe would fail the service's next print.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         running
+    }
+
+    /// Kills the process with SIGKILL, as a crash or the OOM killer would, and waits for it.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("kill the service");
     }
 
     /// What has been logged by now, without waiting.

@@ -1,0 +1,166 @@
+//! invite-service killed (SIGKILL) while it sends 1,000 webhooks, then started again on the same
+//! database: every message arrives, and a message that arrives twice is the same message (same
+//! `webhook-id`, same body). The real binary, on both databases.
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
+
+use beckon_proto::invite::v1::{
+    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
+    webhook_service_client::WebhookServiceClient, CreateInviteRequest, CreateJobRequest,
+    CreateWebhookEndpointRequest, Job, WebhookEndpoint,
+};
+use beckon_tests::{
+    fresh_postgres_database,
+    process::{service, Running},
+    smtp::SmtpServer,
+    webhooks::WebhookReceiver,
+    Backend,
+};
+use tonic::{metadata::MetadataValue, transport::Channel, Request};
+
+beckon_tests::on_both_databases!(a_killed_server_loses_no_webhook);
+
+const INVITES: usize = 1000;
+const DEADLINE: Duration = Duration::from_secs(120);
+
+async fn a_killed_server_loses_no_webhook(backend: Backend) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres_database().await),
+    };
+    let smtp = SmtpServer::start().await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let command = || {
+        let mut command = service("invite-service");
+        command
+            .env("BECKON_LISTEN_ADDR", "127.0.0.1:0")
+            .env("BECKON_DATA_DIR", dir.path())
+            .env("BECKON_WEBHOOK_ALLOW_HTTP", "true")
+            .env("BECKON_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+            .env("BECKON_WEBHOOK_RETRY_SCHEDULE", "100ms 100ms 100ms 100ms")
+            // Slow enough that the kill lands mid-stream: 1,001 messages take ~5 s.
+            .env("BECKON_WEBHOOK_RATE_PER_ENDPOINT", "200/second burst 20")
+            .env("BECKON_WEBHOOK_INTERVAL_MS", "50")
+            // What the killed server held falls due again this long after it took it.
+            .env("BECKON_WEBHOOK_TIMEOUT_MS", "2000")
+            .env("BECKON_NOTIFY_SMTP__HOST", smtp.addr.ip().to_string())
+            .env("BECKON_NOTIFY_SMTP__PORT", smtp.addr.port().to_string())
+            .env("BECKON_NOTIFY_SMTP__SECURITY", "none")
+            .env("BECKON_NOTIFY_FROM_ADDRESS", "Hiring <hiring@example.test>");
+        if let Some(url) = &database_url {
+            command.env("BECKON_DATABASE_URL", url);
+        }
+        command
+    };
+    let mut running = Running::start(command(), "Press Ctrl-C to stop.").await;
+    let key = running
+        .banner
+        .iter()
+        .map(|line| line.trim())
+        .find(|line| line.starts_with("bk_"))
+        .expect("the admin key of a new database")
+        .to_string();
+    let channel = Channel::from_shared(format!("http://{}", running.addr))
+        .expect("url")
+        .connect()
+        .await
+        .expect("connect");
+    let bearer: MetadataValue<_> = format!("Bearer {key}").parse().expect("ascii");
+    let auth = move |mut request: Request<()>| {
+        request
+            .metadata_mut()
+            .insert("authorization", bearer.clone());
+        Ok(request)
+    };
+    let created = WebhookServiceClient::with_interceptor(channel.clone(), auth.clone())
+        .create_webhook_endpoint(CreateWebhookEndpointRequest {
+            endpoint: Some(WebhookEndpoint {
+                url: receiver.url("/hooks"),
+                event_types: vec!["invite.created".into()],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create endpoint")
+        .into_inner();
+    receiver.set_secrets(&[&created.secret]).await;
+    let job = JobServiceClient::with_interceptor(channel.clone(), auth.clone())
+        .create_job(CreateJobRequest {
+            job: Some(Job {
+                title: "Backend engineer".into(),
+                assessment_url: "https://assess.example.com/start".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create job")
+        .into_inner();
+    let invites = InviteServiceClient::with_interceptor(channel, auth);
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let mut invites = invites.clone();
+        let job_id = job.id.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in (worker..INVITES).step_by(8) {
+                invites
+                    .create_invite(CreateInviteRequest {
+                        job_id: job_id.clone(),
+                        candidate_email: format!("candidate{n}@example.com"),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("create invite");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("creating invites");
+    }
+
+    let before = receiver.wait_for(100, DEADLINE).await;
+    running.kill().await;
+    let received_before = distinct(&receiver.received().await);
+    assert!(before.len() >= 100, "webhooks flowed before the kill");
+    assert!(
+        received_before < INVITES,
+        "the kill came mid-stream ({received_before} of {INVITES} had arrived)"
+    );
+
+    let _restarted = Running::start(command(), "Press Ctrl-C to stop.").await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let got = loop {
+        let got = receiver.received().await;
+        if distinct(&got) >= INVITES || tokio::time::Instant::now() >= deadline {
+            break got;
+        }
+        let left = deadline - tokio::time::Instant::now();
+        receiver.wait_for(got.len() + 1, left).await;
+    };
+    assert_eq!(distinct(&got), INVITES, "every invite's message arrived");
+    let mut bodies: HashMap<&str, &serde_json::Value> = HashMap::new();
+    for r in &got {
+        assert!(r.all_verified(), "{r:?}");
+        let id = r.id.as_deref().expect("webhook-id");
+        if let Some(first) = bodies.insert(id, &r.body) {
+            assert_eq!(first, &r.body, "a duplicate is the same message");
+        }
+    }
+    let invites: HashSet<&serde_json::Value> = got
+        .iter()
+        .map(|r| &r.body["data"]["invite"]["id"])
+        .collect();
+    assert_eq!(invites.len(), INVITES, "one message per invite");
+}
+
+fn distinct(received: &[beckon_tests::webhooks::Received]) -> usize {
+    received
+        .iter()
+        .filter_map(|r| r.id.as_deref())
+        .collect::<HashSet<_>>()
+        .len()
+}

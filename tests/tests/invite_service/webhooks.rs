@@ -1,0 +1,573 @@
+//! Webhooks from the outside: endpoints made over gRPC, messages received by a real HTTP
+//! receiver that checks every one with the official Standard Webhooks library of another
+//! language (`beckon_tests::webhooks`), on both databases.
+use beckon_proto::invite::v1::*;
+use beckon_tests::{
+    error_reason, on_both_databases, violated_fields, webhooks::WebhookReceiver, Backend, TestApp,
+};
+use serde_json::json;
+use tonic::Code;
+
+on_both_databases!(
+    an_invites_lifecycle_arrives_signed_and_in_order,
+    a_replay_carries_the_same_webhook_id,
+    a_receiver_that_was_down_gets_every_event_in_order,
+    retry_after_is_honoured_and_410_turns_the_endpoint_off,
+    during_a_rotation_both_secrets_sign,
+    private_addresses_are_refused_unless_allowed,
+    endpoints_need_an_admin_key_and_check_their_input,
+    filtered_endpoints_get_only_their_events,
+);
+
+/// A server whose webhooks may go to the receiver on loopback, over plain HTTP, retried fast.
+async fn app_for_receiver(backend: Backend) -> TestApp {
+    TestApp::spawn_with(backend, |config| {
+        config.webhook_allow_http = true;
+        config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
+        config.webhook_retry_schedule = "100ms 100ms 100ms 100ms 100ms 100ms 100ms".into();
+    })
+    .await
+}
+
+/// An endpoint for `url` taking `events` (all if empty); its id and secret.
+async fn endpoint(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
+    let created = app
+        .webhooks()
+        .create_webhook_endpoint(CreateWebhookEndpointRequest {
+            endpoint: Some(WebhookEndpoint {
+                url: url.into(),
+                description: "the ATS".into(),
+                event_types: events.iter().map(|e| e.to_string()).collect(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create endpoint")
+        .into_inner();
+    let endpoint = created.endpoint.expect("endpoint");
+    assert!(created.secret.starts_with("whsec_"), "{}", created.secret);
+    (endpoint.id, created.secret)
+}
+
+/// What the receiver holds once it holds at least `count` requests, driving the server's
+/// background work meanwhile.
+async fn received(
+    app: &TestApp,
+    receiver: &WebhookReceiver,
+    count: usize,
+) -> Vec<beckon_tests::webhooks::Received> {
+    app.when(async || receiver.received().await, |r| r.len() >= count)
+        .await
+}
+
+fn types(received: &[beckon_tests::webhooks::Received]) -> Vec<String> {
+    received
+        .iter()
+        .map(|r| r.event_type.clone().unwrap_or_default())
+        .collect()
+}
+
+async fn an_invites_lifecycle_arrives_signed_and_in_order(backend: Backend) {
+    let app = app_for_receiver(backend).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (_, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
+    receiver.set_secrets(&[&secret]).await;
+
+    let created = app.create_invite().await;
+    let id = created.invite.expect("invite").id;
+    assert_eq!(
+        app.post(&format!("{}/opened", created.link_url))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.post(&format!("{}/start", created.link_url))
+            .await
+            .status(),
+        303
+    );
+    let complete = CompleteInviteRequest { id: id.clone() };
+    app.invites()
+        .complete_invite(complete)
+        .await
+        .expect("complete");
+    let reopen = ReopenInviteRequest { id: id.clone() };
+    app.invites().reopen_invite(reopen).await.expect("reopen");
+    let revoke = RevokeInviteRequest {
+        id: id.clone(),
+        ..Default::default()
+    };
+    app.invites().revoke_invite(revoke).await.expect("revoke");
+
+    let got = received(&app, &receiver, 6).await;
+    assert_eq!(
+        types(&got),
+        [
+            "invite.created",
+            "invite.opened",
+            "invite.started",
+            "invite.submitted",
+            "invite.reopened",
+            "invite.revoked"
+        ]
+    );
+    let token = created.link_url.rsplit_once("/i/").expect("a link").1;
+    for r in &got {
+        assert!(r.all_verified(), "{r:?}");
+        assert_eq!(r.path, "/hooks");
+        assert_eq!(r.headers["content-type"], "application/json");
+        let id_header = r.id.clone().expect("webhook-id");
+        assert!(id_header.starts_with("msg_"), "{id_header}");
+        let sent_at = r.timestamp_secs().expect("webhook-timestamp");
+        assert!((sent_at * 1000 - r.received_at as i64).abs() < 60_000);
+        // The invite as the API shows it, never its link.
+        assert_eq!(r.body["data"]["invite"]["id"], json!(id));
+        assert!(r.body["timestamp"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')));
+        assert!(!r.body.to_string().contains(token), "a link in {}", r.body);
+    }
+    let ids: std::collections::HashSet<_> = got.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids.len(), 6, "one webhook-id per event");
+    assert_eq!(got[3].body["data"]["invite"]["status"], json!("submitted"));
+    assert_eq!(got[2].body["data"]["actor"], json!("candidate"));
+    assert!(got[3].body["data"]["actor"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("key:")));
+}
+
+async fn a_replay_carries_the_same_webhook_id(backend: Backend) {
+    let app = app_for_receiver(backend).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
+    receiver.set_secrets(&[&secret]).await;
+    app.create_invite().await;
+    let first = received(&app, &receiver, 1).await;
+
+    let messages = app
+        .webhooks()
+        .list_webhook_messages(ListWebhookMessagesRequest {
+            endpoint_id: endpoint_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list messages")
+        .into_inner()
+        .messages;
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    assert_eq!(message.status, WebhookMessageStatus::Delivered as i32);
+    assert_eq!(Some(message.id.clone()), first[0].id);
+    assert_eq!(message.attempt_count, 1);
+
+    let replayed = app
+        .webhooks()
+        .replay_webhook_message(ReplayWebhookMessageRequest {
+            endpoint_id: endpoint_id.clone(),
+            message_id: message.id.clone(),
+        })
+        .await
+        .expect("replay")
+        .into_inner();
+    assert_eq!(replayed.status, WebhookMessageStatus::Pending as i32);
+    let both = received(&app, &receiver, 2).await;
+    assert_eq!(both[1].id, both[0].id, "a replay is the same message");
+    assert_eq!(both[1].body, both[0].body);
+    assert!(both[1].all_verified());
+
+    let attempts = app
+        .webhooks()
+        .list_webhook_attempts(ListWebhookAttemptsRequest {
+            endpoint_id: endpoint_id.clone(),
+            message_id: message.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("attempts")
+        .into_inner()
+        .attempts;
+    assert_eq!(attempts.len(), 2);
+    assert!(attempts
+        .iter()
+        .all(|a| a.succeeded && a.response_status == 200));
+
+    // A ping, on request.
+    let ping = app
+        .webhooks()
+        .send_webhook_ping(SendWebhookPingRequest {
+            endpoint_id: endpoint_id.clone(),
+        })
+        .await
+        .expect("ping")
+        .into_inner();
+    let three = received(&app, &receiver, 3).await;
+    assert_eq!(three[2].event_type.as_deref(), Some("ping"));
+    assert_eq!(three[2].id, Some(ping.id));
+    assert!(three[2].all_verified());
+}
+
+async fn a_receiver_that_was_down_gets_every_event_in_order(backend: Backend) {
+    let app = app_for_receiver(backend).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
+    receiver.set_secrets(&[&secret]).await;
+    receiver.set_mode(json!({"down": true})).await;
+
+    let job = app.create_job("Backend engineer").await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let created = app.create_invite_for(&job.id).await;
+        let id = created.invite.expect("invite").id;
+        let revoke = RevokeInviteRequest {
+            id: id.clone(),
+            ..Default::default()
+        };
+        app.invites().revoke_invite(revoke).await.expect("revoke");
+        ids.push(id);
+    }
+    // Attempts fail while it is down: each invite's first message waits, its second behind it.
+    let failing = app
+        .when(
+            async || {
+                app.webhooks()
+                    .list_webhook_attempts(ListWebhookAttemptsRequest {
+                        endpoint_id: endpoint_id.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("attempts")
+                    .into_inner()
+                    .attempts
+            },
+            |attempts| attempts.len() >= 3,
+        )
+        .await;
+    assert!(
+        failing.iter().all(|a| !a.succeeded && !a.error.is_empty()),
+        "{failing:?}"
+    );
+    let endpoint = app
+        .webhooks()
+        .get_webhook_endpoint(GetWebhookEndpointRequest {
+            id: endpoint_id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert!(endpoint.failing_since.is_some());
+    assert!(receiver.received().await.is_empty());
+
+    receiver.set_mode(json!({"down": false})).await;
+    let got = received(&app, &receiver, 6).await;
+    assert_eq!(got.len(), 6, "every event, once: {:?}", types(&got));
+    for id in &ids {
+        let of_invite: Vec<String> = got
+            .iter()
+            .filter(|r| r.body["data"]["invite"]["id"] == json!(id))
+            .map(|r| r.event_type.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            of_invite,
+            ["invite.created", "invite.revoked"],
+            "in order per invite"
+        );
+    }
+    assert!(got.iter().all(|r| r.all_verified()));
+    let endpoint = app
+        .webhooks()
+        .get_webhook_endpoint(GetWebhookEndpointRequest { id: endpoint_id })
+        .await
+        .expect("get")
+        .into_inner();
+    assert!(
+        endpoint.failing_since.is_none(),
+        "a success ends the failing run"
+    );
+}
+
+async fn retry_after_is_honoured_and_410_turns_the_endpoint_off(backend: Backend) {
+    let app = app_for_receiver(backend).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
+    receiver.set_secrets(&[&secret]).await;
+    receiver
+        .set_mode(json!({"status": 503, "retryAfter": 2, "times": 1, "body": "busy"}))
+        .await;
+    app.create_invite().await;
+    let got = received(&app, &receiver, 2).await;
+    assert_eq!(got[0].id, got[1].id, "the same message, tried again");
+    let waited = got[1].received_at - got[0].received_at;
+    assert!(
+        waited >= 1900,
+        "Retry-After: 2 was honoured ({waited} ms; the schedule says 100)"
+    );
+    let attempts = app
+        .webhooks()
+        .list_webhook_attempts(ListWebhookAttemptsRequest {
+            endpoint_id: endpoint_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("attempts")
+        .into_inner()
+        .attempts;
+    // Newest first.
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[1].response_status, 503);
+    assert_eq!(attempts[1].response_excerpt, "busy");
+    assert!(!attempts[1].succeeded);
+    assert!(attempts[0].succeeded);
+
+    receiver.set_mode(json!({"status": 410})).await;
+    app.create_invite().await;
+    received(&app, &receiver, 3).await;
+    let endpoint = app
+        .when(
+            async || {
+                app.webhooks()
+                    .get_webhook_endpoint(GetWebhookEndpointRequest {
+                        id: endpoint_id.clone(),
+                    })
+                    .await
+                    .expect("get")
+                    .into_inner()
+            },
+            |e| !e.enabled,
+        )
+        .await;
+    assert!(!endpoint.enabled);
+    assert!(
+        endpoint.disabled_reason.contains("410"),
+        "{}",
+        endpoint.disabled_reason
+    );
+    // Off: a new event is not even kept for it.
+    app.create_invite().await;
+    assert_eq!(messages(&app, &endpoint_id).await.len(), 2);
+}
+
+/// The endpoint's messages, newest first.
+async fn messages(app: &TestApp, endpoint_id: &str) -> Vec<WebhookMessage> {
+    app.webhooks()
+        .list_webhook_messages(ListWebhookMessagesRequest {
+            endpoint_id: endpoint_id.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list messages")
+        .into_inner()
+        .messages
+}
+
+async fn during_a_rotation_both_secrets_sign(backend: Backend) {
+    let app = app_for_receiver(backend).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (endpoint_id, old) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
+    let rotated = app
+        .webhooks()
+        .rotate_webhook_secret(RotateWebhookSecretRequest {
+            id: endpoint_id.clone(),
+            overlap: Some(prost_types::Duration {
+                seconds: 3600,
+                nanos: 0,
+            }),
+        })
+        .await
+        .expect("rotate")
+        .into_inner();
+    let new = rotated.secret;
+    assert_ne!(new, old);
+    assert!(rotated
+        .endpoint
+        .expect("endpoint")
+        .previous_secret_expire_time
+        .is_some());
+    // The receiver checks under each secret alone.
+    receiver.set_secrets(&[&old, &new]).await;
+    app.create_invite().await;
+    let got = received(&app, &receiver, 1).await;
+    assert_eq!(got[0].verified, [true, true], "{:?}", got[0]);
+    let signatures = got[0].signature.clone().expect("signature");
+    assert_eq!(signatures.split(' ').count(), 2, "{signatures}");
+
+    // No overlap: the old secret stops at once.
+    let rotated = app
+        .webhooks()
+        .rotate_webhook_secret(RotateWebhookSecretRequest {
+            id: endpoint_id.clone(),
+            overlap: Some(prost_types::Duration {
+                seconds: 0,
+                nanos: 0,
+            }),
+        })
+        .await
+        .expect("rotate again")
+        .into_inner();
+    receiver.set_secrets(&[&new, &rotated.secret]).await;
+    app.create_invite().await;
+    let got = received(&app, &receiver, 2).await;
+    assert_eq!(got[1].verified, [false, true], "{:?}", got[1]);
+}
+
+async fn private_addresses_are_refused_unless_allowed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let create = |url: &str| {
+        let mut client = app.webhooks();
+        let request = CreateWebhookEndpointRequest {
+            endpoint: Some(WebhookEndpoint {
+                url: url.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        };
+        async move { client.create_webhook_endpoint(request).await }
+    };
+    for url in [
+        "https://127.0.0.1/hooks",
+        "https://10.0.0.1/hooks",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hooks",
+        "https://localhost/hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+        "http://hooks.example.com/plain-http",
+        "ftp://hooks.example.com/",
+        "not a url",
+    ] {
+        let refused = create(url).await.expect_err(url);
+        assert_eq!(refused.code(), Code::InvalidArgument, "{url}: {refused:?}");
+        assert_eq!(violated_fields(&refused), ["endpoint.url"], "{url}");
+    }
+    let listed = app
+        .webhooks()
+        .list_webhook_endpoints(ListWebhookEndpointsRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(
+        listed.endpoints.is_empty(),
+        "a refused endpoint writes nothing"
+    );
+
+    // Allowed by the operator: loopback only.
+    let allowed = app_for_receiver(backend).await;
+    let (id, _) = endpoint(&allowed, "http://127.0.0.1:9/hooks", &[]).await;
+    assert!(!id.is_empty());
+    let still = allowed
+        .webhooks()
+        .create_webhook_endpoint(CreateWebhookEndpointRequest {
+            endpoint: Some(WebhookEndpoint {
+                url: "http://10.0.0.1/hooks".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect_err("10/8 is not allowed");
+    assert_eq!(still.code(), Code::InvalidArgument);
+}
+
+async fn endpoints_need_an_admin_key_and_check_their_input(backend: Backend) {
+    let app = app_for_receiver(backend).await;
+    let key = app.key_with_scope(ApiKeyScope::Invites).await;
+    let denied = app
+        .webhooks_as(&key)
+        .list_webhook_endpoints(ListWebhookEndpointsRequest::default())
+        .await
+        .expect_err("not an admin key");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+
+    let refused = app
+        .webhooks()
+        .create_webhook_endpoint(CreateWebhookEndpointRequest {
+            endpoint: Some(WebhookEndpoint {
+                url: "http://127.0.0.1:9/hooks".into(),
+                event_types: vec!["invite.exploded".into()],
+                rate_limit: "lots".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect_err("bad fields");
+    assert_eq!(
+        violated_fields(&refused),
+        ["endpoint.event_types", "endpoint.rate_limit"]
+    );
+
+    // Another organization's endpoint is not found.
+    let (id, _) = endpoint(&app, "http://127.0.0.1:9/hooks", &[]).await;
+    let other = app.other_organization_key().await;
+    let missing = app
+        .webhooks_as(&other)
+        .get_webhook_endpoint(GetWebhookEndpointRequest { id: id.clone() })
+        .await
+        .expect_err("not theirs");
+    assert_eq!(missing.code(), Code::NotFound);
+
+    // Updated, turned off and on, deleted.
+    let updated = app
+        .webhooks()
+        .update_webhook_endpoint(UpdateWebhookEndpointRequest {
+            endpoint: Some(WebhookEndpoint {
+                id: id.clone(),
+                description: "renamed".into(),
+                enabled: false,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["description".into(), "enabled".into()],
+            }),
+        })
+        .await
+        .expect("update")
+        .into_inner();
+    assert_eq!(updated.description, "renamed");
+    assert!(!updated.enabled);
+    let ping = app
+        .webhooks()
+        .send_webhook_ping(SendWebhookPingRequest {
+            endpoint_id: id.clone(),
+        })
+        .await
+        .expect_err("off");
+    assert_eq!(error_reason(&ping), "WEBHOOK_ENDPOINT_DISABLED");
+    app.webhooks()
+        .delete_webhook_endpoint(DeleteWebhookEndpointRequest { id: id.clone() })
+        .await
+        .expect("delete");
+    let gone = app
+        .webhooks()
+        .get_webhook_endpoint(GetWebhookEndpointRequest { id })
+        .await
+        .expect_err("deleted");
+    assert_eq!(gone.code(), Code::NotFound);
+}
+
+async fn filtered_endpoints_get_only_their_events(backend: Backend) {
+    let app = app_for_receiver(backend).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (endpoint_id, secret) =
+        endpoint(&app, &receiver.url("/revoked"), &["invite.revoked"]).await;
+    receiver.set_secrets(&[&secret]).await;
+    let created = app.create_invite().await;
+    let id = created.invite.expect("invite").id;
+    let revoke = RevokeInviteRequest {
+        id: id.clone(),
+        ..Default::default()
+    };
+    app.invites().revoke_invite(revoke).await.expect("revoke");
+    let got = received(&app, &receiver, 1).await;
+    assert_eq!(types(&got), ["invite.revoked"]);
+    let kept: Vec<String> = messages(&app, &endpoint_id)
+        .await
+        .into_iter()
+        .map(|m| m.event_type)
+        .collect();
+    assert_eq!(
+        kept,
+        ["invite.revoked"],
+        "only what the endpoint takes is kept for it"
+    );
+}
