@@ -4,8 +4,8 @@ use std::io::{self, Write};
 use beckon_proto::invite::v1::{
     invite_service_client::InviteServiceClient, CompleteInviteRequest, CreateInviteRequest,
     DeliveryStatus, GetInviteRequest, Invite, InviteEvent, InviteStatus, ListInviteEventsRequest,
-    ListInvitesRequest, LookupInviteRequest, ReissueInviteRequest, ReopenInviteRequest,
-    ResendInviteRequest, RevokeInviteRequest, UnlockInviteRequest,
+    ListInvitesRequest, LockInviteRequest, LookupInviteRequest, ReissueInviteRequest,
+    ReopenInviteRequest, ResendInviteRequest, RevokeInviteRequest, UnlockInviteRequest,
 };
 use clap::{Args, Subcommand, ValueEnum};
 use prost_types::Duration;
@@ -87,6 +87,8 @@ pub enum Command {
     },
     /// Take a submitted invite back to started, on the same link.
     Reopen { id: String },
+    /// Keep the candidate from starting until `invites unlock` (the link still opens).
+    Lock { id: String },
     /// Let a locked invite be started.
     Unlock { id: String },
     /// Mark the invite submitted, as the assessment platform would.
@@ -290,6 +292,13 @@ async fn call(
         Command::Reopen { id } => {
             let invite = client
                 .reopen_invite(ReopenInviteRequest { id })
+                .await?
+                .into_inner();
+            format.print_record(&record(&invite))
+        }
+        Command::Lock { id } => {
+            let invite = client
+                .lock_invite(LockInviteRequest { id })
                 .await?
                 .into_inner();
             format.print_record(&record(&invite))

@@ -134,7 +134,7 @@ impl Running {
     }
 
     /// What has been logged by now, without waiting.
-    async fn drain_log(&mut self) {
+    pub async fn drain_log(&mut self) {
         while let Ok(Some(line)) =
             tokio::time::timeout(Duration::from_millis(200), self.stderr.recv()).await
         {

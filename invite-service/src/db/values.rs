@@ -192,6 +192,8 @@ pub enum EventKind {
     DeliveryFailed,
     #[sea_orm(string_value = "reminded")]
     Reminded,
+    #[sea_orm(string_value = "locked")]
+    Locked,
 }
 
 /// Kinds of outbox message, as notify-service names them.
@@ -279,7 +281,7 @@ mod tests {
         assert_eq!(
             texts(EventKind::iter().map(|s| s.to_value()).collect()),
             "created sent opened started submitted revoked reissued reopened unlocked resent \
-             expired delivery_failed reminded"
+             expired delivery_failed reminded locked"
         );
         assert_eq!(
             texts(MessageKind::iter().map(|s| s.to_value()).collect()),

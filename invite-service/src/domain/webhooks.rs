@@ -83,6 +83,7 @@ impl WebhookEvent {
             EventKind::Revoked => WebhookEvent::InviteRevoked,
             EventKind::Reissued => WebhookEvent::InviteReissued,
             EventKind::Reopened => WebhookEvent::InviteReopened,
+            EventKind::Locked => WebhookEvent::InviteLocked,
             EventKind::Unlocked => WebhookEvent::InviteUnlocked,
             EventKind::Expired => WebhookEvent::InviteExpired,
             EventKind::Resent | EventKind::Reminded | EventKind::DeliveryFailed => return None,

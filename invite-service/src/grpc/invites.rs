@@ -280,6 +280,21 @@ impl InviteService for Api {
         .await
     }
 
+    async fn lock_invite(
+        &self,
+        request: Request<pb::LockInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ManageInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            v.finish()?;
+            invites::lock(&self.store, &caller, id)
+                .await
+                .map(convert::invite)
+        })
+        .await
+    }
+
     async fn unlock_invite(
         &self,
         request: Request<pb::UnlockInviteRequest>,

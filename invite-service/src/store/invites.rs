@@ -785,6 +785,24 @@ pub(crate) fn reopen_transition(detail: String, outbox: Vec<NewOutbox>) -> Trans
     }
 }
 
+/// Keeps an invite the candidate has not started from being started until unlocked. One that
+/// is locked already answers with it as it is.
+pub async fn lock(store: &Store, caller: &Caller, id: Uuid) -> Result<invite::Model, ServiceError> {
+    let locked_and_startable =
+        |invite: &invite::Model| invite.locked && InviteStatus::STARTABLE.contains(&invite.status);
+    change(store, caller, id, locked_and_startable, |_| {
+        Ok(Transition {
+            from: InviteStatus::STARTABLE,
+            locked: Some(false),
+            changes: vec![(invite::Column::Locked, Expr::value(true))],
+            event: EventKind::Locked,
+            detail: String::new(),
+            outbox: Vec::new(),
+        })
+    })
+    .await
+}
+
 /// Lets a locked live invite be started. A live invite that is not locked (any more) answers
 /// with it as it is.
 pub async fn unlock(

@@ -65,6 +65,25 @@ async fn secrets_stay_sealed_while_mail_waits(backend: Backend, queue: QueueBack
             value: key,
         });
     }
+    // A webhook endpoint's signing secret is sealed at rest, like the links.
+    let endpoint = app
+        .webhooks()
+        .create_webhook_endpoint(CreateWebhookEndpointRequest {
+            endpoint: Some(WebhookEndpoint {
+                url: "https://hooks.example.com/beckon".into(),
+                event_types: vec!["cohort.completed".into()],
+                ..Default::default()
+            }),
+            request_id: uuid::Uuid::new_v4().to_string(),
+        })
+        .await
+        .expect("create a webhook endpoint")
+        .into_inner();
+    let webhook_secret = endpoint.secret;
+    let key_part = webhook_secret
+        .strip_prefix("whsec_")
+        .expect("whsec_<base64>")
+        .to_string();
     let job = app.create_job("Backend engineer").await;
     let mut invites = Vec::new();
     for n in 0..INVITES {
@@ -109,6 +128,14 @@ async fn secrets_stay_sealed_while_mail_waits(backend: Backend, queue: QueueBack
         });
     }
     secrets.extend(shown);
+    secrets.push(Shown {
+        what: "the webhook signing secret (its key part)".into(),
+        value: key_part,
+    });
+    secrets.push(Shown {
+        what: "the webhook signing secret".into(),
+        value: webhook_secret,
+    });
 
     // Every email was handed over, stored, queued and tried: it waits, deferred.
     for (id, email, _) in &invites {

@@ -94,6 +94,7 @@ async fn reflection_lists_exactly_the_services_of_this_port(backend: Backend) {
             "beckon.invite.v1.JobService",
             "beckon.invite.v1.OrganizationService",
             "beckon.invite.v1.PublicRegistrationService",
+            "beckon.invite.v1.WebhookService",
             "grpc.health.v1.Health",
             "grpc.reflection.v1.ServerReflection",
             "grpc.reflection.v1alpha.ServerReflection",

@@ -17,6 +17,9 @@ on_both_databases!(
     private_addresses_are_refused_unless_allowed,
     endpoints_need_an_admin_key_and_check_their_input,
     filtered_endpoints_get_only_their_events,
+    an_endpoint_failing_too_long_is_turned_off,
+    the_endpoint_rate_limit_paces_deliveries,
+    locking_and_unlocking_are_told,
 );
 
 /// A server whose webhooks may go to the receiver on loopback, over plain HTTP, retried fast.
@@ -27,6 +30,16 @@ async fn app_for_receiver(backend: Backend) -> TestApp {
         config.webhook_retry_schedule = "100ms 100ms 100ms 100ms 100ms 100ms 100ms".into();
     })
     .await
+}
+
+/// A server, a receiver, and an endpoint there taking `events` (all if empty) whose secret the
+/// receiver checks; the endpoint's id.
+async fn receiving(backend: Backend, events: &[&str]) -> (TestApp, WebhookReceiver, String) {
+    let app = app_for_receiver(backend).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), events).await;
+    receiver.set_secrets(&[&secret]).await;
+    (app, receiver, endpoint_id)
 }
 
 /// An endpoint for `url` taking `events` (all if empty); its id and secret.
@@ -69,10 +82,7 @@ fn types(received: &[beckon_tests::webhooks::Received]) -> Vec<String> {
 }
 
 async fn an_invites_lifecycle_arrives_signed_and_in_order(backend: Backend) {
-    let app = app_for_receiver(backend).await;
-    let receiver = WebhookReceiver::start(&[]).await;
-    let (_, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
-    receiver.set_secrets(&[&secret]).await;
+    let (app, receiver, _endpoint) = receiving(backend, &[]).await;
 
     let created = app.create_invite().await;
     let id = created.invite.expect("invite").id;
@@ -139,10 +149,7 @@ async fn an_invites_lifecycle_arrives_signed_and_in_order(backend: Backend) {
 }
 
 async fn a_replay_carries_the_same_webhook_id(backend: Backend) {
-    let app = app_for_receiver(backend).await;
-    let receiver = WebhookReceiver::start(&[]).await;
-    let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
-    receiver.set_secrets(&[&secret]).await;
+    let (app, receiver, endpoint_id) = receiving(backend, &[]).await;
     app.create_invite().await;
     let first = received(&app, &receiver, 1).await;
 
@@ -209,10 +216,7 @@ async fn a_replay_carries_the_same_webhook_id(backend: Backend) {
 }
 
 async fn a_receiver_that_was_down_gets_every_event_in_order(backend: Backend) {
-    let app = app_for_receiver(backend).await;
-    let receiver = WebhookReceiver::start(&[]).await;
-    let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
-    receiver.set_secrets(&[&secret]).await;
+    let (app, receiver, endpoint_id) = receiving(backend, &[]).await;
     receiver.set_mode(json!({"down": true})).await;
 
     let job = app.create_job("Backend engineer").await;
@@ -248,14 +252,7 @@ async fn a_receiver_that_was_down_gets_every_event_in_order(backend: Backend) {
         failing.iter().all(|a| !a.succeeded && !a.error.is_empty()),
         "{failing:?}"
     );
-    let endpoint = app
-        .webhooks()
-        .get_webhook_endpoint(GetWebhookEndpointRequest {
-            id: endpoint_id.clone(),
-        })
-        .await
-        .expect("get")
-        .into_inner();
+    let endpoint = get_endpoint(&app, &endpoint_id).await;
     assert!(endpoint.failing_since.is_some());
     assert!(receiver.received().await.is_empty());
 
@@ -275,12 +272,7 @@ async fn a_receiver_that_was_down_gets_every_event_in_order(backend: Backend) {
         );
     }
     assert!(got.iter().all(|r| r.all_verified()));
-    let endpoint = app
-        .webhooks()
-        .get_webhook_endpoint(GetWebhookEndpointRequest { id: endpoint_id })
-        .await
-        .expect("get")
-        .into_inner();
+    let endpoint = get_endpoint(&app, &endpoint_id).await;
     assert!(
         endpoint.failing_since.is_none(),
         "a success ends the failing run"
@@ -288,10 +280,7 @@ async fn a_receiver_that_was_down_gets_every_event_in_order(backend: Backend) {
 }
 
 async fn retry_after_is_honoured_and_410_turns_the_endpoint_off(backend: Backend) {
-    let app = app_for_receiver(backend).await;
-    let receiver = WebhookReceiver::start(&[]).await;
-    let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
-    receiver.set_secrets(&[&secret]).await;
+    let (app, receiver, endpoint_id) = receiving(backend, &[]).await;
     receiver
         .set_mode(json!({"status": 503, "retryAfter": 2, "times": 1, "body": "busy"}))
         .await;
@@ -325,15 +314,7 @@ async fn retry_after_is_honoured_and_410_turns_the_endpoint_off(backend: Backend
     received(&app, &receiver, 3).await;
     let endpoint = app
         .when(
-            async || {
-                app.webhooks()
-                    .get_webhook_endpoint(GetWebhookEndpointRequest {
-                        id: endpoint_id.clone(),
-                    })
-                    .await
-                    .expect("get")
-                    .into_inner()
-            },
+            async || get_endpoint(&app, &endpoint_id).await,
             |e| !e.enabled,
         )
         .await;
@@ -346,6 +327,52 @@ async fn retry_after_is_honoured_and_410_turns_the_endpoint_off(backend: Backend
     // Off: a new event is not even kept for it.
     app.create_invite().await;
     assert_eq!(messages(&app, &endpoint_id).await.len(), 2);
+
+    // Fixed and turned on again, the failed message is replayed with everything failed since.
+    receiver.set_mode(json!({"status": 204})).await;
+    turn_on(&app, &endpoint_id).await;
+    let failed = messages(&app, &endpoint_id).await;
+    assert_eq!(failed[0].status, WebhookMessageStatus::Failed as i32);
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let replayed = app
+        .webhooks()
+        .replay_failed_webhook_messages(ReplayFailedWebhookMessagesRequest {
+            endpoint_id: endpoint_id.clone(),
+            since: Some(an_hour_ago.into()),
+        })
+        .await
+        .expect("replay failed")
+        .into_inner();
+    assert_eq!(replayed.replayed, 1);
+    let got = received(&app, &receiver, 4).await;
+    assert_eq!(got[3].id, Some(failed[0].id.clone()));
+    assert!(got[3].all_verified());
+}
+
+async fn get_endpoint(app: &TestApp, id: &str) -> WebhookEndpoint {
+    app.webhooks()
+        .get_webhook_endpoint(GetWebhookEndpointRequest { id: id.into() })
+        .await
+        .expect("get endpoint")
+        .into_inner()
+}
+
+/// Turns the endpoint on (only `enabled` in the mask).
+async fn turn_on(app: &TestApp, id: &str) -> WebhookEndpoint {
+    app.webhooks()
+        .update_webhook_endpoint(UpdateWebhookEndpointRequest {
+            endpoint: Some(WebhookEndpoint {
+                id: id.into(),
+                enabled: true,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["enabled".into()],
+            }),
+        })
+        .await
+        .expect("turn on")
+        .into_inner()
 }
 
 /// The endpoint's messages, newest first.
@@ -546,11 +573,7 @@ async fn endpoints_need_an_admin_key_and_check_their_input(backend: Backend) {
 }
 
 async fn filtered_endpoints_get_only_their_events(backend: Backend) {
-    let app = app_for_receiver(backend).await;
-    let receiver = WebhookReceiver::start(&[]).await;
-    let (endpoint_id, secret) =
-        endpoint(&app, &receiver.url("/revoked"), &["invite.revoked"]).await;
-    receiver.set_secrets(&[&secret]).await;
+    let (app, receiver, endpoint_id) = receiving(backend, &["invite.revoked"]).await;
     let created = app.create_invite().await;
     let id = created.invite.expect("invite").id;
     let revoke = RevokeInviteRequest {
@@ -570,4 +593,131 @@ async fn filtered_endpoints_get_only_their_events(backend: Backend) {
         ["invite.revoked"],
         "only what the endpoint takes is kept for it"
     );
+}
+
+async fn an_endpoint_failing_too_long_is_turned_off(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.webhook_allow_http = true;
+        config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
+        config.webhook_retry_schedule = "300ms 300ms 300ms 300ms 300ms 300ms 300ms".into();
+        config.webhook_disable_after_secs = 1;
+    })
+    .await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
+    receiver.set_secrets(&[&secret]).await;
+    receiver.set_mode(json!({"status": 500})).await;
+    app.create_invite().await;
+    let endpoint = app
+        .when(
+            async || get_endpoint(&app, &endpoint_id).await,
+            |e| !e.enabled,
+        )
+        .await;
+    assert!(
+        !endpoint.enabled,
+        "turned off after failing for over a second"
+    );
+    assert!(
+        endpoint.disabled_reason.contains("too long"),
+        "{}",
+        endpoint.disabled_reason
+    );
+    let got = receiver.received().await;
+    assert!(got.len() >= 2, "it was tried until then: {}", got.len());
+    // Turned on again: a fresh start, and the waiting message goes out.
+    receiver.set_mode(json!({"status": 200})).await;
+    let on = turn_on(&app, &endpoint_id).await;
+    assert!(on.enabled && on.disabled_reason.is_empty() && on.failing_since.is_none());
+}
+
+async fn the_endpoint_rate_limit_paces_deliveries(backend: Backend) {
+    let app = app_for_receiver(backend).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let created = app
+        .webhooks()
+        .create_webhook_endpoint(CreateWebhookEndpointRequest {
+            endpoint: Some(WebhookEndpoint {
+                url: receiver.url("/hooks"),
+                rate_limit: "10/second burst 5".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create endpoint")
+        .into_inner();
+    receiver.set_secrets(&[&created.secret]).await;
+    let job = app.create_job("Backend engineer").await;
+    const INVITES: usize = 25;
+    for _ in 0..INVITES {
+        app.create_invite_for(&job.id).await;
+    }
+    let got = received(&app, &receiver, INVITES).await;
+    assert_eq!(got.len(), INVITES);
+    assert!(got.iter().all(|r| r.all_verified()));
+    // 5 at once, then 10 a second: the last of 25 no sooner than 2 s after the first.
+    let span = got[INVITES - 1].received_at - got[0].received_at;
+    assert!(
+        span >= 1900,
+        "25 messages at 10/second burst 5 took {span} ms"
+    );
+    // Within any one second after the burst, at most the rate (and the burst) arrived.
+    for (i, first) in got.iter().enumerate() {
+        let within = got[i..]
+            .iter()
+            .take_while(|r| r.received_at < first.received_at + 1000)
+            .count();
+        assert!(
+            within <= 15,
+            "{within} messages within a second of message {i}"
+        );
+    }
+}
+
+async fn locking_and_unlocking_are_told(backend: Backend) {
+    let (app, receiver, _endpoint) = receiving(backend, &[]).await;
+    let created = app.create_invite().await;
+    let id = created.invite.expect("invite").id;
+    for _ in 0..2 {
+        let locked = app
+            .invites()
+            .lock_invite(LockInviteRequest { id: id.clone() })
+            .await
+            .expect("lock, and lock again: OK as it is")
+            .into_inner();
+        assert!(locked.locked);
+    }
+    let refused = app.post(&format!("{}/start", created.link_url)).await;
+    assert_ne!(refused.status(), 303, "a locked invite does not start");
+    app.invites()
+        .unlock_invite(UnlockInviteRequest { id: id.clone() })
+        .await
+        .expect("unlock");
+    assert_eq!(
+        app.post(&format!("{}/start", created.link_url))
+            .await
+            .status(),
+        303
+    );
+    let started = app
+        .invites()
+        .lock_invite(LockInviteRequest { id: id.clone() })
+        .await
+        .expect_err("a started invite cannot be locked");
+    assert_eq!(error_reason(&started), "INVALID_INVITE_STATE");
+    // Start pressed while locked still counts the open (the page had no beacon).
+    let got = received(&app, &receiver, 5).await;
+    assert_eq!(
+        types(&got),
+        [
+            "invite.created",
+            "invite.locked",
+            "invite.opened",
+            "invite.unlocked",
+            "invite.started"
+        ]
+    );
+    assert_eq!(got[1].body["data"]["invite"]["locked"], json!(true));
+    assert_eq!(got[3].body["data"]["invite"]["locked"], json!(false));
 }

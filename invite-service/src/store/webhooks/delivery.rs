@@ -66,22 +66,13 @@ pub async fn claim_due(
     lease: chrono::Duration,
 ) -> Result<Vec<Due>, ServiceError> {
     let at = now();
+    // Most rounds find nothing: ask a reader first, so an idle loop never takes SQLite's
+    // single writer.
+    if due_query(at).one(&store.read).await?.is_none() {
+        return Ok(Vec::new());
+    }
     let txn = store.write.begin().await?;
-    let mut query = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Pending))
-        .filter(webhook_delivery::Column::NextAttemptAt.lte(at))
-        .filter(Expr::cust(
-            "endpoint_id IN (SELECT id FROM webhook_endpoints WHERE enabled = TRUE)",
-        ))
-        // In order per invite: nothing of an invite goes while an earlier one waits.
-        .filter(Expr::cust(
-            "NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier \
-             WHERE earlier.endpoint_id = webhook_deliveries.endpoint_id \
-             AND earlier.invite_id = webhook_deliveries.invite_id \
-             AND earlier.status = 'pending' AND earlier.seq < webhook_deliveries.seq)",
-        ))
-        .order_by_asc(webhook_delivery::Column::Seq)
-        .limit(limit);
+    let mut query = due_query(at).limit(limit);
     if store.write.get_database_backend() == DbBackend::Postgres {
         query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
@@ -127,6 +118,25 @@ pub async fn claim_due(
             })
         })
         .collect())
+}
+
+/// Pending deliveries due at `at` to an enabled endpoint, each the first of its invite still
+/// pending for that endpoint, oldest first.
+fn due_query(at: DateTime<Utc>) -> sea_orm::Select<webhook_delivery::Entity> {
+    webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Pending))
+        .filter(webhook_delivery::Column::NextAttemptAt.lte(at))
+        .filter(Expr::cust(
+            "endpoint_id IN (SELECT id FROM webhook_endpoints WHERE enabled = TRUE)",
+        ))
+        // In order per invite: nothing of an invite goes while an earlier one waits.
+        .filter(Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM webhook_deliveries earlier \
+             WHERE earlier.endpoint_id = webhook_deliveries.endpoint_id \
+             AND earlier.invite_id = webhook_deliveries.invite_id \
+             AND earlier.status = 'pending' AND earlier.seq < webhook_deliveries.seq)",
+        ))
+        .order_by_asc(webhook_delivery::Column::Seq)
 }
 
 /// Puts taken messages back, due at the given times, without counting an attempt (a rate
