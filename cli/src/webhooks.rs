@@ -57,8 +57,10 @@ pub enum Command {
     },
     /// Delete an endpoint; messages not yet delivered to it are dropped.
     Delete { id: String },
-    /// Make a new signing secret and print it, shown only now. The old secret keeps signing
-    /// beside the new one during the overlap, so receivers can be switched over.
+    /// Make a new signing secret and print it, shown only now.
+    ///
+    /// The old secret keeps signing beside the new one during the overlap (each request then
+    /// carries both signatures), so receivers can be switched over without a failed delivery.
     RotateSecret {
         id: String,
         /// How long the old secret keeps signing too, e.g. 30m, 24h, 7d (at most); 0s ends it
@@ -96,6 +98,7 @@ pub enum Command {
 #[derive(Args, Debug, Default)]
 #[group(required = true, multiple = true)]
 pub struct Changes {
+    /// Where events are POSTed from now on.
     #[arg(long)]
     url: Option<String>,
     /// "" clears it.
