@@ -6,6 +6,7 @@ use std::{future::Future, path::PathBuf, time::Duration};
 use beckon_proto::invite::v1::{
     invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
     organization_service_client::OrganizationServiceClient,
+    webhook_service_client::WebhookServiceClient,
 };
 use tonic::{
     metadata::AsciiMetadataValue,
@@ -155,6 +156,10 @@ impl Connection {
 
     pub fn organization(&self) -> OrganizationServiceClient<AuthChannel> {
         OrganizationServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    pub fn webhooks(&self) -> WebhookServiceClient<AuthChannel> {
+        WebhookServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 }
 

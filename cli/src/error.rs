@@ -14,7 +14,7 @@ Exit codes:
   2    bad usage or input: a flag, the config file, an input file, or a field the server
        refused (the message names it); also a bulk send with no terminal to confirm on and
        no --yes
-  3    not found: no such job, invite, cohort or key in your organization
+  3    not found: no such job, invite, cohort, key or webhook in your organization
   4    refused in the current state, e.g. inviting to a closed job, or already exists
   5    the API key is not valid, or its scope does not allow the call
   6    a bulk send or retry finished, but some candidates failed: see the failed rows
@@ -154,7 +154,16 @@ fn flag_for_field(field: &str) -> Option<&'static str> {
         "submitted_policy" => "--submitted",
         "within_hours" => "--within-hours",
         "scope" => "--scope",
-        "id" | "cohort_id" => "the ID argument",
+        "endpoint.url" => "the URL argument, or --url",
+        "endpoint.description" => "--description",
+        "endpoint.event_types" => "--event",
+        "endpoint.rate_limit" => "--rate",
+        "overlap" => "--overlap",
+        "since" => "--since",
+        "status" => "--status",
+        "request_id" => "--request-id",
+        "message_id" => "MSG_ID, or --message",
+        "id" | "cohort_id" | "endpoint.id" | "endpoint_id" => "the ID argument",
         _ => return None,
     })
 }
@@ -198,6 +207,8 @@ mod tests {
         assert_eq!(flag_for_field("candidate_email"), Some("--email"));
         assert_eq!(flag_for_field("assignee_ids[1]"), Some("--assignee"));
         assert_eq!(flag_for_field("corrected_emails[7]"), Some("--fix"));
+        assert_eq!(flag_for_field("endpoint.event_types[2]"), Some("--event"));
+        assert_eq!(flag_for_field("endpoint_id"), Some("the ID argument"));
         assert_eq!(flag_for_field("page_token"), None);
     }
 

@@ -10,6 +10,7 @@ mod keys;
 mod members;
 mod output;
 mod qr;
+mod webhooks;
 mod whoami;
 
 use std::{io, path::PathBuf, process::ExitCode};
@@ -27,8 +28,9 @@ use crate::{
 #[command(
     name = "invitectl",
     version,
-    about = "Administer Beckon: jobs, invite links, bulk invites, members and API keys",
-    long_about = "Administer Beckon: jobs, invite links, bulk invites, members and API keys.\n\n\
+    about = "Administer Beckon: jobs, invite links, bulk invites, members, API keys and webhooks",
+    long_about = "Administer Beckon: jobs, invite links, bulk invites, members, API keys and \
+        webhooks.\n\n\
         The server address and API key come from, first to last: --server and --key, \
         BECKON_SERVER and BECKON_API_KEY, then the config file (--config, else \
         $XDG_CONFIG_HOME/beckon/invitectl.toml or ~/.config/beckon/invitectl.toml), which may \
@@ -98,6 +100,10 @@ enum Command {
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Send the organization's events to your systems: endpoints, signing secrets, messages and
+    /// their delivery attempts, replays.
+    #[command(subcommand, alias = "webhook")]
+    Webhooks(webhooks::Command),
     /// Print a shell completion script.
     ///
     /// For example: `invitectl completions bash >
@@ -141,6 +147,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cohorts(command) => cohorts::run(command, &connector, output).await,
         Command::Members(command) => members::run(command, &connector, output).await,
         Command::Keys(command) => keys::run(command, &connector, output).await,
+        Command::Webhooks(command) => webhooks::run(command, &connector, output).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "invitectl", &mut io::stdout());
             Ok(())
