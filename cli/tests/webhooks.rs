@@ -1,8 +1,7 @@
 //! End-to-end tests of `invitectl webhooks` against a real invite-service, booted in-process on
 //! SQLite by beckon-tests' `TestApp`, as in `invitectl.rs`.
 //!
-//! The tests that call the server are `#[ignore]`d until the server's WebhookService lands:
-//! remove the `#[ignore = …]` lines then. The endpoint URL is under `.invalid`, which never
+//! The endpoint URL is under `.invalid`, which never
 //! resolves: the server accepts it (names are checked again at every attempt) and every
 //! attempt fails, so no receiver is needed and nothing leaves the machine.
 use std::{process::Stdio, time::Duration};
@@ -146,7 +145,6 @@ async fn bad_webhook_arguments_are_refused_before_any_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the server's WebhookService"]
 async fn webhook_endpoints_are_created_changed_and_deleted() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let ctl = Ctl::new(&app);
@@ -252,7 +250,6 @@ async fn webhook_endpoints_are_created_changed_and_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the server's WebhookService"]
 async fn webhook_messages_attempts_and_replays() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let ctl = Ctl::new(&app);
