@@ -340,10 +340,10 @@ impl Config {
         if let Err(problem) = self.webhook_retries() {
             return Err(ConfigError::invalid("webhook_retry_schedule", problem));
         }
-        if self.webhook_disable_after_secs == 0 {
+        if !(1..=31_536_000).contains(&self.webhook_disable_after_secs) {
             return Err(invalid(
                 "webhook_disable_after_secs",
-                "must be at least 1 (432000 is 5 days)",
+                "must be between 1 and 31536000 (a year; 432000 is 5 days)",
             ));
         }
         if !(10..=60_000).contains(&self.webhook_interval_ms) {

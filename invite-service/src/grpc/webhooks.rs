@@ -251,6 +251,13 @@ impl WebhookService for Api {
                 } else {
                     None
                 };
+                if paths.is_empty() {
+                    v.add(
+                        "update_mask",
+                        "names nothing to change; list the fields to update (url, description, \
+                         event_types, enabled, rate_limit)",
+                    );
+                }
                 let changes = EndpointChanges {
                     url,
                     description: has("description")
@@ -300,18 +307,19 @@ impl WebhookService for Api {
                 let id = v.id("id", &req.id);
                 let overlap = match req.overlap {
                     None => DEFAULT_OVERLAP,
-                    Some(d) if d.seconds < 0 || d.nanos < 0 => {
-                        v.add("overlap", "must not be negative");
+                    Some(d) if d.seconds < 0 || !(0..1_000_000_000).contains(&d.nanos) => {
+                        v.add("overlap", "must be a duration of zero or more");
                         DEFAULT_OVERLAP
                     }
-                    Some(d) => {
-                        let overlap = chrono::Duration::seconds(d.seconds)
-                            + chrono::Duration::nanoseconds(i64::from(d.nanos));
-                        if overlap > MAX_OVERLAP {
-                            v.add("overlap", "must be at most 7 days");
+                    Some(d) => match chrono::Duration::try_seconds(d.seconds) {
+                        Some(whole) if whole <= MAX_OVERLAP => {
+                            whole + chrono::Duration::nanoseconds(i64::from(d.nanos))
                         }
-                        overlap
-                    }
+                        _ => {
+                            v.add("overlap", "must be at most 7 days");
+                            DEFAULT_OVERLAP
+                        }
+                    },
                 };
                 v.finish()?;
                 let rotated = endpoints::rotate_secret(&self.store, &caller, id, overlap).await?;

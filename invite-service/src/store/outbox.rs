@@ -360,10 +360,12 @@ pub async fn record(
                     == 1;
                 let detail = format!("{} email delivered to {}", row.kind, row.recipient);
                 insert_event(&txn, &invite, EventKind::Sent, "system", &detail).await?;
-                let mut happenings = vec![happening(WebhookEvent::EmailDelivered, &detail)];
+                // The invite moved to sent by this email: told first, then the email itself.
+                let mut happenings = Vec::new();
                 if first {
                     happenings.push(happening(WebhookEvent::InviteSent, &detail));
                 }
+                happenings.push(happening(WebhookEvent::EmailDelivered, &detail));
                 emit::invites(&txn, &happenings).await?;
             }
             DeliveryStatus::Failed | DeliveryStatus::Suppressed => {

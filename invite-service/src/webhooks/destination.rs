@@ -80,8 +80,8 @@ pub enum DestinationError {
     )]
     Address { addr: IpAddr, kind: Restricted },
     #[error(
-        "the host {host} resolves to {addr}, which is {kind}; webhooks go to public addresses \
-         unless the operator allows the network in webhook_allowed_networks"
+        "the host {host} resolves to an address that is {kind}; webhooks go to public \
+         addresses unless the operator allows the network in webhook_allowed_networks"
     )]
     Resolved {
         host: String,

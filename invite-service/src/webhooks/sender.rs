@@ -241,7 +241,8 @@ fn lossy_excerpt(mut bytes: Vec<u8>) -> String {
             bytes.truncate(err.valid_up_to());
         }
     }
-    String::from_utf8_lossy(&bytes).into_owned()
+    // PostgreSQL text holds no NUL: a receiver's binary answer must not fail the record.
+    String::from_utf8_lossy(&bytes).replace('\0', "\u{FFFD}")
 }
 
 fn cut_chars(text: String, max: usize) -> String {

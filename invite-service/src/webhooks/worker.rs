@@ -26,6 +26,11 @@ const BATCH: u64 = 256;
 /// Attempts under way at once.
 const CONCURRENCY: usize = 64;
 
+/// How many waves of `concurrency` attempts a round of `batch` takes.
+fn waves(batch: u64, concurrency: usize) -> i32 {
+    i32::try_from(batch.div_ceil(concurrency as u64)).unwrap_or(i32::MAX)
+}
+
 /// What one round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Round {
@@ -72,10 +77,13 @@ impl Deliverer {
             limiter,
             default_rate: config.webhook_rate_per_endpoint,
             interval: Duration::from_millis(config.webhook_interval_ms),
-            lease: chrono::Duration::from_std(timeout)? + chrono::Duration::seconds(5),
-            disable_after: chrono::Duration::seconds(
-                i64::try_from(config.webhook_disable_after_secs).unwrap_or(i64::MAX / 1000),
-            ),
+            // A round's last wave starts only after the ones before it: the hold covers them all.
+            lease: chrono::Duration::from_std(timeout)? * waves(BATCH, CONCURRENCY)
+                + chrono::Duration::seconds(5),
+            disable_after: chrono::Duration::try_seconds(i64::try_from(
+                config.webhook_disable_after_secs,
+            )?)
+            .ok_or_else(|| anyhow::anyhow!("webhook_disable_after_secs is too large"))?,
             store,
             progress,
         })
@@ -115,6 +123,8 @@ impl Deliverer {
         }
         let (admitted, held) = self.admit(due).await;
         let round_held = held.len();
+        let held: Vec<(&Due, chrono::DateTime<Utc>)> =
+            held.iter().map(|(d, at)| (d, *at)).collect();
         delivery::release(&self.store, &held).await?;
         let attempts: Vec<Attempted> = futures::stream::iter(admitted)
             .map(|due| self.attempt(due))
@@ -147,7 +157,7 @@ impl Deliverer {
     /// Takes one unit of each message's endpoint rate. A message over its endpoint's rate is
     /// held, and so are the endpoint's later messages of this round, each due one step of the
     /// rate after the one before: taken again about when the limit will admit it.
-    async fn admit(&self, due: Vec<Due>) -> (Vec<Due>, Vec<(i64, chrono::DateTime<Utc>)>) {
+    async fn admit(&self, due: Vec<Due>) -> (Vec<Due>, Vec<(Due, chrono::DateTime<Utc>)>) {
         let mut admitted = Vec::with_capacity(due.len());
         let mut held = Vec::new();
         // Per endpoint held this round: when the first may go, the rate's step, how many.
@@ -156,7 +166,8 @@ impl Deliverer {
         for message in due {
             if let Some((from, step, count)) = waiting.get_mut(&message.endpoint.id) {
                 *count += 1;
-                held.push((message.seq, *from + *step * *count));
+                let at = *from + *step * *count;
+                held.push((message, at));
                 continue;
             }
             let rate = message
@@ -184,7 +195,7 @@ impl Deliverer {
             let from =
                 now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
             waiting.insert(message.endpoint.id, (from, step, 0));
-            held.push((message.seq, from));
+            held.push((message, from));
         }
         (admitted, held)
     }
@@ -238,7 +249,7 @@ impl Deliverer {
             attempted_at,
             response_status: result.status.unwrap_or(0),
             response_excerpt: result.response_excerpt,
-            error: result.error.unwrap_or_default(),
+            error: result.error.unwrap_or_default().replace('\0', "\u{FFFD}"),
             latency_ms: u32::try_from(result.latency.as_millis()).unwrap_or(u32::MAX),
             next,
         }

@@ -30,6 +30,9 @@ pub struct Due {
     pub endpoint: webhook_endpoint::Model,
     /// Attempts made before this one.
     pub attempt_count: i32,
+    /// Until when this round holds it: its outcome is written only if the hold is still this
+    /// round's (a hold that ran out may have let another sender take and settle it).
+    pub held_until: DateTime<Utc>,
 }
 
 /// What comes after an attempt, as the sender decided from its answer and the schedule.
@@ -82,10 +85,11 @@ pub async fn claim_due(
         return Ok(Vec::new());
     }
     let seqs: Vec<i64> = deliveries.iter().map(|d| d.seq).collect();
+    let held_until = at + lease;
     webhook_delivery::Entity::update_many()
         .col_expr(
             webhook_delivery::Column::NextAttemptAt,
-            Expr::value(at + lease),
+            Expr::value(held_until),
         )
         .filter(webhook_delivery::Column::Seq.is_in(seqs))
         .exec(&txn)
@@ -115,6 +119,7 @@ pub async fn claim_due(
                 message: messages.get(&d.message_id)?.clone(),
                 endpoint: endpoints.get(&d.endpoint_id)?.clone(),
                 attempt_count: d.attempt_count,
+                held_until,
             })
         })
         .collect())
@@ -141,20 +146,30 @@ fn due_query(at: DateTime<Utc>) -> sea_orm::Select<webhook_delivery::Entity> {
 
 /// Puts taken messages back, due at the given times, without counting an attempt (a rate
 /// limit said wait).
-pub async fn release(store: &Store, due_at: &[(i64, DateTime<Utc>)]) -> Result<(), ServiceError> {
+pub async fn release(store: &Store, due_at: &[(&Due, DateTime<Utc>)]) -> Result<(), ServiceError> {
     if due_at.is_empty() {
         return Ok(());
     }
     let txn = store.write.begin().await?;
-    for (seq, at) in due_at {
-        webhook_delivery::Entity::update_many()
+    for (due, at) in due_at {
+        still_held(webhook_delivery::Entity::update_many(), due)
             .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(*at))
-            .filter(webhook_delivery::Column::Seq.eq(*seq))
             .exec(&txn)
             .await?;
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// The update of a taken delivery, only while this round's hold on it lasts.
+fn still_held(
+    update: sea_orm::UpdateMany<webhook_delivery::Entity>,
+    due: &Due,
+) -> sea_orm::UpdateMany<webhook_delivery::Entity> {
+    update
+        .filter(webhook_delivery::Column::Seq.eq(due.seq))
+        .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Pending))
+        .filter(webhook_delivery::Column::NextAttemptAt.eq(due.held_until))
 }
 
 /// Records a round's attempts in one transaction: each attempt's row, its delivery's next
@@ -186,13 +201,9 @@ pub async fn record(
         .exec_without_returning(&txn)
         .await?;
     }
-    let delivered: Vec<i64> = attempts
-        .iter()
-        .filter(|a| a.next == NextStep::Delivered)
-        .map(|a| a.due.seq)
-        .collect();
-    for chunk in delivered.chunks(1000) {
-        webhook_delivery::Entity::update_many()
+    let delivered = attempts.iter().filter(|a| a.next == NextStep::Delivered);
+    for attempt in delivered {
+        still_held(webhook_delivery::Entity::update_many(), &attempt.due)
             .col_expr(
                 webhook_delivery::Column::Status,
                 Expr::value(WebhookDeliveryStatus::Delivered),
@@ -202,7 +213,6 @@ pub async fn record(
                 Expr::col(webhook_delivery::Column::AttemptCount).add(1),
             )
             .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
-            .filter(webhook_delivery::Column::Seq.is_in(chunk.iter().copied()))
             .exec(&txn)
             .await?;
     }
@@ -216,7 +226,7 @@ pub async fn record(
         if attempt.next == NextStep::EndpointGone {
             gone.push(attempt.due.endpoint.id);
         }
-        webhook_delivery::Entity::update_many()
+        still_held(webhook_delivery::Entity::update_many(), &attempt.due)
             .col_expr(webhook_delivery::Column::Status, Expr::value(status))
             .col_expr(
                 webhook_delivery::Column::AttemptCount,
@@ -227,7 +237,6 @@ pub async fn record(
                 Expr::value(next_at),
             )
             .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
-            .filter(webhook_delivery::Column::Seq.eq(attempt.due.seq))
             .exec(&txn)
             .await?;
     }
@@ -311,6 +320,7 @@ pub async fn replay(
                     webhook_delivery::Column::Status,
                     Expr::value(WebhookDeliveryStatus::Pending),
                 )
+                .col_expr(webhook_delivery::Column::AttemptCount, Expr::value(0))
                 .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at))
                 .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
                 .filter(webhook_delivery::Column::Seq.eq(delivery.seq))
@@ -359,6 +369,7 @@ pub async fn replay_failed(
             webhook_delivery::Column::Status,
             Expr::value(WebhookDeliveryStatus::Pending),
         )
+        .col_expr(webhook_delivery::Column::AttemptCount, Expr::value(0))
         .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at))
         .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
         .filter(webhook_delivery::Column::EndpointId.eq(endpoint.id))

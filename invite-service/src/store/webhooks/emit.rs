@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -125,11 +126,15 @@ async fn enabled_endpoints(
     db: &impl ConnectionTrait,
     orgs: &[Uuid],
 ) -> Result<Vec<webhook_endpoint::Model>, ServiceError> {
-    Ok(webhook_endpoint::Entity::find()
+    let mut query = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::OrgId.is_in(orgs.iter().copied()))
-        .filter(webhook_endpoint::Column::Enabled.eq(true))
-        .all(db)
-        .await?)
+        .filter(webhook_endpoint::Column::Enabled.eq(true));
+    // On PostgreSQL a concurrent delete or turn-off waits for this transaction, so no delivery
+    // is written for an endpoint that is gone. (SQLite has one writer.)
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        query = query.lock_shared();
+    }
+    Ok(query.all(db).await?)
 }
 
 fn takers(endpoints: &[webhook_endpoint::Model], org_id: Uuid, event: WebhookEvent) -> Vec<Uuid> {

@@ -10,7 +10,9 @@ use uuid::Uuid;
 use crate::{
     config::Rate,
     db::entities::{webhook_attempt, webhook_delivery, webhook_endpoint},
-    domain::{webhook_secret::SigningSecret, webhooks::WebhookEvent, EventTypes},
+    domain::{
+        webhook_secret::SigningSecret, webhooks::WebhookEvent, EventTypes, WebhookDeliveryStatus,
+    },
     error::ServiceError,
     store::{
         idempotency::{Idempotency, RequestId},
@@ -67,16 +69,18 @@ pub async fn create(
     if let Some(idempotency) = &idempotency {
         if let Some(replay) = idempotency.replay(&txn).await? {
             let endpoint = find(&txn, caller, replay.resource_id).await?;
+            // Kept sealed under the link key, as on the endpoint itself.
             let secret = replay
                 .secret
                 .as_deref()
-                .and_then(|s| SigningSecret::parse(s).ok())
+                .and_then(|sealed| store.link_key.webhook_seal().open(sealed, endpoint.id).ok())
                 .ok_or_else(|| anyhow::anyhow!("idempotent endpoint answer has no secret"))?;
             return Ok(CreatedEndpoint { endpoint, secret });
         }
     }
     let id = Uuid::now_v7();
     let secret = SigningSecret::generate();
+    let sealed = store.link_key.webhook_seal().seal(&secret, id);
     let at = now();
     let endpoint = webhook_endpoint::ActiveModel {
         id: Set(id),
@@ -87,7 +91,7 @@ pub async fn create(
         enabled: Set(new.enabled),
         disabled_reason: Set(String::new()),
         rate_limit: Set(new.rate_limit.map(|r| r.to_string()).unwrap_or_default()),
-        secret_sealed: Set(store.link_key.webhook_seal().seal(&secret, id)),
+        secret_sealed: Set(sealed.clone()),
         previous_secret_sealed: Set(None),
         previous_secret_until: Set(None),
         failing_since: Set(None),
@@ -97,9 +101,7 @@ pub async fn create(
     .insert(&txn)
     .await?;
     if let Some(idempotency) = &idempotency {
-        idempotency
-            .record(&txn, endpoint.id, Some(&secret.expose()))
-            .await?;
+        idempotency.record(&txn, endpoint.id, Some(&sealed)).await?;
     }
     txn.commit().await?;
     Ok(CreatedEndpoint { endpoint, secret })
@@ -173,6 +175,11 @@ pub async fn update(
     }
     row.updated_at = Set(now());
     let updated = row.update(&txn).await?;
+    match changes.enabled {
+        Some(true) => wake(&txn, &[updated.id]).await?,
+        Some(false) => park(&txn, &[updated.id]).await?,
+        None => {}
+    }
     txn.commit().await?;
     Ok(updated)
 }
@@ -270,6 +277,37 @@ pub(crate) async fn disable(
         .col_expr(webhook_endpoint::Column::UpdatedAt, Expr::value(now()))
         .filter(webhook_endpoint::Column::Id.is_in(ids.iter().copied()))
         .filter(webhook_endpoint::Column::Enabled.eq(true))
+        .exec(db)
+        .await?;
+    park(db, ids).await
+}
+
+/// Far enough that a turned-off endpoint's pending deliveries are never due.
+fn parked_until() -> DateTime<Utc> {
+    now() + chrono::Duration::days(365 * 100)
+}
+
+/// Moves the pending deliveries of turned-off endpoints out of the due scan, so it does not
+/// step over them every round.
+async fn park(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), ServiceError> {
+    webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::NextAttemptAt,
+            Expr::value(parked_until()),
+        )
+        .filter(webhook_delivery::Column::EndpointId.is_in(ids.iter().copied()))
+        .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Pending))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Makes the pending deliveries of endpoints turned on again due now.
+async fn wake(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), ServiceError> {
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now()))
+        .filter(webhook_delivery::Column::EndpointId.is_in(ids.iter().copied()))
+        .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Pending))
         .exec(db)
         .await?;
     Ok(())
