@@ -20,8 +20,10 @@ mod limits;
 mod load;
 mod notify;
 mod postfix;
+mod receiver;
 mod server;
 mod sink;
+mod webhooks;
 
 use std::{
     process::ExitCode,
@@ -65,7 +67,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
              baselines on the same database, on SQLite and PostgreSQL"
 )]
 struct Args {
-    /// Another suite instead of the default run: `notify` (issue 3) or `cohort` (issue 4).
+    /// Another suite instead of the default run: `notify` (issue 3), `cohort` (issue 4) or
+    /// `webhooks`.
     #[command(subcommand)]
     suite: Option<Suite>,
     /// Which databases to run against. `both` skips PostgreSQL if it cannot be reached.
@@ -99,6 +102,9 @@ enum Suite {
     /// A 10,000-candidate BulkCreateInvites against a raw insert of the same rows, its peak
     /// memory, and the time until the last email against the relay rate limit.
     Cohort(cohort::CohortArgs),
+    /// invite-service's webhook delivery loop posting already-due messages, against a plain
+    /// reqwest loop posting the same signed bodies to the same receiver.
+    Webhooks(webhooks::WebhookArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -230,6 +236,7 @@ async fn main() -> ExitCode {
         None => run(args).await,
         Some(Suite::Notify(notify_args)) => notify::run(notify_args).await.map(exit_code),
         Some(Suite::Cohort(cohort_args)) => cohort::run(cohort_args).await.map(exit_code),
+        Some(Suite::Webhooks(webhook_args)) => webhooks::run(webhook_args).await.map(exit_code),
     };
     match suite {
         Ok(code) => code,

@@ -23,29 +23,49 @@ pub struct BenchServer {
 impl BenchServer {
     /// `database_url`: `None` for a SQLite file in a temporary folder.
     pub async fn start(database_url: Option<String>) -> anyhow::Result<Self> {
-        let data_dir = tempfile::tempdir().context("making a temporary data folder")?;
+        Self::start_with(database_url, None, |_| {}).await
+    }
+
+    /// As `start`, with settings changed by `configure`. `again`: the data folder and admin key
+    /// of an earlier server on this database (from `stop_keep_data`), to start it again.
+    pub async fn start_with(
+        database_url: Option<String>,
+        again: Option<(tempfile::TempDir, String)>,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let (data_dir, known_key) = match again {
+            Some((data_dir, key)) => (data_dir, Some(key)),
+            None => (
+                tempfile::tempdir().context("making a temporary data folder")?,
+                None,
+            ),
+        };
         // Bound first, so the address is known and the server is ready when start_on returns.
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .context("binding 127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
-        let config = Config {
+        let mut config = Config {
             listen_addr: addr,
             public_base_url: base_url.clone(),
             data_dir: data_dir.path().to_path_buf(),
             database_url,
             ..Config::default()
         };
+        configure(&mut config);
         config.validate()?;
         let database_url = config.database_url();
         let server = invite_service::start_on(config, listener)
             .await
             .context("starting invite-service")?;
-        let admin_key = server
-            .bootstrap_key
-            .clone()
-            .context("a fresh database should have printed an admin key")?;
+        let admin_key = match known_key {
+            Some(key) => key,
+            None => server
+                .bootstrap_key
+                .clone()
+                .context("a fresh database should have printed an admin key")?,
+        };
         Ok(Self {
             addr,
             base_url,
