@@ -161,6 +161,17 @@ impl MigrationTrait for Webhooks {
                 .to_owned(),
         )
         .await?;
+        // The claim: pending deliveries oldest first, so it stops after a batch instead of
+        // sorting every due one.
+        m.create_index(
+            Index::create()
+                .name("webhook_deliveries_pending_order")
+                .table(WebhookDeliveries::Table)
+                .col(WebhookDeliveries::Status)
+                .col(WebhookDeliveries::Seq)
+                .to_owned(),
+        )
+        .await?;
         // Whether an earlier message of the same invite still waits for the same endpoint.
         m.create_index(
             Index::create()
