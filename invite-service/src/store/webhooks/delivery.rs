@@ -201,20 +201,33 @@ pub async fn record(
         .exec_without_returning(&txn)
         .await?;
     }
-    let delivered = attempts.iter().filter(|a| a.next == NextStep::Delivered);
-    for attempt in delivered {
-        still_held(webhook_delivery::Entity::update_many(), &attempt.due)
-            .col_expr(
-                webhook_delivery::Column::Status,
-                Expr::value(WebhookDeliveryStatus::Delivered),
-            )
-            .col_expr(
-                webhook_delivery::Column::AttemptCount,
-                Expr::col(webhook_delivery::Column::AttemptCount).add(1),
-            )
-            .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
-            .exec(&txn)
-            .await?;
+    // Delivered: one statement per hold (a round's deliveries share theirs), each row still
+    // guarded by it.
+    let mut delivered: HashMap<DateTime<Utc>, Vec<i64>> = HashMap::new();
+    for attempt in attempts.iter().filter(|a| a.next == NextStep::Delivered) {
+        delivered
+            .entry(attempt.due.held_until)
+            .or_default()
+            .push(attempt.due.seq);
+    }
+    for (held_until, seqs) in delivered {
+        for chunk in seqs.chunks(1000) {
+            webhook_delivery::Entity::update_many()
+                .col_expr(
+                    webhook_delivery::Column::Status,
+                    Expr::value(WebhookDeliveryStatus::Delivered),
+                )
+                .col_expr(
+                    webhook_delivery::Column::AttemptCount,
+                    Expr::col(webhook_delivery::Column::AttemptCount).add(1),
+                )
+                .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
+                .filter(webhook_delivery::Column::Seq.is_in(chunk.iter().copied()))
+                .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Pending))
+                .filter(webhook_delivery::Column::NextAttemptAt.eq(held_until))
+                .exec(&txn)
+                .await?;
+        }
     }
     let mut gone = Vec::new();
     for attempt in attempts.iter().filter(|a| a.next != NextStep::Delivered) {
