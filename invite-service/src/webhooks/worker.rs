@@ -31,6 +31,22 @@ fn waves(batch: u64, concurrency: usize) -> i32 {
     i32::try_from(batch.div_ceil(concurrency as u64)).unwrap_or(i32::MAX)
 }
 
+/// A round's posts, before they are recorded.
+#[derive(Default)]
+struct Posted {
+    attempts: Vec<Attempted>,
+    held: usize,
+}
+
+fn log_failed_round(err: &ServiceError) {
+    // The database watcher reports an outage once.
+    if err.is_unavailable() {
+        tracing::debug!(error = ?err, "webhook round failed; retrying");
+    } else {
+        tracing::warn!(error = ?err, "webhook round failed; retrying");
+    }
+}
+
 /// What one round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Round {
@@ -90,18 +106,30 @@ impl Deliverer {
     }
 
     /// Runs rounds until `stop`: at once after a round that found work, else every
-    /// `webhook_interval_ms`.
+    /// `webhook_interval_ms`. A round's outcomes are recorded while the next round claims and
+    /// posts: the database work overlaps the HTTP work. (The next round cannot take a later
+    /// message of an invite whose earlier one is still being recorded: that one is pending.)
     pub fn spawn(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
+            let mut recording: Option<JoinHandle<()>> = None;
             while !*stop.borrow() {
-                let busy = match self.run_round().await {
-                    Ok(round) => round.attempted > 0,
-                    Err(err) if err.is_unavailable() => {
-                        tracing::debug!(error = ?err, "webhook round failed; retrying");
-                        false
+                let posted = self.claim_and_post().await;
+                if let Some(previous) = recording.take() {
+                    let _ = previous.await;
+                }
+                let busy = match posted {
+                    Ok(posted) if posted.attempts.is_empty() => false,
+                    Ok(posted) => {
+                        let this = self.clone();
+                        recording = Some(tokio::spawn(async move {
+                            if let Err(err) = this.record(posted).await {
+                                log_failed_round(&err);
+                            }
+                        }));
+                        true
                     }
                     Err(err) => {
-                        tracing::warn!(error = ?err, "webhook round failed; retrying");
+                        log_failed_round(&err);
                         false
                     }
                 };
@@ -112,17 +140,26 @@ impl Deliverer {
                     }
                 }
             }
+            if let Some(previous) = recording.take() {
+                let _ = previous.await;
+            }
         })
     }
 
     /// One round: takes what is due, posts what the rate limits admit, records the answers.
     pub async fn run_round(&self) -> Result<Round, ServiceError> {
+        let posted = self.claim_and_post().await?;
+        self.record(posted).await
+    }
+
+    /// Takes what is due, holds back what the rate limits do not admit, posts the rest.
+    async fn claim_and_post(&self) -> Result<Posted, ServiceError> {
         let due = delivery::claim_due(&self.store, BATCH, self.lease).await?;
         if due.is_empty() {
-            return Ok(Round::default());
+            return Ok(Posted::default());
         }
         let (admitted, held) = self.admit(due).await;
-        let round_held = held.len();
+        let held_count = held.len();
         let held: Vec<(&Due, chrono::DateTime<Utc>)> =
             held.iter().map(|(d, at)| (d, *at)).collect();
         delivery::release(&self.store, &held).await?;
@@ -131,6 +168,15 @@ impl Deliverer {
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
+        Ok(Posted {
+            attempts,
+            held: held_count,
+        })
+    }
+
+    /// Writes what the posts found.
+    async fn record(&self, posted: Posted) -> Result<Round, ServiceError> {
+        let Posted { attempts, held } = posted;
         let delivered = attempts
             .iter()
             .filter(|a| a.next == NextStep::Delivered)
@@ -150,7 +196,7 @@ impl Deliverer {
         Ok(Round {
             attempted: attempts.len(),
             delivered,
-            held: round_held,
+            held,
         })
     }
 
