@@ -1,111 +1,15 @@
 //! End-to-end tests of `invitectl webhooks` against a real invite-service, booted in-process on
 //! SQLite by beckon-tests' `TestApp`, as in `invitectl.rs`.
 //!
-//! The endpoint URL is under `.invalid`, which never
-//! resolves: the server accepts it (names are checked again at every attempt) and every
+//! The endpoint URL is under `.invalid`, which never resolves: the server accepts it (names are checked again at every attempt) and every
 //! attempt fails, so no receiver is needed and nothing leaves the machine.
-use std::{process::Stdio, time::Duration};
+mod common;
 
 use beckon_tests::{Backend, TestApp};
+use common::Ctl;
 use serde_json::Value;
-use tokio::process::Command;
 
-const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 const URL: &str = "https://hooks.invalid/beckon";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// The id in the first line, `<noun> <id>`.
-    fn id(&self) -> String {
-        let first = self.stdout.lines().next().unwrap_or_default();
-        match first.split_once(' ') {
-            Some((_, id)) => id.trim().to_string(),
-            None => panic!("no `<noun> <id>` line in:\n{}", self.stdout),
-        }
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}):\n{}", self.stdout))
-    }
-
-    #[track_caller]
-    fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-/// Runs invitectl with this server and key (if any), and a home of its own.
-struct Ctl {
-    server: Option<String>,
-    key: Option<String>,
-    home: tempfile::TempDir,
-}
-
-impl Ctl {
-    fn new(app: &TestApp) -> Self {
-        Self {
-            server: Some(app.base_url.clone()),
-            key: Some(app.admin_key.clone()),
-            home: tempfile::tempdir().expect("temp home"),
-        }
-    }
-
-    /// No key and a server that is not there: for what must fail before any call.
-    fn offline() -> Self {
-        Self {
-            server: Some("http://127.0.0.1:1".into()),
-            key: None,
-            home: tempfile::tempdir().expect("temp home"),
-        }
-    }
-
-    async fn run(&self, args: &[&str]) -> Run {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_invitectl"));
-        command
-            .args(args)
-            .env_remove("BECKON_SERVER")
-            .env_remove("BECKON_API_KEY")
-            .env_remove("XDG_CONFIG_HOME")
-            .env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        if let Some(server) = &self.server {
-            command.env("BECKON_SERVER", server);
-        }
-        if let Some(key) = &self.key {
-            command.env("BECKON_API_KEY", key);
-        }
-        let output = tokio::time::timeout(RUN_TIMEOUT, command.output())
-            .await
-            .unwrap_or_else(|_| panic!("invitectl {args:?} did not finish"))
-            .expect("invitectl output");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    async fn json(&self, args: &[&str]) -> Value {
-        let run = self.run(&[&["--output", "json"][..], args].concat()).await;
-        run.assert_code(0);
-        run.json()
-    }
-}
 
 fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_string()
@@ -113,7 +17,7 @@ fn text(value: &Value) -> String {
 
 #[tokio::test]
 async fn bad_webhook_arguments_are_refused_before_any_call() {
-    let ctl = Ctl::offline();
+    let ctl = Ctl::unreachable();
     for (args, named) in [
         (&["webhooks", "update", "wh1"][..], "--url"),
         (
