@@ -1,5 +1,7 @@
 //! `invitectl members`: the people of the organization, who can be assigned to invites.
-use beckon_proto::invite::v1::{CreateMemberRequest, ListMembersRequest, Member};
+use beckon_proto::invite::v1::{
+    CreateMemberRequest, ListMembersRequest, Member, UpdateMemberRequest,
+};
 use clap::Subcommand;
 
 use crate::{
@@ -15,19 +17,34 @@ pub enum Command {
         email: String,
         #[arg(long)]
         name: Option<String>,
+        /// The member administers the organization's integrations: emailed when Beckon turns
+        /// a webhook endpoint off.
+        #[arg(long)]
+        admin: bool,
     },
     /// List every member.
     List,
+    /// Change a member: only the fields given change.
+    #[command(group(clap::ArgGroup::new("changes").required(true).multiple(true)))]
+    Update {
+        id: String,
+        #[arg(long, group = "changes")]
+        name: Option<String>,
+        /// Whether the member administers the organization's integrations.
+        #[arg(long, value_name = "true|false", group = "changes")]
+        admin: Option<bool>,
+    },
 }
 
 pub async fn run(command: Command, connector: &Connector, format: Format) -> anyhow::Result<()> {
     let mut client = connector.connect().await?.organization();
     match command {
-        Command::Create { email, name } => {
+        Command::Create { email, name, admin } => {
             let request = CreateMemberRequest {
                 member: Some(Member {
                     email,
                     name: name.unwrap_or_default(),
+                    admin,
                     ..Default::default()
                 }),
                 request_id: new_request_id(),
@@ -49,7 +66,28 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
             })
             .await?;
             let records: Vec<Record> = members.iter().map(record).collect();
-            format.print_list("members", &records, &["id", "email", "name"])
+            format.print_list("members", &records, &["id", "email", "name", "admin"])
+        }
+        Command::Update { id, name, admin } => {
+            let mut member = Member {
+                id,
+                ..Default::default()
+            };
+            let mut paths = Vec::new();
+            if let Some(name) = name {
+                member.name = name;
+                paths.push("name".to_string());
+            }
+            if let Some(admin) = admin {
+                member.admin = admin;
+                paths.push("admin".to_string());
+            }
+            let request = UpdateMemberRequest {
+                member: Some(member),
+                update_mask: Some(prost_types::FieldMask { paths }),
+            };
+            let member = client.update_member(request).await?.into_inner();
+            format.print_record(&record(&member))
         }
     }
 }
@@ -60,5 +98,6 @@ fn record(member: &Member) -> Record {
         .field("name", member.name.as_str())
         .field("notify_started", member.notify_started)
         .field("notify_submitted", member.notify_submitted)
+        .field("admin", member.admin)
         .field("create_time", timestamp(member.create_time.as_ref()))
 }

@@ -755,3 +755,39 @@ async fn external_ids_and_existing_candidates() {
         bad.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_are_made_admins_and_changed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ctl = Ctl::new(&app);
+    let created = ctl
+        .run(&[
+            "--output",
+            "json",
+            "members",
+            "create",
+            "--email",
+            "ops@acme.test",
+            "--name",
+            "Ops",
+            "--admin",
+        ])
+        .await;
+    created.assert_code(0);
+    let created = created.json();
+    assert_eq!(created["admin"], true, "{created}");
+    let id = created["id"].as_str().unwrap_or_default().to_string();
+
+    let changed = ctl
+        .run(&[
+            "--output", "json", "members", "update", &id, "--admin", "false",
+        ])
+        .await;
+    changed.assert_code(0);
+    let changed = changed.json();
+    assert_eq!(changed["admin"], false, "{changed}");
+    assert_eq!(changed["name"], "Ops", "only the flag given changes");
+
+    // Nothing to change is a usage error, before any call.
+    ctl.run(&["members", "update", &id]).await.assert_code(2);
+}

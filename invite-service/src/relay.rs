@@ -19,7 +19,7 @@ use tonic::{
 use uuid::Uuid;
 
 use crate::{
-    db::entities::outbox as outbox_row,
+    db::entities::{invite, outbox as outbox_row},
     domain::{MessageKind, ReportedDelivery},
     store::{
         outbox::{self, Subjects},
@@ -321,22 +321,79 @@ fn message(
     store: &Store,
     row: &outbox_row::Model,
 ) -> Result<OutgoingMessage, &'static str> {
-    let invite = subjects
-        .invites
-        .get(&row.invite_id)
-        .ok_or("the invite is gone")?;
-    let job = subjects.jobs.get(&invite.job_id).ok_or("the job is gone")?;
     let organization_name = subjects
         .organizations
-        .get(&invite.org_id)
+        .get(&row.org_id)
         .map(|o| o.name.clone())
         .unwrap_or_default();
+    let mut variables = HashMap::from([("organization_name".to_string(), organization_name)]);
+    let (invite_id, cohort_id) = match row.invite_id {
+        Some(invite_id) => {
+            let invite = subjects
+                .invites
+                .get(&invite_id)
+                .ok_or("the invite is gone")?;
+            invite_variables(subjects, store, row, invite, &mut variables)?;
+            (invite.id.to_string(), invite.cohort_id)
+        }
+        None => {
+            let endpoint = row
+                .webhook_endpoint_id
+                .and_then(|id| subjects.webhook_endpoints.get(&id))
+                .ok_or("the webhook endpoint is gone")?;
+            variables.extend([
+                ("webhook_endpoint_id".to_string(), endpoint.id.to_string()),
+                ("webhook_url".to_string(), endpoint.url.clone()),
+                (
+                    "webhook_description".to_string(),
+                    endpoint.description.clone(),
+                ),
+                (
+                    "webhook_disabled_reason".to_string(),
+                    endpoint.disabled_reason.clone(),
+                ),
+            ]);
+            (String::new(), None)
+        }
+    };
+    let kind = match row.kind {
+        MessageKind::Invite => pb::MessageKind::Invite,
+        MessageKind::Resend => pb::MessageKind::Resend,
+        MessageKind::PublicRegistration => pb::MessageKind::PublicRegistration,
+        MessageKind::Reminder => pb::MessageKind::Reminder,
+        MessageKind::TeamStarted => pb::MessageKind::TeamStarted,
+        MessageKind::TeamSubmitted => pb::MessageKind::TeamSubmitted,
+        MessageKind::WebhookDisabled => pb::MessageKind::WebhookDisabled,
+    };
+    Ok(OutgoingMessage {
+        idempotency_key: idempotency_key(row),
+        organization_id: row.org_id.to_string(),
+        kind: kind as i32,
+        recipient: row.recipient.clone(),
+        recipient_name: row.recipient_name.clone(),
+        variables,
+        not_before: None,
+        invite_id,
+        cohort_id: cohort_id.map(|id| id.to_string()).unwrap_or_default(),
+    })
+}
+
+/// The variables of a message about an invite: its candidate and job, and for the candidate's
+/// own emails the link, or why it must not go out.
+fn invite_variables(
+    subjects: &Subjects,
+    store: &Store,
+    row: &outbox_row::Model,
+    invite: &invite::Model,
+    variables: &mut HashMap<String, String>,
+) -> Result<(), &'static str> {
+    let job = subjects.jobs.get(&invite.job_id).ok_or("the job is gone")?;
     let candidate_name = if invite.candidate_name.is_empty() {
         invite.candidate_email.clone()
     } else {
         invite.candidate_name.clone()
     };
-    let mut variables = HashMap::from([
+    variables.extend([
         ("candidate_name".to_string(), candidate_name),
         (
             "candidate_first_name".to_string(),
@@ -348,7 +405,6 @@ fn message(
                 .to_string(),
         ),
         ("position_title".to_string(), job.title.clone()),
-        ("organization_name".to_string(), organization_name),
     ]);
     if row.kind.is_to_candidate() {
         if invite.status.link_is_dead() {
@@ -369,26 +425,5 @@ fn message(
             .unwrap_or_default();
         variables.insert("inviter_name".to_string(), inviter);
     }
-    let kind = match row.kind {
-        MessageKind::Invite => pb::MessageKind::Invite,
-        MessageKind::Resend => pb::MessageKind::Resend,
-        MessageKind::PublicRegistration => pb::MessageKind::PublicRegistration,
-        MessageKind::Reminder => pb::MessageKind::Reminder,
-        MessageKind::TeamStarted => pb::MessageKind::TeamStarted,
-        MessageKind::TeamSubmitted => pb::MessageKind::TeamSubmitted,
-    };
-    Ok(OutgoingMessage {
-        idempotency_key: idempotency_key(row),
-        organization_id: invite.org_id.to_string(),
-        kind: kind as i32,
-        recipient: row.recipient.clone(),
-        recipient_name: row.recipient_name.clone(),
-        variables,
-        not_before: None,
-        invite_id: invite.id.to_string(),
-        cohort_id: invite
-            .cohort_id
-            .map(|id| id.to_string())
-            .unwrap_or_default(),
-    })
+    Ok(())
 }

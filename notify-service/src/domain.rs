@@ -43,6 +43,10 @@ const VARIABLES: &[(&str, VariableRule)] = &[
     ("custom_message", VariableRule::Text),
     ("inviter_name", VariableRule::Line),
     ("recipient_name", VariableRule::Line),
+    ("webhook_endpoint_id", VariableRule::Line),
+    ("webhook_url", VariableRule::Url),
+    ("webhook_description", VariableRule::Line),
+    ("webhook_disabled_reason", VariableRule::Line),
 ];
 
 pub fn variable_names() -> impl Iterator<Item = &'static str> {

@@ -46,9 +46,14 @@ impl ReceivedMail {
         value
     }
 
+    /// The message with quoted-printable's soft line breaks taken out: long lines whole again.
+    pub fn unfolded(&self) -> String {
+        self.data.replace("=\r\n", "")
+    }
+
     /// The first http(s) link after `prefix` in the message (e.g. the invite link).
     pub fn link_starting(&self, prefix: &str) -> Option<String> {
-        let unfolded = self.data.replace("=\r\n", "");
+        let unfolded = self.unfolded();
         let start = unfolded.find(prefix)?;
         let link: String = unfolded[start..]
             .chars()

@@ -65,6 +65,9 @@ pub mod member {
         pub notify_started: bool,
         pub notify_submitted: bool,
         pub created_at: ChronoDateTimeUtc,
+        /// Administers the organization's integrations: emailed when Beckon turns a webhook
+        /// endpoint off.
+        pub admin: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -265,7 +268,9 @@ pub mod outbox {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub org_id: Uuid,
-        pub invite_id: Uuid,
+        /// The invite the message is about; none for a message about the organization's
+        /// integrations (`webhook_endpoint_id`).
+        pub invite_id: Option<Uuid>,
         pub kind: MessageKind,
         pub recipient: String,
         pub recipient_name: String,
@@ -283,6 +288,8 @@ pub mod outbox {
         /// member's email outcome.
         pub cohort_id: Option<Uuid>,
         pub cohort_row: Option<i32>,
+        /// The webhook endpoint a `webhook_disabled` message is about.
+        pub webhook_endpoint_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

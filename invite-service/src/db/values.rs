@@ -213,6 +213,10 @@ pub enum MessageKind {
     TeamStarted,
     #[sea_orm(string_value = "team_submitted")]
     TeamSubmitted,
+    /// To the organization's admins: Beckon turned a webhook endpoint off. About the endpoint,
+    /// not an invite.
+    #[sea_orm(string_value = "webhook_disabled")]
+    WebhookDisabled,
 }
 
 /// Where an outbox row is: to hand over, handed over (notify-service has it), or done.
@@ -285,7 +289,7 @@ mod tests {
         );
         assert_eq!(
             texts(MessageKind::iter().map(|s| s.to_value()).collect()),
-            "invite resend public_registration reminder team_started team_submitted"
+            "invite resend public_registration reminder team_started team_submitted webhook_disabled"
         );
         assert_eq!(
             texts(ReportedDelivery::iter().map(|s| s.to_value()).collect()),

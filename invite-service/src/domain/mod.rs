@@ -50,7 +50,9 @@ impl MessageKind {
             | MessageKind::Resend
             | MessageKind::PublicRegistration
             | MessageKind::Reminder => true,
-            MessageKind::TeamStarted | MessageKind::TeamSubmitted => false,
+            MessageKind::TeamStarted
+            | MessageKind::TeamSubmitted
+            | MessageKind::WebhookDisabled => false,
         }
     }
 }

@@ -204,6 +204,7 @@ pub fn member(row: member::Model) -> pb::Member {
         name: row.name,
         notify_started: row.notify_started,
         notify_submitted: row.notify_submitted,
+        admin: row.admin,
         create_time: Some(timestamp(row.created_at)),
     }
 }

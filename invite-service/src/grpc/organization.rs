@@ -50,6 +50,7 @@ impl OrganizationService for Api {
                     name,
                     notify_started: m.notify_started,
                     notify_submitted: m.notify_submitted,
+                    admin: m.admin,
                 };
                 org::create_member(&self.store, &caller, new, request)
                     .await
@@ -95,15 +96,16 @@ impl OrganizationService for Api {
                 let paths = mask_paths(
                     &mut v,
                     req.update_mask,
-                    &["name", "notify_started", "notify_submitted"],
-                    // Booleans cannot be told apart from "not sent": without a mask, all three.
-                    || vec!["name", "notify_started", "notify_submitted"],
+                    &["name", "notify_started", "notify_submitted", "admin"],
+                    // Booleans cannot be told apart from "not sent": without a mask, all of them.
+                    || vec!["name", "notify_started", "notify_submitted", "admin"],
                 );
                 let has = |p: &str| paths.iter().any(|path| path == p);
                 let changes = MemberChanges {
                     name: has("name").then(|| v.single_line("member.name", &m.name, MAX_NAME)),
                     notify_started: has("notify_started").then_some(m.notify_started),
                     notify_submitted: has("notify_submitted").then_some(m.notify_submitted),
+                    admin: has("admin").then_some(m.admin),
                 };
                 v.finish()?;
                 org::update_member(&self.store, &caller, id, changes)

@@ -140,6 +140,7 @@ pub struct NewMember {
     pub name: String,
     pub notify_started: bool,
     pub notify_submitted: bool,
+    pub admin: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -147,6 +148,7 @@ pub struct MemberChanges {
     pub name: Option<String>,
     pub notify_started: Option<bool>,
     pub notify_submitted: Option<bool>,
+    pub admin: Option<bool>,
 }
 
 pub async fn create_member(
@@ -182,6 +184,7 @@ pub async fn create_member(
             name: Set(new.name.clone()),
             notify_started: Set(new.notify_started),
             notify_submitted: Set(new.notify_submitted),
+            admin: Set(new.admin),
             created_at: Set(now()),
         }
         .insert(&txn)
@@ -242,6 +245,9 @@ pub async fn update_member(
     }
     if let Some(on) = changes.notify_submitted {
         row.notify_submitted = Set(on);
+    }
+    if let Some(admin) = changes.admin {
+        row.admin = Set(admin);
     }
     let row = row.update(&txn).await?;
     txn.commit().await?;

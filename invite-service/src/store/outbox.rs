@@ -1,7 +1,7 @@
 //! The outbox: messages written in the same transaction as the invite change that causes them,
 //! handed to notify-service by `crate::relay`, and kept until notify-service reports a final
 //! outcome. Only the link's generation is stored; the link is derived when the row is sent.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -15,13 +15,15 @@ use super::{
     Store,
 };
 use crate::{
-    db::entities::{invite, job, member, organization, outbox},
+    db::entities::{invite, job, member, organization, outbox, webhook_endpoint},
     domain::{MessageKind, OutboxState, ReportedDelivery},
     error::ServiceError,
 };
 
 /// For a public-link candidate, at most this many members hear about it.
 const MAX_PUBLIC_RECIPIENTS: u64 = 5;
+/// At most this many admins hear that a webhook endpoint was turned off.
+const MAX_ADMIN_RECIPIENTS: u64 = 50;
 
 #[derive(Clone, Debug)]
 pub struct NewOutbox {
@@ -73,22 +75,79 @@ pub(crate) async fn insert_for_many(
     // Bounded statements: SQLite binds at most 32766 values per statement.
     for chunk in messages.chunks(1000) {
         outbox::Entity::insert_many(chunk.iter().map(|(invite, m)| outbox::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            org_id: Set(invite.org_id),
-            invite_id: Set(invite.id),
-            kind: Set(m.kind),
-            recipient: Set(m.recipient.clone()),
-            recipient_name: Set(m.recipient_name.clone()),
+            invite_id: Set(Some(invite.id)),
             link_generation: Set(m.link_generation),
-            state: Set(OutboxState::Pending),
-            delivery_state: Set(ReportedDelivery::Queued),
-            attempts: Set(0),
-            next_attempt_at: Set(at),
-            last_error: Set(String::new()),
-            created_at: Set(at),
-            updated_at: Set(at),
             cohort_id: Set(m.cohort_member.map(|(cohort_id, _)| cohort_id)),
             cohort_row: Set(m.cohort_member.map(|(_, row)| row)),
+            ..pending(invite.org_id, m.kind, &m.recipient, &m.recipient_name, at)
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A new row, due now, about nothing yet (no invite, link, cohort member or endpoint).
+fn pending(
+    org_id: Uuid,
+    kind: MessageKind,
+    recipient: &str,
+    recipient_name: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        org_id: Set(org_id),
+        invite_id: Set(None),
+        kind: Set(kind),
+        recipient: Set(recipient.to_string()),
+        recipient_name: Set(recipient_name.to_string()),
+        link_generation: Set(0),
+        state: Set(OutboxState::Pending),
+        delivery_state: Set(ReportedDelivery::Queued),
+        attempts: Set(0),
+        next_attempt_at: Set(at),
+        last_error: Set(String::new()),
+        created_at: Set(at),
+        updated_at: Set(at),
+        cohort_id: Set(None),
+        cohort_row: Set(None),
+        webhook_endpoint_id: Set(None),
+    }
+}
+
+/// Tells each endpoint's organization's admins that Beckon turned it off, in the transaction
+/// that did. An organization without admins hears nothing: said in the log.
+pub(crate) async fn webhook_disabled(
+    db: &impl ConnectionTrait,
+    endpoints: &[webhook_endpoint::Model],
+) -> Result<(), ServiceError> {
+    let at = now();
+    for endpoint in endpoints {
+        let admins = member::Entity::find()
+            .filter(member::Column::OrgId.eq(endpoint.org_id))
+            .filter(member::Column::Admin.eq(true))
+            .order_by_asc(member::Column::Id)
+            .limit(MAX_ADMIN_RECIPIENTS)
+            .all(db)
+            .await?;
+        if admins.is_empty() {
+            tracing::warn!(
+                endpoint_id = %endpoint.id,
+                org_id = %endpoint.org_id,
+                "a webhook endpoint was turned off and the organization has no admin members to tell"
+            );
+            continue;
+        }
+        outbox::Entity::insert_many(admins.iter().map(|admin| outbox::ActiveModel {
+            webhook_endpoint_id: Set(Some(endpoint.id)),
+            ..pending(
+                endpoint.org_id,
+                MessageKind::WebhookDisabled,
+                &admin.email,
+                &admin.name,
+                at,
+            )
         }))
         .exec_without_returning(db)
         .await?;
@@ -322,8 +381,8 @@ pub async fn record(
     if let (1, Some(cohort_id), Some(member_row)) = (changed, row.cohort_id, row.cohort_row) {
         super::cohorts::record_email(&txn, cohort_id, member_row, status, error).await?;
     }
-    if changed == 1 && row.kind.is_to_candidate() {
-        let invite = invite::Entity::find_by_id(row.invite_id)
+    if let (1, true, Some(invite_id)) = (changed, row.kind.is_to_candidate(), row.invite_id) {
+        let invite = invite::Entity::find_by_id(invite_id)
             .one(&txn)
             .await?
             .ok_or(ServiceError::NotFound("invite"))?;
@@ -389,16 +448,17 @@ pub async fn record(
 }
 
 /// What the messages of a relay batch talk about, loaded once per batch: their invites, and
-/// those invites' jobs, organizations and inviters, each by id.
+/// those invites' jobs and inviters, the webhook endpoints and the organizations, each by id.
 pub struct Subjects {
     pub invites: HashMap<Uuid, invite::Model>,
     pub jobs: HashMap<Uuid, job::Model>,
     pub organizations: HashMap<Uuid, organization::Model>,
     pub inviters: HashMap<Uuid, member::Model>,
+    pub webhook_endpoints: HashMap<Uuid, webhook_endpoint::Model>,
 }
 
 pub async fn subjects(store: &Store, rows: &[outbox::Model]) -> Result<Subjects, ServiceError> {
-    let invite_ids: Vec<Uuid> = rows.iter().map(|r| r.invite_id).collect();
+    let invite_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.invite_id).collect();
     let invites: HashMap<Uuid, invite::Model> = invite::Entity::find()
         .filter(invite::Column::Id.is_in(invite_ids))
         .all(&store.read)
@@ -414,7 +474,7 @@ pub async fn subjects(store: &Store, rows: &[outbox::Model]) -> Result<Subjects,
         .into_iter()
         .map(|j| (j.id, j))
         .collect();
-    let org_ids: Vec<Uuid> = invites.values().map(|i| i.org_id).collect();
+    let org_ids: HashSet<Uuid> = rows.iter().map(|r| r.org_id).collect();
     let organizations = organization::Entity::find()
         .filter(organization::Column::Id.is_in(org_ids))
         .all(&store.read)
@@ -433,10 +493,23 @@ pub async fn subjects(store: &Store, rows: &[outbox::Model]) -> Result<Subjects,
         .into_iter()
         .map(|m| (m.id, m))
         .collect();
+    let endpoint_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.webhook_endpoint_id).collect();
+    let webhook_endpoints = if endpoint_ids.is_empty() {
+        HashMap::new()
+    } else {
+        webhook_endpoint::Entity::find()
+            .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
+            .all(&store.read)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect()
+    };
     Ok(Subjects {
         invites,
         jobs,
         organizations,
         inviters,
+        webhook_endpoints,
     })
 }

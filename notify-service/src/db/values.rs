@@ -22,6 +22,8 @@ pub enum MessageKind {
     InviterCopy,
     #[sea_orm(string_value = "reminder")]
     Reminder,
+    #[sea_orm(string_value = "webhook_disabled")]
+    WebhookDisabled,
 }
 
 impl MessageKind {
@@ -60,7 +62,7 @@ mod tests {
         let kinds: Vec<String> = MessageKind::iter().map(|k| k.to_value()).collect();
         assert_eq!(
             kinds.join(" "),
-            "invite resend team_started team_submitted public_registration inviter_copy reminder"
+            "invite resend team_started team_submitted public_registration inviter_copy reminder webhook_disabled"
         );
         let states: Vec<String> = DeliveryState::iter().map(|s| s.to_value()).collect();
         assert_eq!(states.join(" "), "queued sent deferred failed suppressed");

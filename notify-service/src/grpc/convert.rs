@@ -33,6 +33,7 @@ pub fn kind(value: i32) -> Option<MessageKind> {
         pb::MessageKind::PublicRegistration => MessageKind::PublicRegistration,
         pb::MessageKind::InviterCopy => MessageKind::InviterCopy,
         pb::MessageKind::Reminder => MessageKind::Reminder,
+        pb::MessageKind::WebhookDisabled => MessageKind::WebhookDisabled,
     })
 }
 
@@ -45,6 +46,7 @@ fn kind_to_pb(kind: MessageKind) -> pb::MessageKind {
         MessageKind::PublicRegistration => pb::MessageKind::PublicRegistration,
         MessageKind::InviterCopy => pb::MessageKind::InviterCopy,
         MessageKind::Reminder => pb::MessageKind::Reminder,
+        MessageKind::WebhookDisabled => pb::MessageKind::WebhookDisabled,
     }
 }
 

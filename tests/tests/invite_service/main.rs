@@ -10,6 +10,7 @@ mod email;
 mod external_ids;
 mod lifecycle;
 mod links;
+mod migrations;
 mod postgres;
 mod public;
 mod races;

@@ -3,10 +3,16 @@
 //! language (`beckon_tests::webhooks`), on both databases.
 use beckon_proto::invite::v1::*;
 use beckon_tests::{
-    error_reason, on_both_databases, violated_fields, webhooks::WebhookReceiver, Backend, TestApp,
+    error_reason, on_both_databases,
+    smtp::{to, SmtpServer},
+    violated_fields,
+    webhooks::WebhookReceiver,
+    Backend, TestApp,
 };
 use serde_json::json;
 use tonic::Code;
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 on_both_databases!(
     an_invites_lifecycle_arrives_signed_and_in_order,
@@ -17,7 +23,7 @@ on_both_databases!(
     private_addresses_are_refused_unless_allowed,
     endpoints_need_an_admin_key_and_check_their_input,
     filtered_endpoints_get_only_their_events,
-    an_endpoint_failing_too_long_is_turned_off,
+    an_endpoint_failing_too_long_is_turned_off_and_the_admins_are_told,
     the_endpoint_rate_limit_paces_deliveries,
     locking_and_unlocking_are_told,
 );
@@ -595,14 +601,21 @@ async fn filtered_endpoints_get_only_their_events(backend: Backend) {
     );
 }
 
-async fn an_endpoint_failing_too_long_is_turned_off(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| {
-        config.webhook_allow_http = true;
-        config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
-        config.webhook_retry_schedule = "300ms 300ms 300ms 300ms 300ms 300ms 300ms".into();
-        config.webhook_disable_after_secs = 1;
-    })
+async fn an_endpoint_failing_too_long_is_turned_off_and_the_admins_are_told(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = TestApp::spawn_full(
+        backend,
+        |config| {
+            config.webhook_allow_http = true;
+            config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
+            config.webhook_retry_schedule = "300ms 300ms 300ms 300ms 300ms 300ms 300ms".into();
+            config.webhook_disable_after_secs = 1;
+        },
+        Some(&smtp),
+    )
     .await;
+    member(&app, "ops@acme.test", true).await;
+    member(&app, "recruiter@acme.test", false).await;
     let receiver = WebhookReceiver::start(&[]).await;
     let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
     receiver.set_secrets(&[&secret]).await;
@@ -625,10 +638,58 @@ async fn an_endpoint_failing_too_long_is_turned_off(backend: Backend) {
     );
     let got = receiver.received().await;
     assert!(got.len() >= 2, "it was tried until then: {}", got.len());
+
+    // The admin is emailed, with what to do; the other member is not.
+    let mail = smtp.wait_for(WAIT, to("ops@acme.test")).await;
+    let notice = mail
+        .iter()
+        .find(|m| m.to == ["ops@acme.test"])
+        .expect("the admin was told");
+    assert!(
+        notice
+            .header("Subject")
+            .is_some_and(|s| s.starts_with("Webhook endpoint turned off")),
+        "{:?}",
+        notice.header("Subject")
+    );
+    for needle in [
+        endpoint.url.as_str(),
+        "the ATS",
+        "every delivery failed for too long",
+        &format!("invitectl webhooks update {endpoint_id} --enable"),
+    ] {
+        assert!(
+            notice.unfolded().contains(needle),
+            "{needle} in {}",
+            notice.data
+        );
+    }
+    assert!(!smtp
+        .received()
+        .iter()
+        .any(|m| m.to == ["recruiter@acme.test"]));
+
     // Turned on again: a fresh start, and the waiting message goes out.
     receiver.set_mode(json!({"status": 200})).await;
     let on = turn_on(&app, &endpoint_id).await;
     assert!(on.enabled && on.disabled_reason.is_empty() && on.failing_since.is_none());
+}
+
+/// A member of the organization, an admin or not.
+async fn member(app: &TestApp, email: &str, admin: bool) -> Member {
+    app.organization()
+        .create_member(CreateMemberRequest {
+            member: Some(Member {
+                email: email.into(),
+                name: format!("Member {email}"),
+                admin,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("member")
+        .into_inner()
 }
 
 async fn the_endpoint_rate_limit_paces_deliveries(backend: Backend) {

@@ -9,6 +9,7 @@ mod m20261130_000001_cohort_email_stage;
 mod m20261130_000002_invite_external_ids;
 mod m20261201_000001_json_lists;
 mod m20261201_000002_webhooks;
+mod m20261201_000003_webhook_disabled_notices;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_invite_external_ids::InviteExternalIds),
             Box::new(m20261201_000001_json_lists::JsonLists),
             Box::new(m20261201_000002_webhooks::Webhooks),
+            Box::new(m20261201_000003_webhook_disabled_notices::WebhookDisabledNotices),
         ]
     }
 }

@@ -173,8 +173,8 @@ fn still_held(
 }
 
 /// Records a round's attempts in one transaction: each attempt's row, its delivery's next
-/// step, and each endpoint's health. Returns the endpoints turned off for failing since before
-/// `failing_limit` (the caller tells their organization).
+/// step, and each endpoint's health. Returns the endpoints it turned off: answered 410 Gone, or
+/// failing since before `failing_limit` (their organizations' admins are emailed).
 pub async fn record(
     store: &Store,
     attempts: &[Attempted],
@@ -253,7 +253,7 @@ pub async fn record(
             .exec(&txn)
             .await?;
     }
-    endpoints::disable(&txn, &gone, "the receiver answered 410 Gone").await?;
+    let mut disabled = endpoints::disable(&txn, &gone, "the receiver answered 410 Gone").await?;
 
     // Health: a success ends an endpoint's failing run; a round of failures only starts one.
     let succeeded: HashSet<Uuid> = attempts
@@ -277,7 +277,6 @@ pub async fn record(
             .exec(&txn)
             .await?;
     }
-    let mut disabled = Vec::new();
     if !failed.is_empty() {
         webhook_endpoint::Entity::update_many()
             .col_expr(webhook_endpoint::Column::FailingSince, Expr::value(at))
@@ -292,8 +291,8 @@ pub async fn record(
             .all(&txn)
             .await?;
         let ids: Vec<Uuid> = too_long.iter().map(|e| e.id).collect();
-        endpoints::disable(&txn, &ids, "every delivery failed for too long").await?;
-        disabled = too_long;
+        disabled
+            .extend(endpoints::disable(&txn, &ids, "every delivery failed for too long").await?);
     }
     txn.commit().await?;
     Ok(disabled)

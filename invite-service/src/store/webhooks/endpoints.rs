@@ -258,17 +258,19 @@ pub fn signing_secrets(
     Ok(secrets)
 }
 
-/// Turns endpoints off, saying why (a 410, or failing too long). Their pending messages wait:
-/// turned on again, it receives them.
+/// Turns endpoints off, saying why (a 410, or failing too long), and tells their
+/// organizations' admins by email (the outbox), in the caller's transaction. Their pending
+/// messages wait: turned on again, it receives them. Returns the endpoints this call turned off
+/// (one already off is neither changed nor told of again).
 pub(crate) async fn disable(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
     reason: &str,
-) -> Result<(), ServiceError> {
+) -> Result<Vec<webhook_endpoint::Model>, ServiceError> {
     if ids.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    webhook_endpoint::Entity::update_many()
+    let turned_off = webhook_endpoint::Entity::update_many()
         .col_expr(webhook_endpoint::Column::Enabled, Expr::value(false))
         .col_expr(
             webhook_endpoint::Column::DisabledReason,
@@ -277,9 +279,11 @@ pub(crate) async fn disable(
         .col_expr(webhook_endpoint::Column::UpdatedAt, Expr::value(now()))
         .filter(webhook_endpoint::Column::Id.is_in(ids.iter().copied()))
         .filter(webhook_endpoint::Column::Enabled.eq(true))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    park(db, ids).await
+    park(db, ids).await?;
+    crate::store::outbox::webhook_disabled(db, &turned_off).await?;
+    Ok(turned_off)
 }
 
 /// Far enough that a turned-off endpoint's pending deliveries are never due.
