@@ -6,7 +6,10 @@ use beckon_common::progress::Progress;
 use beckon_limiter::{memory::MemoryLimiter, redis::RedisLimiter, Admission, Limit, RateLimiter};
 use chrono::Utc;
 use futures::StreamExt;
-use tokio::{sync::watch, task::JoinHandle};
+use tokio::{
+    sync::{mpsc, watch, Semaphore},
+    task::{JoinHandle, JoinSet},
+};
 use uuid::Uuid;
 
 use super::{message_id, RetrySchedule, Sender, WebhookHeaders};
@@ -21,10 +24,16 @@ use crate::{
     },
 };
 
-/// Messages taken per round.
+/// Messages taken per round (`run_round`).
 const BATCH: u64 = 256;
 /// Attempts under way at once.
 const CONCURRENCY: usize = 64;
+/// The running loop's queue of claimed messages waiting for an attempt, and how many it claims
+/// at once (whenever the queue has room for that many).
+const QUEUED: usize = 256;
+const CLAIM: usize = 128;
+/// Outcomes written per transaction, at most.
+const RECORD_BATCH: usize = 512;
 
 /// How many waves of `concurrency` attempts a round of `batch` takes.
 fn waves(batch: u64, concurrency: usize) -> i32 {
@@ -93,8 +102,10 @@ impl Deliverer {
             limiter,
             default_rate: config.webhook_rate_per_endpoint,
             interval: Duration::from_millis(config.webhook_interval_ms),
-            // A round's last wave starts only after the ones before it: the hold covers them all.
-            lease: chrono::Duration::from_std(timeout)? * waves(BATCH, CONCURRENCY)
+            // A message waits for the ones taken before it (a round's, or the queue's): the
+            // hold covers every wave before its own.
+            lease: chrono::Duration::from_std(timeout)?
+                * waves(BATCH.max(QUEUED as u64) + CONCURRENCY as u64, CONCURRENCY)
                 + chrono::Duration::seconds(5),
             disable_after: chrono::Duration::try_seconds(i64::try_from(
                 config.webhook_disable_after_secs,
@@ -105,45 +116,111 @@ impl Deliverer {
         })
     }
 
-    /// Runs rounds until `stop`: at once after a round that found work, else every
-    /// `webhook_interval_ms`. A round's outcomes are recorded while the next round claims and
-    /// posts: the database work overlaps the HTTP work. (The next round cannot take a later
-    /// message of an invite whose earlier one is still being recorded: that one is pending.)
-    pub fn spawn(self: Arc<Self>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    /// Delivers until `stop`, as a pipeline whose stages overlap: a claimer takes due messages
+    /// whenever the queue has room for `CLAIM` more, up to `CONCURRENCY` attempts run at once
+    /// (each its own task, so they spread over the cores), and a recorder writes outcomes as
+    /// they come, all those waiting in one transaction. A message of an invite is not taken
+    /// while an earlier one is in flight or waiting to be recorded: that one is still pending.
+    /// On `stop`, the queued messages are put back due, and the attempts under way finish and
+    /// are recorded.
+    pub fn spawn(self: Arc<Self>, stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
-            let mut recording: Option<JoinHandle<()>> = None;
-            while !*stop.borrow() {
-                let posted = self.claim_and_post().await;
-                if let Some(previous) = recording.take() {
-                    let _ = previous.await;
-                }
-                let busy = match posted {
-                    Ok(posted) if posted.attempts.is_empty() => false,
-                    Ok(posted) => {
-                        let this = self.clone();
-                        recording = Some(tokio::spawn(async move {
-                            if let Err(err) = this.record(posted).await {
-                                log_failed_round(&err);
-                            }
-                        }));
-                        true
-                    }
-                    Err(err) => {
-                        log_failed_round(&err);
-                        false
-                    }
-                };
-                if !busy {
-                    tokio::select! {
-                        _ = tokio::time::sleep(self.interval) => {},
-                        _ = stop.changed() => {},
-                    }
-                }
-            }
-            if let Some(previous) = recording.take() {
-                let _ = previous.await;
-            }
+            let (queue, queued) = mpsc::channel::<Due>(QUEUED);
+            let (outcome, outcomes) = mpsc::unbounded_channel::<Attempted>();
+            let claimer = tokio::spawn(self.clone().claim_loop(queue, stop.clone()));
+            let recorder = tokio::spawn(self.clone().record_loop(outcomes));
+            self.clone().post_loop(queued, outcome, stop).await;
+            let _ = claimer.await;
+            let _ = recorder.await;
         })
+    }
+
+    /// Claims due messages into `queue` while it has room, until `stop`.
+    async fn claim_loop(
+        self: Arc<Self>,
+        queue: mpsc::Sender<Due>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        while !*stop.borrow() {
+            let room = tokio::select! {
+                room = queue.reserve_many(CLAIM) => room,
+                _ = stop.changed() => break,
+            };
+            let Ok(room) = room else { break };
+            let found = match self.claim_and_admit(CLAIM).await {
+                Ok(admitted) if admitted.is_empty() => false,
+                Ok(admitted) => {
+                    for (slot, due) in room.zip(admitted) {
+                        slot.send(due);
+                    }
+                    true
+                }
+                Err(err) => {
+                    log_failed_round(&err);
+                    false
+                }
+            };
+            if !found {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.interval) => {},
+                    _ = stop.changed() => {},
+                }
+            }
+        }
+    }
+
+    /// Posts queued messages, `CONCURRENCY` at once, sending each outcome to the recorder.
+    /// On `stop`, puts what is still queued back, due now.
+    async fn post_loop(
+        self: Arc<Self>,
+        mut queued: mpsc::Receiver<Due>,
+        outcome: mpsc::UnboundedSender<Attempted>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let slots = Arc::new(Semaphore::new(CONCURRENCY));
+        let mut attempts = JoinSet::new();
+        while !*stop.borrow() {
+            let next = tokio::select! {
+                next = async {
+                    let slot = slots.clone().acquire_owned().await.ok()?;
+                    Some((slot, queued.recv().await?))
+                } => next,
+                _ = stop.changed() => None,
+            };
+            let Some((slot, due)) = next else { break };
+            let this = self.clone();
+            let outcome = outcome.clone();
+            attempts.spawn(async move {
+                let _ = outcome.send(this.attempt(due).await);
+                drop(slot);
+            });
+            while attempts.try_join_next().is_some() {}
+        }
+        queued.close();
+        let mut left = Vec::new();
+        while let Ok(due) = queued.try_recv() {
+            left.push(due);
+        }
+        let at = now();
+        let put_back: Vec<(&Due, chrono::DateTime<Utc>)> = left.iter().map(|d| (d, at)).collect();
+        if let Err(err) = delivery::release(&self.store, &put_back).await {
+            log_failed_round(&err);
+        }
+        while attempts.join_next().await.is_some() {}
+    }
+
+    /// Records outcomes as they come: everything waiting when a write starts goes in it.
+    async fn record_loop(self: Arc<Self>, mut outcomes: mpsc::UnboundedReceiver<Attempted>) {
+        let mut attempts = Vec::new();
+        while outcomes.recv_many(&mut attempts, RECORD_BATCH).await > 0 {
+            let posted = Posted {
+                attempts: std::mem::take(&mut attempts),
+                held: 0,
+            };
+            if let Err(err) = self.record(posted).await {
+                log_failed_round(&err);
+            }
+        }
     }
 
     /// One round: takes what is due, posts what the rate limits admit, records the answers.
@@ -160,9 +237,7 @@ impl Deliverer {
         }
         let (admitted, held) = self.admit(due).await;
         let held_count = held.len();
-        let held: Vec<(&Due, chrono::DateTime<Utc>)> =
-            held.iter().map(|(d, at)| (d, *at)).collect();
-        delivery::release(&self.store, &held).await?;
+        self.release(&held).await?;
         let attempts: Vec<Attempted> = futures::stream::iter(admitted)
             .map(|due| self.attempt(due))
             .buffer_unordered(CONCURRENCY)
@@ -172,6 +247,23 @@ impl Deliverer {
             attempts,
             held: held_count,
         })
+    }
+
+    /// Takes up to `limit` due messages and puts back those the rate limits hold; the rest.
+    async fn claim_and_admit(&self, limit: usize) -> Result<Vec<Due>, ServiceError> {
+        let due = delivery::claim_due(&self.store, limit as u64, self.lease).await?;
+        if due.is_empty() {
+            return Ok(due);
+        }
+        let (admitted, held) = self.admit(due).await;
+        self.release(&held).await?;
+        Ok(admitted)
+    }
+
+    async fn release(&self, held: &[(Due, chrono::DateTime<Utc>)]) -> Result<(), ServiceError> {
+        let held: Vec<(&Due, chrono::DateTime<Utc>)> =
+            held.iter().map(|(d, at)| (d, *at)).collect();
+        delivery::release(&self.store, &held).await
     }
 
     /// Writes what the posts found.
@@ -187,7 +279,8 @@ impl Deliverer {
             tracing::warn!(
                 endpoint_id = %endpoint.id,
                 org_id = %endpoint.org_id,
-                "webhook endpoint turned off: every delivery failed for too long"
+                reason = endpoint.disabled_reason,
+                "webhook endpoint turned off"
             );
         }
         if !attempts.is_empty() {
