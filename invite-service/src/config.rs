@@ -85,7 +85,7 @@ pub struct Config {
     #[serde(deserialize_with = "beckon_common::config::text")]
     pub webhook_retry_schedule: String,
     /// An endpoint whose every attempt failed for this long is turned off, and the
-    /// organization's members are told.
+    /// organization's admin members are emailed.
     pub webhook_disable_after_secs: u64,
     /// Deliveries to one endpoint, unless the endpoint sets its own rate.
     pub webhook_rate_per_endpoint: Rate,

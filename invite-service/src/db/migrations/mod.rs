@@ -10,6 +10,7 @@ mod m20261130_000002_invite_external_ids;
 mod m20261201_000001_json_lists;
 mod m20261201_000002_webhooks;
 mod m20261201_000003_webhook_disabled_notices;
+mod m20261201_000004_claim_by_due_time;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_json_lists::JsonLists),
             Box::new(m20261201_000002_webhooks::Webhooks),
             Box::new(m20261201_000003_webhook_disabled_notices::WebhookDisabledNotices),
+            Box::new(m20261201_000004_claim_by_due_time::ClaimByDueTime),
         ]
     }
 }

@@ -69,14 +69,20 @@ pub async fn claim_due(
     lease: chrono::Duration,
 ) -> Result<Vec<Due>, ServiceError> {
     let at = now();
-    // Most rounds find nothing: ask a reader first, so an idle loop never takes SQLite's
+    let postgres = store.write.get_database_backend() == DbBackend::Postgres;
+    // Most rounds find nothing: on SQLite, ask a reader first, so an idle loop never takes the
     // single writer.
-    if due_query(at).one(&store.read).await?.is_none() {
+    if !postgres && due_query(at).one(&store.read).await?.is_none() {
         return Ok(Vec::new());
     }
     let txn = store.write.begin().await?;
     let mut query = due_query(at).limit(limit);
-    if store.write.get_database_backend() == DbBackend::Postgres {
+    if postgres {
+        // Walk the due index in order and stop after `limit`. Statistics taken before a burst
+        // (a cohort's 10,000 messages) make the planner expect few due rows and choose to
+        // check and sort every one of them instead: 20 ms a claim at 10,000, against 0.5 ms.
+        txn.execute_unprepared("SET LOCAL enable_sort = off")
+            .await?;
         query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let deliveries = query.all(&txn).await?;
@@ -126,7 +132,9 @@ pub async fn claim_due(
 }
 
 /// Pending deliveries due at `at` to an enabled endpoint, each the first of its invite still
-/// pending for that endpoint, oldest first.
+/// pending for that endpoint, the longest due first. That order is the index's
+/// (`webhook_deliveries_status_due`): a claim reads about as many rows as it takes, whatever
+/// the backlog, the deliveries already settled, or those scheduled for later.
 fn due_query(at: DateTime<Utc>) -> sea_orm::Select<webhook_delivery::Entity> {
     webhook_delivery::Entity::find()
         .filter(webhook_delivery::Column::Status.eq(WebhookDeliveryStatus::Pending))
@@ -141,7 +149,7 @@ fn due_query(at: DateTime<Utc>) -> sea_orm::Select<webhook_delivery::Entity> {
              AND earlier.invite_id = webhook_deliveries.invite_id \
              AND earlier.status = 'pending' AND earlier.seq < webhook_deliveries.seq)",
         ))
-        .order_by_asc(webhook_delivery::Column::Seq)
+        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
 }
 
 /// Puts taken messages back, due at the given times, without counting an attempt (a rate
