@@ -32,6 +32,9 @@ const CONCURRENCY: usize = 64;
 /// at once (whenever the queue has room for that many).
 const QUEUED: usize = 256;
 const CLAIM: usize = 128;
+/// Claimers at once: one's round trips to the database overlap the other's (PostgreSQL's
+/// SKIP LOCKED keeps their claims apart; SQLite's single writer takes them in turn).
+const CLAIMERS: usize = 2;
 /// Outcomes written per transaction, at most.
 const RECORD_BATCH: usize = 512;
 
@@ -127,10 +130,15 @@ impl Deliverer {
         tokio::spawn(async move {
             let (queue, queued) = mpsc::channel::<Due>(QUEUED);
             let (outcome, outcomes) = mpsc::unbounded_channel::<Attempted>();
-            let claimer = tokio::spawn(self.clone().claim_loop(queue, stop.clone()));
+            let claimers: Vec<JoinHandle<()>> = (0..CLAIMERS)
+                .map(|_| tokio::spawn(self.clone().claim_loop(queue.clone(), stop.clone())))
+                .collect();
+            drop(queue);
             let recorder = tokio::spawn(self.clone().record_loop(outcomes));
             self.clone().post_loop(queued, outcome, stop).await;
-            let _ = claimer.await;
+            for claimer in claimers {
+                let _ = claimer.await;
+            }
             let _ = recorder.await;
         })
     }

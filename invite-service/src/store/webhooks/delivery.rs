@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, LockBehavior, LockType},
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    QueryTrait, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -76,30 +76,34 @@ pub async fn claim_due(
         return Ok(Vec::new());
     }
     let txn = store.write.begin().await?;
-    let mut query = due_query(at).limit(limit);
+    let mut due = due_query(at)
+        .select_only()
+        .column(webhook_delivery::Column::Seq)
+        .limit(limit);
     if postgres {
         // Walk the due index in order and stop after `limit`. Statistics taken before a burst
         // (a cohort's 10,000 messages) make the planner expect few due rows and choose to
         // check and sort every one of them instead: 20 ms a claim at 10,000, against 0.5 ms.
         txn.execute_unprepared("SET LOCAL enable_sort = off")
             .await?;
-        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let deliveries = query.all(&txn).await?;
-    if deliveries.is_empty() {
-        txn.rollback().await?;
-        return Ok(Vec::new());
-    }
-    let seqs: Vec<i64> = deliveries.iter().map(|d| d.seq).collect();
+    // Found and held in one statement.
     let held_until = at + lease;
-    webhook_delivery::Entity::update_many()
+    let mut deliveries = webhook_delivery::Entity::update_many()
         .col_expr(
             webhook_delivery::Column::NextAttemptAt,
             Expr::value(held_until),
         )
-        .filter(webhook_delivery::Column::Seq.is_in(seqs))
-        .exec(&txn)
+        .filter(webhook_delivery::Column::Seq.in_subquery(due.into_query()))
+        .exec_with_returning(&txn)
         .await?;
+    if deliveries.is_empty() {
+        txn.rollback().await?;
+        return Ok(Vec::new());
+    }
+    // Returned in no particular order: oldest first.
+    deliveries.sort_by_key(|d| d.seq);
     let message_ids: HashSet<Uuid> = deliveries.iter().map(|d| d.message_id).collect();
     let messages: HashMap<Uuid, webhook_message::Model> = webhook_message::Entity::find()
         .filter(webhook_message::Column::Id.is_in(message_ids))
