@@ -159,8 +159,9 @@ pub async fn run(args: WebhookArgs) -> anyhow::Result<bool> {
 
     println!(
         "beckon-bench webhooks: {cpus} CPUs; {} invite.created messages to one endpoint; \
-         baseline {} posts at once, the delivery loop {SERVICE_CONCURRENCY} (256 claimed per \
-         round); rate limit {OPEN_RATE}",
+         baseline {} posts at once, the delivery loop {SERVICE_CONCURRENCY} (two claimers \
+         taking 128 at a time into a queue of 256; outcomes recorded as they come); rate limit \
+         {OPEN_RATE}",
         args.events, args.concurrency
     );
     println!(
