@@ -1,5 +1,5 @@
 //! invite-service's background work: turning cohorts into invites, and the sweeps that expire
-//! links and send reminders. Every replica runs them; the database keeps them from doing any
+//! links, send reminders and forget webhook history past its retention. Every replica runs them; the database keeps them from doing any
 //! piece of work twice.
 //!
 //! Each job's round is public (`run_round`), and its loop only calls it on a schedule, so
@@ -18,7 +18,11 @@ use beckon_common::progress::Progress;
 
 use crate::{
     error::ServiceError,
-    store::{cohorts, sweeps, Store},
+    store::{
+        cohorts, now, sweeps,
+        webhooks::retention::{self, Forgotten},
+        Store,
+    },
 };
 
 /// How often the cohort worker looks without being woken (for cohorts made by other replicas,
@@ -78,11 +82,16 @@ impl CohortWorker {
 pub struct Swept {
     pub expired: usize,
     pub reminded: usize,
+    /// Webhook messages and attempts past `webhook_retention_secs`, deleted.
+    pub forgotten: Forgotten,
 }
 
 impl Swept {
     pub fn changed_anything(&self) -> bool {
-        self.expired > 0 || self.reminded > 0
+        self.expired > 0
+            || self.reminded > 0
+            || self.forgotten.messages > 0
+            || self.forgotten.attempts > 0
     }
 }
 
@@ -97,8 +106,8 @@ impl Sweeper {
         Self { store, progress }
     }
 
-    /// One round: expiry, then reminders (an expired invite gets no reminder). A failed expiry
-    /// ends the round; the next one tries both again.
+    /// One round: expiry, then reminders (an expired invite gets no reminder), then webhook
+    /// history past its retention. A failed step ends the round; the next one tries all again.
     pub async fn run_round(&self) -> Result<Swept, ServiceError> {
         let expired = sweeps::expire_due(&self.store).await?;
         if expired > 0 {
@@ -110,7 +119,23 @@ impl Sweeper {
             tracing::info!(count = reminded, "queued reminders");
             self.progress.advance();
         }
-        Ok(Swept { expired, reminded })
+        let retention = chrono::Duration::seconds(
+            i64::try_from(self.store.config.webhook_retention_secs).unwrap_or(i64::MAX),
+        );
+        let forgotten = retention::forget_before(&self.store, now() - retention).await?;
+        if forgotten != Forgotten::default() {
+            tracing::info!(
+                messages = forgotten.messages,
+                attempts = forgotten.attempts,
+                "forgot webhook history past its retention"
+            );
+            self.progress.advance();
+        }
+        Ok(Swept {
+            expired,
+            reminded,
+            forgotten,
+        })
     }
 
     /// Runs a round every `sweep_interval_ms` until `stop`.

@@ -91,6 +91,9 @@ pub struct Config {
     pub webhook_rate_per_endpoint: Rate,
     /// How often due webhook messages are looked for when there was nothing to do.
     pub webhook_interval_ms: u64,
+    /// How long webhook messages and attempts are kept (listed, replayable); a message still
+    /// being tried is kept until it is settled.
+    pub webhook_retention_secs: u64,
 }
 
 /// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
@@ -126,6 +129,7 @@ pub const SETTINGS: &[&str] = &[
     "webhook_disable_after_secs",
     "webhook_rate_per_endpoint",
     "webhook_interval_ms",
+    "webhook_retention_secs",
 ];
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -169,6 +173,7 @@ impl Default for Config {
             webhook_disable_after_secs: 5 * 24 * 3600,
             webhook_rate_per_endpoint: Rate::new(100, Period::Second, 100),
             webhook_interval_ms: 250,
+            webhook_retention_secs: 30 * 24 * 3600,
         }
     }
 }
@@ -344,6 +349,12 @@ impl Config {
             return Err(invalid(
                 "webhook_disable_after_secs",
                 "must be between 1 and 31536000 (a year; 432000 is 5 days)",
+            ));
+        }
+        if !(1..=315_360_000).contains(&self.webhook_retention_secs) {
+            return Err(invalid(
+                "webhook_retention_secs",
+                "must be between 1 and 315360000 (ten years; 2592000 is 30 days)",
             ));
         }
         if !(10..=60_000).contains(&self.webhook_interval_ms) {

@@ -147,6 +147,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
         json!("20/second burst 5"),
     );
     given.set("webhook_interval_ms", "500", json!(500));
+    given.set("webhook_retention_secs", "604800", json!(604800));
 
     let mut command = invite_service();
     given.apply(&mut command);
@@ -336,6 +337,7 @@ webhook_retry_schedule = "2s 2m"
 webhook_disable_after_secs = 3600
 webhook_rate_per_endpoint = "7/second burst 7"
 webhook_interval_ms = 300
+webhook_retention_secs = 86400
 "#,
         data_dir = data_dir.display(),
     );
@@ -379,6 +381,7 @@ webhook_interval_ms = 300
         "webhook_disable_after_secs": 3600,
         "webhook_rate_per_endpoint": "7/second burst 7",
         "webhook_interval_ms": 300,
+        "webhook_retention_secs": 86400,
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");
@@ -458,6 +461,14 @@ async fn a_bad_value_is_refused_once_with_exit_status_2_naming_setting_and_varia
         "`webhook_retry_schedule`",
         "BECKON_WEBHOOK_RETRY_SCHEDULE",
         "soon",
+    ]);
+
+    let mut command = base();
+    command.env("BECKON_WEBHOOK_RETENTION_SECS", "0");
+    refused(command).await.assert_one_line(&[
+        "`webhook_retention_secs`",
+        "BECKON_WEBHOOK_RETENTION_SECS",
+        "between 1 and",
     ]);
 
     // notify-service's settings, read in this process, are refused the same way.

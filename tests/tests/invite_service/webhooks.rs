@@ -26,6 +26,7 @@ on_both_databases!(
     an_endpoint_failing_too_long_is_turned_off_and_the_admins_are_told,
     the_endpoint_rate_limit_paces_deliveries,
     locking_and_unlocking_are_told,
+    history_past_its_retention_is_forgotten_unless_still_tried,
 );
 
 /// A server whose webhooks may go to the receiver on loopback, over plain HTTP, retried fast.
@@ -365,11 +366,15 @@ async fn get_endpoint(app: &TestApp, id: &str) -> WebhookEndpoint {
 
 /// Turns the endpoint on (only `enabled` in the mask).
 async fn turn_on(app: &TestApp, id: &str) -> WebhookEndpoint {
+    switch(app, id, true).await
+}
+
+async fn switch(app: &TestApp, id: &str, enabled: bool) -> WebhookEndpoint {
     app.webhooks()
         .update_webhook_endpoint(UpdateWebhookEndpointRequest {
             endpoint: Some(WebhookEndpoint {
                 id: id.into(),
-                enabled: true,
+                enabled,
                 ..Default::default()
             }),
             update_mask: Some(prost_types::FieldMask {
@@ -377,7 +382,7 @@ async fn turn_on(app: &TestApp, id: &str) -> WebhookEndpoint {
             }),
         })
         .await
-        .expect("turn on")
+        .expect("turn on or off")
         .into_inner()
 }
 
@@ -781,4 +786,61 @@ async fn locking_and_unlocking_are_told(backend: Backend) {
     );
     assert_eq!(got[1].body["data"]["invite"]["locked"], json!(true));
     assert_eq!(got[3].body["data"]["invite"]["locked"], json!(false));
+}
+
+async fn history_past_its_retention_is_forgotten_unless_still_tried(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| {
+        config.webhook_allow_http = true;
+        config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
+        // A failed attempt is tried again only in an hour: its message stays pending.
+        config.webhook_retry_schedule = "1h".into();
+        config.webhook_retention_secs = 1;
+        // The sweeper's own loop forgets once the second has passed.
+        config.sweep_interval_ms = 100;
+    })
+    .await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
+    receiver.set_secrets(&[&secret]).await;
+    app.create_invite().await;
+    received(&app, &receiver, 1).await;
+    receiver.set_mode(json!({"status": 500})).await;
+    let still_tried = app.create_invite().await.invite.expect("invite").id;
+    received(&app, &receiver, 2).await;
+
+    // Past a second, the delivered message and every attempt go; the one still being tried
+    // stays, whatever its age.
+    let kept = app
+        .when(
+            async || messages(&app, &endpoint_id).await,
+            |m| m.len() == 1,
+        )
+        .await;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].status, WebhookMessageStatus::Pending as i32);
+    assert_eq!(kept[0].invite_id, still_tried, "the pending one is kept");
+    let attempts = app
+        .when(
+            async || {
+                app.webhooks()
+                    .list_webhook_attempts(ListWebhookAttemptsRequest {
+                        endpoint_id: endpoint_id.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("attempts")
+                    .into_inner()
+                    .attempts
+            },
+            Vec::is_empty,
+        )
+        .await;
+    assert!(attempts.is_empty(), "attempts go by their own age");
+
+    // Turned off, nothing is being tried: it goes too.
+    switch(&app, &endpoint_id, false).await;
+    let left = app
+        .when(async || messages(&app, &endpoint_id).await, Vec::is_empty)
+        .await;
+    assert!(left.is_empty(), "{left:?}");
 }
