@@ -241,17 +241,7 @@ async fn a_receiver_that_was_down_gets_every_event_in_order(backend: Backend) {
     // Attempts fail while it is down: each invite's first message waits, its second behind it.
     let failing = app
         .when(
-            async || {
-                app.webhooks()
-                    .list_webhook_attempts(ListWebhookAttemptsRequest {
-                        endpoint_id: endpoint_id.clone(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("attempts")
-                    .into_inner()
-                    .attempts
-            },
+            async || attempts(&app, &endpoint_id).await,
             |attempts| attempts.len() >= 3,
         )
         .await;
@@ -299,17 +289,8 @@ async fn retry_after_is_honoured_and_410_turns_the_endpoint_off(backend: Backend
         waited >= 1900,
         "Retry-After: 2 was honoured ({waited} ms; the schedule says 100)"
     );
-    let attempts = app
-        .webhooks()
-        .list_webhook_attempts(ListWebhookAttemptsRequest {
-            endpoint_id: endpoint_id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("attempts")
-        .into_inner()
-        .attempts;
     // Newest first.
+    let attempts = attempts(&app, &endpoint_id).await;
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[1].response_status, 503);
     assert_eq!(attempts[1].response_excerpt, "busy");
@@ -384,6 +365,19 @@ async fn switch(app: &TestApp, id: &str, enabled: bool) -> WebhookEndpoint {
         .await
         .expect("turn on or off")
         .into_inner()
+}
+
+/// The attempts to deliver to the endpoint, newest first.
+async fn attempts(app: &TestApp, endpoint_id: &str) -> Vec<WebhookAttempt> {
+    app.webhooks()
+        .list_webhook_attempts(ListWebhookAttemptsRequest {
+            endpoint_id: endpoint_id.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("attempts")
+        .into_inner()
+        .attempts
 }
 
 /// The endpoint's messages, newest first.
@@ -819,23 +813,10 @@ async fn history_past_its_retention_is_forgotten_unless_still_tried(backend: Bac
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert_eq!(kept[0].status, WebhookMessageStatus::Pending as i32);
     assert_eq!(kept[0].invite_id, still_tried, "the pending one is kept");
-    let attempts = app
-        .when(
-            async || {
-                app.webhooks()
-                    .list_webhook_attempts(ListWebhookAttemptsRequest {
-                        endpoint_id: endpoint_id.clone(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("attempts")
-                    .into_inner()
-                    .attempts
-            },
-            Vec::is_empty,
-        )
+    let left = app
+        .when(async || attempts(&app, &endpoint_id).await, Vec::is_empty)
         .await;
-    assert!(attempts.is_empty(), "attempts go by their own age");
+    assert!(left.is_empty(), "attempts go by their own age");
 
     // Turned off, nothing is being tried: it goes too.
     switch(&app, &endpoint_id, false).await;
