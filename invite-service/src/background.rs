@@ -95,15 +95,22 @@ impl Swept {
     }
 }
 
-/// Expires links whose time has passed and queues the reminders that are due.
+/// Expires links whose time has passed, queues the reminders that are due, and forgets webhook
+/// history past its retention.
 pub struct Sweeper {
     store: Store,
     progress: Progress,
+    /// Where the next round goes on among webhook messages past their retention.
+    webhook_history_resume: tokio::sync::Mutex<Option<uuid::Uuid>>,
 }
 
 impl Sweeper {
     pub fn new(store: Store, progress: Progress) -> Self {
-        Self { store, progress }
+        Self {
+            store,
+            progress,
+            webhook_history_resume: tokio::sync::Mutex::new(None),
+        }
     }
 
     /// One round: expiry, then reminders (an expired invite gets no reminder), then webhook
@@ -122,7 +129,10 @@ impl Sweeper {
         let retention = chrono::Duration::seconds(
             i64::try_from(self.store.config.webhook_retention_secs).unwrap_or(i64::MAX),
         );
-        let forgotten = retention::forget_before(&self.store, now() - retention).await?;
+        let mut resume = self.webhook_history_resume.lock().await;
+        let forgotten =
+            retention::forget_before(&self.store, now() - retention, &mut resume).await?;
+        drop(resume);
         if forgotten != Forgotten::default() {
             tracing::info!(
                 messages = forgotten.messages,

@@ -92,7 +92,7 @@ pub struct Config {
     /// How often due webhook messages are looked for when there was nothing to do.
     pub webhook_interval_ms: u64,
     /// How long webhook messages and attempts are kept (listed, replayable); a message still
-    /// being tried is kept until it is settled.
+    /// pending (being tried, or waiting for an endpoint that is off) is kept until it is not.
     pub webhook_retention_secs: u64,
 }
 

@@ -45,7 +45,8 @@ const VARIABLES: &[(&str, VariableRule)] = &[
     ("recipient_name", VariableRule::Line),
     ("webhook_endpoint_id", VariableRule::Line),
     ("webhook_url", VariableRule::Url),
-    ("webhook_description", VariableRule::Line),
+    // Endpoint descriptions may hold several lines; they appear only in bodies.
+    ("webhook_description", VariableRule::Text),
     ("webhook_disabled_reason", VariableRule::Line),
 ];
 

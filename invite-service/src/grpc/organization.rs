@@ -97,8 +97,9 @@ impl OrganizationService for Api {
                     &mut v,
                     req.update_mask,
                     &["name", "notify_started", "notify_submitted", "admin"],
-                    // Booleans cannot be told apart from "not sent": without a mask, all of them.
-                    || vec!["name", "notify_started", "notify_submitted", "admin"],
+                    // Booleans cannot be told apart from "not sent": without a mask, the fields
+                    // a member had before `admin`, so older clients never take it away.
+                    || vec!["name", "notify_started", "notify_submitted"],
                 );
                 let has = |p: &str| paths.iter().any(|path| path == p);
                 let changes = MemberChanges {

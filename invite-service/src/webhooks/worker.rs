@@ -119,7 +119,7 @@ impl Deliverer {
         })
     }
 
-    /// Delivers until `stop`, as a pipeline whose stages overlap: a claimer takes due messages
+    /// Delivers until `stop`, as a pipeline whose stages overlap: claimers take due messages
     /// whenever the queue has room for `CLAIM` more, up to `CONCURRENCY` attempts run at once
     /// (each its own task, so they spread over the cores), and a recorder writes outcomes as
     /// they come, all those waiting in one transaction. A message of an invite is not taken
@@ -204,9 +204,11 @@ impl Deliverer {
             });
             while attempts.try_join_next().is_some() {}
         }
+        // Closed, the queue still hands over what is in it and what a claimer is putting in
+        // (its reserved slots), then ends.
         queued.close();
         let mut left = Vec::new();
-        while let Ok(due) = queued.try_recv() {
+        while let Some(due) = queued.recv().await {
             left.push(due);
         }
         let at = now();

@@ -308,6 +308,7 @@ async fn members_can_be_added_listed_and_updated(backend: Backend) {
                 name: "Team Lead".into(),
                 notify_started: true,
                 notify_submitted: true,
+                admin: true,
                 ..Member::default()
             }),
             request_id: String::new(),
@@ -315,6 +316,7 @@ async fn members_can_be_added_listed_and_updated(backend: Backend) {
         .await
         .expect("create")
         .into_inner();
+    assert!(member.admin);
     let updated = org
         .update_member(UpdateMemberRequest {
             member: Some(Member {
@@ -332,6 +334,23 @@ async fn members_can_be_added_listed_and_updated(backend: Backend) {
     assert!(!updated.notify_started);
     assert!(updated.notify_submitted);
     assert_eq!(updated.name, "Team Lead");
+    assert!(updated.admin);
+    // Without a mask, every field but `admin` is replaced: a client that predates it never
+    // takes it away.
+    let updated = org
+        .update_member(UpdateMemberRequest {
+            member: Some(Member {
+                id: member.id.clone(),
+                name: "Team Lead".into(),
+                notify_submitted: true,
+                ..Member::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .expect("update without a mask")
+        .into_inner();
+    assert!(updated.admin && !updated.notify_started && updated.notify_submitted);
     let listed = org
         .list_members(ListMembersRequest::default())
         .await

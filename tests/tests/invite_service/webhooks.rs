@@ -26,7 +26,7 @@ on_both_databases!(
     an_endpoint_failing_too_long_is_turned_off_and_the_admins_are_told,
     the_endpoint_rate_limit_paces_deliveries,
     locking_and_unlocking_are_told,
-    history_past_its_retention_is_forgotten_unless_still_tried,
+    history_past_its_retention_is_forgotten_unless_still_pending,
 );
 
 /// A server whose webhooks may go to the receiver on loopback, over plain HTTP, retried fast.
@@ -782,7 +782,7 @@ async fn locking_and_unlocking_are_told(backend: Backend) {
     assert_eq!(got[3].body["data"]["invite"]["locked"], json!(false));
 }
 
-async fn history_past_its_retention_is_forgotten_unless_still_tried(backend: Backend) {
+async fn history_past_its_retention_is_forgotten_unless_still_pending(backend: Backend) {
     let app = TestApp::spawn_with(backend, |config| {
         config.webhook_allow_http = true;
         config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
@@ -796,7 +796,7 @@ async fn history_past_its_retention_is_forgotten_unless_still_tried(backend: Bac
     let receiver = WebhookReceiver::start(&[]).await;
     let (endpoint_id, secret) = endpoint(&app, &receiver.url("/hooks"), &[]).await;
     receiver.set_secrets(&[&secret]).await;
-    app.create_invite().await;
+    let delivered = app.create_invite().await.invite.expect("invite").id;
     received(&app, &receiver, 1).await;
     receiver.set_mode(json!({"status": 500})).await;
     let still_tried = app.create_invite().await.invite.expect("invite").id;
@@ -818,10 +818,25 @@ async fn history_past_its_retention_is_forgotten_unless_still_tried(backend: Bac
         .await;
     assert!(left.is_empty(), "attempts go by their own age");
 
-    // Turned off, nothing is being tried: it goes too.
+    // Turned off, its pending message waits for it, however old: a later message to another
+    // endpoint is forgotten (so the sweeps ran), that one is not.
     switch(&app, &endpoint_id, false).await;
-    let left = app
-        .when(async || messages(&app, &endpoint_id).await, Vec::is_empty)
+    let other = WebhookReceiver::start(&[]).await;
+    let (other_id, other_secret) = endpoint(&app, &other.url("/hooks"), &["invite.revoked"]).await;
+    other.set_secrets(&[&other_secret]).await;
+    app.invites()
+        .revoke_invite(RevokeInviteRequest {
+            id: delivered,
+            ..Default::default()
+        })
+        .await
+        .expect("revoke");
+    received(&app, &other, 1).await;
+    let forgotten = app
+        .when(async || messages(&app, &other_id).await, Vec::is_empty)
         .await;
-    assert!(left.is_empty(), "{left:?}");
+    assert!(forgotten.is_empty(), "{forgotten:?}");
+    let waiting = messages(&app, &endpoint_id).await;
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(waiting[0].invite_id, still_tried);
 }

@@ -1,4 +1,4 @@
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{prelude::*, schema::*, sea_orm::TransactionTrait};
 
 use super::m20261122_000001_initial_schema::org_fk;
 
@@ -49,7 +49,11 @@ const OUTBOX_COLUMNS: &str = "id, org_id, invite_id, kind, recipient, recipient_
 
 #[async_trait::async_trait]
 impl MigrationTrait for WebhookDisabledNotices {
-    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+    async fn up(&self, outer: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite runs migrations outside a transaction, and this one drops a table and renames
+        // another: a stop half-way must leave the schema as it was (PostgreSQL: a savepoint).
+        let txn = outer.get_connection().begin().await?;
+        let m = &SchemaManager::new(&txn);
         m.alter_table(
             Table::alter()
                 .table(Members::Table)
@@ -72,7 +76,7 @@ impl MigrationTrait for WebhookDisabledNotices {
                 .await?;
             db.execute_unprepared("ALTER TABLE outbox ADD COLUMN webhook_endpoint_id uuid NULL")
                 .await?;
-            return Ok(());
+            return txn.commit().await;
         }
         // SQLite cannot drop a NOT NULL: the table is made again and its rows copied over.
         m.create_table(
@@ -120,6 +124,6 @@ impl MigrationTrait for WebhookDisabledNotices {
                 .to_owned(),
         )
         .await?;
-        Ok(())
+        txn.commit().await
     }
 }

@@ -1,7 +1,7 @@
 //! Forgetting old webhook history. Past the retention period a message goes with its
-//! deliveries, unless one of them is still being tried (pending, to an endpoint that is on);
-//! an attempt goes by its own age. So the tables hold what an admin may still list or replay,
-//! not everything ever sent.
+//! deliveries, unless one of them is still pending: being tried, or waiting for an endpoint
+//! that is off to be turned on (nothing accepted is lost); an attempt goes by its own age. So
+//! the tables hold what an admin may still list, replay or receive, not everything ever sent.
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
@@ -33,9 +33,13 @@ pub struct Forgotten {
 }
 
 /// Forgets messages written and attempts made before `cutoff`, a bounded amount per call.
+/// Old messages are looked at from after `resume_after` (from the oldest if none), which is
+/// left where the next call goes on: pending messages at the start of the range are stepped
+/// over once per pass, not in every call.
 pub async fn forget_before(
     store: &Store,
     cutoff: DateTime<Utc>,
+    resume_after: &mut Option<Uuid>,
 ) -> Result<Forgotten, ServiceError> {
     // Ids are UUIDv7, ordered by their time: what is older than `cutoff` is a range of the
     // primary key, found without an index of its own.
@@ -54,7 +58,7 @@ pub async fn forget_before(
         .rows_affected;
 
     let mut messages = 0;
-    let mut after: Option<Uuid> = None;
+    let mut after = resume_after.take();
     for _ in 0..PAGES_PER_ROUND {
         let mut query = webhook_message::Entity::find()
             .select_only()
@@ -66,42 +70,44 @@ pub async fn forget_before(
             query = query.filter(webhook_message::Column::Id.gt(after));
         }
         let page: Vec<Uuid> = query.into_tuple().all(&store.read).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(*last);
+        let Some(last) = page.last().copied() else {
+            break;
+        };
         messages += forget_messages(store, &page).await?;
         if (page.len() as u64) < PAGE {
+            // The end of the range: the next call starts again from the oldest.
             break;
         }
+        *resume_after = Some(last);
+        after = Some(last);
     }
     Ok(Forgotten { messages, attempts })
 }
 
-/// Deletes those of `page` that no endpoint is still trying, with their deliveries, in one
+/// Deletes those of `page` without a pending delivery, with their deliveries, in one
 /// transaction. Returns how many went.
 async fn forget_messages(store: &Store, page: &[Uuid]) -> Result<u64, ServiceError> {
     let txn = store.write.begin().await?;
     // Every delivery belongs to an existing endpoint (deleting one deletes its deliveries):
     // naming them all lets the (endpoint, message) index find a message's deliveries.
-    let endpoints: Vec<(Uuid, bool)> = webhook_endpoint::Entity::find()
+    let endpoints: Vec<Uuid> = webhook_endpoint::Entity::find()
         .select_only()
         .column(webhook_endpoint::Column::Id)
-        .column(webhook_endpoint::Column::Enabled)
         .into_tuple()
         .all(&txn)
         .await?;
-    let enabled = endpoints.iter().filter(|(_, on)| *on).map(|(id, _)| *id);
     // Pending is told apart here, not in the query: a condition on the status would lead the
     // planner to the index of statuses and through every pending delivery.
     let deliveries: Vec<(Uuid, WebhookDeliveryStatus)> = webhook_delivery::Entity::find()
         .select_only()
         .column(webhook_delivery::Column::MessageId)
         .column(webhook_delivery::Column::Status)
-        .filter(webhook_delivery::Column::EndpointId.is_in(enabled))
+        .filter(webhook_delivery::Column::EndpointId.is_in(endpoints.iter().copied()))
         .filter(webhook_delivery::Column::MessageId.is_in(page.iter().copied()))
         .into_tuple()
         .all(&txn)
         .await?;
-    let tried: HashSet<Uuid> = deliveries
+    let pending: HashSet<Uuid> = deliveries
         .into_iter()
         .filter(|(_, status)| *status == WebhookDeliveryStatus::Pending)
         .map(|(message_id, _)| message_id)
@@ -109,7 +115,7 @@ async fn forget_messages(store: &Store, page: &[Uuid]) -> Result<u64, ServiceErr
     let gone: Vec<Uuid> = page
         .iter()
         .copied()
-        .filter(|id| !tried.contains(id))
+        .filter(|id| !pending.contains(id))
         .collect();
     if gone.is_empty() {
         txn.rollback().await?;
@@ -117,7 +123,7 @@ async fn forget_messages(store: &Store, page: &[Uuid]) -> Result<u64, ServiceErr
     }
     if !endpoints.is_empty() {
         webhook_delivery::Entity::delete_many()
-            .filter(webhook_delivery::Column::EndpointId.is_in(endpoints.iter().map(|(id, _)| *id)))
+            .filter(webhook_delivery::Column::EndpointId.is_in(endpoints.iter().copied()))
             .filter(webhook_delivery::Column::MessageId.is_in(gone.iter().copied()))
             .exec(&txn)
             .await?;
