@@ -80,6 +80,10 @@ pub struct Deliverer {
     lease: chrono::Duration,
     disable_after: chrono::Duration,
     progress: Progress,
+    /// Per endpoint, the time the last message this process held back was put at. A claim
+    /// that finds more of a backlog puts them after it: claims do not schedule over each
+    /// other, and each held message is written once, at about its turn.
+    held_back_until: std::sync::Mutex<HashMap<Uuid, chrono::DateTime<Utc>>>,
 }
 
 impl Deliverer {
@@ -116,6 +120,7 @@ impl Deliverer {
             .ok_or_else(|| anyhow::anyhow!("webhook_disable_after_secs is too large"))?,
             store,
             progress,
+            held_back_until: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -305,7 +310,8 @@ impl Deliverer {
 
     /// Takes one unit of each message's endpoint rate. A message over its endpoint's rate is
     /// held, and so are the endpoint's later messages of this round, each due one step of the
-    /// rate after the one before: taken again about when the limit will admit it.
+    /// rate after the one before (and after those held by earlier claims): taken again about
+    /// when the limit will admit it.
     async fn admit(&self, due: Vec<Due>) -> (Vec<Due>, Vec<(Due, chrono::DateTime<Utc>)>) {
         let mut admitted = Vec::with_capacity(due.len());
         let mut held = Vec::new();
@@ -341,12 +347,39 @@ impl Deliverer {
                     Duration::from_secs(1)
                 }
             };
-            let from =
+            let mut from =
                 now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+            if let Some(last) = self.last_held_back(message.endpoint.id) {
+                from = from.max(last + step);
+            }
             waiting.insert(message.endpoint.id, (from, step, 0));
             held.push((message, from));
         }
+        if !waiting.is_empty() {
+            let at = now();
+            let mut held_back = self
+                .held_back_until
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Schedules that have run out say nothing any more.
+            held_back.retain(|_, until| *until > at);
+            for (endpoint_id, (from, step, count)) in waiting {
+                held_back.insert(endpoint_id, from + step * count);
+            }
+        }
         (admitted, held)
+    }
+
+    /// When the last message held back for the endpoint is due, if that is still to come.
+    fn last_held_back(&self, endpoint_id: Uuid) -> Option<chrono::DateTime<Utc>> {
+        let held_back = self
+            .held_back_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held_back
+            .get(&endpoint_id)
+            .copied()
+            .filter(|until| *until > now())
     }
 
     async fn attempt(&self, due: Due) -> Attempted {
