@@ -161,8 +161,8 @@ impl Deliverer {
             };
             let Ok(room) = room else { break };
             let found = match self.claim_and_admit(CLAIM).await {
-                Ok(admitted) if admitted.is_empty() => false,
-                Ok(admitted) => {
+                Ok((admitted, _)) if admitted.is_empty() => false,
+                Ok((admitted, _)) => {
                     for (slot, due) in room.zip(admitted) {
                         slot.send(due);
                     }
@@ -246,39 +246,27 @@ impl Deliverer {
 
     /// Takes what is due, holds back what the rate limits do not admit, posts the rest.
     async fn claim_and_post(&self) -> Result<Posted, ServiceError> {
-        let due = delivery::claim_due(&self.store, BATCH, self.lease).await?;
-        if due.is_empty() {
-            return Ok(Posted::default());
-        }
-        let (admitted, held) = self.admit(due).await;
-        let held_count = held.len();
-        self.release(&held).await?;
+        let (admitted, held) = self.claim_and_admit(BATCH as usize).await?;
         let attempts: Vec<Attempted> = futures::stream::iter(admitted)
             .map(|due| self.attempt(due))
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        Ok(Posted {
-            attempts,
-            held: held_count,
-        })
+        Ok(Posted { attempts, held })
     }
 
-    /// Takes up to `limit` due messages and puts back those the rate limits hold; the rest.
-    async fn claim_and_admit(&self, limit: usize) -> Result<Vec<Due>, ServiceError> {
+    /// Takes up to `limit` due messages and puts back those the rate limits hold; the rest,
+    /// and how many were held.
+    async fn claim_and_admit(&self, limit: usize) -> Result<(Vec<Due>, usize), ServiceError> {
         let due = delivery::claim_due(&self.store, limit as u64, self.lease).await?;
         if due.is_empty() {
-            return Ok(due);
+            return Ok((due, 0));
         }
         let (admitted, held) = self.admit(due).await;
-        self.release(&held).await?;
-        Ok(admitted)
-    }
-
-    async fn release(&self, held: &[(Due, chrono::DateTime<Utc>)]) -> Result<(), ServiceError> {
-        let held: Vec<(&Due, chrono::DateTime<Utc>)> =
+        let held_back: Vec<(&Due, chrono::DateTime<Utc>)> =
             held.iter().map(|(d, at)| (d, *at)).collect();
-        delivery::release(&self.store, &held).await
+        delivery::release(&self.store, &held_back).await?;
+        Ok((admitted, held.len()))
     }
 
     /// Writes what the posts found.
