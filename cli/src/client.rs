@@ -4,7 +4,7 @@
 use std::{future::Future, path::PathBuf, time::Duration};
 
 use beckon_proto::invite::v1::{
-    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
+    ats_service_client::AtsServiceClient, invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
     organization_service_client::OrganizationServiceClient,
     webhook_service_client::WebhookServiceClient,
 };
@@ -160,6 +160,10 @@ impl Connection {
 
     pub fn webhooks(&self) -> WebhookServiceClient<AuthChannel> {
         WebhookServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
+    }
+
+    pub fn ats(&self) -> AtsServiceClient<AuthChannel> {
+        AtsServiceClient::with_interceptor(self.channel.clone(), self.auth.clone())
     }
 }
 

@@ -36,6 +36,9 @@ pub enum Scope {
     Invites,
     /// Read open jobs, create and read invites: what the browser extension needs.
     Links,
+    /// For an applicant tracking system (Greenhouse, Ashby) calling Beckon as an assessment
+    /// partner: its `/ats/...` routes only.
+    Ats,
 }
 
 impl From<Scope> for ApiKeyScope {
@@ -44,6 +47,7 @@ impl From<Scope> for ApiKeyScope {
             Scope::Admin => ApiKeyScope::Admin,
             Scope::Invites => ApiKeyScope::Invites,
             Scope::Links => ApiKeyScope::Links,
+            Scope::Ats => ApiKeyScope::Ats,
         }
     }
 }

@@ -1,4 +1,5 @@
 //! `invitectl`: the admin command-line client for Beckon's invite-service.
+mod ats;
 mod bulk;
 mod client;
 mod cohorts;
@@ -104,6 +105,10 @@ enum Command {
     /// their delivery attempts, replays.
     #[command(subcommand, alias = "webhook")]
     Webhooks(webhooks::Command),
+    /// Beckon as your ATS's assessment partner (Greenhouse, Ashby): the key Beckon calls the
+    /// ATS back with, and the errors the ATS reported.
+    #[command(subcommand)]
+    Ats(ats::Command),
     /// Print a shell completion script.
     ///
     /// For example: `invitectl completions bash >
@@ -148,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Members(command) => members::run(command, &connector, output).await,
         Command::Keys(command) => keys::run(command, &connector, output).await,
         Command::Webhooks(command) => webhooks::run(command, &connector, output).await,
+        Command::Ats(command) => ats::run(command, &connector, output).await,
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "invitectl", &mut io::stdout());
             Ok(())

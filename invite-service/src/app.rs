@@ -31,18 +31,20 @@ use crate::{
     relay::{self, Relay},
     store::{organization, public, Store},
     webhooks::{self, Deliverer},
+    ats::{self, AtsCallbacks},
 };
 
 /// How often the database is pinged to follow its reachability.
 const DATABASE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The API services this port serves, as health and reflection name them.
-const API_SERVICES: [&str; 6] = [
+const API_SERVICES: [&str; 7] = [
     pb::job_service_server::SERVICE_NAME,
     pb::candidate_service_server::SERVICE_NAME,
     pb::invite_service_server::SERVICE_NAME,
     pb::organization_service_server::SERVICE_NAME,
     pb::webhook_service_server::SERVICE_NAME,
+    pb::ats_service_server::SERVICE_NAME,
     pb::public_registration_service_server::SERVICE_NAME,
 ];
 
@@ -58,13 +60,15 @@ pub struct RunningServer {
     pub progress: Progress,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
-    /// Stops the outbox relay, the cohort worker, the sweeper and the webhook loop.
+    /// Stops the outbox relay, the cohort worker, the sweeper, the webhook loop and the ATS
+    /// callbacks.
     stop_background: watch::Sender<bool>,
     background: Vec<JoinHandle<()>>,
     relay: Arc<Relay>,
     cohort_worker: Arc<CohortWorker>,
     sweeper: Arc<Sweeper>,
     webhooks: Arc<Deliverer>,
+    ats_callbacks: Arc<AtsCallbacks>,
 }
 
 /// What one round of each background job did, run now by `RunningServer::run_background_round`.
@@ -75,6 +79,7 @@ pub struct BackgroundRound {
     pub swept: Swept,
     pub relay: relay::Round,
     pub webhooks: webhooks::Round,
+    pub ats_callbacks: ats::callbacks::Round,
 }
 
 impl BackgroundRound {
@@ -84,6 +89,7 @@ impl BackgroundRound {
             || self.swept.changed_anything()
             || self.relay.rows > 0
             || self.webhooks.attempted > 0
+            || self.ats_callbacks.attempted > 0
     }
 }
 
@@ -103,6 +109,11 @@ impl RunningServer {
         &self.webhooks
     }
 
+    /// The loop that calls applicant tracking systems back: its `run_round` is its loop's.
+    pub fn ats_callbacks(&self) -> &AtsCallbacks {
+        &self.ats_callbacks
+    }
+
     /// The expiry and reminder sweeper: its `run_round` is the round its loop runs.
     pub fn sweeper(&self) -> &Sweeper {
         &self.sweeper
@@ -118,11 +129,13 @@ impl RunningServer {
         let relayed = self.relay.run_round().await;
         // Last: it sends what every other job wrote.
         let posted = self.webhooks.run_round().await;
+        let called = self.ats_callbacks.run_round().await;
         Ok(BackgroundRound {
             cohort_chunk: cohort_chunk.context("cohort worker round")?,
             swept: swept.context("sweep round")?,
             relay: relayed.context("outbox relay round")?,
             webhooks: posted.context("webhook round")?,
+            ats_callbacks: called.context("ATS callback round")?,
         })
     }
 
@@ -236,6 +249,7 @@ pub async fn start_with_notify(
         ))
         .layer(tonic_web::GrpcWebLayer::new())
         .merge(links::router(store.clone(), limits.clone())?)
+        .merge(ats::router(store.clone()))
         // For load balancers and uptime checks that speak plain HTTP.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .route("/readyz", readiness(database_reachable.clone()));
@@ -260,12 +274,14 @@ pub async fn start_with_notify(
     let cohort_worker = Arc::new(CohortWorker::new(store.clone(), progress.clone()));
     let sweeper = Arc::new(Sweeper::new(store.clone(), progress.clone()));
     let webhooks = Arc::new(Deliverer::connect(store.clone(), progress.clone()).await?);
+    let ats_callbacks = Arc::new(AtsCallbacks::new(store.clone(), progress.clone())?);
     let mut background = vec![
         watch_database(&store, health, database_reachable, stop.clone()),
         relay.clone().spawn(stop.clone()),
         cohort_worker.clone().spawn(cohort_work, stop.clone()),
         sweeper.clone().spawn(stop.clone()),
         webhooks.clone().spawn(stop.clone()),
+        ats_callbacks.clone().spawn(stop.clone()),
     ];
     background.extend(store.spawn_checkpointer(stop.clone()));
     background.extend(store.spawn_key_listener(stop));
@@ -284,6 +300,7 @@ pub async fn start_with_notify(
         cohort_worker,
         sweeper,
         webhooks,
+        ats_callbacks,
     })
 }
 
@@ -373,6 +390,7 @@ async fn grpc_routes(
         .add_service(api.invite_service())
         .add_service(api.organization_service())
         .add_service(api.webhook_service())
+        .add_service(api.ats_service())
         .add_service(registrations.server())
         .add_service(health_service)
         .add_service(reflection)

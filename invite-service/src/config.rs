@@ -94,6 +94,12 @@ pub struct Config {
     /// How long webhook messages and attempts are kept (listed, replayable); a message still
     /// pending (being tried, or waiting for an endpoint that is off) is kept until it is not.
     pub webhook_retention_secs: u64,
+    /// Serves the ATS partner routes (`/ats/...`, which take an API key in HTTP Basic auth)
+    /// although `public_base_url` is plain `http://`; off: only behind HTTPS.
+    pub ats_allow_http: bool,
+    /// Ashby's API, where Beckon reports assessments' progress (`assessment.update`).
+    #[serde(deserialize_with = "beckon_common::config::text")]
+    pub ashby_api_url: String,
 }
 
 /// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
@@ -130,6 +136,8 @@ pub const SETTINGS: &[&str] = &[
     "webhook_rate_per_endpoint",
     "webhook_interval_ms",
     "webhook_retention_secs",
+    "ats_allow_http",
+    "ashby_api_url",
 ];
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -174,6 +182,8 @@ impl Default for Config {
             webhook_rate_per_endpoint: Rate::new(100, Period::Second, 100),
             webhook_interval_ms: 250,
             webhook_retention_secs: 30 * 24 * 3600,
+            ats_allow_http: false,
+            ashby_api_url: "https://api.ashbyhq.com".into(),
         }
     }
 }
@@ -231,6 +241,15 @@ impl Config {
                 "public_base_url",
                 "must be an absolute http(s) URL without query, e.g. https://beckon.example.com",
             )),
+        }
+        match url::Url::parse(&self.ashby_api_url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            _ => {
+                return Err(invalid(
+                    "ashby_api_url",
+                    "must be an absolute http(s) URL, e.g. https://api.ashbyhq.com",
+                ))
+            }
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:")
@@ -397,6 +416,11 @@ impl Config {
         self.webhook_retry_schedule
             .parse()
             .map_err(|err: crate::webhooks::ScheduleError| err.to_string())
+    }
+
+    /// Whether the ATS partner routes are served: behind HTTPS, or when allowed over HTTP.
+    pub fn ats_routes_allowed(&self) -> bool {
+        self.ats_allow_http || self.public_base_url.starts_with("https://")
     }
 
     pub fn request_timeout(&self) -> Duration {

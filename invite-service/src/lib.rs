@@ -1,5 +1,6 @@
 //! Beckon's invite-service. See ARCHITECTURE.md at the repository root for the map.
 pub mod app;
+pub mod ats;
 pub mod background;
 pub mod config;
 pub mod db;

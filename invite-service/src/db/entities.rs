@@ -496,3 +496,122 @@ pub mod webhook_attempt {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod ats_interview {
+    use sea_orm::entity::prelude::*;
+
+    use crate::db::values::Ats;
+
+    /// An invite an applicant tracking system asked for, and where it wants to hear back.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ats_interviews")]
+    pub struct Model {
+        /// The invite's id is the ATS's interview (Greenhouse) or assessment (Ashby) id.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub invite_id: Uuid,
+        pub org_id: Uuid,
+        pub ats: Ats,
+        /// The ATS's test (Greenhouse) or assessment type (Ashby): the job's id.
+        pub test_id: String,
+        /// Ashby's application id; empty for Greenhouse.
+        pub application_id: String,
+        /// Where Greenhouse wants its `PATCH` on completion; empty for Ashby.
+        pub callback_url: String,
+        /// The candidate's profile in the ATS.
+        pub profile_url: String,
+        /// Greenhouse: the key it presented, sealed, sent back with the `PATCH` as its docs
+        /// show. `None` for Ashby (the organization's Ashby key is in `ats_connections`).
+        pub credential_sealed: Option<String>,
+        pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod ats_callback {
+    use sea_orm::entity::prelude::*;
+
+    use crate::db::values::{Ats, WebhookDeliveryStatus};
+
+    /// One call back to an ATS about an invite, written with the change it tells of and sent
+    /// until the ATS takes it, in order per invite.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ats_callbacks")]
+    pub struct Model {
+        /// UUIDv7: in the order written.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub invite_id: Uuid,
+        pub ats: Ats,
+        /// The JSON body (Ashby's `assessment.update`); empty for Greenhouse's bodiless `PATCH`.
+        pub body: String,
+        pub status: WebhookDeliveryStatus,
+        pub attempt_count: i32,
+        /// When the next attempt is due; while one is under way, when it may be taken again.
+        pub next_attempt_at: ChronoDateTimeUtc,
+        pub last_response_status: Option<i32>,
+        pub last_error: String,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod ats_connection {
+    use sea_orm::entity::prelude::*;
+
+    use crate::db::values::Ats;
+
+    /// An organization's credential for calling an ATS's API.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ats_connections")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub org_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub ats: Ats,
+        /// Sealed under a key derived from the link key (`domain::seal`).
+        pub api_key_sealed: String,
+        pub updated_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod ats_error {
+    use sea_orm::entity::prelude::*;
+
+    use crate::db::values::Ats;
+
+    /// An error an ATS reported about one of Beckon's answers (Greenhouse's `response_error`).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ats_errors")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub ats: Ats,
+        /// Which of Beckon's answers it was about, e.g. `test_status`.
+        pub api_call: String,
+        pub invite_id: Option<Uuid>,
+        /// The report as the ATS sent it (JSON), cut to a few KiB.
+        pub report: String,
+        pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

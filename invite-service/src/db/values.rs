@@ -35,6 +35,16 @@ pub enum WebhookDeliveryStatus {
     Failed,
 }
 
+/// The applicant tracking systems Beckon is an assessment partner of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum Ats {
+    #[sea_orm(string_value = "greenhouse")]
+    Greenhouse,
+    #[sea_orm(string_value = "ashby")]
+    Ashby,
+}
+
 /// Whether a job takes new invites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]
@@ -160,6 +170,8 @@ pub enum Scope {
     Invites,
     #[sea_orm(string_value = "links")]
     Links,
+    #[sea_orm(string_value = "ats")]
+    Ats,
 }
 
 /// Entries of an invite's audit trail.

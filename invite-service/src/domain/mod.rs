@@ -1,8 +1,10 @@
 //! What Beckon's words mean, free of transport and storage: states and their transitions,
 //! key scopes, input validation and secrets.
+pub mod ats;
 pub mod email;
 pub mod ids;
 pub mod roster;
+pub mod seal;
 pub mod secret;
 pub mod validate;
 pub mod webhook_secret;
@@ -86,6 +88,8 @@ impl ReportedDelivery {
 /// The things a key can be asked to do, each allowed to some scopes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Asking who the key is (GetCaller): every scope may.
+    ReadCaller,
     ReadJobs,
     WriteJobs,
     Candidates,
@@ -98,6 +102,7 @@ pub enum Action {
 impl Action {
     pub fn describe(self) -> &'static str {
         match self {
+            Action::ReadCaller => "asking who the key is",
             Action::ReadJobs => "reading jobs",
             Action::WriteJobs => "changing jobs",
             Action::Candidates => "managing candidates",
@@ -116,8 +121,11 @@ impl Scope {
             Scope::Invites => action != Action::ManageOrganization,
             Scope::Links => matches!(
                 action,
-                Action::ReadJobs | Action::CreateInvites | Action::ReadInvites
+                Action::ReadCaller
+                    | Action::ReadJobs | Action::CreateInvites | Action::ReadInvites
             ),
+            // An ATS key works on the ATS's own routes (`ats/`), which check for it by name.
+            Scope::Ats => action == Action::ReadCaller,
         }
     }
 }
@@ -132,5 +140,6 @@ mod tests {
         assert!(!Scope::Links.allows(Action::ManageInvites));
         assert!(!Scope::Invites.allows(Action::ManageOrganization));
         assert!(Scope::Admin.allows(Action::ManageOrganization));
+        assert!(!Scope::Ats.allows(Action::ReadJobs));
     }
 }

@@ -57,6 +57,11 @@ impl LinkKey {
     pub fn webhook_seal(&self) -> super::webhook_secret::SecretSeal {
         super::webhook_secret::SecretSeal::derive(&self.0)
     }
+
+    /// What seals the credentials Beckon presents to an applicant tracking system's API.
+    pub fn ats_seal(&self) -> super::seal::Seal {
+        super::seal::Seal::derive(&self.0, b"beckon ats credential seal v1")
+    }
 }
 
 /// A job's public registration token: 256 bits straight from the OS CSPRNG. Unlike invite

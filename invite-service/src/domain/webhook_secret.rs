@@ -3,17 +3,15 @@
 //! `v1,<base64 HMAC-SHA256>` of `{id}.{timestamp}.{body}` in `webhook-signature`.
 //!
 //! Unlike link tokens, the sender needs the key itself, not a hash of it, so the database keeps
-//! it sealed (XChaCha20-Poly1305) under a key derived from the link key, which lives outside
+//! it sealed (`seal.rs`: XChaCha20-Poly1305) under a key derived from the link key, which lives outside
 //! the database: a dump alone signs nothing. The endpoint's id is the associated data, so a
 //! sealed secret copied onto another endpoint's row does not open.
 use base64::{engine::general_purpose::STANDARD, Engine};
-use chacha20poly1305::{
-    aead::{Aead, KeyInit, Payload},
-    XChaCha20Poly1305, XNonce,
-};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
+
+use super::seal::{Seal, Unsealed};
 
 /// How Standard Webhooks marks a symmetric signing secret.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -22,9 +20,6 @@ const GENERATED_BYTES: usize = 32;
 /// The spec's bounds for a symmetric secret: 192 to 512 bits.
 const MIN_BYTES: usize = 24;
 const MAX_BYTES: usize = 64;
-const NONCE_BYTES: usize = 24;
-/// A sealed secret is `v1.` and base64 of (nonce ‖ ciphertext).
-const SEALED_PREFIX: &str = "v1.";
 /// What the seal key is derived under, so the link key's other uses never meet this one.
 const SEAL_LABEL: &[u8] = b"beckon webhook signing secret seal v1";
 
@@ -102,9 +97,8 @@ pub fn sign(secrets: &[&SigningSecret], msg_id: &str, timestamp: i64, body: &[u8
 
 /// Seals signing secrets for the database and opens them again. Made from the link key
 /// (`LinkKey::webhook_seal`), so every replica that can make links can open them.
-pub struct SecretSeal {
-    cipher: XChaCha20Poly1305,
-}
+#[derive(Debug)]
+pub struct SecretSeal(Seal);
 
 /// Why a stored signing secret could not be opened.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -119,64 +113,23 @@ pub enum SealError {
 }
 
 impl SecretSeal {
-    /// The seal under `root_key` (the link key's bytes): its key is HMAC-SHA256(root, label).
+    /// The seal under `root_key` (the link key's bytes).
     pub(crate) fn derive(root_key: &[u8]) -> Self {
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(root_key).expect("HMAC accepts keys of any length");
-        mac.update(SEAL_LABEL);
-        let key: [u8; 32] = mac.finalize().into_bytes().into();
-        Self {
-            cipher: XChaCha20Poly1305::new(&key.into()),
-        }
+        Self(Seal::derive(root_key, SEAL_LABEL))
     }
 
     /// `v1.` + base64(nonce ‖ ciphertext), bound to `endpoint_id`.
     pub fn seal(&self, secret: &SigningSecret, endpoint_id: Uuid) -> String {
-        let mut nonce = [0u8; NONCE_BYTES];
-        getrandom::fill(&mut nonce).expect("operating system random number generator failed");
-        let sealed = self
-            .cipher
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: secret.key(),
-                    aad: endpoint_id.as_bytes(),
-                },
-            )
-            // Encryption fails only for messages of gigabytes; a secret is at most 64 bytes.
-            .expect("XChaCha20-Poly1305 seals a short message");
-        let mut body = nonce.to_vec();
-        body.extend_from_slice(&sealed);
-        format!("{SEALED_PREFIX}{}", STANDARD.encode(body))
+        self.0.seal(secret.key(), endpoint_id)
     }
 
     /// Opens what `seal` made for the same endpoint.
     pub fn open(&self, sealed: &str, endpoint_id: Uuid) -> Result<SigningSecret, SealError> {
-        let encoded = sealed
-            .strip_prefix(SEALED_PREFIX)
-            .ok_or(SealError::UnknownFormat)?;
-        let body = STANDARD.decode(encoded).map_err(|_| SealError::WontOpen)?;
-        if body.len() < NONCE_BYTES {
-            return Err(SealError::WontOpen);
+        match self.0.open(sealed, endpoint_id) {
+            Ok(key) => Ok(SigningSecret(key)),
+            Err(Unsealed::UnknownFormat) => Err(SealError::UnknownFormat),
+            Err(Unsealed::WontOpen) => Err(SealError::WontOpen),
         }
-        let (nonce, ciphertext) = body.split_at(NONCE_BYTES);
-        let key = self
-            .cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: endpoint_id.as_bytes(),
-                },
-            )
-            .map_err(|_| SealError::WontOpen)?;
-        Ok(SigningSecret(key))
-    }
-}
-
-impl std::fmt::Debug for SecretSeal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretSeal(..)")
     }
 }
 

@@ -98,6 +98,7 @@ pub fn scope(scope: Scope) -> pb::ApiKeyScope {
         Scope::Admin => pb::ApiKeyScope::Admin,
         Scope::Invites => pb::ApiKeyScope::Invites,
         Scope::Links => pb::ApiKeyScope::Links,
+        Scope::Ats => pb::ApiKeyScope::Ats,
     }
 }
 
@@ -106,8 +107,9 @@ pub fn parse_scope(v: &mut Violations, field: &str, value: i32) -> Option<Scope>
         Ok(pb::ApiKeyScope::Admin) => Some(Scope::Admin),
         Ok(pb::ApiKeyScope::Invites) => Some(Scope::Invites),
         Ok(pb::ApiKeyScope::Links) => Some(Scope::Links),
+        Ok(pb::ApiKeyScope::Ats) => Some(Scope::Ats),
         Ok(pb::ApiKeyScope::Unspecified) => {
-            v.add(field, "is required: ADMIN, INVITES or LINKS");
+            v.add(field, "is required: ADMIN, INVITES, LINKS or ATS");
             None
         }
         Err(_) => {

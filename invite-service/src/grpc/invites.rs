@@ -143,6 +143,7 @@ impl InviteService for Api {
                 source,
                 inviter_member_id,
                 remind_after,
+                ats: None,
             };
             let created = invites::create(&self.store, &caller, new, request).await?;
             Ok(pb::CreateInviteResponse {

@@ -1,6 +1,7 @@
 //! The gRPC edge: the only code that knows prost types and `tonic::Status`. Each handler
 //! authorizes the caller, validates the message into domain input, calls `crate::store`, and
 //! converts the answer back.
+mod ats;
 mod candidates;
 mod cohorts;
 mod convert;

@@ -19,8 +19,7 @@ impl OrganizationService for Api {
         &self,
         request: Request<pb::GetCallerRequest>,
     ) -> Result<Response<pb::Caller>, Status> {
-        // Any valid key may ask who it is: ReadJobs is allowed to every scope.
-        self.call(request, Action::ReadJobs, |caller, _| async move {
+        self.call(request, Action::ReadCaller, |caller, _| async move {
             let (organization, key) = org::caller_details(&self.store, &caller).await?;
             Ok(pb::Caller {
                 organization_id: organization.id.to_string(),

@@ -20,7 +20,7 @@ use super::{
     writer, Caller, Store,
 };
 use crate::{
-    db::entities::{candidate, idempotency_key, invite, invite_event, invite_label, job, member},
+    db::entities::{ats_interview, candidate, idempotency_key, invite, invite_event, invite_label, job, member},
     domain::{
         email::Email, ids::JobId, secret, webhooks::WebhookEvent, DeliveryStatus, EventKind,
         InviteStatus, JobState, MessageKind,
@@ -61,6 +61,8 @@ pub struct NewInvite {
     pub inviter_member_id: Option<Uuid>,
     /// One reminder this long after creation, if the candidate has not started by then.
     pub remind_after: Option<chrono::Duration>,
+    /// The applicant tracking system that asked for the invite, kept with it.
+    pub ats: Option<super::ats::AtsReference>,
 }
 
 /// An invite together with its link: only creates and reissues return one.
@@ -173,6 +175,7 @@ pub(crate) async fn create_many(
     let mut events = Vec::with_capacity(drafts.len());
     let mut happenings = Vec::with_capacity(drafts.len());
     let mut keys = Vec::new();
+    let mut interviews = Vec::new();
     for (_, draft) in &drafts {
         let CreateRequest {
             caller,
@@ -235,6 +238,11 @@ pub(crate) async fn create_many(
             actor: caller.actor(),
             detail: detail.into(),
         });
+        interviews.extend(
+            new.ats
+                .as_ref()
+                .map(|r| r.row(id, caller.org_id, &context.link_key, at)),
+        );
         // The link is derived again on a retry: nothing secret to keep.
         keys.extend(idempotency.as_ref().map(|i| i.row(id, None)));
     }
@@ -256,6 +264,11 @@ pub(crate) async fn create_many(
     invite_event::Entity::insert_many(events)
         .exec_without_returning(txn)
         .await?;
+    if !interviews.is_empty() {
+        ats_interview::Entity::insert_many(interviews)
+            .exec_without_returning(txn)
+            .await?;
+    }
     webhooks::emit::invites(txn, &happenings).await?;
     let messages: Vec<(&invite::Model, NewOutbox)> = invites
         .iter()

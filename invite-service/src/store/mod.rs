@@ -1,6 +1,7 @@
 //! Operations on Beckon's data: each function validates what the domain requires, runs in one
 //! transaction, and returns rows as sea-orm models. Every query is scoped to the caller's
 //! organization. Nothing here knows about gRPC or HTTP.
+pub mod ats;
 pub mod candidates;
 pub mod cohorts;
 pub mod idempotency;

@@ -15,8 +15,8 @@ use std::{
 use anyhow::Context;
 use reqwest::{
     dns::{Addrs, Name, Resolve, Resolving},
-    header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER},
-    redirect, StatusCode,
+    header::{HeaderMap, HeaderValue, CONTENT_TYPE, RETRY_AFTER},
+    redirect, Method, StatusCode,
 };
 use url::Url;
 
@@ -114,22 +114,41 @@ impl Sender {
     /// POSTs `body` to `url` with the webhook headers. Never fails: every outcome is an
     /// `AttemptResult` for the delivery loop to record.
     pub async fn post(&self, url: &Url, headers: WebhookHeaders, body: Vec<u8>) -> AttemptResult {
+        let mut fields = HeaderMap::new();
+        fields.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in [
+            ("webhook-id", headers.id),
+            ("webhook-timestamp", headers.timestamp.to_string()),
+            ("webhook-signature", headers.signature),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                fields.insert(name, value);
+            }
+        }
+        self.send(Method::POST, url, fields, Some(body)).await
+    }
+
+    /// Sends one request to `url` under the same rules as a webhook (the destination checked,
+    /// no redirect, the timeout, the answer's start kept): what Beckon's calls back to an
+    /// applicant tracking system go through. Never fails.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: Option<Vec<u8>>,
+    ) -> AttemptResult {
         let started = Instant::now();
         // reqwest calls the resolver only for names; an IP literal is checked here. The URL
         // was checked when it was saved, but the policy may have changed since.
         if let Err(refused) = self.policy.check_url(url.as_str()) {
             return AttemptResult::failed(refused.to_string(), started.elapsed());
         }
-        let sent = self
-            .client
-            .post(url.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header("webhook-id", headers.id)
-            .header("webhook-timestamp", headers.timestamp.to_string())
-            .header("webhook-signature", headers.signature)
-            .body(body)
-            .send()
-            .await;
+        let mut request = self.client.request(method, url.clone()).headers(headers);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let sent = request.send().await;
         let latency = started.elapsed();
         let mut response = match sent {
             Ok(response) => response,

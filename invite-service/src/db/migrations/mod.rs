@@ -11,6 +11,7 @@ mod m20261201_000001_json_lists;
 mod m20261201_000002_webhooks;
 mod m20261201_000003_webhook_disabled_notices;
 mod m20261201_000004_claim_by_due_time;
+mod m20261202_000001_ats_partners;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_webhooks::Webhooks),
             Box::new(m20261201_000003_webhook_disabled_notices::WebhookDisabledNotices),
             Box::new(m20261201_000004_claim_by_due_time::ClaimByDueTime),
+            Box::new(m20261202_000001_ats_partners::AtsPartners),
         ]
     }
 }

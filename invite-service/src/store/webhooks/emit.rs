@@ -1,6 +1,7 @@
 //! The webhook outbox: a message for each event an enabled endpoint of the organization takes,
 //! with one delivery per such endpoint, written in the caller's transaction, so an event is
-//! sent exactly when the change it tells of commits. An organization without endpoints pays
+//! sent exactly when the change it tells of commits; the calls back an ATS is owed are written
+//! here too (`store::ats::callbacks`). An organization without endpoints pays
 //! one indexed read per transaction.
 use std::collections::HashMap;
 
@@ -36,6 +37,8 @@ pub(crate) async fn invites(
     if happenings.is_empty() {
         return Ok(());
     }
+    // The ATS an invite came from hears of it too, through its own outbox.
+    crate::store::ats::callbacks::emit(db, happenings).await?;
     let mut orgs: Vec<Uuid> = happenings.iter().map(|h| h.org_id).collect();
     orgs.sort_unstable();
     orgs.dedup();
