@@ -96,7 +96,14 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
                         .field("report", e.report.as_str())
                 })
                 .collect();
-            let columns = ["id", "create_time", "ats", "api_call", "invite_id", "report"];
+            let columns = [
+                "id",
+                "create_time",
+                "ats",
+                "api_call",
+                "invite_id",
+                "report",
+            ];
             format.print_list("errors", &records, &columns)
         }
     }

@@ -4,8 +4,8 @@
 use std::{future::Future, path::PathBuf, time::Duration};
 
 use beckon_proto::invite::v1::{
-    ats_service_client::AtsServiceClient, invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
-    organization_service_client::OrganizationServiceClient,
+    ats_service_client::AtsServiceClient, invite_service_client::InviteServiceClient,
+    job_service_client::JobServiceClient, organization_service_client::OrganizationServiceClient,
     webhook_service_client::WebhookServiceClient,
 };
 use tonic::{

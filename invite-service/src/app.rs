@@ -23,6 +23,7 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
+    ats::{self, AtsCallbacks},
     background::{CohortWorker, Sweeper, Swept},
     config::Config,
     config::Secret,
@@ -31,7 +32,6 @@ use crate::{
     relay::{self, Relay},
     store::{organization, public, Store},
     webhooks::{self, Deliverer},
-    ats::{self, AtsCallbacks},
 };
 
 /// How often the database is pinged to follow its reachability.

@@ -1,5 +1,6 @@
 //! Test support: boots the real invite-service on port 0 with a database of its own (a SQLite
 //! file, or a fresh PostgreSQL database) and gives typed gRPC clients and an HTTP client.
+pub mod ats;
 pub mod edge;
 pub mod logs;
 pub mod notify;
@@ -10,8 +11,9 @@ pub mod webhooks;
 use std::net::SocketAddr;
 
 use beckon_proto::invite::v1::{
-    candidate_service_client::CandidateServiceClient, invite_service_client::InviteServiceClient,
-    job_service_client::JobServiceClient, organization_service_client::OrganizationServiceClient,
+    ats_service_client::AtsServiceClient, candidate_service_client::CandidateServiceClient,
+    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
+    organization_service_client::OrganizationServiceClient,
     webhook_service_client::WebhookServiceClient, ApiKeyScope, CreateApiKeyRequest,
     CreateInviteRequest, CreateInviteResponse, CreateJobRequest, Job,
 };
@@ -184,6 +186,8 @@ impl TestApp {
             cors_origins: vec![EXTENSION_ORIGIN.to_string()],
             max_db_connections: 8,
             relay_interval_ms: 50,
+            // An ATS may call over the test's plain HTTP.
+            ats_allow_http: true,
             ..Config::default()
         };
         Self::boot(backend, config, data_dir, notify).await
@@ -366,6 +370,19 @@ impl TestApp {
 
     pub fn webhooks_as(&self, key: &str) -> WebhookServiceClient<Authed> {
         WebhookServiceClient::with_interceptor(self.channel.clone(), Self::auth(key))
+    }
+
+    /// One round of every background job, now (the rounds their loops run).
+    pub async fn run_background_round(&self) -> invite_service::app::BackgroundRound {
+        let server = self.server.as_ref().expect("server running");
+        server
+            .run_background_round()
+            .await
+            .expect("a background round")
+    }
+
+    pub fn ats(&self) -> AtsServiceClient<Authed> {
+        AtsServiceClient::with_interceptor(self.channel.clone(), Self::auth(&self.admin_key))
     }
 
     /// A client that sends no key at all.

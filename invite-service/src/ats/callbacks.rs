@@ -154,7 +154,10 @@ impl AtsCallbacks {
                 self.sender.send(Method::PATCH, &url, headers, None).await
             }
             Ats::Ashby => {
-                headers.insert(ACCEPT, HeaderValue::from_static("application/json; version=1"));
+                headers.insert(
+                    ACCEPT,
+                    HeaderValue::from_static("application/json; version=1"),
+                );
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
                 let body = callback.body.clone().into_bytes();
                 self.sender
@@ -192,7 +195,11 @@ impl AtsCallbacks {
                     (None, false) => format!(
                         "answered {}: {}",
                         result.status.unwrap_or(0),
-                        result.response_excerpt.chars().take(300).collect::<String>()
+                        result
+                            .response_excerpt
+                            .chars()
+                            .take(300)
+                            .collect::<String>()
                     ),
                 };
                 (result.status, error, result.retry_after)

@@ -15,9 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{
-    authenticate, message_of, presented_key, start_interview, status_of, Ask, Started,
-};
+use super::{authenticate, message_of, presented_key, start_interview, status_of, Ask, Started};
 use crate::{
     domain::{
         ats::{greenhouse_status, Ats},
@@ -49,7 +47,11 @@ fn refuse(err: ServiceError) -> Response {
     } else {
         status
     };
-    (status, Json(json!({"errors": [message_of(&err, Ats::Greenhouse)]}))).into_response()
+    (
+        status,
+        Json(json!({"errors": [message_of(&err, Ats::Greenhouse)]})),
+    )
+        .into_response()
 }
 
 /// `GET list_tests`: the organization's open jobs.
@@ -97,7 +99,8 @@ async fn send_test(
 ) -> Response {
     let answer = async {
         let caller = authenticate(&store, &headers).await?;
-        let Json(body) = body.map_err(|rejection| ServiceError::invalid("body", rejection.body_text()))?;
+        let Json(body) =
+            body.map_err(|rejection| ServiceError::invalid("body", rejection.body_text()))?;
         let ask = read_send_test(&store, body)?;
         let ask = Ask {
             reference: AtsReference {
@@ -128,7 +131,11 @@ fn read_send_test(store: &Store, body: SendTest) -> Result<Ask, ServiceError> {
     let candidate = body.candidate;
     let text = |value: &Option<String>| value.as_deref().unwrap_or("").trim().to_string();
     let email = v.required_email("candidate.email", &text(&candidate.email));
-    let first = v.single_line("candidate.first_name", &text(&candidate.first_name), MAX_NAME);
+    let first = v.single_line(
+        "candidate.first_name",
+        &text(&candidate.first_name),
+        MAX_NAME,
+    );
     let last = v.single_line("candidate.last_name", &text(&candidate.last_name), MAX_NAME);
     let name = match (first.is_empty(), text(&candidate.preferred_name)) {
         (true, preferred) if !preferred.is_empty() => {

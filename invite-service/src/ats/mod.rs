@@ -8,8 +8,8 @@
 //! The ATS authenticates with an API key of the `ats` scope as the HTTP Basic user name and a
 //! blank password, as Greenhouse's contract has it; Ashby is given the same. Any other key,
 //! or none, is 401; another organization's ids are 404.
-pub mod callbacks;
 mod ashby;
+pub mod callbacks;
 mod greenhouse;
 
 use axum::{
@@ -124,7 +124,11 @@ enum Started {
 /// Makes the invite an ATS asks for and emails it, or answers with the live one the same
 /// application (Ashby) or callback URL (Greenhouse) already has: a retry, or a twin racing it,
 /// gets the same interview. The live-external-id index decides races.
-async fn start_interview(store: &Store, caller: &Caller, ask: Ask) -> Result<Started, ServiceError> {
+async fn start_interview(
+    store: &Store,
+    caller: &Caller,
+    ask: Ask,
+) -> Result<Started, ServiceError> {
     let external_id = ask.reference.external_id();
     let existing = |found: Option<Interview>| {
         found.map(|interview| {
@@ -143,12 +147,13 @@ async fn start_interview(store: &Store, caller: &Caller, ask: Ask) -> Result<Sta
     }
     // The ATS shows why no email can go (Ashby's 422), instead of an invite that fails later.
     // Without notify-service, a suppressed address is found when its email fails.
-    let suppressed = crate::relay::suppressed_among(&store.config, vec![ask.email.as_str().to_string()])
-        .await
-        .unwrap_or_else(|err| {
-            tracing::warn!(error = ?err, "could not check suppressions for an ATS invite");
-            Default::default()
-        });
+    let suppressed =
+        crate::relay::suppressed_among(&store.config, vec![ask.email.as_str().to_string()])
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = ?err, "could not check suppressions for an ATS invite");
+                Default::default()
+            });
     if suppressed.contains(ask.email.as_str()) {
         return Err(ServiceError::precondition(
             "ADDRESS_SUPPRESSED",

@@ -121,8 +121,7 @@ impl Scope {
             Scope::Invites => action != Action::ManageOrganization,
             Scope::Links => matches!(
                 action,
-                Action::ReadCaller
-                    | Action::ReadJobs | Action::CreateInvites | Action::ReadInvites
+                Action::ReadCaller | Action::ReadJobs | Action::CreateInvites | Action::ReadInvites
             ),
             // An ATS key works on the ATS's own routes (`ats/`), which check for it by name.
             Scope::Ats => action == Action::ReadCaller,

@@ -19,7 +19,11 @@ impl Api {
         pb::ats_service_server::AtsServiceServer::new(self.clone()).max_decoding_message_size(limit)
     }
 
-    async fn ats_connection(&self, caller: &Caller, ats: Ats) -> Result<pb::AtsConnection, ServiceError> {
+    async fn ats_connection(
+        &self,
+        caller: &Caller,
+        ats: Ats,
+    ) -> Result<pb::AtsConnection, ServiceError> {
         let set_at = store_ats::api_key_set_at(&self.store, caller, ats).await?;
         Ok(pb::AtsConnection {
             ats: wire_ats(ats) as i32,
@@ -57,21 +61,25 @@ impl AtsService for Api {
         &self,
         request: Request<pb::SetAtsApiKeyRequest>,
     ) -> Result<Response<pb::AtsConnection>, Status> {
-        self.call(request, Action::ManageOrganization, |caller, req| async move {
-            let mut v = Violations::new();
-            let ats = parse_ats(&mut v, req.ats);
-            if ats == Some(Ats::Greenhouse) {
-                v.add(
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let ats = parse_ats(&mut v, req.ats);
+                if ats == Some(Ats::Greenhouse) {
+                    v.add(
                     "ats",
                     "Greenhouse needs no key of its own: its callbacks carry the key it presents",
                 );
-            }
-            let key = v.single_line("api_key", &req.api_key, MAX_API_KEY);
-            let ats = v.finish_with("ats", ats)?;
-            let key = (!key.is_empty()).then_some(key);
-            store_ats::set_api_key(&self.store, &caller, ats, key.as_deref()).await?;
-            self.ats_connection(&caller, ats).await
-        })
+                }
+                let key = v.single_line("api_key", &req.api_key, MAX_API_KEY);
+                let ats = v.finish_with("ats", ats)?;
+                let key = (!key.is_empty()).then_some(key);
+                store_ats::set_api_key(&self.store, &caller, ats, key.as_deref()).await?;
+                self.ats_connection(&caller, ats).await
+            },
+        )
         .await
     }
 
@@ -79,12 +87,16 @@ impl AtsService for Api {
         &self,
         request: Request<pb::GetAtsConnectionRequest>,
     ) -> Result<Response<pb::AtsConnection>, Status> {
-        self.call(request, Action::ManageOrganization, |caller, req| async move {
-            let mut v = Violations::new();
-            let ats = parse_ats(&mut v, req.ats);
-            let ats = v.finish_with("ats", ats)?;
-            self.ats_connection(&caller, ats).await
-        })
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let ats = parse_ats(&mut v, req.ats);
+                let ats = v.finish_with("ats", ats)?;
+                self.ats_connection(&caller, ats).await
+            },
+        )
         .await
     }
 
@@ -92,29 +104,36 @@ impl AtsService for Api {
         &self,
         request: Request<pb::ListAtsErrorsRequest>,
     ) -> Result<Response<pb::ListAtsErrorsResponse>, Status> {
-        self.call(request, Action::ManageOrganization, |caller, req| async move {
-            let size = match req.page_size {
-                0 => 100,
-                n if (1..=1000).contains(&n) => n as u64,
-                _ => {
-                    return Err(ServiceError::invalid("page_size", "must be between 0 and 1000"))
-                }
-            };
-            let errors = store_ats::list_errors(&self.store, &caller, size).await?;
-            Ok(pb::ListAtsErrorsResponse {
-                errors: errors
-                    .into_iter()
-                    .map(|e| pb::AtsError {
-                        id: e.id.to_string(),
-                        ats: wire_ats(e.ats) as i32,
-                        api_call: e.api_call,
-                        invite_id: e.invite_id.map(|id| id.to_string()).unwrap_or_default(),
-                        report: e.report,
-                        create_time: Some(convert::timestamp(e.created_at)),
-                    })
-                    .collect(),
-            })
-        })
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let size = match req.page_size {
+                    0 => 100,
+                    n if (1..=1000).contains(&n) => n as u64,
+                    _ => {
+                        return Err(ServiceError::invalid(
+                            "page_size",
+                            "must be between 0 and 1000",
+                        ))
+                    }
+                };
+                let errors = store_ats::list_errors(&self.store, &caller, size).await?;
+                Ok(pb::ListAtsErrorsResponse {
+                    errors: errors
+                        .into_iter()
+                        .map(|e| pb::AtsError {
+                            id: e.id.to_string(),
+                            ats: wire_ats(e.ats) as i32,
+                            api_call: e.api_call,
+                            invite_id: e.invite_id.map(|id| id.to_string()).unwrap_or_default(),
+                            report: e.report,
+                            create_time: Some(convert::timestamp(e.created_at)),
+                        })
+                        .collect(),
+                })
+            },
+        )
         .await
     }
 }

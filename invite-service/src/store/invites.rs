@@ -20,7 +20,9 @@ use super::{
     writer, Caller, Store,
 };
 use crate::{
-    db::entities::{ats_interview, candidate, idempotency_key, invite, invite_event, invite_label, job, member},
+    db::entities::{
+        ats_interview, candidate, idempotency_key, invite, invite_event, invite_label, job, member,
+    },
     domain::{
         email::Email, ids::JobId, secret, webhooks::WebhookEvent, DeliveryStatus, EventKind,
         InviteStatus, JobState, MessageKind,

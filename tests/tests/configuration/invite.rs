@@ -148,6 +148,12 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     );
     given.set("webhook_interval_ms", "500", json!(500));
     given.set("webhook_retention_secs", "604800", json!(604800));
+    given.set("ats_allow_http", "true", json!(true));
+    given.set(
+        "ashby_api_url",
+        "https://ashby.example.test/api/",
+        json!("https://ashby.example.test/api/"),
+    );
 
     let mut command = invite_service();
     given.apply(&mut command);
@@ -338,6 +344,8 @@ webhook_disable_after_secs = 3600
 webhook_rate_per_endpoint = "7/second burst 7"
 webhook_interval_ms = 300
 webhook_retention_secs = 86400
+ats_allow_http = true
+ashby_api_url = "http://127.0.0.1:9/ashby/"
 "#,
         data_dir = data_dir.display(),
     );
@@ -382,6 +390,8 @@ webhook_retention_secs = 86400
         "webhook_rate_per_endpoint": "7/second burst 7",
         "webhook_interval_ms": 300,
         "webhook_retention_secs": 86400,
+        "ats_allow_http": true,
+        "ashby_api_url": "http://127.0.0.1:9/ashby/",
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");
@@ -469,6 +479,14 @@ async fn a_bad_value_is_refused_once_with_exit_status_2_naming_setting_and_varia
         "`webhook_retention_secs`",
         "BECKON_WEBHOOK_RETENTION_SECS",
         "between 1 and",
+    ]);
+
+    let mut command = base();
+    command.env("BECKON_ASHBY_API_URL", "api.ashbyhq.com");
+    refused(command).await.assert_one_line(&[
+        "`ashby_api_url`",
+        "BECKON_ASHBY_API_URL",
+        "absolute http(s) URL",
     ]);
 
     // notify-service's settings, read in this process, are refused the same way.

@@ -58,13 +58,51 @@ async fn secrets_stay_sealed_while_mail_waits(backend: Backend, queue: QueueBack
         what: "the bootstrap admin key".into(),
         value: app.admin_key.clone(),
     }];
-    for scope in [ApiKeyScope::Admin, ApiKeyScope::Invites, ApiKeyScope::Links] {
+    let mut ats_key = String::new();
+    for scope in [
+        ApiKeyScope::Admin,
+        ApiKeyScope::Invites,
+        ApiKeyScope::Links,
+        ApiKeyScope::Ats,
+    ] {
         let key = app.key_with_scope(scope).await;
+        if scope == ApiKeyScope::Ats {
+            ats_key = key.clone();
+        }
         shown.push(Shown {
             what: format!("the {scope:?} API key"),
             value: key,
         });
     }
+    // Greenhouse's key is kept (sealed) for its callback; the organization's Ashby key too.
+    let (status, sent) = beckon_tests::ats::AtsDouble::start()
+        .await
+        .call(
+            reqwest::Method::POST,
+            &format!("{}/ats/greenhouse/send_test", app.base_url),
+            &ats_key,
+            Some(serde_json::json!({
+                "partner_test_id": app.create_job("Greenhouse test").await.id,
+                "candidate": {"first_name": "Harry", "last_name": "Potter",
+                              "email": "hpotter@hogwarts.edu",
+                              "greenhouse_profile_url": "https://app.greenhouse.io/people/1"},
+                "url": "https://app.greenhouse.io/integrations/testing_partners/take_home_tests/1"
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let interview = sent["partner_interview_id"]
+        .as_str()
+        .expect("an interview")
+        .to_string();
+    let ashby_key = format!("ashby-{}", uuid::Uuid::new_v4().simple());
+    app.ats()
+        .set_ats_api_key(SetAtsApiKeyRequest {
+            ats: Ats::Ashby as i32,
+            api_key: ashby_key.clone(),
+        })
+        .await
+        .expect("set the Ashby key");
     // A webhook endpoint's signing secret is sealed at rest, like the links.
     let endpoint = app
         .webhooks()
@@ -129,6 +167,10 @@ async fn secrets_stay_sealed_while_mail_waits(backend: Backend, queue: QueueBack
     }
     secrets.extend(shown);
     secrets.push(Shown {
+        what: "the organization's Ashby API key".into(),
+        value: ashby_key,
+    });
+    secrets.push(Shown {
         what: "the webhook signing secret (its key part)".into(),
         value: key_part,
     });
@@ -148,6 +190,16 @@ async fn secrets_stay_sealed_while_mail_waits(backend: Backend, queue: QueueBack
             "the email to {email} waits for SMTP"
         );
     }
+    let waiting = app
+        .invite_when(&interview, |i| {
+            i.delivery_status == DeliveryStatus::Deferred as i32
+        })
+        .await;
+    assert_eq!(
+        waiting.delivery_status,
+        DeliveryStatus::Deferred as i32,
+        "Greenhouse's invite email waits for SMTP"
+    );
     assert!(smtp.refused() > 0, "SMTP refused the attempts");
 
     let at_rest = everything_at_rest(&app, &notify_config).await;
@@ -155,7 +207,7 @@ async fn secrets_stay_sealed_while_mail_waits(backend: Backend, queue: QueueBack
     let sealed = sealed_variables(&notify_config).await;
     assert_eq!(
         sealed.len(),
-        INVITES,
+        INVITES + 1,
         "every waiting delivery holds sealed variables"
     );
 

@@ -89,6 +89,7 @@ async fn reflection_lists_exactly_the_services_of_this_port(backend: Backend) {
     assert_eq!(
         listed_services(app.channel.clone()).await,
         [
+            "beckon.invite.v1.AtsService",
             "beckon.invite.v1.CandidateService",
             "beckon.invite.v1.InviteService",
             "beckon.invite.v1.JobService",

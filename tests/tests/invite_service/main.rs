@@ -2,6 +2,7 @@
 //! database of its own, every test run against both SQLite and PostgreSQL.
 mod api;
 mod at_rest;
+mod ats;
 mod bad_input;
 mod batches;
 mod cohorts;

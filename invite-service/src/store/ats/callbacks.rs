@@ -143,7 +143,8 @@ fn ashby_update(
     };
     match progress {
         Progress::Cancelled { reason } => {
-            body["cancelled_reason"] = value("beckon_cancelled_reason", "Cancelled", "string", reason);
+            body["cancelled_reason"] =
+                value("beckon_cancelled_reason", "Cancelled", "string", reason);
         }
         Progress::Completed => {
             body["assessment_status"] = value("beckon_status", "Status", "string", status);
@@ -290,7 +291,10 @@ async fn credential(
                 .one(&store.read)
                 .await?;
             let key = connection.and_then(|c| {
-                open(&c.api_key_sealed, connection_owner(callback.org_id, Ats::Ashby))
+                open(
+                    &c.api_key_sealed,
+                    connection_owner(callback.org_id, Ats::Ashby),
+                )
             });
             Ok((String::new(), key))
         }

@@ -1,0 +1,769 @@
+//! Beckon as an assessment partner, from the ATS's side: `AtsDouble` makes the calls
+//! Greenhouse's and Ashby's docs describe, with their documented bodies, and receives Beckon's
+//! calls back. On both databases.
+use base64::{engine::general_purpose::STANDARD, Engine};
+use beckon_proto::invite::v1::*;
+use beckon_tests::{ats::AtsDouble, on_both_databases, Backend, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+on_both_databases!(
+    greenhouse_sends_a_test_and_hears_when_it_is_complete,
+    greenhouse_calls_are_authenticated_and_scoped_to_the_organization,
+    ashby_starts_an_assessment_and_hears_every_change_in_order,
+    ashby_is_told_why_an_assessment_cannot_start,
+    a_callback_receiver_that_was_down_gets_every_call_in_order,
+    identical_asks_at_once_make_one_invite,
+    the_routes_are_served_only_behind_https_unless_allowed,
+);
+
+/// A server whose calls back may go to the double on loopback, retried fast, serving the ATS
+/// routes over plain HTTP, with Ashby's API on the double.
+async fn app_for(backend: Backend, double: &AtsDouble) -> TestApp {
+    let ashby = double.url("/ashby/");
+    TestApp::spawn_with(backend, |config| {
+        config.ats_allow_http = true;
+        config.ashby_api_url = ashby;
+        config.webhook_allow_http = true;
+        config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
+        config.webhook_retry_schedule = "100ms 100ms 100ms 100ms 100ms 100ms 100ms".into();
+    })
+    .await
+}
+
+fn route(app: &TestApp, path: &str) -> String {
+    format!("{}/ats/{path}", app.base_url)
+}
+
+/// Greenhouse's documented `send_test` body, for `test` and `url`.
+fn send_test_body(test: &str, email: &str, url: &str) -> Value {
+    json!({
+        "partner_test_id": test,
+        "candidate": {
+            "first_name": "Harry",
+            "last_name": "Potter",
+            "preferred_name": null,
+            "resume_url": "https://hogwarts.com/resume",
+            "phone_number": "123-456-7890",
+            "email": email,
+            "greenhouse_profile_url": "https://app.greenhouse.io/people/17681532?application_id=26234709"
+        },
+        "sent_by": "test_sender@example.org",
+        "url": url
+    })
+}
+
+/// Ashby's `assessment.start` body, as its schema has it.
+fn start_body(assessment_type: &str, application: &str, email: &str) -> Value {
+    json!({
+        "assessment_type_id": assessment_type,
+        "candidate": {
+            "ashby_id": "c0a8e0a4-1f7e-4d1c-9a57-6a8a4b6b2f11",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": email,
+            "ashby_profile_url": "https://app.ashbyhq.com/candidates/c0a8e0a4"
+        },
+        "application": {"ashby_id": application, "status": "Active"},
+        "job": {
+            "ashby_id": "5b1e8a47-0d44-4b1e-9a0f-3c6f2b8e7d21",
+            "name": "Backend engineer",
+            "ashby_job_url": "https://app.ashbyhq.com/jobs/5b1e8a47",
+            "hiringTeam": [{"userId": "u1", "firstName": "Grace", "lastName": "Hopper",
+                            "email": "grace@example.com", "role": "Hiring Manager"}]
+        }
+    })
+}
+
+/// Starts the invite as the candidate would: a new link (a reissue), then its Start button.
+async fn candidate_starts(app: &TestApp, invite_id: &str) {
+    let link = app
+        .invites()
+        .reissue_invite(ReissueInviteRequest {
+            id: invite_id.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("reissue")
+        .into_inner()
+        .link_url;
+    assert_eq!(app.post(&format!("{link}/start")).await.status(), 303);
+}
+
+async fn candidate_submits(app: &TestApp, invite_id: &str) {
+    candidate_starts(app, invite_id).await;
+    app.invites()
+        .complete_invite(CompleteInviteRequest {
+            id: invite_id.into(),
+        })
+        .await
+        .expect("complete");
+}
+
+fn basic(key: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{key}:")))
+}
+
+async fn greenhouse_sends_a_test_and_hears_when_it_is_complete(backend: Backend) {
+    let double = AtsDouble::start().await;
+    let app = app_for(backend, &double).await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    let job = app.create_job("Backend engineer").await;
+    let closed = app.create_job("Closed role").await;
+    app.jobs()
+        .update_job(UpdateJobRequest {
+            job: Some(Job {
+                id: closed.id.clone(),
+                state: JobState::Closed as i32,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["state".into()],
+            }),
+        })
+        .await
+        .expect("close job");
+
+    let (status, tests) = double
+        .call(
+            Method::GET,
+            &route(&app, "greenhouse/list_tests"),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        tests,
+        json!([{"partner_test_id": job.id, "partner_test_name": "Backend engineer"}])
+    );
+
+    let callback = double.url("/integrations/testing_partners/take_home_tests/12345");
+    let body = send_test_body(&job.id, "hpotter@hogwarts.edu", &callback);
+    let (status, sent) = double
+        .call(
+            Method::POST,
+            &route(&app, "greenhouse/send_test"),
+            &key,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let interview = sent["partner_interview_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // Greenhouse retries: the same test, email and URL answer the same interview.
+    let (status, again) = double
+        .call(
+            Method::POST,
+            &route(&app, "greenhouse/send_test"),
+            &key,
+            Some(body),
+        )
+        .await;
+    assert_eq!((status, &again), (200, &sent));
+
+    let invite = app
+        .invites()
+        .get_invite(GetInviteRequest {
+            id: interview.clone(),
+        })
+        .await
+        .expect("the interview is an invite")
+        .into_inner();
+    assert_eq!(invite.candidate_email, "hpotter@hogwarts.edu");
+    assert_eq!(invite.candidate_name, "Harry Potter");
+    assert_eq!(invite.job_id, job.id);
+    assert_eq!(invite.source, "greenhouse");
+    assert!(
+        invite.external_id.starts_with("greenhouse:"),
+        "{}",
+        invite.external_id
+    );
+
+    let status_url = route(
+        &app,
+        &format!("greenhouse/test_status?partner_interview_id={interview}"),
+    );
+    let (status, before) = double.call(Method::GET, &status_url, &key, None).await;
+    assert_eq!(status, 200);
+    assert_ne!(before["partner_status"], "complete", "{before}");
+    assert_eq!(before["partner_profile_url"], Value::Null);
+
+    candidate_submits(&app, &interview).await;
+    let calls = app
+        .when(async || double.received().await, |r| !r.is_empty())
+        .await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let patch = &calls[0];
+    assert_eq!(patch.method, "PATCH");
+    assert_eq!(
+        patch.path,
+        "/integrations/testing_partners/take_home_tests/12345"
+    );
+    assert_eq!(patch.body, "", "no body");
+    assert_eq!(
+        patch.authorization,
+        basic(&key),
+        "the same Basic header Greenhouse sends"
+    );
+
+    let (status, after) = double.call(Method::GET, &status_url, &key, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(after["partner_status"], "complete", "{after}");
+    assert_eq!(
+        after["partner_profile_url"],
+        "https://assess.example.com/start"
+    );
+    assert!(after["metadata"]["Completed At"].is_string(), "{after}");
+    assert!(
+        after["metadata"]
+            .as_object()
+            .expect("metadata")
+            .values()
+            .all(|v| !v.is_object() && !v.is_array()),
+        "metadata is flat: {after}"
+    );
+
+    // A closed job is not a test Greenhouse can send.
+    let body = send_test_body(&closed.id, "ron@hogwarts.edu", &double.url("/t/2"));
+    let (status, _) = double
+        .call(
+            Method::POST,
+            &route(&app, "greenhouse/send_test"),
+            &key,
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // Greenhouse reports an answer it could not use: kept for the admins.
+    let report = json!({
+        "api_call": "test_status",
+        "errors": ["partner_status is 'complete' but partner_profile url is missing"],
+        "partner_test_id": job.id,
+        "partner_test_name": "Backend engineer",
+        "partner_interview_id": interview,
+        "candidate_email": "hpotter@hogwarts.edu"
+    });
+    let (status, answer) = double
+        .call(
+            Method::POST,
+            &route(&app, "greenhouse/response_error"),
+            &key,
+            Some(report),
+        )
+        .await;
+    assert_eq!((status, answer), (200, json!({"status": 200})));
+    let errors = app
+        .ats()
+        .list_ats_errors(ListAtsErrorsRequest { page_size: 0 })
+        .await
+        .expect("list errors")
+        .into_inner()
+        .errors;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].api_call, "test_status");
+    assert_eq!(errors[0].invite_id, interview);
+    assert_eq!(errors[0].ats, Ats::Greenhouse as i32);
+    assert!(errors[0].report.contains("partner_profile url is missing"));
+}
+
+async fn greenhouse_calls_are_authenticated_and_scoped_to_the_organization(backend: Backend) {
+    let double = AtsDouble::start().await;
+    let app = app_for(backend, &double).await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    let job = app.create_job("Backend engineer").await;
+    let body = send_test_body(&job.id, "hpotter@hogwarts.edu", &double.url("/t/1"));
+    let (_, sent) = double
+        .call(
+            Method::POST,
+            &route(&app, "greenhouse/send_test"),
+            &key,
+            Some(body),
+        )
+        .await;
+    let interview = sent["partner_interview_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let list = route(&app, "greenhouse/list_tests");
+
+    // No key, a wrong one, a key of another scope, a password: 401.
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(&list).send().await.expect("get").status(), 401);
+    let (status, _) = double.call(Method::GET, &list, "bk_nope_nope", None).await;
+    assert_eq!(status, 401);
+    let (status, _) = double.call(Method::GET, &list, &app.admin_key, None).await;
+    assert_eq!(status, 401, "an admin key is not an ATS key");
+    let with_password = client
+        .get(&list)
+        .basic_auth(&key, Some("secret"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(with_password.status(), 401);
+    // The ATS key calls no RPC but GetCaller.
+    let refused = app
+        .jobs_as(&key)
+        .list_jobs(ListJobsRequest::default())
+        .await
+        .expect_err("an ATS key lists no jobs over gRPC");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+
+    // Another organization's ATS key sees nothing of this one.
+    let other_admin = app.other_organization_key().await;
+    let other = app
+        .organization_as(&other_admin)
+        .create_api_key(CreateApiKeyRequest {
+            name: "greenhouse".into(),
+            scope: ApiKeyScope::Ats as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("other ats key")
+        .into_inner()
+        .secret;
+    let (status, tests) = double.call(Method::GET, &list, &other, None).await;
+    assert_eq!((status, tests), (200, json!([])));
+    let status_url = route(
+        &app,
+        &format!("greenhouse/test_status?partner_interview_id={interview}"),
+    );
+    let (status, _) = double.call(Method::GET, &status_url, &other, None).await;
+    assert_eq!(status, 404);
+    let body = send_test_body(&job.id, "ron@hogwarts.edu", &double.url("/t/2"));
+    let (status, _) = double
+        .call(
+            Method::POST,
+            &route(&app, "greenhouse/send_test"),
+            &other,
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 404, "another organization's test");
+    let (status, _) = double
+        .call(
+            Method::GET,
+            &route(&app, "greenhouse/test_status?partner_interview_id=12345"),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    // Bad input is refused, naming the field, and writes nothing.
+    let mut bad = send_test_body(&job.id, "not an address", &double.url("/t/3"));
+    bad["url"] = json!("ftp://example.com/x");
+    let (status, answer) = double
+        .call(
+            Method::POST,
+            &route(&app, "greenhouse/send_test"),
+            &key,
+            Some(bad),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let text = answer.to_string();
+    assert!(
+        text.contains("candidate.email") && text.contains("url"),
+        "{text}"
+    );
+    let invites = app
+        .invites()
+        .list_invites(ListInvitesRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .invites;
+    assert_eq!(invites.len(), 1);
+}
+
+async fn ashby_starts_an_assessment_and_hears_every_change_in_order(backend: Backend) {
+    let double = AtsDouble::start().await;
+    let app = app_for(backend, &double).await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    let connection = app
+        .ats()
+        .set_ats_api_key(SetAtsApiKeyRequest {
+            ats: Ats::Ashby as i32,
+            api_key: "ashby-key-0123456789".into(),
+        })
+        .await
+        .expect("set the Ashby key")
+        .into_inner();
+    assert!(connection.api_key_set);
+    let job = app.create_job("Backend engineer").await;
+    let other_job = app.create_job("Data analyst").await;
+
+    let (status, list) = double
+        .call(
+            Method::POST,
+            &route(&app, "ashby/assessment.list"),
+            &key,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["success"], true);
+    let ids: Vec<&str> = list["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["assessment_type_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, [job.id.as_str(), other_job.id.as_str()]);
+    assert_eq!(list["results"][0]["name"], "Backend engineer");
+
+    let start = route(&app, "ashby/assessment.start");
+    let application = "9f3c2f0e-6b1a-4c8e-8d0b-1a2b3c4d5e6f";
+    let body = start_body(&job.id, application, "ada@example.com");
+    let (status, started) = double
+        .call(Method::POST, &start, &key, Some(body.clone()))
+        .await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["success"], true);
+    let assessment = started["results"]["assessment_id"]
+        .as_str()
+        .expect("assessment id")
+        .to_string();
+    // A retry answers the same assessment; another type for the application is 409.
+    let (status, again) = double.call(Method::POST, &start, &key, Some(body)).await;
+    assert_eq!((status, &again), (200, &started));
+    let (status, _) = double
+        .call(
+            Method::POST,
+            &start,
+            &key,
+            Some(start_body(&other_job.id, application, "ada@example.com")),
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    candidate_submits(&app, &assessment).await;
+    let calls = app
+        .when(async || double.received().await, |r| r.len() >= 2)
+        .await;
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    for call in &calls {
+        assert_eq!(
+            (call.method.as_str(), call.path.as_str()),
+            ("POST", "/ashby/assessment.update")
+        );
+        assert_eq!(call.authorization, basic("ashby-key-0123456789"));
+        assert_eq!(call.accept, "application/json; version=1");
+    }
+    let started = calls[0].json();
+    assert_eq!(started["assessment_id"], assessment.as_str());
+    assert!(started["timestamp"].as_i64().expect("ms") > 1_600_000_000_000);
+    assert_eq!(
+        started["assessment_status"],
+        json!({"identifier": "beckon_status", "label": "Status", "type": "string", "value": "Started"})
+    );
+    let completed = calls[1].json();
+    assert_eq!(completed["assessment_status"]["value"], "Completed");
+    assert_eq!(completed["assessment_result"]["type"], "string");
+    assert_eq!(
+        completed["assessment_profile_url"],
+        json!({"identifier": "beckon_profile", "label": "Assessment", "type": "url",
+               "value": "https://assess.example.com/start"})
+    );
+    for update in [&started, &completed] {
+        for value in update
+            .as_object()
+            .expect("object")
+            .iter()
+            .filter(|(k, _)| k.as_str() != "assessment_id" && k.as_str() != "timestamp")
+            .flat_map(|(_, v)| v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]))
+        {
+            for field in ["identifier", "label", "type", "value"] {
+                assert!(value.get(field).is_some(), "{field} missing in {value}");
+            }
+            let kind = value["type"].as_str().expect("type");
+            assert!(
+                [
+                    "numeric_score",
+                    "numeric_duration_minutes",
+                    "url",
+                    "string",
+                    "boolean_success"
+                ]
+                .contains(&kind),
+                "{kind}"
+            );
+        }
+    }
+
+    // Cancelled in Ashby: the invite is revoked, and Ashby hears the reason.
+    let second = start_body(
+        &other_job.id,
+        "1d2e3f40-0000-4000-8000-000000000001",
+        "bob@example.com",
+    );
+    let (_, second) = double.call(Method::POST, &start, &key, Some(second)).await;
+    let second = second["results"]["assessment_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let (status, cancelled) = double
+        .call(
+            Method::POST,
+            &route(&app, "ashby/assessment.cancel"),
+            &key,
+            Some(json!({"assessment_id": second})),
+        )
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+    let invite = app
+        .invites()
+        .get_invite(GetInviteRequest { id: second.clone() })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(invite.status, InviteStatus::Revoked as i32);
+    let calls = app
+        .when(async || double.received().await, |r| r.len() >= 3)
+        .await;
+    let cancel = calls[2].json();
+    assert_eq!(cancel["assessment_id"], second.as_str());
+    assert_eq!(cancel["cancelled_reason"]["type"], "string");
+    assert!(cancel.get("assessment_result").is_none());
+    // A revoked assessment frees the application for a new one.
+    let (status, restarted) = double
+        .call(
+            Method::POST,
+            &start,
+            &key,
+            Some(start_body(
+                &other_job.id,
+                "1d2e3f40-0000-4000-8000-000000000001",
+                "bob@example.com",
+            )),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_ne!(restarted["results"]["assessment_id"], second.as_str());
+}
+
+async fn ashby_is_told_why_an_assessment_cannot_start(backend: Backend) {
+    let double = AtsDouble::start().await;
+    let app = app_for(backend, &double).await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    let job = app.create_job("Backend engineer").await;
+    app.jobs()
+        .update_job(UpdateJobRequest {
+            job: Some(Job {
+                id: job.id.clone(),
+                state: JobState::Closed as i32,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["state".into()],
+            }),
+        })
+        .await
+        .expect("close job");
+    let start = route(&app, "ashby/assessment.start");
+    let (status, answer) = double
+        .call(
+            Method::POST,
+            &start,
+            &key,
+            Some(start_body(&job.id, "app-1", "ada@example.com")),
+        )
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["message"].as_str().expect("a message Ashby shows");
+    assert!(message.contains("closed"), "{message}");
+
+    let mut bad = start_body(&job.id, "", "nobody");
+    bad["candidate"]["first_name"] = json!("line\nbreak");
+    let (status, answer) = double.call(Method::POST, &start, &key, Some(bad)).await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["message"].as_str().expect("message");
+    for field in [
+        "candidate.email",
+        "candidate.first_name",
+        "application.ashby_id",
+    ] {
+        assert!(message.contains(field), "{field} in {message}");
+    }
+    let (status, answer) = double
+        .call(Method::POST, &start, &key, Some(json!({"candidate": 1})))
+        .await;
+    assert_eq!(status, 422, "{answer}");
+
+    // Without an Ashby key, calls back wait for one (and say why) instead of being lost.
+    let open = app.create_job("Open role").await;
+    let (_, started) = double
+        .call(
+            Method::POST,
+            &start,
+            &key,
+            Some(start_body(&open.id, "app-2", "ada@example.com")),
+        )
+        .await;
+    let assessment = started["results"]["assessment_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    candidate_starts(&app, &assessment).await;
+    let round = app.run_background_round().await;
+    assert!(round.ats_callbacks.attempted <= 1);
+    assert!(double.received().await.is_empty());
+    app.ats()
+        .set_ats_api_key(SetAtsApiKeyRequest {
+            ats: Ats::Ashby as i32,
+            api_key: "late-key".into(),
+        })
+        .await
+        .expect("set key");
+    let calls = app
+        .when(async || double.received().await, |r| !r.is_empty())
+        .await;
+    assert_eq!(calls[0].json()["assessment_status"]["value"], "Started");
+    assert_eq!(calls[0].authorization, basic("late-key"));
+
+    let refused = app
+        .ats()
+        .set_ats_api_key(SetAtsApiKeyRequest {
+            ats: Ats::Greenhouse as i32,
+            api_key: "x".into(),
+        })
+        .await
+        .expect_err("Greenhouse takes no key");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+}
+
+async fn a_callback_receiver_that_was_down_gets_every_call_in_order(backend: Backend) {
+    let mut double = AtsDouble::start().await;
+    let app = app_for(backend, &double).await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    app.ats()
+        .set_ats_api_key(SetAtsApiKeyRequest {
+            ats: Ats::Ashby as i32,
+            api_key: "ashby-key".into(),
+        })
+        .await
+        .expect("set key");
+    let job = app.create_job("Backend engineer").await;
+    let start = route(&app, "ashby/assessment.start");
+    let (_, started) = double
+        .call(
+            Method::POST,
+            &start,
+            &key,
+            Some(start_body(&job.id, "app-1", "ada@example.com")),
+        )
+        .await;
+    let assessment = started["results"]["assessment_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    // Ashby answers 503 for a while, then is not there at all.
+    double.answer_with(503).await;
+    candidate_starts(&app, &assessment).await;
+    app.when(async || double.received().await, |r| r.len() >= 2)
+        .await;
+    double.go_down().await;
+    app.invites()
+        .complete_invite(CompleteInviteRequest {
+            id: assessment.clone(),
+        })
+        .await
+        .expect("complete");
+    for _ in 0..3 {
+        app.run_background_round().await;
+    }
+    double.answer_with(200).await;
+    double.come_back().await;
+    let calls = app
+        .when(
+            async || double.received().await,
+            |r| {
+                r.iter()
+                    .any(|c| c.json()["assessment_status"]["value"] == "Completed")
+            },
+        )
+        .await;
+    // Every 503 was of the first update: the second waited for it.
+    let values: Vec<String> = calls
+        .iter()
+        .map(|c| {
+            c.json()["assessment_status"]["value"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    let first_completed = values
+        .iter()
+        .position(|v| v == "Completed")
+        .expect("completed");
+    assert!(
+        values[..first_completed].iter().all(|v| v == "Started"),
+        "{values:?}"
+    );
+    assert_eq!(first_completed + 1, values.len(), "{values:?}");
+}
+
+async fn identical_asks_at_once_make_one_invite(backend: Backend) {
+    let double = AtsDouble::start().await;
+    let app = app_for(backend, &double).await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    let job = app.create_job("Backend engineer").await;
+    let send = route(&app, "greenhouse/send_test");
+    let body = send_test_body(&job.id, "hpotter@hogwarts.edu", &double.url("/t/1"));
+    let start = route(&app, "ashby/assessment.start");
+    let ashby = start_body(&job.id, "app-1", "ada@example.com");
+    let answers = futures::future::join_all((0..10).map(|i| {
+        let (url, body) = if i % 2 == 0 {
+            (&send, body.clone())
+        } else {
+            (&start, ashby.clone())
+        };
+        double.call(Method::POST, url, &key, Some(body))
+    }))
+    .await;
+    let mut greenhouse = std::collections::HashSet::new();
+    let mut ashby = std::collections::HashSet::new();
+    for (i, (status, answer)) in answers.iter().enumerate() {
+        assert_eq!(*status, 200, "{answer}");
+        if i % 2 == 0 {
+            greenhouse.insert(answer["partner_interview_id"].to_string());
+        } else {
+            ashby.insert(answer["results"]["assessment_id"].to_string());
+        }
+    }
+    assert_eq!((greenhouse.len(), ashby.len()), (1, 1));
+    let invites = app
+        .invites()
+        .list_invites(ListInvitesRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .invites;
+    assert_eq!(invites.len(), 2);
+}
+
+async fn the_routes_are_served_only_behind_https_unless_allowed(backend: Backend) {
+    // The test server's public_base_url is http://…, and ats_allow_http is off by default.
+    let app = TestApp::spawn(backend).await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    let double = AtsDouble::start().await;
+    let (status, answer) = double
+        .call(
+            Method::GET,
+            &route(&app, "greenhouse/list_tests"),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert!(answer["message"]
+        .as_str()
+        .expect("message")
+        .contains("ats_allow_http"));
+}
