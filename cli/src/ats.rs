@@ -4,14 +4,16 @@
 use std::io::{self, BufRead};
 
 use beckon_proto::invite::v1::{
-    Ats as WireAts, AtsConnection, GetAtsConnectionRequest, ListAtsErrorsRequest,
-    SetAtsApiKeyRequest,
+    Ats as WireAts, AtsCallback, AtsConnection, GetAtsConnectionRequest, ListAtsCallbacksRequest,
+    ListAtsErrorsRequest, RetryAtsCallbackRequest, SetAtsApiKeyRequest, WebhookMessageStatus,
 };
 use clap::{Subcommand, ValueEnum};
 
 use crate::{
     client::Connector,
+    error::CliError,
     output::{enum_name, timestamp, Format, Record},
+    webhooks::{message_status_name, MessageStatus},
 };
 
 #[derive(Subcommand)]
@@ -30,6 +32,19 @@ pub enum Command {
         #[arg(value_enum)]
         ats: Ats,
     },
+    /// Beckon's calls back to the ATS, newest first: taken, waiting, or failed and why.
+    Callbacks {
+        /// Only this invite's.
+        #[arg(long)]
+        invite: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<MessageStatus>,
+        /// How many, at most 1000.
+        #[arg(long, default_value_t = 100)]
+        limit: i32,
+    },
+    /// Send a failed call back again, with a fresh retry schedule.
+    Retry { id: String },
     /// Errors the ATS reported about Beckon's answers, newest first.
     Errors {
         /// How many, at most 1000.
@@ -54,9 +69,9 @@ impl From<Ats> for WireAts {
 }
 
 pub async fn run(command: Command, connector: &Connector, format: Format) -> anyhow::Result<()> {
-    let mut client = connector.connect().await?.ats();
     match command {
         Command::SetKey { ats, clear } => {
+            // Local input first, then the call.
             let api_key = if clear {
                 String::new()
             } else {
@@ -64,7 +79,11 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
                 io::stdin().lock().read_line(&mut line)?;
                 let key = line.trim().to_string();
                 if key.is_empty() {
-                    anyhow::bail!("no key on standard input (use --clear to remove the key)");
+                    return Err(CliError::Usage(
+                        "standard input is empty: give the key on it, or --clear to remove it"
+                            .into(),
+                    )
+                    .into());
                 }
                 key
             };
@@ -72,6 +91,7 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
                 ats: WireAts::from(ats) as i32,
                 api_key,
             };
+            let mut client = connector.connect().await?.ats();
             let connection = client.set_ats_api_key(request).await?.into_inner();
             format.print_record(&record(&connection))
         }
@@ -79,11 +99,50 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
             let request = GetAtsConnectionRequest {
                 ats: WireAts::from(ats) as i32,
             };
+            let mut client = connector.connect().await?.ats();
             let connection = client.get_ats_connection(request).await?.into_inner();
             format.print_record(&record(&connection))
         }
+        Command::Callbacks {
+            invite,
+            status,
+            limit,
+        } => {
+            let request = ListAtsCallbacksRequest {
+                invite_id: invite.unwrap_or_default(),
+                status: status.map_or(0, |s| WebhookMessageStatus::from(s) as i32),
+                page_size: limit,
+            };
+            let mut client = connector.connect().await?.ats();
+            let callbacks = client
+                .list_ats_callbacks(request)
+                .await?
+                .into_inner()
+                .callbacks;
+            let records: Vec<Record> = callbacks.iter().map(callback_record).collect();
+            let columns = [
+                "id",
+                "create_time",
+                "ats",
+                "invite_id",
+                "status",
+                "attempt_count",
+                "last_response_status",
+                "last_error",
+            ];
+            format.print_list("callbacks", &records, &columns)
+        }
+        Command::Retry { id } => {
+            let mut client = connector.connect().await?.ats();
+            let callback = client
+                .retry_ats_callback(RetryAtsCallbackRequest { id })
+                .await?
+                .into_inner();
+            format.print_record(&callback_record(&callback))
+        }
         Command::Errors { limit } => {
             let request = ListAtsErrorsRequest { page_size: limit };
+            let mut client = connector.connect().await?.ats();
             let errors = client.list_ats_errors(request).await?.into_inner().errors;
             let records: Vec<Record> = errors
                 .iter()
@@ -112,6 +171,21 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
 fn ats_name(ats: i32) -> String {
     let name = WireAts::try_from(ats).ok().map(|a| a.as_str_name());
     enum_name(name, "ATS_", ats)
+}
+
+fn callback_record(callback: &AtsCallback) -> Record {
+    Record::new("ats_callback", &callback.id)
+        .field("ats", ats_name(callback.ats))
+        .field("invite_id", callback.invite_id.as_str())
+        .field("status", message_status_name(callback.status))
+        .field("attempt_count", callback.attempt_count)
+        .field("last_response_status", callback.last_response_status)
+        .field("last_error", callback.last_error.as_str())
+        .field("create_time", timestamp(callback.create_time.as_ref()))
+        .field(
+            "next_attempt_time",
+            timestamp(callback.next_attempt_time.as_ref()),
+        )
 }
 
 fn record(connection: &AtsConnection) -> Record {

@@ -569,7 +569,7 @@ fn excerpt(text: &str, max: usize) -> String {
     cut
 }
 
-fn message_status_name(status: i32) -> String {
+pub fn message_status_name(status: i32) -> String {
     let name = WebhookMessageStatus::try_from(status)
         .ok()
         .map(|s| s.as_str_name());

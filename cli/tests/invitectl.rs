@@ -791,3 +791,47 @@ async fn members_are_made_admins_and_changed() {
     // Nothing to change is a usage error, before any call.
     ctl.run(&["members", "update", &id]).await.assert_code(2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ashby_key_is_set_from_standard_input_and_never_shown() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ctl = Ctl::new(&app);
+    let shown = ctl.run(&["--output", "json", "ats", "show", "ashby"]).await;
+    shown.assert_code(0);
+    assert_eq!(shown.json()["api_key_set"], false, "{}", shown.stdout);
+
+    let set = ctl
+        .run_with(
+            &["--output", "json", "ats", "set-key", "ashby"],
+            Some("ashby-secret-key-42\n"),
+            &[],
+        )
+        .await;
+    set.assert_code(0);
+    assert_eq!(set.json()["api_key_set"], true, "{}", set.stdout);
+    assert!(!set.stdout.contains("ashby-secret-key-42"));
+    let shown = ctl.run(&["ats", "show", "ashby"]).await;
+    shown.assert_code(0);
+    assert!(!shown.stdout.contains("ashby-secret-key-42"));
+
+    // No key on standard input is a usage error, before any call.
+    let empty = ctl
+        .run_with(&["ats", "set-key", "ashby"], Some(""), &[])
+        .await;
+    empty.assert_code(2);
+    assert!(
+        empty.stderr.contains("standard input is empty"),
+        "{}",
+        empty.stderr
+    );
+    let cleared = ctl
+        .run(&["--output", "json", "ats", "set-key", "ashby", "--clear"])
+        .await;
+    cleared.assert_code(0);
+    assert_eq!(cleared.json()["api_key_set"], false);
+
+    for listing in [["ats", "errors"], ["ats", "callbacks"]] {
+        let run = ctl.run(&listing).await;
+        run.assert_code(0);
+    }
+}

@@ -382,7 +382,11 @@ impl TestApp {
     }
 
     pub fn ats(&self) -> AtsServiceClient<Authed> {
-        AtsServiceClient::with_interceptor(self.channel.clone(), Self::auth(&self.admin_key))
+        self.ats_as(&self.admin_key)
+    }
+
+    pub fn ats_as(&self, key: &str) -> AtsServiceClient<Authed> {
+        AtsServiceClient::with_interceptor(self.channel.clone(), Self::auth(key))
     }
 
     /// A client that sends no key at all.

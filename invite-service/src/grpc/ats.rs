@@ -5,9 +5,13 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, Api};
 use crate::{
-    domain::{ats::Ats, validate::Violations, Action},
+    db::entities::ats_callback,
+    domain::{ats::Ats, validate::Violations, Action, WebhookDeliveryStatus},
     error::ServiceError,
-    store::{ats as store_ats, Caller},
+    store::{
+        ats::{self as store_ats, callbacks},
+        Caller,
+    },
 };
 
 /// An API key of an ATS, pasted: bounded and on one line.
@@ -52,6 +56,36 @@ fn parse_ats(v: &mut Violations, value: i32) -> Option<Ats> {
             v.add("ats", format!("{value} is not an Ats"));
             None
         }
+    }
+}
+
+fn page_size(requested: i32) -> Result<u64, ServiceError> {
+    match requested {
+        0 => Ok(100),
+        n if (1..=1000).contains(&n) => Ok(n as u64),
+        _ => Err(ServiceError::invalid(
+            "page_size",
+            "must be between 0 and 1000",
+        )),
+    }
+}
+
+fn wire_callback(callback: ats_callback::Model) -> pb::AtsCallback {
+    pb::AtsCallback {
+        id: callback.id.to_string(),
+        ats: wire_ats(callback.ats) as i32,
+        invite_id: callback.invite_id.to_string(),
+        status: match callback.status {
+            WebhookDeliveryStatus::Pending => pb::WebhookMessageStatus::Pending,
+            WebhookDeliveryStatus::Delivered => pb::WebhookMessageStatus::Delivered,
+            WebhookDeliveryStatus::Failed => pb::WebhookMessageStatus::Failed,
+        } as i32,
+        attempt_count: callback.attempt_count,
+        last_response_status: callback.last_response_status.unwrap_or(0),
+        last_error: callback.last_error,
+        create_time: Some(convert::timestamp(callback.created_at)),
+        next_attempt_time: (callback.status == WebhookDeliveryStatus::Pending)
+            .then(|| convert::timestamp(callback.next_attempt_at)),
     }
 }
 
@@ -132,6 +166,62 @@ impl AtsService for Api {
                         })
                         .collect(),
                 })
+            },
+        )
+        .await
+    }
+
+    async fn list_ats_callbacks(
+        &self,
+        request: Request<pb::ListAtsCallbacksRequest>,
+    ) -> Result<Response<pb::ListAtsCallbacksResponse>, Status> {
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let invite_id =
+                    (!req.invite_id.trim().is_empty()).then(|| v.id("invite_id", &req.invite_id));
+                let status = match pb::WebhookMessageStatus::try_from(req.status) {
+                    Ok(pb::WebhookMessageStatus::Unspecified) => None,
+                    Ok(pb::WebhookMessageStatus::Pending) => Some(WebhookDeliveryStatus::Pending),
+                    Ok(pb::WebhookMessageStatus::Delivered) => {
+                        Some(WebhookDeliveryStatus::Delivered)
+                    }
+                    Ok(pb::WebhookMessageStatus::Failed) => Some(WebhookDeliveryStatus::Failed),
+                    Err(_) => {
+                        v.add(
+                            "status",
+                            format!("{} is not a WebhookMessageStatus", req.status),
+                        );
+                        None
+                    }
+                };
+                v.finish()?;
+                let size = page_size(req.page_size)?;
+                let found = callbacks::list(&self.store, &caller, invite_id, status, size).await?;
+                Ok(pb::ListAtsCallbacksResponse {
+                    callbacks: found.into_iter().map(wire_callback).collect(),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn retry_ats_callback(
+        &self,
+        request: Request<pb::RetryAtsCallbackRequest>,
+    ) -> Result<Response<pb::AtsCallback>, Status> {
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let id = v.id("id", &req.id);
+                v.finish()?;
+                callbacks::retry(&self.store, &caller, id)
+                    .await
+                    .map(wire_callback)
             },
         )
         .await

@@ -3,7 +3,7 @@
 //! calls back. On both databases.
 use base64::{engine::general_purpose::STANDARD, Engine};
 use beckon_proto::invite::v1::*;
-use beckon_tests::{ats::AtsDouble, on_both_databases, Backend, TestApp};
+use beckon_tests::{ats::AtsDouble, on_both_databases, smtp::SmtpServer, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -15,6 +15,8 @@ on_both_databases!(
     a_callback_receiver_that_was_down_gets_every_call_in_order,
     identical_asks_at_once_make_one_invite,
     the_routes_are_served_only_behind_https_unless_allowed,
+    a_failed_callback_is_listed_and_sent_again,
+    a_suppressed_address_is_refused_with_the_reason,
 );
 
 /// A server whose calls back may go to the double on loopback, retried fast, serving the ATS
@@ -766,4 +768,178 @@ async fn the_routes_are_served_only_behind_https_unless_allowed(backend: Backend
         .as_str()
         .expect("message")
         .contains("ats_allow_http"));
+}
+
+async fn a_failed_callback_is_listed_and_sent_again(backend: Backend) {
+    let double = AtsDouble::start().await;
+    let app = app_for(backend, &double).await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    app.ats()
+        .set_ats_api_key(SetAtsApiKeyRequest {
+            ats: Ats::Ashby as i32,
+            api_key: "ashby-key".into(),
+        })
+        .await
+        .expect("set key");
+    let job = app.create_job("Backend engineer").await;
+    let (_, started) = double
+        .call(
+            Method::POST,
+            &route(&app, "ashby/assessment.start"),
+            &key,
+            Some(start_body(&job.id, "app-1", "ada@example.com")),
+        )
+        .await;
+    let assessment = started["results"]["assessment_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    // Ashby refuses every attempt: after the schedule (8 attempts) the call has failed.
+    double.answer_with(500).await;
+    candidate_starts(&app, &assessment).await;
+    let failed = |status: WebhookMessageStatus| ListAtsCallbacksRequest {
+        invite_id: assessment.clone(),
+        status: status as i32,
+        page_size: 0,
+    };
+    let listed = app
+        .when(
+            async || {
+                app.ats()
+                    .list_ats_callbacks(failed(WebhookMessageStatus::Failed))
+                    .await
+                    .expect("list")
+                    .into_inner()
+                    .callbacks
+            },
+            |c| !c.is_empty(),
+        )
+        .await;
+    assert_eq!(listed.len(), 1);
+    let callback = &listed[0];
+    assert_eq!(callback.attempt_count, 8);
+    assert_eq!(callback.last_response_status, 500);
+    assert!(
+        callback.last_error.contains("500"),
+        "{}",
+        callback.last_error
+    );
+    assert_eq!(callback.next_attempt_time, None);
+    assert_eq!(double.received().await.len(), 8);
+
+    // Ashby is fixed; the admin sends it again.
+    double.answer_with(200).await;
+    let retried = app
+        .ats()
+        .retry_ats_callback(RetryAtsCallbackRequest {
+            id: callback.id.clone(),
+        })
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(retried.status, WebhookMessageStatus::Pending as i32);
+    let delivered = app
+        .when(
+            async || {
+                app.ats()
+                    .list_ats_callbacks(failed(WebhookMessageStatus::Delivered))
+                    .await
+                    .expect("list")
+                    .into_inner()
+                    .callbacks
+            },
+            |c| !c.is_empty(),
+        )
+        .await;
+    assert_eq!(delivered[0].id, callback.id);
+    assert_eq!(delivered[0].attempt_count, 1);
+    assert_eq!(double.received().await.len(), 9);
+
+    // Another organization cannot see or retry it.
+    let other = app.other_organization_key().await;
+    let hidden = app
+        .ats_as(&other)
+        .retry_ats_callback(RetryAtsCallbackRequest {
+            id: callback.id.clone(),
+        })
+        .await
+        .expect_err("another organization's");
+    assert_eq!(hidden.code(), tonic::Code::NotFound);
+}
+
+async fn a_suppressed_address_is_refused_with_the_reason(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    smtp.always("gone@example.com", 550);
+    let double = AtsDouble::start().await;
+    let app = TestApp::spawn_full(
+        backend,
+        |config| {
+            config.ats_allow_http = true;
+        },
+        Some(&smtp),
+    )
+    .await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    let job = app.create_job("Backend engineer").await;
+    // An earlier email to the address bounced: it is on the suppression list.
+    let bounced = app
+        .invites()
+        .create_invite(CreateInviteRequest {
+            job_id: job.id.clone(),
+            candidate_email: "gone@example.com".into(),
+            candidate_name: "Gone".into(),
+            send_email: true,
+            ..Default::default()
+        })
+        .await
+        .expect("create")
+        .into_inner()
+        .invite
+        .expect("invite");
+    let bounced = app
+        .invite_when(&bounced.id, |i| {
+            i.delivery_status == DeliveryStatus::Failed as i32
+        })
+        .await;
+    assert_eq!(bounced.delivery_status, DeliveryStatus::Failed as i32);
+
+    let (status, answer) = double
+        .call(
+            Method::POST,
+            &route(&app, "ashby/assessment.start"),
+            &key,
+            Some(start_body(&job.id, "app-1", "gone@example.com")),
+        )
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["message"].as_str().expect("a message Ashby shows");
+    assert!(
+        message.contains("gone@example.com") && message.contains("suppression list"),
+        "{message}"
+    );
+    let (status, _) = double
+        .call(
+            Method::POST,
+            &route(&app, "greenhouse/send_test"),
+            &key,
+            Some(send_test_body(
+                &job.id,
+                "gone@example.com",
+                &double.url("/t/1"),
+            )),
+        )
+        .await;
+    assert_eq!(
+        status, 400,
+        "Greenhouse knows 400 for a request it must not repeat as is"
+    );
+    let invites = app
+        .invites()
+        .list_invites(ListInvitesRequest::default())
+        .await
+        .expect("list")
+        .into_inner()
+        .invites;
+    assert_eq!(invites.len(), 1, "nothing written for the refused asks");
 }

@@ -19,7 +19,7 @@ use crate::{
         WebhookDeliveryStatus,
     },
     error::ServiceError,
-    store::{now, webhooks::emit::InviteHappening, Store},
+    store::{now, webhooks::emit::InviteHappening, Caller, Store},
 };
 
 /// Bounded statements: SQLite binds at most 32766 values per statement.
@@ -348,16 +348,53 @@ pub async fn record(
     Ok(())
 }
 
-/// The calls back of the caller's organization about one invite, oldest first.
-pub async fn of_invite(
+/// The caller's organization's calls back, newest first: of one invite, in one state.
+pub async fn list(
     store: &Store,
-    org_id: Uuid,
-    invite_id: Uuid,
+    caller: &Caller,
+    invite_id: Option<Uuid>,
+    status: Option<WebhookDeliveryStatus>,
+    limit: u64,
 ) -> Result<Vec<ats_callback::Model>, ServiceError> {
-    Ok(ats_callback::Entity::find()
-        .filter(ats_callback::Column::OrgId.eq(org_id))
-        .filter(ats_callback::Column::InviteId.eq(invite_id))
-        .order_by_asc(ats_callback::Column::Id)
+    let mut query =
+        ats_callback::Entity::find().filter(ats_callback::Column::OrgId.eq(caller.org_id));
+    if let Some(invite_id) = invite_id {
+        query = query.filter(ats_callback::Column::InviteId.eq(invite_id));
+    }
+    if let Some(status) = status {
+        query = query.filter(ats_callback::Column::Status.eq(status));
+    }
+    Ok(query
+        .order_by_desc(ats_callback::Column::Id)
+        .limit(limit)
         .all(&store.read)
         .await?)
+}
+
+/// Puts a failed call back of the caller's organization on a fresh schedule, due now. A call
+/// that is pending or delivered is answered as it is.
+pub async fn retry(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<ats_callback::Model, ServiceError> {
+    let at = now();
+    ats_callback::Entity::update_many()
+        .col_expr(
+            ats_callback::Column::Status,
+            Expr::value(WebhookDeliveryStatus::Pending),
+        )
+        .col_expr(ats_callback::Column::AttemptCount, Expr::value(0))
+        .col_expr(ats_callback::Column::NextAttemptAt, Expr::value(at))
+        .col_expr(ats_callback::Column::UpdatedAt, Expr::value(at))
+        .filter(ats_callback::Column::Id.eq(id))
+        .filter(ats_callback::Column::OrgId.eq(caller.org_id))
+        .filter(ats_callback::Column::Status.eq(WebhookDeliveryStatus::Failed))
+        .exec(&store.write)
+        .await?;
+    ats_callback::Entity::find_by_id(id)
+        .filter(ats_callback::Column::OrgId.eq(caller.org_id))
+        .one(&store.write)
+        .await?
+        .ok_or(ServiceError::NotFound("ATS callback"))
 }
