@@ -15,7 +15,7 @@ use beckon_proto::invite::v1::{
     invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
     organization_service_client::OrganizationServiceClient,
     webhook_service_client::WebhookServiceClient, ApiKeyScope, CreateApiKeyRequest,
-    CreateInviteRequest, CreateInviteResponse, CreateJobRequest, Job,
+    CreateInviteRequest, CreateInviteResponse, CreateJobRequest, Job, JobState, UpdateJobRequest,
 };
 use invite_service::{Config, RunningServer};
 use sea_orm::{ConnectionTrait, Database};
@@ -431,6 +431,23 @@ impl TestApp {
             .await
             .expect("create job")
             .into_inner()
+    }
+
+    /// Closes a job: it takes no new invites.
+    pub async fn close_job(&self, id: &str) {
+        self.jobs()
+            .update_job(UpdateJobRequest {
+                job: Some(Job {
+                    id: id.to_string(),
+                    state: JobState::Closed as i32,
+                    ..Job::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["state".into()],
+                }),
+            })
+            .await
+            .expect("close job");
     }
 
     /// An invite to a new job, link only (no email).

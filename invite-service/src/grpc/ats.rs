@@ -59,17 +59,6 @@ fn parse_ats(v: &mut Violations, value: i32) -> Option<Ats> {
     }
 }
 
-fn page_size(requested: i32) -> Result<u64, ServiceError> {
-    match requested {
-        0 => Ok(100),
-        n if (1..=1000).contains(&n) => Ok(n as u64),
-        _ => Err(ServiceError::invalid(
-            "page_size",
-            "must be between 0 and 1000",
-        )),
-    }
-}
-
 fn wire_callback(callback: ats_callback::Model) -> pb::AtsCallback {
     pb::AtsCallback {
         id: callback.id.to_string(),
@@ -197,8 +186,8 @@ impl AtsService for Api {
                         None
                     }
                 };
+                let size = v.page_size(req.page_size);
                 v.finish()?;
-                let size = page_size(req.page_size)?;
                 let found = callbacks::list(&self.store, &caller, invite_id, status, size).await?;
                 Ok(pb::ListAtsCallbacksResponse {
                     callbacks: found.into_iter().map(wire_callback).collect(),

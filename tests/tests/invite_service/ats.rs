@@ -112,19 +112,7 @@ async fn greenhouse_sends_a_test_and_hears_when_it_is_complete(backend: Backend)
     let key = app.key_with_scope(ApiKeyScope::Ats).await;
     let job = app.create_job("Backend engineer").await;
     let closed = app.create_job("Closed role").await;
-    app.jobs()
-        .update_job(UpdateJobRequest {
-            job: Some(Job {
-                id: closed.id.clone(),
-                state: JobState::Closed as i32,
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["state".into()],
-            }),
-        })
-        .await
-        .expect("close job");
+    app.close_job(&closed.id).await;
 
     let (status, tests) = double
         .call(
@@ -553,19 +541,7 @@ async fn ashby_is_told_why_an_assessment_cannot_start(backend: Backend) {
     let app = app_for(backend, &double).await;
     let key = app.key_with_scope(ApiKeyScope::Ats).await;
     let job = app.create_job("Backend engineer").await;
-    app.jobs()
-        .update_job(UpdateJobRequest {
-            job: Some(Job {
-                id: job.id.clone(),
-                state: JobState::Closed as i32,
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["state".into()],
-            }),
-        })
-        .await
-        .expect("close job");
+    app.close_job(&job.id).await;
     let start = route(&app, "ashby/assessment.start");
     let (status, answer) = double
         .call(
