@@ -32,7 +32,7 @@ pub enum Command {
         #[arg(value_enum)]
         ats: Ats,
     },
-    /// Beckon's calls back to the ATS, newest first: taken, waiting, or failed and why.
+    /// Beckon's calls back to the ATS, newest first: taken, or waiting and why.
     Callbacks {
         /// Only this invite's.
         #[arg(long)]
@@ -43,7 +43,7 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: i32,
     },
-    /// Send a failed call back again, with a fresh retry schedule.
+    /// Try a pending call back again now, on a fresh retry schedule.
     Retry { id: String },
     /// Errors the ATS reported about Beckon's answers, newest first.
     Errors {

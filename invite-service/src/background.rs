@@ -19,7 +19,7 @@ use beckon_common::progress::Progress;
 use crate::{
     error::ServiceError,
     store::{
-        cohorts, now, sweeps,
+        ats, cohorts, now, sweeps,
         webhooks::retention::{self, Forgotten},
         Store,
     },
@@ -84,6 +84,8 @@ pub struct Swept {
     pub reminded: usize,
     /// Webhook messages and attempts past `webhook_retention_secs`, deleted.
     pub forgotten: Forgotten,
+    /// Delivered ATS callbacks and ATS error reports past the same retention, deleted.
+    pub ats_history_forgotten: u64,
 }
 
 impl Swept {
@@ -92,6 +94,7 @@ impl Swept {
             || self.reminded > 0
             || self.forgotten.messages > 0
             || self.forgotten.attempts > 0
+            || self.ats_history_forgotten > 0
     }
 }
 
@@ -129,9 +132,9 @@ impl Sweeper {
         let retention = chrono::Duration::seconds(
             i64::try_from(self.store.config.webhook_retention_secs).unwrap_or(i64::MAX),
         );
+        let cutoff = now() - retention;
         let mut resume = self.webhook_history_resume.lock().await;
-        let forgotten =
-            retention::forget_before(&self.store, now() - retention, &mut resume).await?;
+        let forgotten = retention::forget_before(&self.store, cutoff, &mut resume).await?;
         drop(resume);
         if forgotten != Forgotten::default() {
             tracing::info!(
@@ -141,10 +144,19 @@ impl Sweeper {
             );
             self.progress.advance();
         }
+        let ats_history_forgotten = ats::forget_before(&self.store, cutoff).await?;
+        if ats_history_forgotten > 0 {
+            tracing::info!(
+                rows = ats_history_forgotten,
+                "forgot ATS callbacks and error reports past the retention"
+            );
+            self.progress.advance();
+        }
         Ok(Swept {
             expired,
             reminded,
             forgotten,
+            ats_history_forgotten,
         })
     }
 

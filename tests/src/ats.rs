@@ -26,6 +26,8 @@ pub struct Callback {
     pub authorization: String,
     pub accept: String,
     pub body: String,
+    /// The status the double answered it with.
+    pub answered: u16,
 }
 
 impl Callback {
@@ -64,14 +66,15 @@ async fn record(
             .to_string()
     };
     let mut shared = shared.lock().await;
+    let status = StatusCode::from_u16(shared.answer.unwrap_or(200)).unwrap_or(StatusCode::OK);
     shared.received.push(Callback {
         method: method.to_string(),
         path: uri.path().to_string(),
         authorization: header("authorization"),
         accept: header("accept"),
         body: String::from_utf8_lossy(&body).into_owned(),
+        answered: status.as_u16(),
     });
-    let status = StatusCode::from_u16(shared.answer.unwrap_or(200)).unwrap_or(StatusCode::OK);
     // Ashby answers its API's calls with its envelope.
     (status, r#"{"success":true,"results":{}}"#)
 }

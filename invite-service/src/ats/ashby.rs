@@ -13,16 +13,16 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{authenticate, message_of, start_interview, status_of, Ask, Started};
+use super::{authenticate, message_of, start_interview, status_of, Ask};
 use crate::{
     domain::{
-        ats::Ats,
+        ats::{ashby_status, Ats, Progress},
         validate::{Violations, MAX_NAME},
         InviteStatus,
     },
     error::ServiceError,
     store::{
-        ats::{self as store_ats, AtsReference},
+        ats::{self as store_ats, callbacks::DueCallback, AtsReference},
         invites, Store,
     },
 };
@@ -38,7 +38,7 @@ pub fn router(store: Store) -> axum::Router {
 /// Ashby shows a 422's `message` to its user; 401 and 404 carry its usual error envelope; its
 /// contract gives 409 no body.
 fn refuse(err: ServiceError) -> Response {
-    let status = status_of(&err);
+    let status = status_of(&err, Ats::Ashby);
     let message = message_of(&err, Ats::Ashby);
     match status {
         StatusCode::CONFLICT => StatusCode::CONFLICT.into_response(),
@@ -64,6 +64,63 @@ fn code_of(status: StatusCode) -> &'static str {
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         _ => "internal_error",
     }
+}
+
+/// One value in Ashby's typed form.
+fn value(identifier: &str, label: &str, kind: &str, value: &str) -> serde_json::Value {
+    json!({"identifier": identifier, "label": label, "type": kind, "value": value})
+}
+
+/// The body of Ashby's `assessment.update` for a call back: the status, with the result and
+/// the profile URL on completion; the reason on cancellation. Values are strings and URLs:
+/// Beckon tracks that the work was submitted, not a score.
+pub(super) fn update_body(callback: &DueCallback) -> serde_json::Value {
+    let mut body = json!({
+        "assessment_id": callback.invite_id.to_string(),
+        "timestamp": callback.happened_at.timestamp_millis(),
+        "metadata": [value("beckon_job", "Job", "string", &callback.job_title)],
+    });
+    let status = value(
+        "beckon_status",
+        "Status",
+        "string",
+        ashby_status(callback.progress),
+    );
+    match callback.progress {
+        Progress::Cancelled => {
+            body["cancelled_reason"] = value(
+                "beckon_cancelled_reason",
+                "Cancelled",
+                "string",
+                &callback.detail,
+            );
+        }
+        Progress::Completed => {
+            body["assessment_status"] = status;
+            body["assessment_result"] = value("beckon_result", "Result", "string", "Submitted");
+            body["assessment_profile_url"] = value(
+                "beckon_profile",
+                "Assessment",
+                "url",
+                &callback.assessment_url,
+            );
+        }
+        Progress::EmailUndeliverable => {
+            body["assessment_status"] = status;
+            if let Some(metadata) = body["metadata"].as_array_mut() {
+                metadata.push(value(
+                    "beckon_email",
+                    "Invite email",
+                    "string",
+                    &callback.detail,
+                ));
+            }
+        }
+        Progress::Started | Progress::Reopened => {
+            body["assessment_status"] = status;
+        }
+    }
+    body
 }
 
 fn success(results: serde_json::Value) -> Response {
@@ -120,7 +177,8 @@ struct Application {
 
 /// `POST assessment.start`: invites the candidate to the assessment type's job and emails the
 /// link. A retry for the same application and type answers the same assessment; another type
-/// while one is live is 409; a closed job or a refused address is 422 with the reason.
+/// while one is still in progress (not submitted, revoked or expired) is 409; a closed job, a
+/// refused address or no Ashby key to report with is 422 with the reason.
 async fn start(
     State(store): State<Store>,
     headers: HeaderMap,
@@ -131,11 +189,35 @@ async fn start(
         let Json(body) =
             body.map_err(|rejection| ServiceError::invalid("body", rejection.body_text()))?;
         let ask = read_start(body)?;
-        start_interview(&store, &caller, ask).await
+        // Its updates need the organization's Ashby key: better said now than never sent.
+        if store_ats::api_key_set_at(&store, &caller, Ats::Ashby)
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::precondition(
+                "NO_ASHBY_KEY",
+                "Beckon has no Ashby API key for this organization, so it could not report \
+                 progress: an admin sets it with `invitectl ats set-key ashby`",
+            ));
+        }
+        let reference = &ask.reference;
+        if store_ats::in_progress_elsewhere(
+            &store,
+            &caller,
+            Ats::Ashby,
+            &reference.application_id,
+            &reference.test_id,
+        )
+        .await?
+        {
+            return Ok(None);
+        }
+        start_interview(&store, &caller, ask).await.map(Some)
     };
     match answer.await {
-        Ok(Started::Interview(id)) => success(json!({"assessment_id": id.to_string()})),
-        Ok(Started::AlreadyAssessed) => StatusCode::CONFLICT.into_response(),
+        Ok(Some(id)) => success(json!({"assessment_id": id.to_string()})),
+        // The application is being assessed with another assessment type.
+        Ok(None) => StatusCode::CONFLICT.into_response(),
         Err(err) => refuse(err),
     }
 }
@@ -157,6 +239,8 @@ fn read_start(body: Start) -> Result<Ask, ServiceError> {
         job_id,
         email,
         name: format!("{first} {last}").trim().to_string(),
+        // One assessment of a type per application: a retry of the start finds it.
+        external_id: format!("ashby:{application_id}:{job_id}"),
         reference: AtsReference {
             ats: Ats::Ashby,
             test_id: job_id.to_string(),

@@ -1,8 +1,10 @@
 //! The loop that calls applicant tracking systems back: Greenhouse's bodiless `PATCH` to the
 //! URL it gave when an interview is complete, Ashby's `assessment.update` on every change.
 //! Each call is an outbox row (`store::ats::callbacks`), sent through the webhook client
-//! (the same destination rules, timeout and no redirects), retried on the webhook schedule
-//! (`webhook_retry_schedule`) until the ATS answers 2xx, each invite's calls in order.
+//! (the same destination rules, timeout and no redirects) until the ATS answers 2xx, each
+//! invite's calls in order: on the webhook schedule (`webhook_retry_schedule`), then at its
+//! last wait for as long as it takes. An ATS's contract has no way to ask again for what it
+//! missed, so a call is never given up.
 use std::{sync::Arc, time::Duration};
 
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -29,6 +31,8 @@ use crate::{
 const BATCH: u64 = 64;
 /// Calls under way at once.
 const CONCURRENCY: usize = 8;
+/// An attempt's error, kept for the admins' list: one short line.
+const ERROR_CHARS: usize = 300;
 
 /// What one round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -113,16 +117,19 @@ impl AtsCallbacks {
         let mut round = Round::default();
         for (callback, attempt) in attempts {
             round.attempted += 1;
-            if attempt.delivered {
-                round.delivered += 1;
-            } else {
-                tracing::info!(
+            match &attempt {
+                CallbackAttempt::Delivered { .. } => round.delivered += 1,
+                CallbackAttempt::NotTaken {
+                    response_status,
+                    error,
+                    ..
+                } => tracing::info!(
                     invite_id = %callback.invite_id,
                     ats = callback.ats.name(),
-                    status = ?attempt.response_status,
-                    error = attempt.error,
+                    status = ?response_status,
+                    error,
                     "ATS callback not taken"
-                );
+                ),
             }
             callbacks::record(&self.store, &callback, attempt).await?;
         }
@@ -159,7 +166,7 @@ impl AtsCallbacks {
                     HeaderValue::from_static("application/json; version=1"),
                 );
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                let body = callback.body.clone().into_bytes();
+                let body = super::ashby::update_body(callback).to_string().into_bytes();
                 self.sender
                     .send(Method::POST, &self.ashby_update, headers, Some(body))
                     .await
@@ -169,24 +176,21 @@ impl AtsCallbacks {
     }
 
     /// Delivered on a 2xx (for Ashby, one that does not say `"success": false`); otherwise
-    /// tried again on the schedule, then given up.
+    /// tried again on the schedule, then at its last wait.
     fn outcome(
         &self,
         callback: &DueCallback,
         result: Result<AttemptResult, String>,
     ) -> CallbackAttempt {
-        let (status, error, retry_after) = match result {
+        let (response_status, error, retry_after) = match result {
             Err(error) => (None, error, None),
             Ok(result) => {
                 let refused_by_ashby = callback.ats == Ats::Ashby
                     && serde_json::from_str::<serde_json::Value>(&result.response_excerpt)
                         .is_ok_and(|answer| answer["success"] == serde_json::Value::Bool(false));
                 if result.succeeded() && !refused_by_ashby {
-                    return CallbackAttempt {
+                    return CallbackAttempt::Delivered {
                         response_status: result.status,
-                        error: String::new(),
-                        retry_at: None,
-                        delivered: true,
                     };
                 }
                 let error = match (&result.error, refused_by_ashby) {
@@ -195,27 +199,27 @@ impl AtsCallbacks {
                     (None, false) => format!(
                         "answered {}: {}",
                         result.status.unwrap_or(0),
-                        result
-                            .response_excerpt
-                            .chars()
-                            .take(300)
-                            .collect::<String>()
+                        result.response_excerpt
                     ),
                 };
                 (result.status, error, result.retry_after)
             }
         };
-        let attempts_made = u32::try_from(callback.attempt_count + 1).unwrap_or(u32::MAX);
-        let retry_at = self
+        let attempts_made =
+            u32::try_from(callback.attempt_count.saturating_add(1)).unwrap_or(u32::MAX);
+        let delay = self
             .schedule
             .next_delay(attempts_made, retry_after)
-            .and_then(|delay| chrono::Duration::from_std(delay).ok())
-            .map(|delay| now() + delay);
-        CallbackAttempt {
-            response_status: status,
-            error,
-            retry_at,
-            delivered: false,
+            .or_else(|| {
+                let last = self.schedule.delays().last().copied()?;
+                Some(last.max(retry_after.unwrap_or(Duration::ZERO)))
+            })
+            .unwrap_or(Duration::from_secs(3600));
+        let delay = chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
+        CallbackAttempt::NotTaken {
+            response_status,
+            error: error.chars().take(ERROR_CHARS).collect(),
+            retry_at: now() + delay,
         }
     }
 }

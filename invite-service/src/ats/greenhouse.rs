@@ -13,9 +13,10 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{authenticate, message_of, presented_key, start_interview, status_of, Ask, Started};
+use super::{authenticate, message_of, presented_key, start_interview, status_of, Ask};
 use crate::{
     domain::{
         ats::{greenhouse_status, Ats},
@@ -40,13 +41,7 @@ pub fn router(store: Store) -> axum::Router {
 
 /// Greenhouse's error answers: only the status matters to it; the body says why, for people.
 fn refuse(err: ServiceError) -> Response {
-    let status = status_of(&err);
-    // Its contract knows 401 and 404; a bad request is a 400 to it.
-    let status = if status == axum::http::StatusCode::UNPROCESSABLE_ENTITY {
-        axum::http::StatusCode::BAD_REQUEST
-    } else {
-        status
-    };
+    let status = status_of(&err, Ats::Greenhouse);
     (
         status,
         Json(json!({"errors": [message_of(&err, Ats::Greenhouse)]})),
@@ -112,13 +107,7 @@ async fn send_test(
         start_interview(&store, &caller, ask).await
     };
     match answer.await {
-        Ok(Started::Interview(id)) => {
-            Json(json!({"partner_interview_id": id.to_string()})).into_response()
-        }
-        // One interview per callback URL, which names one test: never reached for Greenhouse.
-        Ok(Started::AlreadyAssessed) => refuse(ServiceError::AlreadyExists(
-            "this candidate already has a live interview for another test".into(),
-        )),
+        Ok(id) => Json(json!({"partner_interview_id": id.to_string()})).into_response(),
         Err(err) => refuse(err),
     }
 }
@@ -157,10 +146,13 @@ fn read_send_test(store: &Store, body: SendTest) -> Result<Ask, ServiceError> {
         Err(problem) => v.add("url", problem),
     }
     let email = v.finish_with("candidate.email", email)?;
+    // The same test, email and URL again are the same interview.
+    let digest = Sha256::digest(format!("{job_id}\n{}\n{url}", email.as_str()));
     Ok(Ask {
         job_id,
         email,
         name,
+        external_id: format!("greenhouse:{}", hex::encode(&digest[..16])),
         reference: AtsReference {
             ats: Ats::Greenhouse,
             test_id: job_id.to_string(),

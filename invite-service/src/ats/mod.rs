@@ -27,7 +27,7 @@ use crate::{
     domain::{ats::Ats, email::Email, Scope},
     error::ServiceError,
     store::{
-        ats::{self as store_ats, AtsReference, Interview},
+        ats::{self as store_ats, AtsReference},
         invites::{self, Expiry, InviteeInput, NewInvite},
         organization, Caller, Store,
     },
@@ -110,40 +110,25 @@ struct Ask {
     job_id: uuid::Uuid,
     email: Email,
     name: String,
+    /// Names the interview among the organization's live invites: the same ask again (a retry,
+    /// or a twin racing it) finds it.
+    external_id: String,
     reference: AtsReference,
 }
 
-/// How `invite` ended for a repeated ask.
-enum Started {
-    /// A new invite, or the live one this very ask made before (a retry).
-    Interview(uuid::Uuid),
-    /// The application already has a live interview for another test (Ashby's 409).
-    AlreadyAssessed,
-}
-
-/// Makes the invite an ATS asks for and emails it, or answers with the live one the same
-/// application (Ashby) or callback URL (Greenhouse) already has: a retry, or a twin racing it,
-/// gets the same interview. The live-external-id index decides races.
+/// Makes the invite an ATS asks for and emails it, or answers with the live one the same ask
+/// made before. The live-external-id index decides races: the loser finds the winner's.
 async fn start_interview(
     store: &Store,
     caller: &Caller,
     ask: Ask,
-) -> Result<Started, ServiceError> {
-    let external_id = ask.reference.external_id();
-    let existing = |found: Option<Interview>| {
-        found.map(|interview| {
-            if interview.reference.test_id == ask.reference.test_id {
-                Started::Interview(interview.invite.id)
-            } else {
-                Started::AlreadyAssessed
-            }
-        })
-    };
+) -> Result<uuid::Uuid, ServiceError> {
     let ats = ask.reference.ats;
-    if let Some(started) =
-        existing(store_ats::live_interview(store, caller, ats, &external_id).await?)
-    {
-        return Ok(started);
+    if let Some(found) = store_ats::live_interview(store, caller, ats, &ask.external_id).await? {
+        if let Some(key) = &ask.reference.credential {
+            store_ats::keep_credential(store, found.invite.id, key).await?;
+        }
+        return Ok(found.invite.id);
     }
     // The ATS shows why no email can go (Ashby's 422), instead of an invite that fails later.
     // Without notify-service, a suppressed address is found when its email fails.
@@ -170,7 +155,7 @@ async fn start_interview(
             email: Some(ask.email.clone()),
             name: ask.name.clone(),
         },
-        external_id: Some(external_id.clone()),
+        external_id: Some(ask.external_id.clone()),
         send_email: true,
         message: None,
         expiry: Expiry::JobDefault,
@@ -184,11 +169,11 @@ async fn start_interview(
         ats: Some(ask.reference.clone()),
     };
     match invites::create(store, caller, new, None).await {
-        Ok(created) => Ok(Started::Interview(created.invite.id)),
+        Ok(created) => Ok(created.invite.id),
         Err(ServiceError::ExternalIdInUse { invite_id }) => {
-            // A twin won the race, or the id is held by an invite no ATS made.
-            match existing(store_ats::live_interview(store, caller, ats, &external_id).await?) {
-                Some(started) => Ok(started),
+            // A twin won the race; or the id is held by an invite no ATS made.
+            match store_ats::live_interview(store, caller, ats, &ask.external_id).await? {
+                Some(found) => Ok(found.invite.id),
                 None => Err(ServiceError::ExternalIdInUse { invite_id }),
             }
         }
@@ -196,16 +181,21 @@ async fn start_interview(
     }
 }
 
-/// The HTTP status of a refusal, the same for both ATSs; each words the body its own way.
-fn status_of(err: &ServiceError) -> StatusCode {
+/// The HTTP status of a refusal. A request that cannot succeed as it is: Ashby's 422, whose
+/// message it shows its user; Greenhouse's contract knows 400 for it. Each adapter words the
+/// body its own way.
+fn status_of(err: &ServiceError, ats: Ats) -> StatusCode {
+    let unprocessable = match ats {
+        Ats::Greenhouse => StatusCode::BAD_REQUEST,
+        Ats::Ashby => StatusCode::UNPROCESSABLE_ENTITY,
+    };
     match err {
         ServiceError::MissingKey | ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
         ServiceError::PermissionDenied(_) => StatusCode::UNAUTHORIZED,
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        ServiceError::InvalidArgument(_) | ServiceError::TooLarge(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        ServiceError::FailedPrecondition { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::InvalidArgument(_)
+        | ServiceError::TooLarge(_)
+        | ServiceError::FailedPrecondition { .. } => unprocessable,
         ServiceError::AlreadyExists(_) | ServiceError::ExternalIdInUse { .. } => {
             StatusCode::CONFLICT
         }

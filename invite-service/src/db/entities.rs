@@ -534,21 +534,25 @@ pub mod ats_interview {
 pub mod ats_callback {
     use sea_orm::entity::prelude::*;
 
-    use crate::db::values::{Ats, WebhookDeliveryStatus};
+    use crate::db::values::{Ats, AtsProgress, WebhookDeliveryStatus};
 
     /// One call back to an ATS about an invite, written with the change it tells of and sent
-    /// until the ATS takes it, in order per invite.
+    /// until the ATS takes it, each invite's in the order written (`seq`).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "ats_callbacks")]
     pub struct Model {
-        /// UUIDv7: in the order written.
-        #[sea_orm(primary_key, auto_increment = false)]
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        /// How the API names it.
         pub id: Uuid,
         pub org_id: Uuid,
         pub invite_id: Uuid,
         pub ats: Ats,
-        /// The JSON body (Ashby's `assessment.update`); empty for Greenhouse's bodiless `PATCH`.
-        pub body: String,
+        pub progress: AtsProgress,
+        /// Why, for a cancellation or an undeliverable email; empty otherwise.
+        pub detail: String,
+        pub happened_at: ChronoDateTimeUtc,
+        /// Pending until the ATS takes it (it is never given up), then delivered.
         pub status: WebhookDeliveryStatus,
         pub attempt_count: i32,
         /// When the next attempt is due; while one is under way, when it may be taken again.

@@ -45,6 +45,22 @@ pub enum Ats {
     Ashby,
 }
 
+/// What an ATS is told of an interview (`domain::ats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum AtsProgress {
+    #[sea_orm(string_value = "started")]
+    Started,
+    #[sea_orm(string_value = "reopened")]
+    Reopened,
+    #[sea_orm(string_value = "completed")]
+    Completed,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+    #[sea_orm(string_value = "email_undeliverable")]
+    EmailUndeliverable,
+}
+
 /// Whether a job takes new invites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]

@@ -1,10 +1,10 @@
 //! Beckon as an applicant tracking system's assessment partner: the one mapping both adapters
 //! (`ats/greenhouse.rs`, `ats/ashby.rs`) share. An ATS's test (Greenhouse) or assessment type
 //! (Ashby) is an open job; its interview or assessment is an invite, whose id it holds; what it
-//! hears of the invite's life is `Progress`.
+//! hears of the invite's life is a `Progress`.
 use super::{webhooks::WebhookEvent, InviteStatus};
 
-pub use crate::db::values::Ats;
+pub use crate::db::values::{Ats, AtsProgress as Progress};
 
 impl Ats {
     pub fn name(self) -> &'static str {
@@ -15,19 +15,6 @@ impl Ats {
     }
 }
 
-/// What an ATS is told of, as its partner contract names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Progress {
-    /// The candidate started (Ashby records the start time on "Started").
-    Started,
-    /// Reopened by the team after a submission: in progress again.
-    Reopened,
-    /// Submitted: the assessment is complete.
-    Completed,
-    /// Revoked or expired: the assessment will not be completed.
-    Cancelled { reason: &'static str },
-}
-
 impl Progress {
     /// The change of an invite each ATS hears of, if any. Greenhouse asks only to be told of
     /// completion (then reads `test_status`); Ashby takes every change of its assessment.
@@ -36,12 +23,10 @@ impl Progress {
             WebhookEvent::InviteStarted => Progress::Started,
             WebhookEvent::InviteReopened => Progress::Reopened,
             WebhookEvent::InviteSubmitted => Progress::Completed,
-            WebhookEvent::InviteRevoked => Progress::Cancelled {
-                reason: "The invite was revoked in Beckon",
-            },
-            WebhookEvent::InviteExpired => Progress::Cancelled {
-                reason: "The candidate's link expired before they submitted",
-            },
+            WebhookEvent::InviteRevoked | WebhookEvent::InviteExpired => Progress::Cancelled,
+            WebhookEvent::EmailFailed | WebhookEvent::EmailSuppressed => {
+                Progress::EmailUndeliverable
+            }
             _ => return None,
         };
         match ats {
@@ -50,9 +35,27 @@ impl Progress {
         }
     }
 
-    /// Whether any ATS hears of `event`: when none does, nothing is looked up.
+    /// Whether any ATS hears of `event` (Ashby hears of all Greenhouse does): when none does,
+    /// nothing is looked up.
     pub fn any_hears(event: WebhookEvent) -> bool {
-        Progress::of(Ats::Ashby, event).is_some() || Progress::of(Ats::Greenhouse, event).is_some()
+        Progress::of(Ats::Ashby, event).is_some()
+    }
+
+    /// What the ATS's user is told of why: a cancellation's reason, an email's failure.
+    pub fn detail(event: WebhookEvent, happening: &str) -> String {
+        match event {
+            WebhookEvent::InviteRevoked => "The invite was revoked in Beckon".into(),
+            WebhookEvent::InviteExpired => {
+                "The candidate's link expired before they submitted".into()
+            }
+            WebhookEvent::EmailFailed => {
+                format!("The invite email could not be delivered: {happening}")
+            }
+            WebhookEvent::EmailSuppressed => {
+                "The invite email was not sent: the address is on the suppression list".into()
+            }
+            _ => String::new(),
+        }
     }
 }
 
@@ -69,17 +72,25 @@ pub fn greenhouse_status(status: InviteStatus) -> &'static str {
     }
 }
 
-/// Ashby's `assessment_status` text for an invite's state, shown in Ashby as it is.
-pub fn ashby_status(status: InviteStatus) -> &'static str {
-    match status {
-        InviteStatus::Created => "Created",
-        InviteStatus::Sent => "Invited",
-        InviteStatus::Opened => "Opened",
-        InviteStatus::Started => "Started",
-        InviteStatus::Submitted => "Completed",
-        InviteStatus::Revoked => "Cancelled",
-        InviteStatus::Expired => "Expired",
+/// Ashby's `assessment_status` text for a progress, shown in Ashby as it is ("Started" also
+/// makes Ashby record the start time).
+pub fn ashby_status(progress: Progress) -> &'static str {
+    match progress {
+        Progress::Started => "Started",
+        Progress::Reopened => "Reopened",
+        Progress::Completed => "Completed",
+        Progress::Cancelled => "Cancelled",
+        Progress::EmailUndeliverable => "Invite email not delivered",
     }
+}
+
+/// Whether an invite in this state is still being assessed: an ATS may not start another
+/// assessment of the same application meanwhile.
+pub fn in_progress(status: InviteStatus) -> bool {
+    !matches!(
+        status,
+        InviteStatus::Submitted | InviteStatus::Revoked | InviteStatus::Expired
+    )
 }
 
 #[cfg(test)]
@@ -100,12 +111,19 @@ mod tests {
             Progress::of(Ats::Ashby, WebhookEvent::InviteStarted),
             Some(Progress::Started)
         );
-        assert!(matches!(
-            Progress::of(Ats::Ashby, WebhookEvent::InviteRevoked),
-            Some(Progress::Cancelled { .. })
-        ));
+        assert_eq!(
+            Progress::of(Ats::Ashby, WebhookEvent::InviteExpired),
+            Some(Progress::Cancelled)
+        );
+        assert_eq!(
+            Progress::of(Ats::Ashby, WebhookEvent::EmailSuppressed),
+            Some(Progress::EmailUndeliverable)
+        );
         assert_eq!(Progress::of(Ats::Ashby, WebhookEvent::InviteOpened), None);
         assert!(!Progress::any_hears(WebhookEvent::InviteOpened));
+        assert!(Progress::any_hears(WebhookEvent::InviteSubmitted));
         assert_eq!(greenhouse_status(InviteStatus::Submitted), "complete");
+        assert!(!in_progress(InviteStatus::Submitted));
+        assert!(in_progress(InviteStatus::Opened));
     }
 }

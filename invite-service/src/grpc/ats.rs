@@ -208,7 +208,7 @@ impl AtsService for Api {
                 let mut v = Violations::new();
                 let id = v.id("id", &req.id);
                 v.finish()?;
-                callbacks::retry(&self.store, &caller, id)
+                callbacks::retry_now(&self.store, &caller, id)
                     .await
                     .map(wire_callback)
             },

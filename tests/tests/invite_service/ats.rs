@@ -15,20 +15,25 @@ on_both_databases!(
     a_callback_receiver_that_was_down_gets_every_call_in_order,
     identical_asks_at_once_make_one_invite,
     the_routes_are_served_only_behind_https_unless_allowed,
-    a_failed_callback_is_listed_and_sent_again,
+    a_refused_callback_keeps_being_tried_and_can_be_tried_now,
     a_suppressed_address_is_refused_with_the_reason,
+    a_long_outage_holds_up_no_interview_and_sends_each_call_once_in_order,
 );
 
 /// A server whose calls back may go to the double on loopback, retried fast, serving the ATS
 /// routes over plain HTTP, with Ashby's API on the double.
 async fn app_for(backend: Backend, double: &AtsDouble) -> TestApp {
+    app_with_schedule(backend, double, "100ms 100ms 100ms 100ms 100ms 100ms 100ms").await
+}
+
+async fn app_with_schedule(backend: Backend, double: &AtsDouble, schedule: &str) -> TestApp {
     let ashby = double.url("/ashby/");
     TestApp::spawn_with(backend, |config| {
         config.ats_allow_http = true;
         config.ashby_api_url = ashby;
         config.webhook_allow_http = true;
         config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
-        config.webhook_retry_schedule = "100ms 100ms 100ms 100ms 100ms 100ms 100ms".into();
+        config.webhook_retry_schedule = schedule.into();
     })
     .await
 }
@@ -102,6 +107,16 @@ async fn candidate_submits(app: &TestApp, invite_id: &str) {
         .expect("complete");
 }
 
+async fn set_ashby_key(app: &TestApp, key: &str) {
+    app.ats()
+        .set_ats_api_key(SetAtsApiKeyRequest {
+            ats: Ats::Ashby as i32,
+            api_key: key.into(),
+        })
+        .await
+        .expect("set the Ashby key");
+}
+
 fn basic(key: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{key}:")))
 }
@@ -143,7 +158,8 @@ async fn greenhouse_sends_a_test_and_hears_when_it_is_complete(backend: Backend)
         .as_str()
         .expect("id")
         .to_string();
-    // Greenhouse retries: the same test, email and URL answer the same interview.
+    // Greenhouse retries: the same test, email and URL answer the same interview; another
+    // email is another interview.
     let (status, again) = double
         .call(
             Method::POST,
@@ -153,6 +169,17 @@ async fn greenhouse_sends_a_test_and_hears_when_it_is_complete(backend: Backend)
         )
         .await;
     assert_eq!((status, &again), (200, &sent));
+    let sibling = send_test_body(&job.id, "ginny@hogwarts.edu", &callback);
+    let (status, other) = double
+        .call(
+            Method::POST,
+            &route(&app, "greenhouse/send_test"),
+            &key,
+            Some(sibling),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_ne!(other, sent);
 
     let invite = app
         .invites()
@@ -418,7 +445,7 @@ async fn ashby_starts_an_assessment_and_hears_every_change_in_order(backend: Bac
         .as_str()
         .expect("assessment id")
         .to_string();
-    // A retry answers the same assessment; another type for the application is 409.
+    // A retry answers the same assessment; another type while this one is in progress is 409.
     let (status, again) = double.call(Method::POST, &start, &key, Some(body)).await;
     assert_eq!((status, &again), (200, &started));
     let (status, _) = double
@@ -485,17 +512,35 @@ async fn ashby_starts_an_assessment_and_hears_every_change_in_order(backend: Bac
         }
     }
 
-    // Cancelled in Ashby: the invite is revoked, and Ashby hears the reason.
-    let second = start_body(
-        &other_job.id,
-        "1d2e3f40-0000-4000-8000-000000000001",
-        "bob@example.com",
-    );
-    let (_, second) = double.call(Method::POST, &start, &key, Some(second)).await;
+    // The first is submitted: the application may be assessed with another type now.
+    let (status, second) = double
+        .call(
+            Method::POST,
+            &start,
+            &key,
+            Some(start_body(&other_job.id, application, "ada@example.com")),
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
     let second = second["results"]["assessment_id"]
         .as_str()
         .expect("id")
         .to_string();
+    assert_ne!(second, assessment);
+
+    // Reopened by the team: Ashby hears it, in order after the completion.
+    app.invites()
+        .reopen_invite(ReopenInviteRequest {
+            id: assessment.clone(),
+        })
+        .await
+        .expect("reopen");
+    let calls = app
+        .when(async || double.received().await, |r| r.len() >= 3)
+        .await;
+    assert_eq!(calls[2].json()["assessment_status"]["value"], "Reopened");
+
+    // Cancelled in Ashby: the invite is revoked, and Ashby is not told what it did itself.
     let (status, cancelled) = double
         .call(
             Method::POST,
@@ -505,6 +550,7 @@ async fn ashby_starts_an_assessment_and_hears_every_change_in_order(backend: Bac
         )
         .await;
     assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["results"]["assessment_id"], second.as_str());
     let invite = app
         .invites()
         .get_invite(GetInviteRequest { id: second.clone() })
@@ -512,34 +558,74 @@ async fn ashby_starts_an_assessment_and_hears_every_change_in_order(backend: Bac
         .expect("get")
         .into_inner();
     assert_eq!(invite.status, InviteStatus::Revoked as i32);
-    let calls = app
-        .when(async || double.received().await, |r| r.len() >= 3)
-        .await;
-    let cancel = calls[2].json();
-    assert_eq!(cancel["assessment_id"], second.as_str());
-    assert_eq!(cancel["cancelled_reason"]["type"], "string");
-    assert!(cancel.get("assessment_result").is_none());
-    // A revoked assessment frees the application for a new one.
-    let (status, restarted) = double
+
+    // Revoked in Beckon, and another expired: Ashby hears each, with the reason.
+    let (_, third) = double
         .call(
             Method::POST,
             &start,
             &key,
-            Some(start_body(
-                &other_job.id,
-                "1d2e3f40-0000-4000-8000-000000000001",
-                "bob@example.com",
-            )),
+            Some(start_body(&job.id, "app-3", "cy@example.com")),
         )
         .await;
-    assert_eq!(status, 200);
-    assert_ne!(restarted["results"]["assessment_id"], second.as_str());
+    let third = third["results"]["assessment_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    app.invites()
+        .revoke_invite(RevokeInviteRequest {
+            id: third.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("revoke");
+    let (_, fourth) = double
+        .call(
+            Method::POST,
+            &start,
+            &key,
+            Some(start_body(&job.id, "app-4", "di@example.com")),
+        )
+        .await;
+    let fourth = fourth["results"]["assessment_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    app.backdate_expiry(&fourth).await;
+    let calls = app
+        .when(async || double.received().await, |r| r.len() >= 5)
+        .await;
+    assert_eq!(calls.len(), 5, "nothing for Ashby's own cancel: {calls:?}");
+    let reasons: Vec<(String, String)> = calls[3..]
+        .iter()
+        .map(|c| {
+            let body = c.json();
+            (
+                body["assessment_id"].as_str().unwrap_or("").to_string(),
+                body["cancelled_reason"]["value"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        reasons.contains(&(third.clone(), "The invite was revoked in Beckon".into())),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|(id, reason)| id == &fourth && reason.contains("expired")),
+        "{reasons:?}"
+    );
 }
 
 async fn ashby_is_told_why_an_assessment_cannot_start(backend: Backend) {
     let double = AtsDouble::start().await;
     let app = app_for(backend, &double).await;
     let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    set_ashby_key(&app, "ashby-key").await;
     let job = app.create_job("Backend engineer").await;
     app.close_job(&job.id).await;
     let start = route(&app, "ashby/assessment.start");
@@ -572,7 +658,7 @@ async fn ashby_is_told_why_an_assessment_cannot_start(backend: Backend) {
         .await;
     assert_eq!(status, 422, "{answer}");
 
-    // Without an Ashby key, calls back wait for one (and say why) instead of being lost.
+    // A key removed after the start: calls back wait for a new one instead of being lost.
     let open = app.create_job("Open role").await;
     let (_, started) = double
         .call(
@@ -586,17 +672,51 @@ async fn ashby_is_told_why_an_assessment_cannot_start(backend: Backend) {
         .as_str()
         .expect("id")
         .to_string();
-    candidate_starts(&app, &assessment).await;
-    let round = app.run_background_round().await;
-    assert!(round.ats_callbacks.attempted <= 1);
-    assert!(double.received().await.is_empty());
     app.ats()
         .set_ats_api_key(SetAtsApiKeyRequest {
             ats: Ats::Ashby as i32,
-            api_key: "late-key".into(),
+            api_key: String::new(),
         })
         .await
-        .expect("set key");
+        .expect("remove the key");
+    candidate_starts(&app, &assessment).await;
+    let round = app.run_background_round().await;
+    assert_eq!(round.ats_callbacks.attempted, 1);
+    assert!(double.received().await.is_empty());
+    let waiting = app
+        .ats()
+        .list_ats_callbacks(ListAtsCallbacksRequest {
+            invite_id: assessment.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .callbacks;
+    assert_eq!(waiting[0].status, WebhookMessageStatus::Pending as i32);
+    assert!(
+        waiting[0].last_error.contains("no Ashby API key"),
+        "{}",
+        waiting[0].last_error
+    );
+    // Without a key, Ashby is told at once that nothing can start.
+    let (status, answer) = double
+        .call(
+            Method::POST,
+            &start,
+            &key,
+            Some(start_body(&open.id, "app-5", "eve@example.com")),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no Ashby API key"),
+        "{answer}"
+    );
+    set_ashby_key(&app, "late-key").await;
     let calls = app
         .when(async || double.received().await, |r| !r.is_empty())
         .await;
@@ -618,13 +738,7 @@ async fn a_callback_receiver_that_was_down_gets_every_call_in_order(backend: Bac
     let mut double = AtsDouble::start().await;
     let app = app_for(backend, &double).await;
     let key = app.key_with_scope(ApiKeyScope::Ats).await;
-    app.ats()
-        .set_ats_api_key(SetAtsApiKeyRequest {
-            ats: Ats::Ashby as i32,
-            api_key: "ashby-key".into(),
-        })
-        .await
-        .expect("set key");
+    set_ashby_key(&app, "ashby-key").await;
     let job = app.create_job("Backend engineer").await;
     let start = route(&app, "ashby/assessment.start");
     let (_, started) = double
@@ -691,6 +805,7 @@ async fn identical_asks_at_once_make_one_invite(backend: Backend) {
     let double = AtsDouble::start().await;
     let app = app_for(backend, &double).await;
     let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    set_ashby_key(&app, "ashby-key").await;
     let job = app.create_job("Backend engineer").await;
     let send = route(&app, "greenhouse/send_test");
     let body = send_test_body(&job.id, "hpotter@hogwarts.edu", &double.url("/t/1"));
@@ -746,17 +861,12 @@ async fn the_routes_are_served_only_behind_https_unless_allowed(backend: Backend
         .contains("ats_allow_http"));
 }
 
-async fn a_failed_callback_is_listed_and_sent_again(backend: Backend) {
+async fn a_refused_callback_keeps_being_tried_and_can_be_tried_now(backend: Backend) {
     let double = AtsDouble::start().await;
-    let app = app_for(backend, &double).await;
+    // Two quick tries, then an hour between tries: past the schedule, at its last wait.
+    let app = app_with_schedule(backend, &double, "100ms 1h").await;
     let key = app.key_with_scope(ApiKeyScope::Ats).await;
-    app.ats()
-        .set_ats_api_key(SetAtsApiKeyRequest {
-            ats: Ats::Ashby as i32,
-            api_key: "ashby-key".into(),
-        })
-        .await
-        .expect("set key");
+    set_ashby_key(&app, "ashby-key").await;
     let job = app.create_job("Backend engineer").await;
     let (_, started) = double
         .call(
@@ -771,40 +881,49 @@ async fn a_failed_callback_is_listed_and_sent_again(backend: Backend) {
         .expect("id")
         .to_string();
 
-    // Ashby refuses every attempt: after the schedule (8 attempts) the call has failed.
+    // Ashby refuses: after the quick tries the call waits an hour, still pending.
     double.answer_with(500).await;
     candidate_starts(&app, &assessment).await;
-    let failed = |status: WebhookMessageStatus| ListAtsCallbacksRequest {
+    let calls = |status: WebhookMessageStatus| ListAtsCallbacksRequest {
         invite_id: assessment.clone(),
         status: status as i32,
         page_size: 0,
     };
-    let listed = app
-        .when(
-            async || {
-                app.ats()
-                    .list_ats_callbacks(failed(WebhookMessageStatus::Failed))
-                    .await
-                    .expect("list")
-                    .into_inner()
-                    .callbacks
-            },
-            |c| !c.is_empty(),
-        )
+    app.when(async || double.received().await, |r| r.len() >= 2)
         .await;
-    assert_eq!(listed.len(), 1);
-    let callback = &listed[0];
-    assert_eq!(callback.attempt_count, 8);
+    let pending = app
+        .ats()
+        .list_ats_callbacks(calls(WebhookMessageStatus::Pending))
+        .await
+        .expect("list")
+        .into_inner()
+        .callbacks;
+    assert_eq!(pending.len(), 1);
+    let callback = &pending[0];
+    assert_eq!(callback.attempt_count, 2);
     assert_eq!(callback.last_response_status, 500);
     assert!(
         callback.last_error.contains("500"),
         "{}",
         callback.last_error
     );
-    assert_eq!(callback.next_attempt_time, None);
-    assert_eq!(double.received().await.len(), 8);
+    let next = callback
+        .next_attempt_time
+        .as_ref()
+        .expect("a next try")
+        .seconds;
+    let in_an_hour = chrono::Utc::now().timestamp() + 3000;
+    assert!(next > in_an_hour, "the last wait of the schedule, again");
+    let failed = app
+        .ats()
+        .list_ats_callbacks(calls(WebhookMessageStatus::Failed))
+        .await
+        .expect("list")
+        .into_inner()
+        .callbacks;
+    assert!(failed.is_empty(), "never given up");
 
-    // Ashby is fixed; the admin sends it again.
+    // Ashby is fixed; the admin has it tried now.
     double.answer_with(200).await;
     let retried = app
         .ats()
@@ -815,11 +934,12 @@ async fn a_failed_callback_is_listed_and_sent_again(backend: Backend) {
         .expect("retry")
         .into_inner();
     assert_eq!(retried.status, WebhookMessageStatus::Pending as i32);
+    assert_eq!(retried.attempt_count, 0);
     let delivered = app
         .when(
             async || {
                 app.ats()
-                    .list_ats_callbacks(failed(WebhookMessageStatus::Delivered))
+                    .list_ats_callbacks(calls(WebhookMessageStatus::Delivered))
                     .await
                     .expect("list")
                     .into_inner()
@@ -830,7 +950,7 @@ async fn a_failed_callback_is_listed_and_sent_again(backend: Backend) {
         .await;
     assert_eq!(delivered[0].id, callback.id);
     assert_eq!(delivered[0].attempt_count, 1);
-    assert_eq!(double.received().await.len(), 9);
+    assert_eq!(double.received().await.len(), 3);
 
     // Another organization cannot see or retry it.
     let other = app.other_organization_key().await;
@@ -847,16 +967,22 @@ async fn a_failed_callback_is_listed_and_sent_again(backend: Backend) {
 async fn a_suppressed_address_is_refused_with_the_reason(backend: Backend) {
     let smtp = SmtpServer::start().await;
     smtp.always("gone@example.com", 550);
+    smtp.always("bounces@example.com", 550);
     let double = AtsDouble::start().await;
+    let ashby = double.url("/ashby/");
     let app = TestApp::spawn_full(
         backend,
         |config| {
             config.ats_allow_http = true;
+            config.ashby_api_url = ashby;
+            config.webhook_allow_http = true;
+            config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
         },
         Some(&smtp),
     )
     .await;
     let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    set_ashby_key(&app, "ashby-key").await;
     let job = app.create_job("Backend engineer").await;
     // An earlier email to the address bounced: it is on the suppression list.
     let bounced = app
@@ -918,4 +1044,117 @@ async fn a_suppressed_address_is_refused_with_the_reason(backend: Backend) {
         .into_inner()
         .invites;
     assert_eq!(invites.len(), 1, "nothing written for the refused asks");
+
+    // An address not yet known to bounce: the assessment starts, its email bounces, and Ashby
+    // hears that the candidate got nothing.
+    let (status, started) = double
+        .call(
+            Method::POST,
+            &route(&app, "ashby/assessment.start"),
+            &key,
+            Some(start_body(&job.id, "app-2", "bounces@example.com")),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let calls = app
+        .when(async || double.received().await, |r| !r.is_empty())
+        .await;
+    let update = calls[0].json();
+    assert_eq!(update["assessment_id"], started["results"]["assessment_id"]);
+    assert_eq!(
+        update["assessment_status"]["value"],
+        "Invite email not delivered"
+    );
+    let email = update["metadata"]
+        .as_array()
+        .expect("metadata")
+        .iter()
+        .find(|m| m["identifier"] == "beckon_email")
+        .expect("why, in the metadata")
+        .clone();
+    assert!(
+        email["value"].as_str().unwrap_or("").contains("550"),
+        "{email}"
+    );
+}
+
+async fn a_long_outage_holds_up_no_interview_and_sends_each_call_once_in_order(backend: Backend) {
+    // More interviews than a round takes, each with two calls waiting.
+    const INTERVIEWS: usize = 80;
+    let double = AtsDouble::start().await;
+    let app = app_for(backend, &double).await;
+    let key = app.key_with_scope(ApiKeyScope::Ats).await;
+    set_ashby_key(&app, "ashby-key").await;
+    let job = app.create_job("Backend engineer").await;
+    double.answer_with(503).await;
+    let mut assessments = Vec::new();
+    for n in 0..INTERVIEWS {
+        let (status, started) = double
+            .call(
+                Method::POST,
+                &route(&app, "ashby/assessment.start"),
+                &key,
+                Some(start_body(
+                    &job.id,
+                    &format!("app-{n}"),
+                    &format!("c{n}@example.com"),
+                )),
+            )
+            .await;
+        assert_eq!(status, 200, "{started}");
+        let id = started["results"]["assessment_id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        candidate_submits(&app, &id).await;
+        assessments.push(id);
+    }
+    // Every interview's first call has been refused at least once.
+    app.when(
+        async || double.received().await,
+        |r| {
+            assessments
+                .iter()
+                .all(|id| r.iter().any(|c| c.json()["assessment_id"] == id.as_str()))
+        },
+    )
+    .await;
+    double.answer_with(200).await;
+    // Rounds racing each other (and the server's own loop) send nothing twice.
+    let taken =
+        |calls: &[beckon_tests::ats::Callback]| calls.iter().filter(|c| c.answered == 200).count();
+    let all = app
+        .when(
+            async || {
+                futures::join!(app.run_background_round(), app.run_background_round());
+                double.received().await
+            },
+            |r| taken(r) >= 2 * INTERVIEWS,
+        )
+        .await;
+    assert_eq!(taken(&all), 2 * INTERVIEWS, "each call taken once");
+    for id in &assessments {
+        let statuses: Vec<String> = all
+            .iter()
+            .filter(|c| c.answered == 200 && c.json()["assessment_id"] == id.as_str())
+            .map(|c| {
+                c.json()["assessment_status"]["value"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(statuses, ["Started", "Completed"], "{id}");
+    }
+    let pending = app
+        .ats()
+        .list_ats_callbacks(ListAtsCallbacksRequest {
+            status: WebhookMessageStatus::Pending as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .callbacks;
+    assert!(pending.is_empty());
 }

@@ -29,11 +29,14 @@ enum AtsInterviews {
 #[derive(DeriveIden)]
 enum AtsCallbacks {
     Table,
+    Seq,
     Id,
     OrgId,
     InviteId,
     Ats,
-    Body,
+    Progress,
+    Detail,
+    HappenedAt,
     Status,
     AttemptCount,
     NextAttemptAt,
@@ -86,11 +89,19 @@ impl MigrationTrait for AtsPartners {
         m.create_table(
             Table::create()
                 .table(AtsCallbacks::Table)
-                .col(uuid(AtsCallbacks::Id).primary_key())
+                // The order written, from the database: an invite's calls go in this order.
+                .col(
+                    big_integer(AtsCallbacks::Seq)
+                        .primary_key()
+                        .auto_increment(),
+                )
+                .col(uuid(AtsCallbacks::Id).unique_key())
                 .col(uuid(AtsCallbacks::OrgId))
                 .col(uuid(AtsCallbacks::InviteId))
                 .col(text(AtsCallbacks::Ats))
-                .col(text(AtsCallbacks::Body))
+                .col(text(AtsCallbacks::Progress))
+                .col(text(AtsCallbacks::Detail))
+                .col(timestamp_with_time_zone(AtsCallbacks::HappenedAt))
                 .col(text(AtsCallbacks::Status))
                 .col(integer(AtsCallbacks::AttemptCount))
                 .col(timestamp_with_time_zone(AtsCallbacks::NextAttemptAt))
@@ -115,7 +126,7 @@ impl MigrationTrait for AtsPartners {
                 .name("ats_callbacks_invite")
                 .table(AtsCallbacks::Table)
                 .col(AtsCallbacks::InviteId)
-                .col(AtsCallbacks::Id)
+                .col(AtsCallbacks::Seq)
                 .to_owned(),
         )
         .await?;

@@ -1,22 +1,23 @@
 //! Calls back to an ATS about its interviews: an outbox of their own. Each is written in the
 //! transaction of the change it tells of (from `webhooks::emit::invites`, which every change
-//! of an invite goes through), so it exists exactly when the change commits; the caller loop
+//! of an invite goes through), so it exists exactly when the change commits; the callback loop
 //! (`ats::callbacks`) sends it until the ATS takes it, each invite's in the order written.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    sea_query::{Expr, LockBehavior, LockType},
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Set, TransactionTrait,
 };
-use serde_json::json;
 use uuid::Uuid;
 
 use super::connection_owner;
 use crate::{
-    db::entities::{ats_callback, ats_connection, ats_interview, invite, job},
+    db::entities::{api_key, ats_callback, ats_connection, ats_interview, invite, job},
     domain::{
-        ats::{ashby_status, Ats, Progress},
-        WebhookDeliveryStatus,
+        ats::{Ats, Progress},
+        Scope, WebhookDeliveryStatus,
     },
     error::ServiceError,
     store::{now, webhooks::emit::InviteHappening, Caller, Store},
@@ -52,26 +53,7 @@ pub(crate) async fn emit(
     if references.is_empty() {
         return Ok(());
     }
-    let known: Vec<Uuid> = references.keys().copied().collect();
-    let mut invites = HashMap::new();
-    for chunk in known.chunks(CHUNK) {
-        let rows = invite::Entity::find()
-            .filter(invite::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?;
-        invites.extend(rows.into_iter().map(|i| (i.id, i)));
-    }
-    let mut job_ids: Vec<Uuid> = invites.values().map(|i| i.job_id).collect();
-    job_ids.sort_unstable();
-    job_ids.dedup();
-    let mut jobs = HashMap::new();
-    for chunk in job_ids.chunks(CHUNK) {
-        let rows = job::Entity::find()
-            .filter(job::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?;
-        jobs.extend(rows.into_iter().map(|j| (j.id, j)));
-    }
+    let by_the_ats = changed_by_an_ats(db, &heard).await?;
     let at = now();
     let mut rows = Vec::new();
     for happening in heard {
@@ -81,26 +63,18 @@ pub(crate) async fn emit(
         let Some(progress) = Progress::of(reference.ats, happening.event) else {
             continue;
         };
-        let (Some(invite), Some(job)) = (
-            invites.get(&happening.invite_id),
-            invites
-                .get(&happening.invite_id)
-                .and_then(|i| jobs.get(&i.job_id)),
-        ) else {
+        // The ATS made this change itself (Ashby's assessment.cancel): nothing to tell it.
+        if by_the_ats.contains(happening.actor.as_str()) {
             continue;
-        };
-        let body = match reference.ats {
-            // Greenhouse's PATCH has no body: it then asks `test_status`.
-            Ats::Greenhouse => String::new(),
-            Ats::Ashby => ashby_update(invite, job, progress, at).to_string(),
-        };
+        }
         rows.push(ats_callback::ActiveModel {
-            // Distinct and increasing within the transaction: the per-invite order.
             id: Set(Uuid::now_v7()),
-            org_id: Set(invite.org_id),
-            invite_id: Set(invite.id),
+            org_id: Set(reference.org_id),
+            invite_id: Set(reference.invite_id),
             ats: Set(reference.ats),
-            body: Set(body),
+            progress: Set(progress),
+            detail: Set(Progress::detail(happening.event, &happening.detail)),
+            happened_at: Set(at),
             status: Set(WebhookDeliveryStatus::Pending),
             attempt_count: Set(0),
             next_attempt_at: Set(at),
@@ -108,8 +82,10 @@ pub(crate) async fn emit(
             last_error: Set(String::new()),
             created_at: Set(at),
             updated_at: Set(at),
+            ..Default::default()
         });
     }
+    // In the order of the happenings: `seq` keeps it.
     for chunk in rows.chunks(CHUNK) {
         ats_callback::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
@@ -118,61 +94,51 @@ pub(crate) async fn emit(
     Ok(())
 }
 
-/// One value in Ashby's typed form.
-fn value(identifier: &str, label: &str, kind: &str, value: &str) -> serde_json::Value {
-    json!({"identifier": identifier, "label": label, "type": kind, "value": value})
-}
-
-/// The body of Ashby's `assessment.update` for this change: the status always, the result and
-/// the profile URL on completion, the reason on cancellation.
-fn ashby_update(
-    invite: &invite::Model,
-    job: &job::Model,
-    progress: Progress,
-    at: chrono::DateTime<chrono::Utc>,
-) -> serde_json::Value {
-    let mut body = json!({
-        "assessment_id": invite.id.to_string(),
-        "timestamp": at.timestamp_millis(),
-        "metadata": [value("beckon_job", "Job", "string", &job.title)],
-    });
-    let status = match progress {
-        Progress::Started => "Started",
-        Progress::Reopened => "Reopened",
-        Progress::Completed | Progress::Cancelled { .. } => ashby_status(invite.status),
-    };
-    match progress {
-        Progress::Cancelled { reason } => {
-            body["cancelled_reason"] =
-                value("beckon_cancelled_reason", "Cancelled", "string", reason);
-        }
-        Progress::Completed => {
-            body["assessment_status"] = value("beckon_status", "Status", "string", status);
-            body["assessment_result"] = value("beckon_result", "Result", "string", "Submitted");
-            body["assessment_profile_url"] =
-                value("beckon_profile", "Assessment", "url", &job.assessment_url);
-        }
-        Progress::Started | Progress::Reopened => {
-            body["assessment_status"] = value("beckon_status", "Status", "string", status);
-        }
+/// The actors among `heard` that are ATS keys (`key:<id>` of the `ats` scope).
+async fn changed_by_an_ats(
+    db: &impl ConnectionTrait,
+    heard: &[&InviteHappening],
+) -> Result<HashSet<String>, ServiceError> {
+    let key_ids: HashSet<Uuid> = heard
+        .iter()
+        .filter_map(|h| h.actor.strip_prefix("key:"))
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect();
+    if key_ids.is_empty() {
+        return Ok(HashSet::new());
     }
-    body
+    let ats_keys: Vec<Uuid> = api_key::Entity::find()
+        .select_only()
+        .column(api_key::Column::Id)
+        .filter(api_key::Column::Id.is_in(key_ids))
+        .filter(api_key::Column::Scope.eq(Scope::Ats))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ats_keys.into_iter().map(|id| format!("key:{id}")).collect())
 }
 
 /// A call back that is due, with what sending it needs.
 #[derive(Clone)]
 pub struct DueCallback {
+    pub seq: i64,
     pub id: Uuid,
-    pub org_id: Uuid,
     pub invite_id: Uuid,
     pub ats: Ats,
-    pub body: String,
+    pub progress: Progress,
+    pub detail: String,
+    pub happened_at: DateTime<Utc>,
+    pub job_title: String,
+    /// Where the candidate's work is: the job's assessment.
+    pub assessment_url: String,
     /// Greenhouse: where the PATCH goes. Empty for Ashby (its API's address is configured).
     pub callback_url: String,
     /// The key to present: the one Greenhouse gave for this interview, or the organization's
     /// Ashby key; `None` when there is none (or it does not open).
     pub credential: Option<String>,
     pub attempt_count: i32,
+    /// This claim's hold: the call's outcome is recorded only while it lasts.
+    pub held_until: DateTime<Utc>,
 }
 
 impl std::fmt::Debug for DueCallback {
@@ -181,79 +147,86 @@ impl std::fmt::Debug for DueCallback {
             .field("id", &self.id)
             .field("invite_id", &self.invite_id)
             .field("ats", &self.ats)
+            .field("progress", &self.progress)
             .field("attempt_count", &self.attempt_count)
             .finish_non_exhaustive()
     }
 }
 
-/// Takes up to `limit` due calls back, each the earliest pending one of its invite, holding
-/// each for `lease` (so a replica that dies mid-call lets another send it after that).
+/// Pending calls due at `at`, each the first of its invite still pending, the longest due
+/// first (the `ats_callbacks_status_due` index's order).
+fn due_query(at: DateTime<Utc>) -> sea_orm::Select<ats_callback::Entity> {
+    ats_callback::Entity::find()
+        .filter(ats_callback::Column::Status.eq(WebhookDeliveryStatus::Pending))
+        .filter(ats_callback::Column::NextAttemptAt.lte(at))
+        // In order per invite: nothing of an invite goes while an earlier call waits.
+        .filter(Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM ats_callbacks earlier \
+             WHERE earlier.invite_id = ats_callbacks.invite_id \
+             AND earlier.status = 'pending' AND earlier.seq < ats_callbacks.seq)",
+        ))
+        .order_by_asc(ats_callback::Column::NextAttemptAt)
+}
+
+/// Takes up to `limit` due calls back, found and held for `lease` in one statement (a replica
+/// that dies mid-call lets another send it when the lease ends).
 pub async fn claim_due(
     store: &Store,
     limit: u64,
     lease: chrono::Duration,
 ) -> Result<Vec<DueCallback>, ServiceError> {
     let at = now();
-    let due = ats_callback::Entity::find()
-        .filter(ats_callback::Column::Status.eq(WebhookDeliveryStatus::Pending))
-        .filter(ats_callback::Column::NextAttemptAt.lte(at))
-        .order_by_asc(ats_callback::Column::NextAttemptAt)
-        .order_by_asc(ats_callback::Column::Id)
-        .limit(limit)
-        .all(&store.read)
-        .await?;
-    if due.is_empty() {
+    let postgres = store.write.get_database_backend() == DbBackend::Postgres;
+    // Most rounds find nothing: on SQLite a reader says so without taking the single writer.
+    if !postgres && due_query(at).one(&store.read).await?.is_none() {
         return Ok(Vec::new());
     }
-    let invite_ids: Vec<Uuid> = due.iter().map(|c| c.invite_id).collect();
-    let mut first: HashMap<Uuid, Uuid> = HashMap::new();
-    let pending: Vec<(Uuid, Uuid)> = ats_callback::Entity::find()
+    let txn = store.write.begin().await?;
+    let mut due = due_query(at)
         .select_only()
-        .column(ats_callback::Column::InviteId)
-        .column(ats_callback::Column::Id)
-        .filter(ats_callback::Column::Status.eq(WebhookDeliveryStatus::Pending))
-        .filter(ats_callback::Column::InviteId.is_in(invite_ids))
-        .into_tuple()
-        .all(&store.read)
-        .await?;
-    for (invite_id, id) in pending {
-        let earliest = first.entry(invite_id).or_insert(id);
-        *earliest = (*earliest).min(id);
+        .column(ats_callback::Column::Seq)
+        .limit(limit);
+    if postgres {
+        due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let held_until = at + lease;
-    let mut claimed = Vec::new();
-    for callback in due {
-        if first.get(&callback.invite_id) != Some(&callback.id) {
-            // An earlier one of the same invite is still to go.
-            continue;
-        }
-        // Taken only if nobody else took it since it was read.
-        let taken = ats_callback::Entity::update_many()
-            .col_expr(ats_callback::Column::NextAttemptAt, Expr::value(held_until))
-            .col_expr(ats_callback::Column::UpdatedAt, Expr::value(at))
-            .filter(ats_callback::Column::Id.eq(callback.id))
-            .filter(ats_callback::Column::Status.eq(WebhookDeliveryStatus::Pending))
-            .filter(ats_callback::Column::NextAttemptAt.eq(callback.next_attempt_at))
-            .exec(&store.write)
-            .await?
-            .rows_affected
-            == 1;
-        if taken {
-            claimed.push(callback);
-        }
-    }
+    let mut claimed = ats_callback::Entity::update_many()
+        .col_expr(ats_callback::Column::NextAttemptAt, Expr::value(held_until))
+        .filter(ats_callback::Column::Seq.in_subquery(due.into_query()))
+        .exec_with_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    claimed.sort_by_key(|c| c.seq);
     let mut due = Vec::with_capacity(claimed.len());
     for callback in claimed {
         let (callback_url, credential) = credential(store, &callback).await?;
+        let invite = invite::Entity::find_by_id(callback.invite_id)
+            .one(&store.read)
+            .await?;
+        let job = match &invite {
+            Some(invite) => {
+                job::Entity::find_by_id(invite.job_id)
+                    .one(&store.read)
+                    .await?
+            }
+            None => None,
+        };
+        let (job_title, assessment_url) =
+            job.map(|j| (j.title, j.assessment_url)).unwrap_or_default();
         due.push(DueCallback {
+            seq: callback.seq,
             id: callback.id,
-            org_id: callback.org_id,
             invite_id: callback.invite_id,
             ats: callback.ats,
-            body: callback.body,
+            progress: callback.progress,
+            detail: callback.detail,
+            happened_at: callback.happened_at,
+            job_title,
+            assessment_url,
             callback_url,
             credential,
             attempt_count: callback.attempt_count,
+            held_until,
         });
     }
     Ok(due)
@@ -303,46 +276,60 @@ async fn credential(
 
 /// What became of one attempt.
 #[derive(Clone, Debug)]
-pub struct CallbackAttempt {
-    pub response_status: Option<u16>,
-    pub error: String,
-    /// `Some`: not taken; try again then. `None` with `delivered` false: given up.
-    pub retry_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub delivered: bool,
+pub enum CallbackAttempt {
+    Delivered {
+        response_status: Option<u16>,
+    },
+    /// Not taken: tried again at `retry_at`.
+    NotTaken {
+        response_status: Option<u16>,
+        error: String,
+        retry_at: DateTime<Utc>,
+    },
 }
 
-/// Records an attempt of a call back this process holds.
+/// Records an attempt, only while this claim still holds the call (a claimer that outlived
+/// its lease records nothing: the call is someone else's by then).
 pub async fn record(
     store: &Store,
     callback: &DueCallback,
     attempt: CallbackAttempt,
 ) -> Result<(), ServiceError> {
     let at = now();
-    let status = if attempt.delivered {
-        WebhookDeliveryStatus::Delivered
-    } else if attempt.retry_at.is_some() {
-        WebhookDeliveryStatus::Pending
-    } else {
-        WebhookDeliveryStatus::Failed
+    let (status, response_status, error, next) = match attempt {
+        CallbackAttempt::Delivered { response_status } => (
+            WebhookDeliveryStatus::Delivered,
+            response_status,
+            String::new(),
+            at,
+        ),
+        CallbackAttempt::NotTaken {
+            response_status,
+            error,
+            retry_at,
+        } => (
+            WebhookDeliveryStatus::Pending,
+            response_status,
+            error,
+            retry_at,
+        ),
     };
     ats_callback::Entity::update_many()
         .col_expr(ats_callback::Column::Status, Expr::value(status))
         .col_expr(
             ats_callback::Column::AttemptCount,
-            Expr::value(callback.attempt_count + 1),
+            Expr::value(callback.attempt_count.saturating_add(1)),
         )
-        .col_expr(
-            ats_callback::Column::NextAttemptAt,
-            Expr::value(attempt.retry_at.unwrap_or(at)),
-        )
+        .col_expr(ats_callback::Column::NextAttemptAt, Expr::value(next))
         .col_expr(
             ats_callback::Column::LastResponseStatus,
-            Expr::value(attempt.response_status.map(i32::from)),
+            Expr::value(response_status.map(i32::from)),
         )
-        .col_expr(ats_callback::Column::LastError, Expr::value(attempt.error))
+        .col_expr(ats_callback::Column::LastError, Expr::value(error))
         .col_expr(ats_callback::Column::UpdatedAt, Expr::value(at))
-        .filter(ats_callback::Column::Id.eq(callback.id))
+        .filter(ats_callback::Column::Seq.eq(callback.seq))
         .filter(ats_callback::Column::Status.eq(WebhookDeliveryStatus::Pending))
+        .filter(ats_callback::Column::NextAttemptAt.eq(callback.held_until))
         .exec(&store.write)
         .await?;
     Ok(())
@@ -365,36 +352,47 @@ pub async fn list(
         query = query.filter(ats_callback::Column::Status.eq(status));
     }
     Ok(query
-        .order_by_desc(ats_callback::Column::Id)
+        .order_by_desc(ats_callback::Column::Seq)
         .limit(limit)
         .all(&store.read)
         .await?)
 }
 
-/// Puts a failed call back of the caller's organization on a fresh schedule, due now. A call
-/// that is pending or delivered is answered as it is.
-pub async fn retry(
+/// Tries a pending call back of the caller's organization again now, on a fresh schedule (the
+/// ATS is fixed; no need to wait for the next try). A delivered one is answered as it is.
+pub async fn retry_now(
     store: &Store,
     caller: &Caller,
     id: Uuid,
 ) -> Result<ats_callback::Model, ServiceError> {
     let at = now();
     ats_callback::Entity::update_many()
-        .col_expr(
-            ats_callback::Column::Status,
-            Expr::value(WebhookDeliveryStatus::Pending),
-        )
         .col_expr(ats_callback::Column::AttemptCount, Expr::value(0))
         .col_expr(ats_callback::Column::NextAttemptAt, Expr::value(at))
         .col_expr(ats_callback::Column::UpdatedAt, Expr::value(at))
         .filter(ats_callback::Column::Id.eq(id))
         .filter(ats_callback::Column::OrgId.eq(caller.org_id))
-        .filter(ats_callback::Column::Status.eq(WebhookDeliveryStatus::Failed))
+        .filter(ats_callback::Column::Status.eq(WebhookDeliveryStatus::Pending))
         .exec(&store.write)
         .await?;
-    ats_callback::Entity::find_by_id(id)
+    ats_callback::Entity::find()
+        .filter(ats_callback::Column::Id.eq(id))
         .filter(ats_callback::Column::OrgId.eq(caller.org_id))
         .one(&store.write)
         .await?
         .ok_or(ServiceError::NotFound("ATS callback"))
+}
+
+/// Forgets delivered calls back last changed before `before`; pending ones are kept until
+/// delivered. How many went.
+pub async fn forget_delivered_before(
+    store: &Store,
+    before: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    Ok(ats_callback::Entity::delete_many()
+        .filter(ats_callback::Column::Status.eq(WebhookDeliveryStatus::Delivered))
+        .filter(ats_callback::Column::UpdatedAt.lt(before))
+        .exec(&store.write)
+        .await?
+        .rows_affected)
 }

@@ -12,7 +12,11 @@ use uuid::Uuid;
 use super::{now, Caller, Store};
 use crate::{
     db::entities::{ats_connection, ats_error, ats_interview, invite, job},
-    domain::{ats::Ats, secret::LinkKey, InviteStatus, JobState},
+    domain::{
+        ats::{in_progress, Ats},
+        secret::LinkKey,
+        InviteStatus, JobState,
+    },
     error::ServiceError,
 };
 
@@ -20,7 +24,7 @@ use crate::{
 const REPORT_BYTES: usize = 8 * 1024;
 
 /// What an ATS asked for, kept with the invite it becomes.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AtsReference {
     pub ats: Ats,
     /// The ATS's test or assessment type: the job's id as text.
@@ -34,20 +38,20 @@ pub struct AtsReference {
     pub credential: Option<String>,
 }
 
-impl AtsReference {
-    /// The invite's external id: one live invite per application (Ashby) or per callback URL,
-    /// which Greenhouse makes per application and test. The unique index on live external ids
-    /// makes concurrent asks for the same one end in one invite.
-    pub fn external_id(&self) -> String {
-        match self.ats {
-            Ats::Ashby => format!("ashby:{}", self.application_id),
-            Ats::Greenhouse => {
-                let digest = Sha256::digest(self.callback_url.as_bytes());
-                format!("greenhouse:{}", hex::encode(&digest[..16]))
-            }
-        }
+impl std::fmt::Debug for AtsReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtsReference")
+            .field("ats", &self.ats)
+            .field("test_id", &self.test_id)
+            .field("application_id", &self.application_id)
+            .field("callback_url", &self.callback_url)
+            .field("profile_url", &self.profile_url)
+            .field("credential", &self.credential.as_ref().map(|_| "<secret>"))
+            .finish()
     }
+}
 
+impl AtsReference {
     pub(crate) fn row(
         &self,
         invite_id: Uuid,
@@ -107,6 +111,60 @@ pub async fn interview(
         .await?
         .ok_or(ServiceError::NotFound("interview"))?;
     with_invite(store, reference).await
+}
+
+/// Greenhouse presented another key for an interview it asked for again (its key was
+/// rotated): the callback presents the new one.
+pub async fn keep_credential(
+    store: &Store,
+    invite_id: Uuid,
+    credential: &str,
+) -> Result<(), ServiceError> {
+    let sealed = store
+        .link_key
+        .ats_seal()
+        .seal(credential.as_bytes(), invite_id);
+    ats_interview::Entity::update_many()
+        .col_expr(
+            ats_interview::Column::CredentialSealed,
+            sea_orm::sea_query::Expr::value(sealed),
+        )
+        .filter(ats_interview::Column::InviteId.eq(invite_id))
+        .exec(&store.write)
+        .await?;
+    Ok(())
+}
+
+/// Whether the application has an interview of `ats` still in progress (not submitted,
+/// revoked or expired) for another test than `test_id`.
+pub async fn in_progress_elsewhere(
+    store: &Store,
+    caller: &Caller,
+    ats: Ats,
+    application_id: &str,
+    test_id: &str,
+) -> Result<bool, ServiceError> {
+    let others: Vec<Uuid> = ats_interview::Entity::find()
+        .select_only()
+        .column(ats_interview::Column::InviteId)
+        .filter(ats_interview::Column::OrgId.eq(caller.org_id))
+        .filter(ats_interview::Column::Ats.eq(ats))
+        .filter(ats_interview::Column::ApplicationId.eq(application_id))
+        .filter(ats_interview::Column::TestId.ne(test_id))
+        .into_tuple()
+        .all(&store.read)
+        .await?;
+    if others.is_empty() {
+        return Ok(false);
+    }
+    let statuses: Vec<InviteStatus> = invite::Entity::find()
+        .select_only()
+        .column(invite::Column::Status)
+        .filter(invite::Column::Id.is_in(others))
+        .into_tuple()
+        .all(&store.read)
+        .await?;
+    Ok(statuses.into_iter().any(in_progress))
 }
 
 /// The live interview (its invite neither revoked nor expired) with this external id, if any.
@@ -181,6 +239,21 @@ pub async fn record_error(
     .exec_without_returning(&store.write)
     .await?;
     Ok(())
+}
+
+/// Forgets what is past the webhook history's retention: delivered calls back and error
+/// reports. How many rows went.
+pub async fn forget_before(
+    store: &Store,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, ServiceError> {
+    let calls = callbacks::forget_delivered_before(store, before).await?;
+    let errors = ats_error::Entity::delete_many()
+        .filter(ats_error::Column::CreatedAt.lt(before))
+        .exec(&store.write)
+        .await?
+        .rows_affected;
+    Ok(calls + errors)
 }
 
 /// The organization's latest ATS error reports, newest first.
