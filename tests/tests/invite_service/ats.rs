@@ -862,11 +862,13 @@ async fn the_routes_are_served_only_behind_https_unless_allowed(backend: Backend
 }
 
 async fn a_refused_callback_keeps_being_tried_and_can_be_tried_now(backend: Backend) {
+    beckon_tests::logs::capture();
     let double = AtsDouble::start().await;
     // Two quick tries, then an hour between tries: past the schedule, at its last wait.
     let app = app_with_schedule(backend, &double, "100ms 1h").await;
     let key = app.key_with_scope(ApiKeyScope::Ats).await;
-    set_ashby_key(&app, "ashby-key").await;
+    let ashby_key = format!("ashby-{}", uuid::Uuid::new_v4().simple());
+    set_ashby_key(&app, &ashby_key).await;
     let job = app.create_job("Backend engineer").await;
     let (_, started) = double
         .call(
@@ -962,6 +964,19 @@ async fn a_refused_callback_keeps_being_tried_and_can_be_tried_now(backend: Back
         .await
         .expect_err("another organization's");
     assert_eq!(hidden.code(), tonic::Code::NotFound);
+
+    // Neither key is in a log line or an attempt's error (the refusals were logged).
+    assert!(beckon_tests::logs::lines()
+        .iter()
+        .any(|line| line.text.contains("ATS callback not taken")));
+    for secret in [&key, &ashby_key] {
+        assert!(!callback.last_error.contains(secret.as_str()));
+        let logged: Vec<_> = beckon_tests::logs::lines()
+            .into_iter()
+            .filter(|line| line.text.contains(secret.as_str()))
+            .collect();
+        assert!(logged.is_empty(), "{logged:?}");
+    }
 }
 
 async fn a_suppressed_address_is_refused_with_the_reason(backend: Backend) {
