@@ -30,7 +30,7 @@ use crate::{
     grpc::{status::answer_undecodable, Api, PublicRegistrations},
     links,
     relay::{self, Relay},
-    store::{organization, public, Store},
+    store::{backlog, organization, public, Store},
     webhooks::{self, Deliverer},
 };
 
@@ -51,6 +51,8 @@ const API_SERVICES: [&str; 7] = [
 /// A running invite-service.
 pub struct RunningServer {
     pub local_addr: SocketAddr,
+    /// Where Prometheus metrics are served, when `metrics_addr` is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// The admin key made on first start of an empty database; shown once.
     pub bootstrap_key: Option<String>,
     pub store: Store,
@@ -258,6 +260,10 @@ pub async fn start_with_notify(
         .accept_http1(true)
         .timeout(config.request_timeout())
         .layer(cors(&config)?)
+        // The handlers name the RPC in their metrics from its path.
+        .layer(tower::util::MapRequestLayer::new(
+            beckon_common::metrics::record_rpc_path::<tonic::body::Body>,
+        ))
         .add_routes(Routes::from(app));
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let task = tokio::spawn(async move {
@@ -283,11 +289,31 @@ pub async fn start_with_notify(
         webhooks.clone().spawn(stop.clone()),
         ats_callbacks.clone().spawn(stop.clone()),
     ];
+    let metrics_addr = match config.metrics_addr {
+        Some(addr) => {
+            let listener = beckon_common::metrics::bind(addr).await?;
+            let bound = listener.local_addr()?;
+            let scraped = store.clone();
+            background.push(beckon_common::metrics::serve(
+                listener,
+                store.metrics.registry(),
+                move || {
+                    let store = scraped.clone();
+                    async move { refresh_metrics(&store).await }
+                },
+                stop.clone(),
+            ));
+            tracing::info!(%bound, "metrics served");
+            Some(bound)
+        }
+        None => None,
+    };
     background.extend(store.spawn_checkpointer(stop.clone()));
     background.extend(store.spawn_key_listener(stop));
     tracing::info!(%local_addr, public_base_url = %config.public_base_url, "invite-service listening");
     Ok(RunningServer {
         local_addr,
+        metrics_addr,
         bootstrap_key,
         store,
         notify,
@@ -302,6 +328,16 @@ pub async fn start_with_notify(
         webhooks,
         ats_callbacks,
     })
+}
+
+/// What a scrape reads now: the backlogs and the pools' use. A database that cannot answer
+/// leaves the last figures (the scrape still answers; readiness tells of the outage).
+async fn refresh_metrics(store: &Store) {
+    match backlog::read(store).await {
+        Ok(backlog) => store.metrics.set_backlog(&backlog),
+        Err(err) => tracing::debug!(error = ?err, "metrics: backlog not read"),
+    }
+    backlog::record_pools(store, &store.metrics);
 }
 
 /// Follows the database's reachability: while it cannot be reached, health answers NOT_SERVING

@@ -100,6 +100,9 @@ pub struct Config {
     /// Ashby's API, where Beckon reports assessments' progress (`assessment.update`).
     #[serde(deserialize_with = "beckon_common::config::text")]
     pub ashby_api_url: String,
+    /// Where Prometheus metrics are served (`GET /metrics`); none (the default): not at all.
+    /// Never the public port: give an address only the monitoring network reaches.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
@@ -138,6 +141,7 @@ pub const SETTINGS: &[&str] = &[
     "webhook_retention_secs",
     "ats_allow_http",
     "ashby_api_url",
+    "metrics_addr",
 ];
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -184,6 +188,7 @@ impl Default for Config {
             webhook_retention_secs: 30 * 24 * 3600,
             ats_allow_http: false,
             ashby_api_url: "https://api.ashbyhq.com".into(),
+            metrics_addr: None,
         }
     }
 }
@@ -249,6 +254,14 @@ impl Config {
                     "ashby_api_url",
                     "must be an absolute http(s) URL, e.g. https://api.ashbyhq.com",
                 ))
+            }
+        }
+        if let Some(metrics) = self.metrics_addr {
+            if metrics == self.listen_addr && metrics.port() != 0 {
+                return Err(invalid(
+                    "metrics_addr",
+                    "must differ from listen_addr: metrics are not served on the public port",
+                ));
             }
         }
         if let Some(url) = &self.database_url {

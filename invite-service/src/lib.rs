@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod links;
+pub mod metrics;
 pub mod relay;
 pub mod store;
 pub mod webhooks;

@@ -110,6 +110,9 @@ async fn run(
                 "  candidate links:   {}/i/<token>",
                 server.store.config.public_base_url.trim_end_matches('/')
             );
+            if let Some(metrics) = server.metrics_addr {
+                println!("  metrics:           http://{metrics}/metrics");
+            }
             match mail {
                 Some(mail) => println!("  email:             {mail} (notify-service in-process)"),
                 None => println!("  email:             notify-service at its configured address"),

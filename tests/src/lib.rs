@@ -3,6 +3,7 @@
 pub mod ats;
 pub mod edge;
 pub mod logs;
+pub mod metrics;
 pub mod notify;
 pub mod process;
 pub mod smtp;
@@ -379,6 +380,11 @@ impl TestApp {
             .run_background_round()
             .await
             .expect("a background round")
+    }
+
+    /// Where the server serves its metrics, when `metrics_addr` was set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.server.as_ref().and_then(|s| s.metrics_addr)
     }
 
     pub fn ats(&self) -> AtsServiceClient<Authed> {

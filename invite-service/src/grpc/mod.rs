@@ -48,12 +48,29 @@ impl Api {
     where
         Fut: Future<Output = Result<Res, ServiceError>>,
     {
+        let started = std::time::Instant::now();
+        let method = request
+            .extensions()
+            .get::<beckon_common::metrics::RpcPath>()
+            .and_then(|path| path.split())
+            .map(|(service, method)| (service.to_string(), method.to_string()));
         let result = async {
             let caller = self.authorize(request.metadata(), action).await?;
             handler(caller, request.into_inner()).await
         }
         .await;
-        result.map(Response::new).map_err(status::to_status)
+        let answer = result.map(Response::new).map_err(status::to_status);
+        if let Some((service, method)) = method {
+            let code = match &answer {
+                Ok(_) => "OK".to_string(),
+                Err(status) => format!("{:?}", status.code()),
+            };
+            self.store
+                .metrics
+                .rpc
+                .observe(&service, &method, &code, started.elapsed());
+        }
+        answer
     }
 
     async fn authorize(

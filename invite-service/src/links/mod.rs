@@ -27,6 +27,7 @@ use self::{agent::Agent, csp::Policies, forwarded::TrustedProxies};
 use crate::{
     domain::InviteStatus,
     error::ServiceError,
+    metrics::PageOutcome,
     store::{
         links::{self, LiveLink, OpenSignal, StartOutcome},
         public::Limits,
@@ -224,12 +225,17 @@ fn page_state(link: &LiveLink) -> &'static str {
 /// The same page for everyone, people and link previews alike; showing it counts nothing.
 async fn show(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
     let pages = &state.pages;
+    let metrics = &state.store.metrics;
     match links::find(&state.store, &token).await {
         Ok(Some(link)) => {
             tracing::debug!(invite_id = %link.invite.id, "invite page fetched");
+            metrics.link_page(PageOutcome::Live);
             invite_page(pages, &link, &token, page_state(&link), InvitePage::Shown)
         }
-        Ok(None) => not_found(pages),
+        Ok(None) => {
+            metrics.link_page(PageOutcome::Dead);
+            not_found(pages)
+        }
         Err(err) => failure(pages, err),
     }
 }
@@ -246,6 +252,7 @@ async fn opened(
             let found = links::count_open(&state.store, &token, browser, OpenSignal::Beacon).await;
             if let Ok(Some(link)) = &found {
                 tracing::info!(invite_id = %link.invite.id, browser, "invite page shown");
+                state.store.metrics.open_counted();
             }
             found
         }

@@ -2,6 +2,7 @@
 //! transaction, and returns rows as sea-orm models. Every query is scoped to the caller's
 //! organization. Nothing here knows about gRPC or HTTP.
 pub mod ats;
+pub mod backlog;
 pub mod candidates;
 pub mod cohorts;
 pub mod idempotency;
@@ -62,6 +63,9 @@ pub struct Store {
     pub link_key: Arc<LinkKey>,
     /// Verified API keys (`organization::authenticate`).
     pub keys: Arc<KeyCache>,
+    /// What the edges count, served on `metrics_addr` (every part of the server holds the
+    /// store, so it carries them).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// CreateInvites and counted opens, written in batches.
     writer: writer::Writer,
 }
@@ -91,6 +95,7 @@ impl Store {
             read,
             write,
             keys: Arc::new(keys),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
             link_key,
             config,
             writer,

@@ -278,6 +278,9 @@ impl Deliverer {
             .count();
         let failing_limit = now() - self.disable_after;
         let disabled = delivery::record(&self.store, &attempts, failing_limit).await?;
+        for attempt in &attempts {
+            self.store.metrics.webhook_attempt(&attempt.next);
+        }
         for endpoint in &disabled {
             tracing::warn!(
                 endpoint_id = %endpoint.id,

@@ -149,6 +149,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     given.set("webhook_interval_ms", "500", json!(500));
     given.set("webhook_retention_secs", "604800", json!(604800));
     given.set("ats_allow_http", "true", json!(true));
+    given.set("metrics_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
     given.set(
         "ashby_api_url",
         "https://ashby.example.test/api/",
@@ -183,6 +184,20 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
         setting(&notify, "data_dir"),
         &json!(data_dir.display().to_string())
     );
+
+    // metrics_addr: Prometheus metrics are served there, and read by Prometheus' own parser.
+    let metrics: std::net::SocketAddr = running
+        .banner
+        .iter()
+        .find_map(|line| line.trim().strip_prefix("metrics:"))
+        .and_then(|url| url.trim().strip_prefix("http://"))
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no metrics line in {:?}", running.banner));
+    assert_eq!(metrics.ip().to_string(), "127.0.0.1");
+    assert_ne!(metrics.port(), running.addr.port());
+    let samples = beckon_tests::metrics::scrape(metrics).await;
+    assert!(samples.iter().any(|s| s.name == "beckon_outbox_pending"));
 
     // public_base_url: links start with it, in the response and in the mail that arrives at the
     // SMTP server configured by variables alone, from the configured address.
@@ -346,6 +361,7 @@ webhook_interval_ms = 300
 webhook_retention_secs = 86400
 ats_allow_http = true
 ashby_api_url = "http://127.0.0.1:9/ashby/"
+metrics_addr = "127.0.0.2:0"
 "#,
         data_dir = data_dir.display(),
     );
@@ -392,6 +408,7 @@ ashby_api_url = "http://127.0.0.1:9/ashby/"
         "webhook_retention_secs": 86400,
         "ats_allow_http": true,
         "ashby_api_url": "http://127.0.0.1:9/ashby/",
+        "metrics_addr": "127.0.0.2:0",
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");

@@ -11,6 +11,7 @@ mod email;
 mod external_ids;
 mod lifecycle;
 mod links;
+mod metrics;
 mod migrations;
 mod postgres;
 mod public;

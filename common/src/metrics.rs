@@ -1,0 +1,162 @@
+//! Prometheus metrics, as each service exposes them on a listener of its own (`metrics_addr`,
+//! off by default, never the public port): the registry a server fills, what every gRPC edge
+//! counts, and the `/metrics` route. The text is OpenMetrics, which Prometheus scrapes.
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    http::{header, StatusCode},
+    response::IntoResponse,
+    routing::get,
+    Router,
+};
+use prometheus_client::{
+    encoding::{text::encode, EncodeLabelSet},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        histogram::{exponential_buckets, Histogram},
+    },
+    registry::Registry,
+};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+/// OpenMetrics' text format, as Prometheus asks for it.
+const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The labels of the gRPC ecosystem's server metrics (go-grpc-prometheus).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RpcLabels {
+    /// `beckon.invite.v1.InviteService`
+    pub grpc_service: String,
+    pub grpc_method: String,
+    /// The status code's name as gRPC writes it: `OK`, `InvalidArgument`, `NotFound`, …
+    pub grpc_code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MethodLabels {
+    pub grpc_service: String,
+    pub grpc_method: String,
+}
+
+/// A request's gRPC path (`/beckon.invite.v1.InviteService/CreateInvite`), put in its
+/// extensions by `record_rpc_path` so the handler, which tonic gives no URI, can name the method.
+#[derive(Clone, Debug)]
+pub struct RpcPath(pub String);
+
+impl RpcPath {
+    /// The service and the method, when the path has the gRPC shape.
+    pub fn split(&self) -> Option<(&str, &str)> {
+        self.0.strip_prefix('/')?.split_once('/')
+    }
+}
+
+/// For the server's layers: keeps each request's path in its extensions, as `RpcPath`.
+pub fn record_rpc_path<B>(mut request: http::Request<B>) -> http::Request<B> {
+    let path = RpcPath(request.uri().path().to_string());
+    request.extensions_mut().insert(path);
+    request
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// What a gRPC edge counts: requests by method and status, and how long they took.
+#[derive(Clone)]
+pub struct RpcMetrics {
+    requests: Family<RpcLabels, Counter>,
+    duration: HistogramFamily<MethodLabels>,
+}
+
+impl RpcMetrics {
+    /// `grpc_server_handled` and `grpc_server_handling_seconds`, the names of the gRPC
+    /// ecosystem's server metrics, in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let requests = Family::<RpcLabels, Counter>::default();
+        // 1 ms to about 16 s.
+        let duration: HistogramFamily<MethodLabels> =
+            Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.001, 2.0, 15)));
+        registry.register(
+            "grpc_server_handled",
+            "RPCs completed on the server, by method and status code",
+            requests.clone(),
+        );
+        registry.register(
+            "grpc_server_handling_seconds",
+            "Time from an RPC's arrival to its answer",
+            duration.clone(),
+        );
+        Self { requests, duration }
+    }
+
+    /// Counts one RPC of `service`/`method` that ended with `code` (its name, e.g. `OK`)
+    /// after `took`.
+    pub fn observe(&self, service: &str, method: &str, code: &str, took: Duration) {
+        self.requests
+            .get_or_create(&RpcLabels {
+                grpc_service: service.into(),
+                grpc_method: method.into(),
+                grpc_code: code.into(),
+            })
+            .inc();
+        self.duration
+            .get_or_create(&MethodLabels {
+                grpc_service: service.into(),
+                grpc_method: method.into(),
+            })
+            .observe(took.as_secs_f64());
+    }
+}
+
+/// Serves `GET /metrics` on `listener` until `stop`: `refresh` first updates what is read at
+/// scrape time (backlogs, pool use), then the registry is encoded.
+pub fn serve<F, Fut>(
+    listener: TcpListener,
+    registry: Arc<Registry>,
+    refresh: F,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let app = Router::new().route(
+        "/metrics",
+        get(move || {
+            let registry = registry.clone();
+            let refresh = refresh.clone();
+            async move {
+                refresh().await;
+                let mut text = String::new();
+                match encode(&mut text, &registry) {
+                    Ok(()) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
+                    Err(err) => {
+                        tracing::error!(error = %err, "encoding metrics failed");
+                        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                    }
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let shutdown = async move {
+            while !*stop.borrow() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        if let Err(err) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %err, "the metrics listener stopped");
+        }
+    })
+}
+
+/// Binds the metrics listener: an address in use is a startup error naming the setting.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|err| anyhow::anyhow!("binding metrics_addr {addr}: {err}"))
+}
