@@ -28,6 +28,8 @@ const DATABASE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 pub struct RunningNotify {
     pub local_addr: SocketAddr,
+    /// Where Prometheus metrics are served, when `metrics_addr` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub store: Store,
     pub queue: Arc<dyn Queue>,
     /// Advances whenever a worker has handled deliveries.
@@ -153,6 +155,28 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     health
         .set_service_status(notify_service_server::SERVICE_NAME, ServingStatus::Serving)
         .await;
+    let metrics_addr = match config.metrics_addr {
+        Some(addr) => {
+            let listener = beckon_common::metrics::bind(addr).await?;
+            let bound = listener.local_addr()?;
+            let (scraped_store, scraped_queue) = (store.clone(), queue.clone());
+            let served = beckon_common::metrics::serve(
+                listener,
+                store.metrics.registry(),
+                move || {
+                    let (store, queue) = (scraped_store.clone(), scraped_queue.clone());
+                    async move { refresh_metrics(&store, queue.as_ref()).await }
+                },
+                stop.clone(),
+            );
+            workers.spawn(async move {
+                let _ = served.await;
+            });
+            tracing::info!(%bound, "notify-service metrics served");
+            Some(bound)
+        }
+        None => None,
+    };
     let database_watcher = watch_database(&store, health, stop);
     // Reflection lists exactly what this port serves.
     let reflection = tonic_reflection::server::Builder::configure()
@@ -176,7 +200,12 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
                 config.max_request_bytes,
                 answer_undecodable,
             ));
-    let server = tonic::transport::Server::builder().add_routes(Routes::from(routes));
+    let server = tonic::transport::Server::builder()
+        // The handlers name the RPC in their metrics from its path.
+        .layer(tower::util::MapRequestLayer::new(
+            beckon_common::metrics::record_rpc_path::<tonic::body::Body>,
+        ))
+        .add_routes(Routes::from(routes));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = tokio::spawn(async move {
@@ -190,6 +219,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     tracing::info!(%local_addr, redis = config.redis_url.is_some(), smtp = config.smtp.is_some(), "notify-service listening");
     Ok(RunningNotify {
         local_addr,
+        metrics_addr,
         store,
         queue,
         progress,
@@ -222,4 +252,17 @@ fn watch_database(
             }
         }
     })
+}
+
+/// What a scrape reads now: the queue's depth and the deliveries not yet final. A backend
+/// that cannot answer leaves the last figures.
+async fn refresh_metrics(store: &Store, queue: &dyn Queue) {
+    match (queue.waiting().await, store.open_deliveries().await) {
+        (Ok(waiting), Ok(open)) => store.metrics.set_backlog(waiting, open),
+        (waiting, open) => tracing::debug!(
+            queue = ?waiting.err(),
+            database = ?open.err(),
+            "metrics: backlog not read"
+        ),
+    }
 }

@@ -121,6 +121,9 @@ pub struct Config {
     /// How long a call waits for a database connection before it answers UNAVAILABLE (the
     /// database cannot be reached, or every connection is busy).
     pub db_acquire_timeout_ms: u64,
+    /// Where Prometheus metrics are served (`GET /metrics`); none (the default): not at all.
+    /// Never the public port. In-process (run by invite-service) too, on its own address.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Every setting, as a dotted path; `BECKON_NOTIFY_` + the path with `.` as `__` sets it.
@@ -156,6 +159,7 @@ pub const SETTINGS: &[&str] = &[
     "log_format",
     "max_db_connections",
     "db_acquire_timeout_ms",
+    "metrics_addr",
 ];
 
 /// Settings whose values never appear in the startup log.
@@ -217,6 +221,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             max_db_connections: 16,
             db_acquire_timeout_ms: 5000,
+            metrics_addr: None,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod mail;
+pub mod metrics;
 pub mod queue;
 pub mod seal;
 pub mod store;

@@ -39,6 +39,9 @@ async fn main() -> ExitCode {
     tracing::info!(settings = %config.summary(), "effective configuration");
     let result = async {
         let running = notify_service::start(config).await?;
+        if let Some(metrics) = running.metrics_addr {
+            println!("  metrics: http://{metrics}/metrics");
+        }
         println!("Beckon notify-service listening on {}", running.local_addr);
         running.run_until(shutdown_signal()).await
     }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
@@ -55,6 +55,8 @@ pub struct Store {
     seal: Arc<SealRing>,
     /// Sealed variables were erased since SQLite's write-ahead log was last emptied.
     erased_since_checkpoint: Arc<AtomicBool>,
+    /// What the service counts, served on `metrics_addr`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A delivery due within this much counts as due: the clocks of replicas differ a little.
@@ -88,6 +90,7 @@ impl Store {
             seal: Arc::new(seal),
             // A previous run may have stopped before emptying the log.
             erased_since_checkpoint: Arc::new(AtomicBool::new(true)),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
         })
     }
 
@@ -365,11 +368,22 @@ impl Store {
             // (One that runs before the update cannot take the single writer in its middle.)
             self.erased_since_checkpoint.store(true, Ordering::Relaxed);
         }
-        let erased = update.exec(&self.write).await?.rows_affected > 0 && state.is_final();
-        if erased {
+        let recorded = update.exec(&self.write).await?.rows_affected > 0;
+        if recorded && state.is_final() {
             self.erased_since_checkpoint.store(true, Ordering::Relaxed);
         }
+        if recorded {
+            self.metrics.delivery(&outcome);
+        }
         Ok(())
+    }
+
+    /// Deliveries not yet final, for a metrics scrape.
+    pub async fn open_deliveries(&self) -> Result<u64, NotifyError> {
+        Ok(delivery::Entity::find()
+            .filter(pending())
+            .count(&self.read)
+            .await?)
     }
 
     /// On SQLite, moves erased variables out of the write-ahead log: the database file already

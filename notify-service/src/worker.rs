@@ -243,8 +243,14 @@ impl Workers {
         ];
         loop {
             match self.limiter.acquire(&limits).await? {
-                Admission::Admitted => return Ok(()),
-                Admission::RetryAfter(wait) => tokio::time::sleep(wait).await,
+                Admission::Admitted => {
+                    self.store.metrics.limiter(true);
+                    return Ok(());
+                }
+                Admission::RetryAfter(wait) => {
+                    self.store.metrics.limiter(false);
+                    tokio::time::sleep(wait).await
+                }
             }
         }
     }

@@ -61,12 +61,29 @@ impl NotifyApi {
     where
         Fut: std::future::Future<Output = Result<Res, NotifyError>>,
     {
+        let started = std::time::Instant::now();
+        let method = request
+            .extensions()
+            .get::<beckon_common::metrics::RpcPath>()
+            .and_then(|path| path.split())
+            .map(|(service, method)| (service.to_string(), method.to_string()));
         let result = async {
             self.authorize(request.metadata())?;
             handler(request.into_inner()).await
         }
         .await;
-        result.map(Response::new).map_err(status::to_status)
+        let answer = result.map(Response::new).map_err(status::to_status);
+        if let Some((service, method)) = method {
+            let code = match &answer {
+                Ok(_) => "OK".to_string(),
+                Err(status) => format!("{:?}", status.code()),
+            };
+            self.store
+                .metrics
+                .rpc
+                .observe(&service, &method, &code, started.elapsed());
+        }
+        answer
     }
 }
 

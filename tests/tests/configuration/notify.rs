@@ -147,6 +147,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     mailing.set("log_format", "json", json!("json"));
     mailing.set("max_db_connections", "6", json!(6));
     mailing.set("db_acquire_timeout_ms", "4000", json!(4000));
+    mailing.set("metrics_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
 
     let mut command = command_with(&mailing);
     // invite-service's variables are not notify-service's concern, even those in its namespace.
@@ -162,6 +163,19 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     assert!(dir.path().join("notify.db").exists());
     // seal_keys: given, so no key file is made.
     assert!(!dir.path().join("seal-keys").exists());
+    // metrics_addr: Prometheus metrics are served there, and read by Prometheus' own parser.
+    let metrics: std::net::SocketAddr = running
+        .banner
+        .iter()
+        .find_map(|line| line.trim().strip_prefix("metrics: http://"))
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no metrics line in {:?}", running.banner));
+    assert_eq!(metrics.ip().to_string(), "127.0.0.1");
+    let samples = beckon_tests::metrics::scrape(metrics).await;
+    assert!(samples
+        .iter()
+        .any(|s| s.name == "beckon_notify_deliveries_open"));
 
     // auth_token: required; smtp and from_address: the mail arrives, from that address.
     let refused = enqueue(&running, None, "ada@example.com")
@@ -332,6 +346,7 @@ max_request_bytes = 1000000
 log_format = "json"
 max_db_connections = 4
 db_acquire_timeout_ms = 3000
+metrics_addr = "127.0.0.2:0"
 
 [smtp]
 host = "smtp.example.test"
@@ -383,6 +398,7 @@ timeout_secs = 7
         "log_format": "json",
         "max_db_connections": 4,
         "db_acquire_timeout_ms": 3000,
+        "metrics_addr": "127.0.0.2:0",
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");

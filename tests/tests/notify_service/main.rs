@@ -3,5 +3,6 @@
 mod crash;
 mod delivery;
 mod edge;
+mod metrics;
 mod requests;
 mod sealing;
