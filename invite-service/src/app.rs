@@ -157,10 +157,22 @@ impl RunningServer {
         served
     }
 
-    /// Serves until `signal` completes, then shuts down gracefully.
+    /// Serves until `signal` completes, then shuts down gracefully, for at most
+    /// `shutdown_timeout_secs`: then it returns anyway. Nothing accepted is lost by that: what
+    /// was under way is held by a lease in the database and taken again when it ends.
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
         signal.await;
-        self.shutdown().await
+        let bound = Duration::from_secs(self.store.config.shutdown_timeout_secs);
+        match tokio::time::timeout(bound, self.shutdown()).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(
+                    timeout_secs = bound.as_secs(),
+                    "shutdown cut short: work still under way is taken again after its lease"
+                );
+                Ok(())
+            }
+        }
     }
 }
 

@@ -103,6 +103,9 @@ pub struct Config {
     /// Where Prometheus metrics are served (`GET /metrics`); none (the default): not at all.
     /// Never the public port: give an address only the monitoring network reaches.
     pub metrics_addr: Option<SocketAddr>,
+    /// On SIGTERM, how long in-flight requests and background work may take to finish before
+    /// the process exits anyway (what was cut short is taken again after its lease).
+    pub shutdown_timeout_secs: u64,
 }
 
 /// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
@@ -142,6 +145,7 @@ pub const SETTINGS: &[&str] = &[
     "ats_allow_http",
     "ashby_api_url",
     "metrics_addr",
+    "shutdown_timeout_secs",
 ];
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -189,6 +193,7 @@ impl Default for Config {
             ats_allow_http: false,
             ashby_api_url: "https://api.ashbyhq.com".into(),
             metrics_addr: None,
+            shutdown_timeout_secs: 10,
         }
     }
 }
@@ -298,6 +303,12 @@ impl Config {
             return Err(invalid(
                 "max_request_bytes",
                 "must be between 4096 and 67108864",
+            ));
+        }
+        if !(1..=600).contains(&self.shutdown_timeout_secs) {
+            return Err(invalid(
+                "shutdown_timeout_secs",
+                "must be between 1 and 600",
             ));
         }
         if !(1..=600).contains(&self.request_timeout_secs) {

@@ -72,12 +72,23 @@ impl RunningNotify {
         self.server.await.context("notify server task panicked")?
     }
 
+    /// Serves until `signal`, then shuts down gracefully for at most `shutdown_timeout_secs`.
     pub async fn run_until(
         self,
         signal: impl std::future::Future<Output = ()>,
     ) -> anyhow::Result<()> {
         signal.await;
-        self.shutdown().await
+        let bound = std::time::Duration::from_secs(self.store.config.shutdown_timeout_secs);
+        match tokio::time::timeout(bound, self.shutdown()).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(
+                    timeout_secs = bound.as_secs(),
+                    "shutdown cut short: deliveries under way are taken again when their hold ends"
+                );
+                Ok(())
+            }
+        }
     }
 }
 

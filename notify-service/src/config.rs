@@ -124,6 +124,9 @@ pub struct Config {
     /// Where Prometheus metrics are served (`GET /metrics`); none (the default): not at all.
     /// Never the public port. In-process (run by invite-service) too, on its own address.
     pub metrics_addr: Option<SocketAddr>,
+    /// On SIGTERM, how long in-flight work may take to finish before the process exits anyway
+    /// (a delivery cut short is taken again when its hold ends).
+    pub shutdown_timeout_secs: u64,
 }
 
 /// Every setting, as a dotted path; `BECKON_NOTIFY_` + the path with `.` as `__` sets it.
@@ -160,6 +163,7 @@ pub const SETTINGS: &[&str] = &[
     "max_db_connections",
     "db_acquire_timeout_ms",
     "metrics_addr",
+    "shutdown_timeout_secs",
 ];
 
 /// Settings whose values never appear in the startup log.
@@ -222,6 +226,7 @@ impl Default for Config {
             max_db_connections: 16,
             db_acquire_timeout_ms: 5000,
             metrics_addr: None,
+            shutdown_timeout_secs: 10,
         }
     }
 }
@@ -249,6 +254,12 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |setting: &'static str, problem: &str| ConfigError::invalid(setting, problem);
+        if !(1..=600).contains(&self.shutdown_timeout_secs) {
+            return Err(invalid(
+                "shutdown_timeout_secs",
+                "must be between 1 and 600",
+            ));
+        }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:") || url.starts_with("postgres")) {
                 return Err(invalid(

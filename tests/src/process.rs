@@ -133,6 +133,17 @@ impl Running {
         self.child.kill().await.expect("kill the service");
     }
 
+    /// Sends SIGTERM, as an orchestrator stopping it does, and waits for the process to exit;
+    /// its exit status and how long that took.
+    pub async fn terminate(&mut self) -> (std::process::ExitStatus, Duration) {
+        let pid = self.child.id().expect("the service is running");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).expect("a pid"));
+        let sent = std::time::Instant::now();
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        let status = self.child.wait().await.expect("the service exits");
+        (status, sent.elapsed())
+    }
+
     /// What has been logged by now, without waiting.
     pub async fn drain_log(&mut self) {
         while let Ok(Some(line)) =

@@ -150,6 +150,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     given.set("webhook_retention_secs", "604800", json!(604800));
     given.set("ats_allow_http", "true", json!(true));
     given.set("metrics_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
+    given.set("shutdown_timeout_secs", "7", json!(7));
     given.set(
         "ashby_api_url",
         "https://ashby.example.test/api/",
@@ -362,6 +363,7 @@ webhook_retention_secs = 86400
 ats_allow_http = true
 ashby_api_url = "http://127.0.0.1:9/ashby/"
 metrics_addr = "127.0.0.2:0"
+shutdown_timeout_secs = 9
 "#,
         data_dir = data_dir.display(),
     );
@@ -409,6 +411,7 @@ metrics_addr = "127.0.0.2:0"
         "ats_allow_http": true,
         "ashby_api_url": "http://127.0.0.1:9/ashby/",
         "metrics_addr": "127.0.0.2:0",
+        "shutdown_timeout_secs": 9,
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");

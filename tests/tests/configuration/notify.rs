@@ -148,6 +148,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     mailing.set("max_db_connections", "6", json!(6));
     mailing.set("db_acquire_timeout_ms", "4000", json!(4000));
     mailing.set("metrics_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
+    mailing.set("shutdown_timeout_secs", "7", json!(7));
 
     let mut command = command_with(&mailing);
     // invite-service's variables are not notify-service's concern, even those in its namespace.
@@ -347,6 +348,7 @@ log_format = "json"
 max_db_connections = 4
 db_acquire_timeout_ms = 3000
 metrics_addr = "127.0.0.2:0"
+shutdown_timeout_secs = 9
 
 [smtp]
 host = "smtp.example.test"
@@ -399,6 +401,7 @@ timeout_secs = 7
         "max_db_connections": 4,
         "db_acquire_timeout_ms": 3000,
         "metrics_addr": "127.0.0.2:0",
+        "shutdown_timeout_secs": 9,
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");

@@ -16,6 +16,7 @@ mod migrations;
 mod postgres;
 mod public;
 mod races;
+mod shutdown;
 mod stored_data;
 mod tenancy;
 mod transport;
