@@ -5,6 +5,7 @@ pub mod db;
 pub mod metrics;
 pub mod paging;
 pub mod progress;
+pub mod reachability;
 
 /// `Display` for enums stored as text (sea-orm's `DeriveActiveEnum`): shows the stored text, for
 /// audit details, logs and messages.

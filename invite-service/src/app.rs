@@ -1,13 +1,5 @@
 //! Assembles the server: one port for gRPC, gRPC-web, health, reflection and the link pages.
-use std::{
-    future::Future,
-    net::SocketAddr,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use beckon_common::progress::Progress;
@@ -21,6 +13,8 @@ use tokio::{
 use tonic::{service::Routes, transport::server::TcpIncoming};
 use tonic_health::{server::HealthReporter, ServingStatus};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use beckon_common::reachability::{self, Dependency, Readiness};
 
 use crate::{
     ats::{self, AtsCallbacks},
@@ -253,7 +247,7 @@ pub async fn start_with_notify(
     let limits = Arc::new(public::Limits::connect(&config).await?);
     let cohort_work = Arc::new(tokio::sync::Notify::new());
     let (routes, health) = grpc_routes(&store, &limits, cohort_work.clone()).await?;
-    let database_reachable = Arc::new(AtomicBool::new(true));
+    let readiness = Arc::new(Readiness::default());
     // gRPC-web only in front of gRPC: it answers any other HTTP/1.1 request with 400.
     let app = routes
         .into_axum_router()
@@ -266,7 +260,7 @@ pub async fn start_with_notify(
         .merge(ats::router(store.clone()))
         // For load balancers and uptime checks that speak plain HTTP.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .route("/readyz", readiness(database_reachable.clone()));
+        .route("/readyz", readiness_route(readiness.clone()));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
         .accept_http1(true)
@@ -294,7 +288,7 @@ pub async fn start_with_notify(
     let webhooks = Arc::new(Deliverer::connect(store.clone(), progress.clone()).await?);
     let ats_callbacks = Arc::new(AtsCallbacks::new(store.clone(), progress.clone())?);
     let mut background = vec![
-        watch_database(&store, health, database_reachable, stop.clone()),
+        watch_database(&store, health.clone(), readiness.clone(), stop.clone()),
         relay.clone().spawn(stop.clone()),
         cohort_worker.clone().spawn(cohort_work, stop.clone()),
         sweeper.clone().spawn(stop.clone()),
@@ -320,6 +314,9 @@ pub async fn start_with_notify(
         }
         None => None,
     };
+    if let Some(url) = &config.redis_url {
+        background.push(watch_redis(url, health, readiness, stop.clone()).await?);
+    }
     background.extend(store.spawn_checkpointer(stop.clone()));
     background.extend(store.spawn_key_listener(stop));
     tracing::info!(%local_addr, public_base_url = %config.public_base_url, "invite-service listening");
@@ -357,36 +354,57 @@ async fn refresh_metrics(store: &Store) {
 fn watch_database(
     store: &Store,
     health: HealthReporter,
-    reachable: Arc<AtomicBool>,
+    readiness: Arc<Readiness>,
     stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     store.watch_reachability(DATABASE_CHECK_INTERVAL, stop, move |up| {
-        reachable.store(up, Ordering::Relaxed);
-        let health = health.clone();
-        async move {
-            let status = if up {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            for service in API_SERVICES.into_iter().chain([""]) {
-                health.set_service_status(service, status).await;
-            }
-        }
+        readiness.set(Dependency::Database, up);
+        report(health.clone(), readiness.clone())
     })
 }
 
-/// `GET /readyz`: 200 while the database can be reached, else 503, for load balancers that
-/// speak plain HTTP.
-fn readiness(reachable: Arc<AtomicBool>) -> axum::routing::MethodRouter {
+/// Follows Redis's reachability (when `redis_url` is set, the public links' abuse limits and
+/// the webhook rate limits live there): while it cannot be reached, the server is not ready.
+async fn watch_redis(
+    url: &str,
+    health: HealthReporter,
+    readiness: Arc<Readiness>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let ping = reachability::redis_pinger(url).context("watching redis_url")?;
+    Ok(reachability::spawn_watcher(
+        "Redis",
+        "redis_url".into(),
+        DATABASE_CHECK_INTERVAL,
+        DATABASE_CHECK_INTERVAL,
+        stop,
+        ping,
+        move |up| {
+            readiness.set(Dependency::Redis, up);
+            report(health.clone(), readiness.clone())
+        },
+    ))
+}
+
+/// Puts the readiness in gRPC health: every API service and the server as a whole.
+async fn report(health: HealthReporter, readiness: Arc<Readiness>) {
+    let status = if readiness.ready() {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    for service in API_SERVICES.into_iter().chain([""]) {
+        health.set_service_status(service, status).await;
+    }
+}
+
+/// `GET /readyz`: 200 while the database (and Redis, when used) can be reached, else 503
+/// saying which cannot, for load balancers that speak plain HTTP.
+fn readiness_route(readiness: Arc<Readiness>) -> axum::routing::MethodRouter {
     axum::routing::get(move || async move {
-        if reachable.load(Ordering::Relaxed) {
-            (http::StatusCode::OK, "ready")
-        } else {
-            (
-                http::StatusCode::SERVICE_UNAVAILABLE,
-                "database unavailable",
-            )
+        match readiness.unreachable() {
+            None => (http::StatusCode::OK, "ready"),
+            Some(what) => (http::StatusCode::SERVICE_UNAVAILABLE, what),
         }
     })
 }

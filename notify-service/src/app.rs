@@ -14,6 +14,8 @@ use tokio::{
 use tonic::{service::Routes, transport::server::TcpIncoming};
 use tonic_health::{server::HealthReporter, ServingStatus};
 
+use beckon_common::reachability::{self, Dependency, Readiness};
+
 use crate::{
     config::Config,
     grpc::{status::answer_undecodable, NotifyApi},
@@ -188,7 +190,14 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         }
         None => None,
     };
-    let database_watcher = watch_database(&store, health, stop);
+    let readiness = Arc::new(Readiness::default());
+    if let Some(url) = &config.redis_url {
+        let watcher = watch_redis(url, health.clone(), readiness.clone(), stop.clone()).await?;
+        workers.spawn(async move {
+            let _ = watcher.await;
+        });
+    }
+    let database_watcher = watch_database(&store, health, readiness, stop);
     // Reflection lists exactly what this port serves.
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(beckon_proto::NOTIFY_FILE_DESCRIPTOR_SET)
@@ -248,21 +257,48 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
 fn watch_database(
     store: &Store,
     health: HealthReporter,
+    readiness: Arc<Readiness>,
     stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     store.watch_reachability(DATABASE_CHECK_INTERVAL, stop, move |up| {
-        let health = health.clone();
-        async move {
-            let status = if up {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            for service in [notify_service_server::SERVICE_NAME, ""] {
-                health.set_service_status(service, status).await;
-            }
-        }
+        readiness.set(Dependency::Database, up);
+        report(health.clone(), readiness.clone())
     })
+}
+
+/// Follows Redis's reachability (with `redis_url`, the queue and the limits live there): while
+/// it cannot be reached, the service is not ready.
+async fn watch_redis(
+    url: &str,
+    health: HealthReporter,
+    readiness: Arc<Readiness>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<JoinHandle<()>> {
+    let ping = reachability::redis_pinger(url).context("watching redis_url")?;
+    Ok(reachability::spawn_watcher(
+        "Redis",
+        "redis_url".into(),
+        DATABASE_CHECK_INTERVAL,
+        DATABASE_CHECK_INTERVAL,
+        stop,
+        ping,
+        move |up| {
+            readiness.set(Dependency::Redis, up);
+            report(health.clone(), readiness.clone())
+        },
+    ))
+}
+
+/// Puts the readiness in gRPC health: the API and the server as a whole.
+async fn report(health: HealthReporter, readiness: Arc<Readiness>) {
+    let status = if readiness.ready() {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    for service in [notify_service_server::SERVICE_NAME, ""] {
+        health.set_service_status(service, status).await;
+    }
 }
 
 /// What a scrape reads now: the queue's depth and the deliveries not yet final. A backend

@@ -6,6 +6,7 @@ pub mod logs;
 pub mod metrics;
 pub mod notify;
 pub mod process;
+pub mod redis_server;
 pub mod smtp;
 pub mod webhooks;
 

@@ -16,6 +16,7 @@ mod migrations;
 mod postgres;
 mod public;
 mod races;
+mod readiness;
 mod shutdown;
 mod stored_data;
 mod tenancy;

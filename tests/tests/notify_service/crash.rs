@@ -3,8 +3,6 @@
 //! (the ack deadline and a little, not the reconciler's backstop).
 use std::{
     collections::HashMap,
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -12,6 +10,7 @@ use beckon_proto::notify::v1::*;
 use beckon_tests::{
     notify::{test_config, NotifyApp, NotifyProcess, QueueBackend},
     on_both_queues,
+    redis_server::{free_port, OwnRedis},
     smtp::{ReceivedMail, SmtpServer},
 };
 
@@ -171,65 +170,6 @@ async fn a_worker_killed_mid_send_is_replaced_within_the_ack_deadline(backend: Q
     if let Some(url) = &config.redis_url {
         beckon_tests::notify::remove_redis_keys(url, &config.key_prefix).await;
     }
-}
-
-/// A Redis server of the test's own, so the test can restart it empty.
-struct OwnRedis {
-    child: Child,
-    port: u16,
-}
-
-impl OwnRedis {
-    fn start(port: u16) -> Self {
-        let mut child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/test installs it)");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(line)) if line.contains("Ready to accept connections") => break,
-                Some(Ok(_)) => {}
-                _ => panic!("redis-server stopped before it was ready"),
-            }
-        }
-        Self { child, port }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 /// Redis restarted empty mid-batch: the consumer group is gone (`NOGROUP`), which tells the

@@ -1,0 +1,160 @@
+//! Watches whether a dependency (the database, Redis) can be reached, so that health checks and
+//! the log follow an outage as a whole instead of call by call; and what a service's readiness
+//! is made of.
+use std::{
+    future::Future,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
+
+use tokio::{sync::watch, task::JoinHandle, time::Instant};
+
+/// Failed pings in a row that make an outage.
+const FAILURES_FOR_AN_OUTAGE: u32 = 2;
+
+/// Calls `ping` every `interval` (a ping unanswered within `timeout` fails) and
+/// `on_change(reachable)` each time reachability changes. Two failed pings in a row make an
+/// outage: one slow ping through a busy pool does not. It logs one warning when `what` (named
+/// in the log as `name`) is lost and one line when it is back, however many calls meet the
+/// outage. Ends when `stop` turns true or its sender is dropped.
+pub fn spawn_watcher<P, PFut, F, Fut>(
+    what: &'static str,
+    name: String,
+    interval: Duration,
+    timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+    mut ping: P,
+    mut on_change: F,
+) -> JoinHandle<()>
+where
+    P: FnMut() -> PFut + Send + 'static,
+    PFut: Future<Output = Result<(), String>> + Send,
+    F: FnMut(bool) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut down_since: Option<Instant> = None;
+        let mut failed_in_a_row = 0u32;
+        while !*stop.borrow() {
+            let pinged = match tokio::time::timeout(timeout, ping()).await {
+                Ok(result) => result,
+                Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+            };
+            failed_in_a_row = if pinged.is_err() {
+                failed_in_a_row + 1
+            } else {
+                0
+            };
+            match (down_since, pinged) {
+                (None, Err(error)) if failed_in_a_row >= FAILURES_FOR_AN_OUTAGE => {
+                    tracing::warn!(
+                        dependency = what,
+                        name = %name,
+                        %error,
+                        "{what} cannot be reached; health is NOT_SERVING until it is back"
+                    );
+                    down_since = Some(Instant::now());
+                    on_change(false).await;
+                }
+                (Some(since), Ok(())) => {
+                    tracing::info!(
+                        dependency = what,
+                        name = %name,
+                        down_for_secs = since.elapsed().as_secs(),
+                        "{what} is reachable again"
+                    );
+                    down_since = None;
+                    on_change(true).await;
+                }
+                _ => {}
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                changed = stop.changed() => if changed.is_err() { break },
+            }
+        }
+    })
+}
+
+/// What a service's readiness is made of: its database and, when it uses one, Redis. Ready
+/// while every part can be reached.
+#[derive(Debug)]
+pub struct Readiness {
+    database: AtomicBool,
+    redis: AtomicBool,
+}
+
+/// A part of readiness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dependency {
+    Database,
+    Redis,
+}
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Self {
+            database: AtomicBool::new(true),
+            redis: AtomicBool::new(true),
+        }
+    }
+}
+
+impl Readiness {
+    pub fn set(&self, dependency: Dependency, reachable: bool) {
+        let flag = match dependency {
+            Dependency::Database => &self.database,
+            Dependency::Redis => &self.redis,
+        };
+        flag.store(reachable, Ordering::Relaxed);
+    }
+
+    pub fn ready(&self) -> bool {
+        self.unreachable().is_none()
+    }
+
+    /// What cannot be reached, for `/readyz`'s answer.
+    pub fn unreachable(&self) -> Option<&'static str> {
+        if !self.database.load(Ordering::Relaxed) {
+            Some("database unavailable")
+        } else if !self.redis.load(Ordering::Relaxed) {
+            Some("redis unavailable")
+        } else {
+            None
+        }
+    }
+}
+
+/// A ping as `spawn_watcher` calls it.
+pub type Ping = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// Pings Redis at `url`: `PING` on a connection of the watcher's own, dropped after a failure
+/// and made again at the next ping, so a Redis that comes back is seen at once.
+pub fn redis_pinger(url: &str) -> anyhow::Result<impl FnMut() -> Ping + Send + 'static> {
+    let client = redis::Client::open(url)?;
+    let connection = std::sync::Arc::new(tokio::sync::Mutex::new(
+        None::<redis::aio::MultiplexedConnection>,
+    ));
+    Ok(move || {
+        let (client, connection) = (client.clone(), connection.clone());
+        Box::pin(async move {
+            let mut held = connection.lock().await;
+            if held.is_none() {
+                *held = Some(
+                    client
+                        .get_multiplexed_async_connection()
+                        .await
+                        .map_err(|err| err.to_string())?,
+                );
+            }
+            let Some(open) = held.as_mut() else {
+                return Err("no connection".to_string());
+            };
+            let answer = redis::cmd("PING").query_async::<String>(open).await;
+            if answer.is_err() {
+                *held = None;
+            }
+            answer.map(|_| ()).map_err(|err| err.to_string())
+        }) as Ping
+    })
+}
