@@ -203,3 +203,39 @@ mod tests {
         );
     }
 }
+
+/// One pool's connections: how many are open, and how many of them idle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `write` and `read` (SQLite's single writer and its readers), or `shared` (PostgreSQL's
+    /// one pool).
+    pub pool: &'static str,
+    pub size: u32,
+    pub idle: usize,
+}
+
+/// The use of the pools `connect` made, for the metrics.
+pub fn pool_use(write: &DatabaseConnection, read: &DatabaseConnection) -> Vec<PoolUse> {
+    match write {
+        DatabaseConnection::SqlxPostgresPoolConnection(_) => {
+            let pool = write.get_postgres_connection_pool();
+            vec![PoolUse {
+                pool: "shared",
+                size: pool.size(),
+                idle: pool.num_idle(),
+            }]
+        }
+        DatabaseConnection::SqlxSqlitePoolConnection(_) => [("write", write), ("read", read)]
+            .into_iter()
+            .map(|(pool, connection)| {
+                let sqlite = connection.get_sqlite_connection_pool();
+                PoolUse {
+                    pool,
+                    size: sqlite.size(),
+                    idle: sqlite.num_idle(),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}

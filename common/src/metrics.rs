@@ -16,7 +16,7 @@ use prometheus_client::{
         family::Family,
         histogram::{exponential_buckets, Histogram},
     },
-    registry::Registry,
+    registry::{Registry, Unit},
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
@@ -68,7 +68,7 @@ pub struct RpcMetrics {
 }
 
 impl RpcMetrics {
-    /// `grpc_server_handled` and `grpc_server_handling_seconds`, the names of the gRPC
+    /// `grpc_server_handled_total` and `grpc_server_handling_seconds`, the names of the gRPC
     /// ecosystem's server metrics, in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
         let requests = Family::<RpcLabels, Counter>::default();
@@ -80,17 +80,30 @@ impl RpcMetrics {
             "RPCs completed on the server, by method and status code",
             requests.clone(),
         );
-        registry.register(
-            "grpc_server_handling_seconds",
+        registry.register_with_unit(
+            "grpc_server_handling",
             "Time from an RPC's arrival to its answer",
+            Unit::Seconds,
             duration.clone(),
         );
         Self { requests, duration }
     }
 
-    /// Counts one RPC of `service`/`method` that ended with `code` (its name, e.g. `OK`)
-    /// after `took`.
-    pub fn observe(&self, service: &str, method: &str, code: &str, took: Duration) {
+    /// Starts timing an RPC named by its request's path (`None`: not a gRPC path, not
+    /// counted). Finish it with its status code; dropped unfinished (the deadline passed, the
+    /// client went away), it counts as `Cancelled`.
+    pub fn start(&self, path: Option<&RpcPath>) -> Option<RpcObservation> {
+        let (service, method) = path?.split()?;
+        Some(RpcObservation {
+            metrics: self.clone(),
+            service: service.into(),
+            method: method.into(),
+            started: std::time::Instant::now(),
+            code: None,
+        })
+    }
+
+    fn observe(&self, service: &str, method: &str, code: &str, took: Duration) {
         self.requests
             .get_or_create(&RpcLabels {
                 grpc_service: service.into(),
@@ -104,6 +117,53 @@ impl RpcMetrics {
                 grpc_method: method.into(),
             })
             .observe(took.as_secs_f64());
+    }
+}
+
+/// One RPC being timed; recorded when finished or dropped.
+pub struct RpcObservation {
+    metrics: RpcMetrics,
+    service: String,
+    method: String,
+    started: std::time::Instant,
+    code: Option<tonic::Code>,
+}
+
+impl RpcObservation {
+    pub fn finish(mut self, code: tonic::Code) {
+        self.code = Some(code);
+    }
+}
+
+impl Drop for RpcObservation {
+    fn drop(&mut self) {
+        let code = code_name(self.code.unwrap_or(tonic::Code::Cancelled));
+        self.metrics
+            .observe(&self.service, &self.method, code, self.started.elapsed());
+    }
+}
+
+/// A status code's name as the gRPC specification writes it (go-grpc-prometheus' label values).
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "Canceled",
+        Code::Unknown => "Unknown",
+        Code::InvalidArgument => "InvalidArgument",
+        Code::DeadlineExceeded => "DeadlineExceeded",
+        Code::NotFound => "NotFound",
+        Code::AlreadyExists => "AlreadyExists",
+        Code::PermissionDenied => "PermissionDenied",
+        Code::ResourceExhausted => "ResourceExhausted",
+        Code::FailedPrecondition => "FailedPrecondition",
+        Code::Aborted => "Aborted",
+        Code::OutOfRange => "OutOfRange",
+        Code::Unimplemented => "Unimplemented",
+        Code::Internal => "Internal",
+        Code::Unavailable => "Unavailable",
+        Code::DataLoss => "DataLoss",
+        Code::Unauthenticated => "Unauthenticated",
     }
 }
 

@@ -9,19 +9,33 @@ use std::{
 
 use tokio::{sync::watch, task::JoinHandle, time::Instant};
 
+/// How long a Redis ping may take, connecting included, before it counts as failed: longer than
+/// the database's, since it may have to connect first.
+pub const REDIS_PING_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Failed pings in a row that make an outage.
 const FAILURES_FOR_AN_OUTAGE: u32 = 2;
 
-/// Calls `ping` every `interval` (a ping unanswered within `timeout` fails) and
-/// `on_change(reachable)` each time reachability changes. Two failed pings in a row make an
-/// outage: one slow ping through a busy pool does not. It logs one warning when `what` (named
-/// in the log as `name`) is lost and one line when it is back, however many calls meet the
-/// outage. Ends when `stop` turns true or its sender is dropped.
+/// What a watcher watches, and how it speaks of it.
+#[derive(Clone, Debug)]
+pub struct Watched {
+    /// "the database", "Redis".
+    pub what: &'static str,
+    /// What an outage means for callers, for the log: "health is NOT_SERVING".
+    pub consequence: &'static str,
+    /// Which one, for the log (a URL without its password, or the setting's name).
+    pub name: String,
+    pub interval: Duration,
+    /// A ping unanswered this long fails.
+    pub timeout: Duration,
+}
+
+/// Calls `ping` every `watched.interval` and `on_change(reachable)` each time reachability
+/// changes. Two failed pings in a row make an outage: one slow ping through a busy pool does
+/// not. It logs one warning when the dependency is lost and one line when it is back, however
+/// many calls meet the outage. Ends when `stop` turns true or its sender is dropped.
 pub fn spawn_watcher<P, PFut, F, Fut>(
-    what: &'static str,
-    name: String,
-    interval: Duration,
-    timeout: Duration,
+    watched: Watched,
     mut stop: watch::Receiver<bool>,
     mut ping: P,
     mut on_change: F,
@@ -32,6 +46,13 @@ where
     F: FnMut(bool) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send,
 {
+    let Watched {
+        what,
+        consequence,
+        name,
+        interval,
+        timeout,
+    } = watched;
     tokio::spawn(async move {
         let mut down_since: Option<Instant> = None;
         let mut failed_in_a_row = 0u32;
@@ -51,7 +72,7 @@ where
                         dependency = what,
                         name = %name,
                         %error,
-                        "{what} cannot be reached; health is NOT_SERVING until it is back"
+                        "{what} cannot be reached; {consequence} until it is back"
                     );
                     down_since = Some(Instant::now());
                     on_change(false).await;
@@ -82,6 +103,9 @@ where
 pub struct Readiness {
     database: AtomicBool,
     redis: AtomicBool,
+    /// Held while readiness is read and written to health, so two watchers reporting at once
+    /// cannot leave an older answer last.
+    reporting: tokio::sync::Mutex<()>,
 }
 
 /// A part of readiness.
@@ -96,6 +120,7 @@ impl Default for Readiness {
         Self {
             database: AtomicBool::new(true),
             redis: AtomicBool::new(true),
+            reporting: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -107,6 +132,11 @@ impl Readiness {
             Dependency::Redis => &self.redis,
         };
         flag.store(reachable, Ordering::Relaxed);
+    }
+
+    /// Held while one report reads readiness and writes it out.
+    pub async fn reporting(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reporting.lock().await
     }
 
     pub fn ready(&self) -> bool {

@@ -137,11 +137,13 @@ impl RunningServer {
 
     /// Stops taking connections, lets requests in flight finish, and waits.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        // Both at once: a request the server drains never waits on a loop that was not told,
+        // and a long stream (WatchCohort) does not keep the loops running.
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let served = self.task.await.context("server task panicked")?;
         let _ = self.stop_background.send(true);
+        let served = self.task.await.context("server task panicked")?;
         for task in self.background.drain(..) {
             task.await.context("background task panicked")?;
         }
@@ -236,6 +238,12 @@ pub async fn start_with_notify(
     };
     let config = Arc::new(config);
     let local_addr = listener.local_addr()?;
+    // Bound before anything is spawned: an address in use fails the start with nothing left
+    // running.
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(beckon_common::metrics::bind(addr).await?),
+        None => None,
+    };
     let store = Store::connect(config.clone()).await?;
     store.migrate().await?;
     let bootstrap_key = organization::bootstrap_if_empty(&store)
@@ -295,9 +303,8 @@ pub async fn start_with_notify(
         webhooks.clone().spawn(stop.clone()),
         ats_callbacks.clone().spawn(stop.clone()),
     ];
-    let metrics_addr = match config.metrics_addr {
-        Some(addr) => {
-            let listener = beckon_common::metrics::bind(addr).await?;
+    let metrics_addr = match metrics_listener {
+        Some(listener) => {
             let bound = listener.local_addr()?;
             let scraped = store.clone();
             background.push(beckon_common::metrics::serve(
@@ -346,7 +353,9 @@ async fn refresh_metrics(store: &Store) {
         Ok(backlog) => store.metrics.set_backlog(&backlog),
         Err(err) => tracing::debug!(error = ?err, "metrics: backlog not read"),
     }
-    backlog::record_pools(store, &store.metrics);
+    for pool in backlog::pool_use(store) {
+        store.metrics.set_pool(pool.pool, pool.size, pool.idle);
+    }
 }
 
 /// Follows the database's reachability: while it cannot be reached, health answers NOT_SERVING
@@ -373,10 +382,13 @@ async fn watch_redis(
 ) -> anyhow::Result<JoinHandle<()>> {
     let ping = reachability::redis_pinger(url).context("watching redis_url")?;
     Ok(reachability::spawn_watcher(
-        "Redis",
-        "redis_url".into(),
-        DATABASE_CHECK_INTERVAL,
-        DATABASE_CHECK_INTERVAL,
+        reachability::Watched {
+            what: "Redis",
+            consequence: "health is NOT_SERVING",
+            name: "redis_url".into(),
+            interval: DATABASE_CHECK_INTERVAL,
+            timeout: reachability::REDIS_PING_TIMEOUT,
+        },
         stop,
         ping,
         move |up| {
@@ -388,6 +400,7 @@ async fn watch_redis(
 
 /// Puts the readiness in gRPC health: every API service and the server as a whole.
 async fn report(health: HealthReporter, readiness: Arc<Readiness>) {
+    let _one_at_a_time = readiness.reporting().await;
     let status = if readiness.ready() {
         ServingStatus::Serving
     } else {

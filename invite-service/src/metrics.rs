@@ -71,8 +71,9 @@ impl Metrics {
         );
         let opens = Counter::default();
         beckon.register(
-            "link_opens_counted",
-            "Opens counted from the page's beacon (link previews are not)",
+            "link_open_beacons",
+            "Opens reported by the page's beacon from a browser (link previews are not counted; \
+             Start counts an open a page without script did not report)",
             opens.clone(),
         );
         let webhook_attempts = Family::<OutcomeLabels, Counter>::default();
@@ -88,9 +89,10 @@ impl Metrics {
             outbox_pending.clone(),
         );
         let outbox_oldest_age = Gauge::default();
-        beckon.register(
-            "outbox_oldest_pending_age_seconds",
+        beckon.register_with_unit(
+            "outbox_oldest_pending_age",
             "How long the oldest email in the outbox has waited",
+            prometheus_client::registry::Unit::Seconds,
             outbox_oldest_age.clone(),
         );
         let webhook_deliveries_pending = Gauge::default();
@@ -146,7 +148,7 @@ impl Metrics {
             .inc();
     }
 
-    pub fn open_counted(&self) {
+    pub fn open_beacon(&self) {
         self.opens.inc();
     }
 

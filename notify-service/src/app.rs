@@ -63,14 +63,15 @@ impl RunningNotify {
 
     /// Stops taking calls, lets the workers finish the messages in hand, and waits.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        // The server drains its calls while the workers finish theirs, not one after the other.
         let _ = self.stop_workers.send(true);
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
         while self.workers.join_next().await.is_some() {}
         self.database_watcher
             .await
             .context("database watcher panicked")?;
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
         self.server.await.context("notify server task panicked")?
     }
 
@@ -110,6 +111,12 @@ fn replica_name() -> String {
 pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<RunningNotify> {
     let config = Arc::new(config);
     let local_addr = listener.local_addr()?;
+    // Bound before anything is spawned: an address in use fails the start with nothing left
+    // running.
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(beckon_common::metrics::bind(addr).await?),
+        None => None,
+    };
     let store = Store::connect(config.clone()).await?;
     store.migrate().await?;
 
@@ -168,9 +175,8 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     health
         .set_service_status(notify_service_server::SERVICE_NAME, ServingStatus::Serving)
         .await;
-    let metrics_addr = match config.metrics_addr {
-        Some(addr) => {
-            let listener = beckon_common::metrics::bind(addr).await?;
+    let metrics_addr = match metrics_listener {
+        Some(listener) => {
             let bound = listener.local_addr()?;
             let (scraped_store, scraped_queue) = (store.clone(), queue.clone());
             let served = beckon_common::metrics::serve(
@@ -276,10 +282,13 @@ async fn watch_redis(
 ) -> anyhow::Result<JoinHandle<()>> {
     let ping = reachability::redis_pinger(url).context("watching redis_url")?;
     Ok(reachability::spawn_watcher(
-        "Redis",
-        "redis_url".into(),
-        DATABASE_CHECK_INTERVAL,
-        DATABASE_CHECK_INTERVAL,
+        reachability::Watched {
+            what: "Redis",
+            consequence: "health is NOT_SERVING",
+            name: "redis_url".into(),
+            interval: DATABASE_CHECK_INTERVAL,
+            timeout: reachability::REDIS_PING_TIMEOUT,
+        },
         stop,
         ping,
         move |up| {
@@ -291,6 +300,7 @@ async fn watch_redis(
 
 /// Puts the readiness in gRPC health: the API and the server as a whole.
 async fn report(health: HealthReporter, readiness: Arc<Readiness>) {
+    let _one_at_a_time = readiness.reporting().await;
     let status = if readiness.ready() {
         ServingStatus::Serving
     } else {
@@ -304,7 +314,10 @@ async fn report(health: HealthReporter, readiness: Arc<Readiness>) {
 /// What a scrape reads now: the queue's depth and the deliveries not yet final. A backend
 /// that cannot answer leaves the last figures.
 async fn refresh_metrics(store: &Store, queue: &dyn Queue) {
-    match (queue.waiting().await, store.open_deliveries().await) {
+    for pool in store.pool_use() {
+        store.metrics.set_pool(pool.pool, pool.size, pool.idle);
+    }
+    match (queue.waiting().await, store.pending_deliveries().await) {
         (Ok(waiting), Ok(open)) => store.metrics.set_backlog(waiting, open),
         (waiting, open) => tracing::debug!(
             queue = ?waiting.err(),

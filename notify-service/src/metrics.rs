@@ -23,7 +23,15 @@ pub struct Metrics {
     deliveries: Family<OutcomeLabels, Counter>,
     limiter: Family<OutcomeLabels, Counter>,
     queue_waiting: Gauge,
-    deliveries_open: Gauge,
+    deliveries_pending: Gauge,
+    db_connections: Family<PoolLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    pool: String,
+    /// `idle` or `in_use`.
+    state: &'static str,
 }
 
 impl Metrics {
@@ -40,7 +48,8 @@ impl Metrics {
         let limiter = Family::<OutcomeLabels, Counter>::default();
         beckon.register(
             "limiter_decisions",
-            "Rate-limiter answers before a send: admitted, or delayed (the worker waits)",
+            "Rate-limiter answers before a send: admitted, or delayed (the worker waits and \
+             asks again, so a send may be delayed more than once)",
             limiter.clone(),
         );
         let queue_waiting = Gauge::default();
@@ -49,11 +58,17 @@ impl Metrics {
             "Queue entries waiting for a worker (not handed out)",
             queue_waiting.clone(),
         );
-        let deliveries_open = Gauge::default();
+        let deliveries_pending = Gauge::default();
         beckon.register(
-            "deliveries_open",
+            "deliveries_pending",
             "Deliveries not yet sent, failed or suppressed",
-            deliveries_open.clone(),
+            deliveries_pending.clone(),
+        );
+        let db_connections = Family::<PoolLabels, Gauge>::default();
+        beckon.register(
+            "db_pool_connections",
+            "Database connections open, idle or in use",
+            db_connections.clone(),
         );
         Self {
             registry: Arc::new(registry),
@@ -61,7 +76,8 @@ impl Metrics {
             deliveries,
             limiter,
             queue_waiting,
-            deliveries_open,
+            deliveries_pending,
+            db_connections,
         }
     }
 
@@ -86,11 +102,25 @@ impl Metrics {
         self.limiter.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
-    pub fn set_backlog(&self, queue_waiting: usize, deliveries_open: u64) {
+    pub fn set_backlog(&self, queue_waiting: usize, deliveries_pending: u64) {
         self.queue_waiting
             .set(i64::try_from(queue_waiting).unwrap_or(i64::MAX));
-        self.deliveries_open
-            .set(i64::try_from(deliveries_open).unwrap_or(i64::MAX));
+        self.deliveries_pending
+            .set(i64::try_from(deliveries_pending).unwrap_or(i64::MAX));
+    }
+
+    /// A pool's connections: `size` open, `idle` of them idle.
+    pub fn set_pool(&self, pool: &str, size: u32, idle: usize) {
+        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
+        let in_use = i64::from(size).saturating_sub(idle);
+        for (state, value) in [("idle", idle), ("in_use", in_use)] {
+            self.db_connections
+                .get_or_create(&PoolLabels {
+                    pool: pool.into(),
+                    state,
+                })
+                .set(value);
+        }
     }
 }
 

@@ -312,7 +312,8 @@ impl Store {
 
     /// Records the outcome of an attempt (or a decision without one). Only a pending delivery
     /// changes; the lease is released.
-    pub async fn record(&self, id: Uuid, outcome: Outcome) -> Result<(), NotifyError> {
+    /// Records a delivery's outcome; whether it was still pending (a repeat records nothing).
+    pub async fn record(&self, id: Uuid, outcome: Outcome) -> Result<bool, NotifyError> {
         let at = now();
         let mut update = delivery::Entity::update_many()
             .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
@@ -372,14 +373,16 @@ impl Store {
         if recorded && state.is_final() {
             self.erased_since_checkpoint.store(true, Ordering::Relaxed);
         }
-        if recorded {
-            self.metrics.delivery(&outcome);
-        }
-        Ok(())
+        Ok(recorded)
+    }
+
+    /// The database pools' use now, for a metrics scrape.
+    pub fn pool_use(&self) -> Vec<beckon_common::db::PoolUse> {
+        beckon_common::db::pool_use(&self.write, &self.read)
     }
 
     /// Deliveries not yet final, for a metrics scrape.
-    pub async fn open_deliveries(&self) -> Result<u64, NotifyError> {
+    pub async fn pending_deliveries(&self) -> Result<u64, NotifyError> {
         Ok(delivery::Entity::find()
             .filter(pending())
             .count(&self.read)

@@ -128,15 +128,14 @@ impl Workers {
                 "dead-lettered: handed out {} times without finishing",
                 lease.times_delivered
             );
-            self.store
-                .record(
-                    delivery.id,
-                    Outcome::Failed {
-                        attempts: None,
-                        error: reason.clone(),
-                    },
-                )
-                .await?;
+            self.record(
+                delivery.id,
+                Outcome::Failed {
+                    attempts: None,
+                    error: reason.clone(),
+                },
+            )
+            .await?;
             self.queue.dead_letter(lease, &reason).await?;
             return Ok(Handled::DeadLettered);
         }
@@ -159,7 +158,7 @@ impl Workers {
             return Ok(Handled::Ack);
         };
         if self.store.is_suppressed(&delivery.recipient).await? {
-            self.store.record(delivery.id, Outcome::Suppressed).await?;
+            self.record(delivery.id, Outcome::Suppressed).await?;
             return Ok(Handled::Ack);
         }
         self.wait_for_limits(&delivery).await?;
@@ -206,7 +205,7 @@ impl Workers {
     ) -> anyhow::Result<()> {
         let mut wait = Duration::from_millis(100);
         loop {
-            match self.store.record(id, outcome.clone()).await {
+            match self.record(id, outcome.clone()).await {
                 Ok(()) => return Ok(()),
                 Err(err) => {
                     let retry_at = Utc::now()
@@ -228,6 +227,14 @@ impl Workers {
 
     /// Waits until the relay's, the organization's and the recipient domain's limits all admit
     /// one more message.
+    /// Records an outcome, and counts it in the metrics when it was recorded.
+    async fn record(&self, id: Uuid, outcome: Outcome) -> Result<(), crate::error::NotifyError> {
+        if self.store.record(id, outcome.clone()).await? {
+            self.store.metrics.delivery(&outcome);
+        }
+        Ok(())
+    }
+
     async fn wait_for_limits(&self, delivery: &delivery::Model) -> anyhow::Result<()> {
         let domain = delivery
             .recipient

@@ -22,10 +22,13 @@ where
     Fut: Future<Output = ()> + Send,
 {
     crate::reachability::spawn_watcher(
-        "the database",
-        name,
-        interval,
-        timeout,
+        crate::reachability::Watched {
+            what: "the database",
+            consequence: "calls answer UNAVAILABLE and health is NOT_SERVING",
+            name,
+            interval,
+            timeout,
+        },
         stop,
         move || {
             let db = db.clone();

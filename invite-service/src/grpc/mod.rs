@@ -48,27 +48,23 @@ impl Api {
     where
         Fut: Future<Output = Result<Res, ServiceError>>,
     {
-        let started = std::time::Instant::now();
-        let method = request
-            .extensions()
-            .get::<beckon_common::metrics::RpcPath>()
-            .and_then(|path| path.split())
-            .map(|(service, method)| (service.to_string(), method.to_string()));
+        // Counted when answered, or as cancelled if the deadline or the client ends it first.
+        let observation = self.store.metrics.rpc.start(
+            request
+                .extensions()
+                .get::<beckon_common::metrics::RpcPath>(),
+        );
         let result = async {
             let caller = self.authorize(request.metadata(), action).await?;
             handler(caller, request.into_inner()).await
         }
         .await;
         let answer = result.map(Response::new).map_err(status::to_status);
-        if let Some((service, method)) = method {
-            let code = match &answer {
-                Ok(_) => "OK".to_string(),
-                Err(status) => format!("{:?}", status.code()),
-            };
-            self.store
-                .metrics
-                .rpc
-                .observe(&service, &method, &code, started.elapsed());
+        if let Some(observation) = observation {
+            observation.finish(match &answer {
+                Ok(_) => tonic::Code::Ok,
+                Err(status) => status.code(),
+            });
         }
         answer
     }

@@ -85,6 +85,11 @@ impl PublicRegistrationService for PublicRegistrations {
         &self,
         request: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
+        let observation = self.store.metrics.rpc.start(
+            request
+                .extensions()
+                .get::<beckon_common::metrics::RpcPath>(),
+        );
         // tonic's server puts the TCP peer on every request; a header only counts when a
         // trusted proxy sent it.
         let forwarded: Vec<&str> = request
@@ -117,6 +122,14 @@ impl PublicRegistrationService for PublicRegistrations {
             Ok(pb::RegisterResponse {})
         }
         .await;
-        result.map(Response::new).map_err(status::to_status)
+        let answer = result.map(Response::new).map_err(status::to_status);
+        if let Some(observation) = observation {
+            observation.finish(
+                answer
+                    .as_ref()
+                    .map_or_else(Status::code, |_| tonic::Code::Ok),
+            );
+        }
+        answer
     }
 }

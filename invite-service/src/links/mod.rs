@@ -252,7 +252,7 @@ async fn opened(
             let found = links::count_open(&state.store, &token, browser, OpenSignal::Beacon).await;
             if let Ok(Some(link)) = &found {
                 tracing::info!(invite_id = %link.invite.id, browser, "invite page shown");
-                state.store.metrics.open_counted();
+                state.store.metrics.open_beacon();
             }
             found
         }

@@ -5,18 +5,22 @@ use sea_orm::{
     sea_query::Expr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 
+use beckon_common::db::PoolUse;
+
 use super::{now, Store};
 use crate::{
     db::entities::{ats_callback, cohort_member, outbox, webhook_delivery},
     domain::{MemberState, OutboxState, WebhookDeliveryStatus},
     error::ServiceError,
-    metrics::{Backlog, Metrics},
+    metrics::Backlog,
 };
 
 /// Counts what waits. Each is an indexed count; a scrape every few seconds is cheap.
 pub async fn read(store: &Store) -> Result<Backlog, ServiceError> {
     let db = &store.read;
-    let waiting = outbox::Entity::find().filter(outbox::Column::State.ne(OutboxState::Done));
+    // The states the `outbox_state_due` index leads with: done rows are never read.
+    let waiting = outbox::Entity::find()
+        .filter(outbox::Column::State.is_in([OutboxState::Pending, OutboxState::Accepted]));
     let outbox_pending = waiting.clone().count(db).await?;
     let oldest: Option<DateTime<Utc>> = waiting
         .select_only()
@@ -47,20 +51,7 @@ pub async fn read(store: &Store) -> Result<Backlog, ServiceError> {
     })
 }
 
-/// Sets the pools' use on `metrics`: SQLite's writer (`write`) and readers (`read`), or
-/// PostgreSQL's one pool (`shared`).
-pub fn record_pools(store: &Store, metrics: &Metrics) {
-    match &store.write {
-        sea_orm::DatabaseConnection::SqlxPostgresPoolConnection(_) => {
-            let pool = store.write.get_postgres_connection_pool();
-            metrics.set_pool("shared", pool.size(), pool.num_idle());
-        }
-        sea_orm::DatabaseConnection::SqlxSqlitePoolConnection(_) => {
-            for (name, connection) in [("write", &store.write), ("read", &store.read)] {
-                let pool = connection.get_sqlite_connection_pool();
-                metrics.set_pool(name, pool.size(), pool.num_idle());
-            }
-        }
-        _ => {}
-    }
+/// The database pools' use now.
+pub fn pool_use(store: &Store) -> Vec<PoolUse> {
+    beckon_common::db::pool_use(&store.write, &store.read)
 }

@@ -176,7 +176,7 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     let samples = beckon_tests::metrics::scrape(metrics).await;
     assert!(samples
         .iter()
-        .any(|s| s.name == "beckon_notify_deliveries_open"));
+        .any(|s| s.name == "beckon_notify_deliveries_pending"));
 
     // auth_token: required; smtp and from_address: the mail arrives, from that address.
     let refused = enqueue(&running, None, "ada@example.com")

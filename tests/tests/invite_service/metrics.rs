@@ -16,6 +16,8 @@ async fn the_counters_move_as_the_requests_did(backend: Backend) {
         // An endpoint on a closed loopback port: every attempt is a retry.
         config.webhook_allow_http = true;
         config.webhook_allowed_networks = vec!["127.0.0.0/8".into()];
+        // Only the test's own round tries the endpoint, so it knows how many attempts there were.
+        config.webhook_interval_ms = 60_000;
     })
     .await;
     let addr = app.metrics_addr().expect("metrics served");
@@ -79,6 +81,9 @@ async fn the_counters_move_as_the_requests_did(backend: Backend) {
     assert!(round.webhooks.attempted > 0, "the endpoint was tried");
 
     let samples = scrape(addr).await;
+    // Not on the public port.
+    let public = app.get(&format!("{}/metrics", app.base_url)).await;
+    assert_ne!(public.status(), 200);
     let rpc = |method: &str, code: &str| {
         value(
             &samples,
@@ -107,7 +112,7 @@ async fn the_counters_move_as_the_requests_did(backend: Backend) {
     };
     assert_eq!((pages("live"), pages("dead")), (Some(3.0), Some(2.0)));
     assert_eq!(
-        value(&samples, "beckon_link_opens_counted_total", &[]),
+        value(&samples, "beckon_link_open_beacons_total", &[]),
         Some(2.0)
     );
     let retries = value(

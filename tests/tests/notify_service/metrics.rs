@@ -46,7 +46,20 @@ async fn the_counters_move_as_the_messages_did(backend: QueueBackend) {
     smtp.wait_for(Duration::from_secs(20), |m| m.len() == 4)
         .await;
 
-    let samples = scrape(addr).await;
+    // An outcome is counted just after it is recorded: scrape until the last one is.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let samples = loop {
+        let samples = scrape(addr).await;
+        let counted = samples
+            .iter()
+            .filter(|s| s.name == "beckon_notify_delivery_outcomes_total")
+            .map(|s| s.value)
+            .sum::<f64>();
+        if counted >= 5.0 || tokio::time::Instant::now() >= deadline {
+            break samples;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let rpc = |method: &str, code: &str| {
         value(
             &samples,
@@ -80,12 +93,15 @@ async fn the_counters_move_as_the_messages_did(backend: QueueBackend) {
         Some(5.0)
     );
     assert_eq!(
-        value(&samples, "beckon_notify_deliveries_open", &[]),
+        value(&samples, "beckon_notify_deliveries_pending", &[]),
         Some(0.0)
     );
     assert_eq!(
         value(&samples, "beckon_notify_queue_waiting", &[]),
         Some(0.0)
     );
+    assert!(samples
+        .iter()
+        .any(|s| s.name == "beckon_notify_db_pool_connections"));
     app.stop().await;
 }

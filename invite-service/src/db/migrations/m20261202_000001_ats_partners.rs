@@ -3,7 +3,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 /// Beckon as an applicant tracking system's assessment partner (Greenhouse, Ashby): which
 /// invites an ATS asked for and where it wants to hear back, the calls back to it (an outbox of
 /// their own), the organization's credentials for calling the ATS, and the errors an ATS
-/// reported about Beckon's answers.
+/// reported about Beckon's answers. Also an index the metrics' backlog count reads.
 pub struct AtsPartners;
 
 impl MigrationName for AtsPartners {
@@ -53,6 +53,12 @@ enum AtsConnections {
     Ats,
     ApiKeySealed,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum CohortMembers {
+    Table,
+    State,
 }
 
 #[derive(DeriveIden)]
@@ -166,6 +172,15 @@ impl MigrationTrait for AtsPartners {
                 .table(AtsErrors::Table)
                 .col(AtsErrors::OrgId)
                 .col(AtsErrors::Id)
+                .to_owned(),
+        )
+        .await?;
+        // The metrics' count of members still waiting for their invite, at every scrape.
+        m.create_index(
+            Index::create()
+                .name("cohort_members_by_state")
+                .table(CohortMembers::Table)
+                .col(CohortMembers::State)
                 .to_owned(),
         )
         .await
