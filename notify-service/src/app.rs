@@ -20,7 +20,8 @@ use crate::{
     config::Config,
     grpc::{status::answer_undecodable, NotifyApi},
     mail::{FileMailer, Mailer, SmtpMailer},
-    queue::{memory::MemoryQueue, redis::RedisQueue, Queue, QueueSettings},
+    metrics::QueueDepth,
+    queue::{memory::MemoryQueue, redis::RedisQueue, Queue, QueueError, QueueSettings},
     store::Store,
     worker::Workers,
 };
@@ -317,11 +318,17 @@ async fn refresh_metrics(store: &Store, queue: &dyn Queue) {
     for pool in store.pool_use() {
         store.metrics.set_pool(pool.pool, pool.size, pool.idle);
     }
-    match (queue.waiting().await, store.pending_deliveries().await) {
-        (Ok(waiting), Ok(open)) => store.metrics.set_backlog(waiting, open),
-        (waiting, open) => tracing::debug!(
-            queue = ?waiting.err(),
-            database = ?open.err(),
+    let depth = async {
+        Ok::<_, QueueError>(QueueDepth {
+            waiting: queue.waiting().await?,
+            handed_out: queue.handed_out().await?,
+        })
+    };
+    match (depth.await, store.pending_deliveries().await) {
+        (Ok(depth), Ok(pending)) => store.metrics.set_backlog(depth, pending),
+        (depth, pending) => tracing::debug!(
+            queue = ?depth.err(),
+            database = ?pending.err(),
             "metrics: backlog not read"
         ),
     }

@@ -11,6 +11,15 @@ use prometheus_client::{
 
 use crate::store::Outcome;
 
+/// The queue's entries, read at a scrape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Not yet handed to a worker.
+    pub waiting: usize,
+    /// Handed out, not acknowledged.
+    pub handed_out: usize,
+}
+
 /// Label values are lower-case words, as Prometheus' conventions have them.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
@@ -23,6 +32,7 @@ pub struct Metrics {
     deliveries: Family<OutcomeLabels, Counter>,
     limiter: Family<OutcomeLabels, Counter>,
     queue_waiting: Gauge,
+    queue_handed_out: Gauge,
     deliveries_pending: Gauge,
     db_connections: Family<PoolLabels, Gauge>,
 }
@@ -58,6 +68,12 @@ impl Metrics {
             "Queue entries waiting for a worker (not handed out)",
             queue_waiting.clone(),
         );
+        let queue_handed_out = Gauge::default();
+        beckon.register(
+            "queue_handed_out",
+            "Queue entries handed to a worker and not acknowledged yet",
+            queue_handed_out.clone(),
+        );
         let deliveries_pending = Gauge::default();
         beckon.register(
             "deliveries_pending",
@@ -76,6 +92,7 @@ impl Metrics {
             deliveries,
             limiter,
             queue_waiting,
+            queue_handed_out,
             deliveries_pending,
             db_connections,
         }
@@ -102,9 +119,10 @@ impl Metrics {
         self.limiter.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
-    pub fn set_backlog(&self, queue_waiting: usize, deliveries_pending: u64) {
-        self.queue_waiting
-            .set(i64::try_from(queue_waiting).unwrap_or(i64::MAX));
+    pub fn set_backlog(&self, queue: QueueDepth, deliveries_pending: u64) {
+        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.queue_waiting.set(gauge(queue.waiting));
+        self.queue_handed_out.set(gauge(queue.handed_out));
         self.deliveries_pending
             .set(i64::try_from(deliveries_pending).unwrap_or(i64::MAX));
     }

@@ -111,7 +111,7 @@ on_both_backends!(
     a_delayed_delivery_is_not_received_before_its_time_and_is_received_when_due,
     scheduling_a_delivery_again_moves_it_instead_of_adding_another,
     a_new_queue_reports_itself_lost_once,
-    waiting_counts_entries_not_yet_handed_out,
+    waiting_and_handed_out_count_entries_before_and_after_a_receive,
 );
 
 fn settings(ack_deadline_ms: u64, dead_letter_after: u32) -> QueueSettings {
@@ -390,7 +390,7 @@ async fn a_new_queue_reports_itself_lost_once(f: Fixture) {
     );
 }
 
-async fn waiting_counts_entries_not_yet_handed_out(f: Fixture) {
+async fn waiting_and_handed_out_count_entries_before_and_after_a_receive(f: Fixture) {
     let queue = f.queue(settings(30_000, 5)).await;
     assert_eq!(queue.waiting().await.expect("waiting"), 0);
     queue.publish(&new_ids(3)).await.expect("publish");
@@ -398,8 +398,10 @@ async fn waiting_counts_entries_not_yet_handed_out(f: Fixture) {
     let leases = receive(&*queue, "a", 2, PATIENCE).await;
     assert_eq!(leases.len(), 2);
     assert_eq!(queue.waiting().await.expect("waiting"), 1, "two handed out");
+    assert_eq!(queue.handed_out().await.expect("handed out"), 2);
     queue.ack(&leases).await.expect("ack");
     assert_eq!(queue.waiting().await.expect("waiting"), 1);
+    assert_eq!(queue.handed_out().await.expect("handed out"), 0, "acked");
 }
 
 // ---------------------------------------------------------------------------------------------

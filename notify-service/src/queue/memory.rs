@@ -259,4 +259,8 @@ impl Queue for MemoryQueue {
     async fn waiting(&self) -> Result<usize, QueueError> {
         Ok(self.state().ready.len())
     }
+
+    async fn handed_out(&self) -> Result<usize, QueueError> {
+        Ok(self.state().leased.len())
+    }
 }

@@ -84,4 +84,8 @@ pub trait Queue: Send + Sync + 'static {
     /// How many entries wait to be handed out for the first time: while any do, a delivery not
     /// handed out for a while may simply be behind them.
     async fn waiting(&self) -> Result<usize, QueueError>;
+
+    /// How many entries are handed out and not acked yet (a dead consumer's are taken over
+    /// after the ack deadline).
+    async fn handed_out(&self) -> Result<usize, QueueError>;
 }

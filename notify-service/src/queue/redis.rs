@@ -582,6 +582,19 @@ impl Queue for RedisQueue {
                 .map_err(unavailable)?;
         Ok(length.saturating_sub(handed_out))
     }
+
+    async fn handed_out(&self) -> Result<usize, QueueError> {
+        // XPENDING's summary: the count first, then the lowest and highest ids and the
+        // consumers.
+        let (handed_out, ..): (usize, redis::Value, redis::Value, redis::Value) =
+            redis::cmd("XPENDING")
+                .arg(&self.stream)
+                .arg(GROUP)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(unavailable)?;
+        Ok(handed_out)
+    }
 }
 
 #[cfg(test)]
