@@ -58,6 +58,46 @@ pub fn record_rpc_path<B>(mut request: http::Request<B>) -> http::Request<B> {
     request
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    /// `write` and `read` (SQLite's single writer and its readers), or `shared` (PostgreSQL).
+    pool: String,
+    /// `idle` or `in_use`.
+    state: &'static str,
+}
+
+/// Database connections by pool and state, set at each scrape from `db::pool_use`.
+#[derive(Clone)]
+pub struct PoolMetrics(Family<PoolLabels, prometheus_client::metrics::gauge::Gauge>);
+
+impl PoolMetrics {
+    /// `<prefix>_db_pool_connections` in `registry` (the prefix is the registry's).
+    pub fn register(registry: &mut Registry) -> Self {
+        let family = Family::default();
+        registry.register(
+            "db_pool_connections",
+            "Database connections open, idle or in use",
+            family.clone(),
+        );
+        Self(family)
+    }
+
+    pub fn set(&self, pools: &[crate::db::PoolUse]) {
+        for pool in pools {
+            let idle = i64::try_from(pool.idle).unwrap_or(i64::MAX);
+            let in_use = i64::from(pool.size).saturating_sub(idle);
+            for (state, value) in [("idle", idle), ("in_use", in_use)] {
+                self.0
+                    .get_or_create(&PoolLabels {
+                        pool: pool.pool.into(),
+                        state,
+                    })
+                    .set(value);
+            }
+        }
+    }
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// What a gRPC edge counts: requests by method and status, and how long they took.

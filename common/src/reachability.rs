@@ -188,3 +188,52 @@ pub fn redis_pinger(url: &str) -> anyhow::Result<impl FnMut() -> Ping + Send + '
         }) as Ping
     })
 }
+
+/// Watches Redis at `url` as the database is watched: marks `Dependency::Redis` on
+/// `readiness` and calls `report` at each change.
+pub fn watch_redis<F, Fut>(
+    url: &str,
+    interval: Duration,
+    readiness: std::sync::Arc<Readiness>,
+    stop: watch::Receiver<bool>,
+    report: F,
+) -> anyhow::Result<JoinHandle<()>>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let ping = redis_pinger(url)?;
+    Ok(spawn_watcher(
+        Watched {
+            what: "Redis",
+            consequence: "health is NOT_SERVING",
+            name: "redis_url".into(),
+            interval,
+            timeout: REDIS_PING_TIMEOUT,
+        },
+        stop,
+        ping,
+        move |up| {
+            readiness.set(Dependency::Redis, up);
+            report()
+        },
+    ))
+}
+
+/// Puts `readiness` in gRPC health for each of `services` (`""` is the server as a whole),
+/// one report at a time.
+pub async fn report(
+    health: &tonic_health::server::HealthReporter,
+    readiness: &Readiness,
+    services: &[&str],
+) {
+    let _one_at_a_time = readiness.reporting().await;
+    let status = if readiness.ready() {
+        tonic_health::ServingStatus::Serving
+    } else {
+        tonic_health::ServingStatus::NotServing
+    };
+    for service in services {
+        health.set_service_status(*service, status).await;
+    }
+}

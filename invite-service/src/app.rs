@@ -322,7 +322,7 @@ pub async fn start_with_notify(
         None => None,
     };
     if let Some(url) = &config.redis_url {
-        background.push(watch_redis(url, health, readiness, stop.clone()).await?);
+        background.push(watch_redis(url, health, readiness, stop.clone())?);
     }
     background.extend(store.spawn_checkpointer(stop.clone()));
     background.extend(store.spawn_key_listener(stop));
@@ -353,9 +353,7 @@ async fn refresh_metrics(store: &Store) {
         Ok(backlog) => store.metrics.set_backlog(&backlog),
         Err(err) => tracing::debug!(error = ?err, "metrics: backlog not read"),
     }
-    for pool in backlog::pool_use(store) {
-        store.metrics.set_pool(pool.pool, pool.size, pool.idle);
-    }
+    store.metrics.pools.set(&backlog::pool_use(store));
 }
 
 /// Follows the database's reachability: while it cannot be reached, health answers NOT_SERVING
@@ -374,41 +372,23 @@ fn watch_database(
 
 /// Follows Redis's reachability (when `redis_url` is set, the public links' abuse limits and
 /// the webhook rate limits live there): while it cannot be reached, the server is not ready.
-async fn watch_redis(
+fn watch_redis(
     url: &str,
     health: HealthReporter,
     readiness: Arc<Readiness>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<JoinHandle<()>> {
-    let ping = reachability::redis_pinger(url).context("watching redis_url")?;
-    Ok(reachability::spawn_watcher(
-        reachability::Watched {
-            what: "Redis",
-            consequence: "health is NOT_SERVING",
-            name: "redis_url".into(),
-            interval: DATABASE_CHECK_INTERVAL,
-            timeout: reachability::REDIS_PING_TIMEOUT,
-        },
-        stop,
-        ping,
-        move |up| {
-            readiness.set(Dependency::Redis, up);
-            report(health.clone(), readiness.clone())
-        },
-    ))
+    let reported = readiness.clone();
+    reachability::watch_redis(url, DATABASE_CHECK_INTERVAL, readiness, stop, move || {
+        report(health.clone(), reported.clone())
+    })
+    .context("watching redis_url")
 }
 
 /// Puts the readiness in gRPC health: every API service and the server as a whole.
 async fn report(health: HealthReporter, readiness: Arc<Readiness>) {
-    let _one_at_a_time = readiness.reporting().await;
-    let status = if readiness.ready() {
-        ServingStatus::Serving
-    } else {
-        ServingStatus::NotServing
-    };
-    for service in API_SERVICES.into_iter().chain([""]) {
-        health.set_service_status(service, status).await;
-    }
+    let services: Vec<&str> = API_SERVICES.into_iter().chain([""]).collect();
+    reachability::report(&health, &readiness, &services).await;
 }
 
 /// `GET /readyz`: 200 while the database (and Redis, when used) can be reached, else 503

@@ -3,7 +3,7 @@
 //! `beckon_` and a unit suffix; counters end in `_total` in the text.
 use std::{sync::Arc, time::Duration};
 
-use beckon_common::metrics::RpcMetrics;
+use beckon_common::metrics::{PoolMetrics, RpcMetrics};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge},
@@ -24,14 +24,6 @@ pub enum PageOutcome {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PoolLabels {
-    /// `write` and `read` (SQLite's single writer and its readers), or `shared` (PostgreSQL).
-    pool: String,
-    /// `idle` or `in_use`.
-    state: &'static str,
 }
 
 /// What the store reads for a scrape.
@@ -55,7 +47,7 @@ pub struct Metrics {
     webhook_deliveries_pending: Gauge,
     ats_callbacks_pending: Gauge,
     cohort_members_pending: Gauge,
-    db_connections: Family<PoolLabels, Gauge>,
+    pub pools: PoolMetrics,
 }
 
 impl Metrics {
@@ -113,12 +105,7 @@ impl Metrics {
             "Bulk-invite members still waiting for their invite",
             cohort_members_pending.clone(),
         );
-        let db_connections = Family::<PoolLabels, Gauge>::default();
-        beckon.register(
-            "db_pool_connections",
-            "Database connections open, idle or in use",
-            db_connections.clone(),
-        );
+        let pools = PoolMetrics::register(beckon);
         Self {
             registry: Arc::new(registry),
             rpc,
@@ -130,7 +117,7 @@ impl Metrics {
             webhook_deliveries_pending,
             ats_callbacks_pending,
             cohort_members_pending,
-            db_connections,
+            pools,
         }
     }
 
@@ -181,20 +168,6 @@ impl Metrics {
             .set(backlog.ats_callbacks_pending);
         self.cohort_members_pending
             .set(backlog.cohort_members_pending);
-    }
-
-    /// A pool's connections: `size` open, `idle` of them idle.
-    pub fn set_pool(&self, pool: &str, size: u32, idle: usize) {
-        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
-        let in_use = i64::from(size).saturating_sub(idle);
-        for (state, value) in [("idle", idle), ("in_use", in_use)] {
-            self.db_connections
-                .get_or_create(&PoolLabels {
-                    pool: pool.into(),
-                    state,
-                })
-                .set(value);
-        }
     }
 }
 

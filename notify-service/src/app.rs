@@ -199,7 +199,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
     };
     let readiness = Arc::new(Readiness::default());
     if let Some(url) = &config.redis_url {
-        let watcher = watch_redis(url, health.clone(), readiness.clone(), stop.clone()).await?;
+        let watcher = watch_redis(url, health.clone(), readiness.clone(), stop.clone())?;
         workers.spawn(async move {
             let _ = watcher.await;
         });
@@ -275,49 +275,33 @@ fn watch_database(
 
 /// Follows Redis's reachability (with `redis_url`, the queue and the limits live there): while
 /// it cannot be reached, the service is not ready.
-async fn watch_redis(
+fn watch_redis(
     url: &str,
     health: HealthReporter,
     readiness: Arc<Readiness>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<JoinHandle<()>> {
-    let ping = reachability::redis_pinger(url).context("watching redis_url")?;
-    Ok(reachability::spawn_watcher(
-        reachability::Watched {
-            what: "Redis",
-            consequence: "health is NOT_SERVING",
-            name: "redis_url".into(),
-            interval: DATABASE_CHECK_INTERVAL,
-            timeout: reachability::REDIS_PING_TIMEOUT,
-        },
-        stop,
-        ping,
-        move |up| {
-            readiness.set(Dependency::Redis, up);
-            report(health.clone(), readiness.clone())
-        },
-    ))
+    let reported = readiness.clone();
+    reachability::watch_redis(url, DATABASE_CHECK_INTERVAL, readiness, stop, move || {
+        report(health.clone(), reported.clone())
+    })
+    .context("watching redis_url")
 }
 
 /// Puts the readiness in gRPC health: the API and the server as a whole.
 async fn report(health: HealthReporter, readiness: Arc<Readiness>) {
-    let _one_at_a_time = readiness.reporting().await;
-    let status = if readiness.ready() {
-        ServingStatus::Serving
-    } else {
-        ServingStatus::NotServing
-    };
-    for service in [notify_service_server::SERVICE_NAME, ""] {
-        health.set_service_status(service, status).await;
-    }
+    reachability::report(
+        &health,
+        &readiness,
+        &[notify_service_server::SERVICE_NAME, ""],
+    )
+    .await;
 }
 
 /// What a scrape reads now: the queue's depth and the deliveries not yet final. A backend
 /// that cannot answer leaves the last figures.
 async fn refresh_metrics(store: &Store, queue: &dyn Queue) {
-    for pool in store.pool_use() {
-        store.metrics.set_pool(pool.pool, pool.size, pool.idle);
-    }
+    store.metrics.pools.set(&store.pool_use());
     let depth = async {
         Ok::<_, QueueError>(QueueDepth {
             waiting: queue.waiting().await?,

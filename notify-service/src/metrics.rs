@@ -2,7 +2,7 @@
 //! limiter's delays, and at each scrape the queue's depth and the deliveries not yet final.
 use std::sync::Arc;
 
-use beckon_common::metrics::RpcMetrics;
+use beckon_common::metrics::{PoolMetrics, RpcMetrics};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge},
@@ -34,14 +34,7 @@ pub struct Metrics {
     queue_waiting: Gauge,
     queue_handed_out: Gauge,
     deliveries_pending: Gauge,
-    db_connections: Family<PoolLabels, Gauge>,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PoolLabels {
-    pool: String,
-    /// `idle` or `in_use`.
-    state: &'static str,
+    pub pools: PoolMetrics,
 }
 
 impl Metrics {
@@ -80,12 +73,7 @@ impl Metrics {
             "Deliveries not yet sent, failed or suppressed",
             deliveries_pending.clone(),
         );
-        let db_connections = Family::<PoolLabels, Gauge>::default();
-        beckon.register(
-            "db_pool_connections",
-            "Database connections open, idle or in use",
-            db_connections.clone(),
-        );
+        let pools = PoolMetrics::register(beckon);
         Self {
             registry: Arc::new(registry),
             rpc,
@@ -94,7 +82,7 @@ impl Metrics {
             queue_waiting,
             queue_handed_out,
             deliveries_pending,
-            db_connections,
+            pools,
         }
     }
 
@@ -125,20 +113,6 @@ impl Metrics {
         self.queue_handed_out.set(gauge(queue.handed_out));
         self.deliveries_pending
             .set(i64::try_from(deliveries_pending).unwrap_or(i64::MAX));
-    }
-
-    /// A pool's connections: `size` open, `idle` of them idle.
-    pub fn set_pool(&self, pool: &str, size: u32, idle: usize) {
-        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
-        let in_use = i64::from(size).saturating_sub(idle);
-        for (state, value) in [("idle", idle), ("in_use", in_use)] {
-            self.db_connections
-                .get_or_create(&PoolLabels {
-                    pool: pool.into(),
-                    state,
-                })
-                .set(value);
-        }
     }
 }
 

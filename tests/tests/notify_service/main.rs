@@ -6,3 +6,4 @@ mod edge;
 mod metrics;
 mod requests;
 mod sealing;
+mod shutdown;
