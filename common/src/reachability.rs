@@ -126,7 +126,7 @@ impl Default for Readiness {
 }
 
 impl Readiness {
-    pub fn set(&self, dependency: Dependency, reachable: bool) {
+    fn set(&self, dependency: Dependency, reachable: bool) {
         let flag = match dependency {
             Dependency::Database => &self.database,
             Dependency::Redis => &self.redis,
@@ -135,7 +135,7 @@ impl Readiness {
     }
 
     /// Held while one report reads readiness and writes it out.
-    pub async fn reporting(&self) -> tokio::sync::MutexGuard<'_, ()> {
+    async fn reporting(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.reporting.lock().await
     }
 
@@ -189,19 +189,51 @@ pub fn redis_pinger(url: &str) -> anyhow::Result<impl FnMut() -> Ping + Send + '
     })
 }
 
-/// Watches Redis at `url` as the database is watched: marks `Dependency::Redis` on
-/// `readiness` and calls `report` at each change.
-pub fn watch_redis<F, Fut>(
+/// Puts a service's readiness in its gRPC health, for each of its services (`""` is the server
+/// as a whole): what every watcher calls when its dependency comes or goes.
+#[derive(Clone)]
+pub struct HealthPublisher {
+    health: tonic_health::server::HealthReporter,
+    readiness: std::sync::Arc<Readiness>,
+    services: std::sync::Arc<[&'static str]>,
+}
+
+impl HealthPublisher {
+    pub fn new(
+        health: tonic_health::server::HealthReporter,
+        readiness: std::sync::Arc<Readiness>,
+        services: impl IntoIterator<Item = &'static str>,
+    ) -> Self {
+        Self {
+            health,
+            readiness,
+            services: services.into_iter().collect(),
+        }
+    }
+
+    /// Marks `dependency` and reports, one report at a time (so two watchers reporting at once
+    /// cannot leave an older answer last).
+    pub async fn set(self, dependency: Dependency, reachable: bool) {
+        self.readiness.set(dependency, reachable);
+        let _one_at_a_time = self.readiness.reporting().await;
+        let status = if self.readiness.ready() {
+            tonic_health::ServingStatus::Serving
+        } else {
+            tonic_health::ServingStatus::NotServing
+        };
+        for service in self.services.iter() {
+            self.health.set_service_status(*service, status).await;
+        }
+    }
+}
+
+/// Watches Redis at `url` as the database is watched, reporting through `publisher`.
+pub fn watch_redis(
     url: &str,
     interval: Duration,
-    readiness: std::sync::Arc<Readiness>,
+    publisher: HealthPublisher,
     stop: watch::Receiver<bool>,
-    report: F,
-) -> anyhow::Result<JoinHandle<()>>
-where
-    F: Fn() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
+) -> anyhow::Result<JoinHandle<()>> {
     let ping = redis_pinger(url)?;
     Ok(spawn_watcher(
         Watched {
@@ -213,27 +245,6 @@ where
         },
         stop,
         ping,
-        move |up| {
-            readiness.set(Dependency::Redis, up);
-            report()
-        },
+        move |up| publisher.clone().set(Dependency::Redis, up),
     ))
-}
-
-/// Puts `readiness` in gRPC health for each of `services` (`""` is the server as a whole),
-/// one report at a time.
-pub async fn report(
-    health: &tonic_health::server::HealthReporter,
-    readiness: &Readiness,
-    services: &[&str],
-) {
-    let _one_at_a_time = readiness.reporting().await;
-    let status = if readiness.ready() {
-        tonic_health::ServingStatus::Serving
-    } else {
-        tonic_health::ServingStatus::NotServing
-    };
-    for service in services {
-        health.set_service_status(*service, status).await;
-    }
 }

@@ -14,7 +14,7 @@ use tonic::{service::Routes, transport::server::TcpIncoming};
 use tonic_health::{server::HealthReporter, ServingStatus};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use beckon_common::reachability::{self, Dependency, Readiness};
+use beckon_common::reachability::{self, Dependency, HealthPublisher, Readiness};
 
 use crate::{
     ats::{self, AtsCallbacks},
@@ -256,6 +256,12 @@ pub async fn start_with_notify(
     let cohort_work = Arc::new(tokio::sync::Notify::new());
     let (routes, health) = grpc_routes(&store, &limits, cohort_work.clone()).await?;
     let readiness = Arc::new(Readiness::default());
+    // Every API service and the server as a whole follow the watched dependencies.
+    let publisher = HealthPublisher::new(
+        health,
+        readiness.clone(),
+        API_SERVICES.into_iter().chain([""]),
+    );
     // gRPC-web only in front of gRPC: it answers any other HTTP/1.1 request with 400.
     let app = routes
         .into_axum_router()
@@ -296,7 +302,7 @@ pub async fn start_with_notify(
     let webhooks = Arc::new(Deliverer::connect(store.clone(), progress.clone()).await?);
     let ats_callbacks = Arc::new(AtsCallbacks::new(store.clone(), progress.clone())?);
     let mut background = vec![
-        watch_database(&store, health.clone(), readiness.clone(), stop.clone()),
+        watch_database(&store, publisher.clone(), stop.clone()),
         relay.clone().spawn(stop.clone()),
         cohort_worker.clone().spawn(cohort_work, stop.clone()),
         sweeper.clone().spawn(stop.clone()),
@@ -322,7 +328,10 @@ pub async fn start_with_notify(
         None => None,
     };
     if let Some(url) = &config.redis_url {
-        background.push(watch_redis(url, health, readiness, stop.clone())?);
+        background.push(
+            reachability::watch_redis(url, DATABASE_CHECK_INTERVAL, publisher, stop.clone())
+                .context("watching redis_url")?,
+        );
     }
     background.extend(store.spawn_checkpointer(stop.clone()));
     background.extend(store.spawn_key_listener(stop));
@@ -360,35 +369,12 @@ async fn refresh_metrics(store: &Store) {
 /// for every API service and the server as a whole, and `/readyz` 503.
 fn watch_database(
     store: &Store,
-    health: HealthReporter,
-    readiness: Arc<Readiness>,
+    publisher: HealthPublisher,
     stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     store.watch_reachability(DATABASE_CHECK_INTERVAL, stop, move |up| {
-        readiness.set(Dependency::Database, up);
-        report(health.clone(), readiness.clone())
+        publisher.clone().set(Dependency::Database, up)
     })
-}
-
-/// Follows Redis's reachability (when `redis_url` is set, the public links' abuse limits and
-/// the webhook rate limits live there): while it cannot be reached, the server is not ready.
-fn watch_redis(
-    url: &str,
-    health: HealthReporter,
-    readiness: Arc<Readiness>,
-    stop: watch::Receiver<bool>,
-) -> anyhow::Result<JoinHandle<()>> {
-    let reported = readiness.clone();
-    reachability::watch_redis(url, DATABASE_CHECK_INTERVAL, readiness, stop, move || {
-        report(health.clone(), reported.clone())
-    })
-    .context("watching redis_url")
-}
-
-/// Puts the readiness in gRPC health: every API service and the server as a whole.
-async fn report(health: HealthReporter, readiness: Arc<Readiness>) {
-    let services: Vec<&str> = API_SERVICES.into_iter().chain([""]).collect();
-    reachability::report(&health, &readiness, &services).await;
 }
 
 /// `GET /readyz`: 200 while the database (and Redis, when used) can be reached, else 503

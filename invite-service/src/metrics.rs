@@ -1,7 +1,7 @@
 //! invite-service's Prometheus metrics (`metrics_addr`): what its edges count as they work, and
 //! the backlogs read at each scrape (`store::backlog`). Names follow Prometheus' conventions:
 //! `beckon_` and a unit suffix; counters end in `_total` in the text.
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use beckon_common::metrics::{PoolMetrics, RpcMetrics};
 use prometheus_client::{
@@ -10,7 +10,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::store::webhooks::NextStep;
+use crate::store::{backlog::Backlog, webhooks::NextStep};
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum PageOutcome {
@@ -24,16 +24,6 @@ pub enum PageOutcome {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
-}
-
-/// What the store reads for a scrape.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Backlog {
-    pub outbox_pending: i64,
-    pub outbox_oldest_age: Option<Duration>,
-    pub webhook_deliveries_pending: i64,
-    pub ats_callbacks_pending: i64,
-    pub cohort_members_pending: i64,
 }
 
 pub struct Metrics {

@@ -12,9 +12,9 @@ use tokio::{
     task::{JoinHandle, JoinSet},
 };
 use tonic::{service::Routes, transport::server::TcpIncoming};
-use tonic_health::{server::HealthReporter, ServingStatus};
+use tonic_health::ServingStatus;
 
-use beckon_common::reachability::{self, Dependency, Readiness};
+use beckon_common::reachability::{self, Dependency, HealthPublisher, Readiness};
 
 use crate::{
     config::Config,
@@ -197,14 +197,25 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
         }
         None => None,
     };
-    let readiness = Arc::new(Readiness::default());
+    // The API and the server as a whole follow the watched dependencies.
+    let publisher = HealthPublisher::new(
+        health,
+        Arc::new(Readiness::default()),
+        [notify_service_server::SERVICE_NAME, ""],
+    );
     if let Some(url) = &config.redis_url {
-        let watcher = watch_redis(url, health.clone(), readiness.clone(), stop.clone())?;
+        let watcher = reachability::watch_redis(
+            url,
+            DATABASE_CHECK_INTERVAL,
+            publisher.clone(),
+            stop.clone(),
+        )
+        .context("watching redis_url")?;
         workers.spawn(async move {
             let _ = watcher.await;
         });
     }
-    let database_watcher = watch_database(&store, health, readiness, stop);
+    let database_watcher = watch_database(&store, publisher, stop);
     // Reflection lists exactly what this port serves.
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(beckon_proto::NOTIFY_FILE_DESCRIPTOR_SET)
@@ -263,39 +274,12 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
 /// for the API and the server as a whole.
 fn watch_database(
     store: &Store,
-    health: HealthReporter,
-    readiness: Arc<Readiness>,
+    publisher: HealthPublisher,
     stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     store.watch_reachability(DATABASE_CHECK_INTERVAL, stop, move |up| {
-        readiness.set(Dependency::Database, up);
-        report(health.clone(), readiness.clone())
+        publisher.clone().set(Dependency::Database, up)
     })
-}
-
-/// Follows Redis's reachability (with `redis_url`, the queue and the limits live there): while
-/// it cannot be reached, the service is not ready.
-fn watch_redis(
-    url: &str,
-    health: HealthReporter,
-    readiness: Arc<Readiness>,
-    stop: watch::Receiver<bool>,
-) -> anyhow::Result<JoinHandle<()>> {
-    let reported = readiness.clone();
-    reachability::watch_redis(url, DATABASE_CHECK_INTERVAL, readiness, stop, move || {
-        report(health.clone(), reported.clone())
-    })
-    .context("watching redis_url")
-}
-
-/// Puts the readiness in gRPC health: the API and the server as a whole.
-async fn report(health: HealthReporter, readiness: Arc<Readiness>) {
-    reachability::report(
-        &health,
-        &readiness,
-        &[notify_service_server::SERVICE_NAME, ""],
-    )
-    .await;
 }
 
 /// What a scrape reads now: the queue's depth and the deliveries not yet final. A backend

@@ -68,6 +68,13 @@ macro_rules! on_both_databases {
 #[derive(Clone)]
 pub struct Auth(Option<MetadataValue<Ascii>>);
 
+impl Auth {
+    /// `authorization: Bearer <key>`.
+    pub fn bearer(key: &str) -> Self {
+        Auth(Some(format!("Bearer {key}").parse().expect("key is ASCII")))
+    }
+}
+
 impl Interceptor for Auth {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(value) = &self.0 {
@@ -335,7 +342,7 @@ impl TestApp {
     }
 
     fn auth(key: &str) -> Auth {
-        Auth(Some(format!("Bearer {key}").parse().expect("key is ASCII")))
+        Auth::bearer(key)
     }
 
     pub fn jobs(&self) -> JobServiceClient<Authed> {

@@ -128,6 +128,25 @@ impl Running {
         running
     }
 
+    /// The admin key invite-service printed for a new database.
+    pub fn admin_key(&self) -> String {
+        self.banner
+            .iter()
+            .map(|line| line.trim())
+            .find(|line| line.starts_with("bk_"))
+            .unwrap_or_else(|| panic!("no admin key in {:?}", self.banner))
+            .to_string()
+    }
+
+    /// A gRPC channel to where it listens.
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Channel::from_shared(format!("http://{}", self.addr))
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
     /// Kills the process with SIGKILL, as a crash or the OOM killer would, and waits for it.
     pub async fn kill(&mut self) {
         self.child.kill().await.expect("kill the service");

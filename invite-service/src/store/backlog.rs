@@ -1,5 +1,7 @@
 //! What is waiting, read for each metrics scrape: emails in the outbox, webhook deliveries,
 //! calls back to an ATS and cohort members, and the database pools' use.
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::Expr, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -12,8 +14,17 @@ use crate::{
     db::entities::{ats_callback, cohort_member, outbox, webhook_delivery},
     domain::{MemberState, OutboxState, WebhookDeliveryStatus},
     error::ServiceError,
-    metrics::Backlog,
 };
+
+/// What waits, read for a scrape.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Backlog {
+    pub outbox_pending: i64,
+    pub outbox_oldest_age: Option<Duration>,
+    pub webhook_deliveries_pending: i64,
+    pub ats_callbacks_pending: i64,
+    pub cohort_members_pending: i64,
+}
 
 /// Counts what waits. Each is an indexed count; a scrape every few seconds is cheap.
 pub async fn read(store: &Store) -> Result<Backlog, ServiceError> {

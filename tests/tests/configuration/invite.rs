@@ -26,16 +26,6 @@ async fn start(command: Command) -> Running {
     Running::start(command, "Press Ctrl-C to stop.").await
 }
 
-fn admin_key(running: &Running) -> String {
-    running
-        .banner
-        .iter()
-        .map(|line| line.trim())
-        .find(|line| line.starts_with("bk_"))
-        .unwrap_or_else(|| panic!("no admin key in {:?}", running.banner))
-        .to_string()
-}
-
 /// Makes a job and an emailed invite for `email`; gives the invite's link.
 async fn emailed_invite(running: &Running, email: &str) -> String {
     let channel = Channel::from_shared(format!("http://{}", running.addr))
@@ -43,7 +33,7 @@ async fn emailed_invite(running: &Running, email: &str) -> String {
         .connect()
         .await
         .expect("connect");
-    let auth: MetadataValue<_> = format!("Bearer {}", admin_key(running))
+    let auth: MetadataValue<_> = format!("Bearer {}", running.admin_key())
         .parse()
         .expect("ascii");
     let with_key = move |mut request: Request<()>| {
@@ -199,6 +189,13 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
     assert_ne!(metrics.port(), running.addr.port());
     let samples = beckon_tests::metrics::scrape(metrics).await;
     assert!(samples.iter().any(|s| s.name == "beckon_outbox_pending"));
+
+    // ats_allow_http: the ATS routes are served over this test's plain HTTP (401 without a key,
+    // not the 403 they answer when not allowed).
+    let ats = reqwest::get(format!("http://{}/ats/greenhouse/list_tests", running.addr))
+        .await
+        .expect("the ATS route answers");
+    assert_eq!(ats.status(), 401);
 
     // public_base_url: links start with it, in the response and in the mail that arrives at the
     // SMTP server configured by variables alone, from the configured address.

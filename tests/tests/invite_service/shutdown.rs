@@ -16,7 +16,6 @@ use beckon_tests::{
     Backend,
 };
 use serde_json::json;
-use tonic::{metadata::MetadataValue, transport::Channel, Request};
 
 beckon_tests::on_both_databases!(sigterm_stops_within_the_shutdown_timeout_and_loses_nothing);
 
@@ -50,25 +49,8 @@ async fn sigterm_stops_within_the_shutdown_timeout_and_loses_nothing(backend: Ba
         command
     };
     let mut running = Running::start(command(), "Press Ctrl-C to stop.").await;
-    let key = running
-        .banner
-        .iter()
-        .map(|line| line.trim())
-        .find(|line| line.starts_with("bk_"))
-        .expect("the admin key of a new database")
-        .to_string();
-    let channel = Channel::from_shared(format!("http://{}", running.addr))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connect");
-    let bearer: MetadataValue<_> = format!("Bearer {key}").parse().expect("ascii");
-    let auth = move |mut request: Request<()>| {
-        request
-            .metadata_mut()
-            .insert("authorization", bearer.clone());
-        Ok(request)
-    };
+    let channel = running.channel().await;
+    let auth = beckon_tests::Auth::bearer(&running.admin_key());
     let created = WebhookServiceClient::with_interceptor(channel.clone(), auth.clone())
         .create_webhook_endpoint(CreateWebhookEndpointRequest {
             endpoint: Some(WebhookEndpoint {

@@ -18,7 +18,6 @@ use beckon_tests::{
     webhooks::WebhookReceiver,
     Backend,
 };
-use tonic::{metadata::MetadataValue, transport::Channel, Request};
 
 beckon_tests::on_both_databases!(a_killed_server_loses_no_webhook);
 
@@ -58,25 +57,8 @@ async fn a_killed_server_loses_no_webhook(backend: Backend) {
         command
     };
     let mut running = Running::start(command(), "Press Ctrl-C to stop.").await;
-    let key = running
-        .banner
-        .iter()
-        .map(|line| line.trim())
-        .find(|line| line.starts_with("bk_"))
-        .expect("the admin key of a new database")
-        .to_string();
-    let channel = Channel::from_shared(format!("http://{}", running.addr))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connect");
-    let bearer: MetadataValue<_> = format!("Bearer {key}").parse().expect("ascii");
-    let auth = move |mut request: Request<()>| {
-        request
-            .metadata_mut()
-            .insert("authorization", bearer.clone());
-        Ok(request)
-    };
+    let channel = running.channel().await;
+    let auth = beckon_tests::Auth::bearer(&running.admin_key());
     let created = WebhookServiceClient::with_interceptor(channel.clone(), auth.clone())
         .create_webhook_endpoint(CreateWebhookEndpointRequest {
             endpoint: Some(WebhookEndpoint {

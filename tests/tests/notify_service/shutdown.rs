@@ -10,7 +10,6 @@ use beckon_tests::{
     process::{service, Running},
     smtp::SmtpServer,
 };
-use tonic::transport::Channel;
 
 use crate::delivery::invite_message;
 
@@ -45,12 +44,7 @@ async fn sigterm_stops_within_the_shutdown_timeout() {
         "Beckon notify-service listening on",
     )
     .await;
-    let channel = Channel::from_shared(format!("http://{}", running.addr))
-        .expect("url")
-        .connect()
-        .await
-        .expect("connect");
-    NotifyServiceClient::new(channel)
+    NotifyServiceClient::new(running.channel().await)
         .enqueue_messages(EnqueueMessagesRequest {
             messages: vec![invite_message("invite-hung/1", HUNG)],
         })
