@@ -158,24 +158,22 @@ impl Readiness {
 /// A ping as `spawn_watcher` calls it.
 pub type Ping = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
-/// Pings Redis at `url`: `PING` on a connection of the watcher's own, dropped after a failure
-/// and made again at the next ping, so a Redis that comes back is seen at once.
+/// Pings Redis at `url` (one server or a cluster): `PING` on a connection of the watcher's own,
+/// dropped after a failure and made again at the next ping, so a Redis that comes back is seen
+/// at once.
 pub fn redis_pinger(url: &str) -> anyhow::Result<impl FnMut() -> Ping + Send + 'static> {
-    let client = redis::Client::open(url)?;
-    let connection = std::sync::Arc::new(tokio::sync::Mutex::new(
-        None::<redis::aio::MultiplexedConnection>,
-    ));
+    let timeouts = beckon_redis::Timeouts {
+        connect: REDIS_PING_TIMEOUT,
+        response: REDIS_PING_TIMEOUT,
+    };
+    let redis = beckon_redis::Redis::open(url, timeouts)?;
+    let connection = std::sync::Arc::new(tokio::sync::Mutex::new(None::<beckon_redis::Connection>));
     Ok(move || {
-        let (client, connection) = (client.clone(), connection.clone());
+        let (redis, connection) = (redis.clone(), connection.clone());
         Box::pin(async move {
             let mut held = connection.lock().await;
             if held.is_none() {
-                *held = Some(
-                    client
-                        .get_multiplexed_async_connection()
-                        .await
-                        .map_err(|err| err.to_string())?,
-                );
+                *held = Some(redis.dedicated().await.map_err(|err| err.to_string())?);
             }
             let Some(open) = held.as_mut() else {
                 return Err("no connection".to_string());

@@ -5,8 +5,8 @@
 //! (µs since the Unix epoch, Redis's clock). They share one hash tag, so that in Redis Cluster a
 //! script may touch several at once. Each expires a second or two after its arrival time
 //! passes, since an absent key means exactly the same as a time in the past.
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, RedisError, Script};
+use beckon_redis::{Connection, Redis, Timeouts};
+use redis::{RedisError, Script};
 use std::time::Duration;
 
 use super::{Admission, Limit, LimiterError, RateLimiter};
@@ -61,7 +61,7 @@ return 0
 ";
 
 pub struct RedisLimiter {
-    conn: ConnectionManager,
+    conn: Connection,
     prefix: String,
     script: Script,
 }
@@ -72,18 +72,13 @@ fn unavailable(error: RedisError) -> LimiterError {
 
 impl RedisLimiter {
     pub async fn connect(redis_url: &str, prefix: &str) -> Result<Self, LimiterError> {
-        let client = Client::open(redis_url).map_err(unavailable)?;
-        // One quick retry: fail promptly while Redis is down (the defaults back off for minutes).
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(1)
-            .set_factor(2)
-            .set_max_delay(1000);
-        let conn = client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(unavailable)?;
+        let timeouts = Timeouts {
+            connect: CONNECT_TIMEOUT,
+            response: RESPONSE_TIMEOUT,
+        };
+        let redis = Redis::open(redis_url, timeouts)
+            .map_err(|error| LimiterError::Unavailable(error.to_string()))?;
+        let conn = redis.shared().await.map_err(unavailable)?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),

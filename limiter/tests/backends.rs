@@ -1,8 +1,10 @@
 //! One behaviour suite for the rate limiter, run against each backend: `memory::<test>`
-//! in-process and `redis::<test>` on a real Redis at `BECKON_TEST_REDIS_URL` (default
-//! `redis://127.0.0.1:6379`), each Redis test under a key prefix of its own that is deleted when
-//! the test ends, pass or fail. `replicas::<test>` covers what only a shared Redis can do: several
-//! service instances on one set of limits.
+//! in-process, `redis::<test>` on a real Redis at `BECKON_TEST_REDIS_URL` (default
+//! `redis://127.0.0.1:6379`) and `cluster::<test>` on a Redis Cluster (at
+//! `BECKON_TEST_REDIS_CLUSTER_URL`, else six servers started for this test process), each Redis
+//! test under a key prefix of its own that is deleted when the test ends, pass or fail.
+//! `replicas::{redis,cluster}::<test>` covers what only a shared Redis can do: several service
+//! instances on one set of limits.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,10 +17,22 @@ use uuid::Uuid;
 enum Backend {
     Memory,
     Redis,
+    Cluster,
 }
 
 fn redis_url() -> String {
     std::env::var("BECKON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+impl Backend {
+    /// Where a Redis backend's keys live.
+    fn url(self) -> Option<String> {
+        match self {
+            Backend::Memory => None,
+            Backend::Redis => Some(redis_url()),
+            Backend::Cluster => Some(beckon_redis::testing::shared_cluster_url()),
+        }
+    }
 }
 
 /// A test's own corner of a backend: for Redis, a fresh key prefix whose keys are deleted when
@@ -37,45 +51,25 @@ impl Fixture {
     }
 
     async fn limiter(&self) -> Arc<dyn RateLimiter> {
-        match self.backend {
-            Backend::Memory => Arc::new(MemoryLimiter::new()),
-            Backend::Redis => Arc::new(
-                RedisLimiter::connect(&redis_url(), &self.prefix)
-                    .await
-                    .expect("Redis at BECKON_TEST_REDIS_URL (scripts/test provides one)"),
-            ),
+        match self.backend.url() {
+            None => Arc::new(MemoryLimiter::new()),
+            Some(url) => Arc::new(RedisLimiter::connect(&url, &self.prefix).await.expect(
+                "Redis at BECKON_TEST_REDIS_URL, a Redis Cluster (scripts/test provides both)",
+            )),
         }
     }
 }
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        if let Backend::Redis = self.backend {
-            delete_keys(&self.prefix);
+        if let Some(url) = self.backend.url() {
+            beckon_redis::testing::delete_keys(&url, &self.prefix);
         }
     }
 }
 
-/// Deletes every key under `prefix`. Synchronous, so that it can run in `Drop`, during a panic.
-fn delete_keys(prefix: &str) {
-    let Ok(client) = ::redis::Client::open(redis_url()) else {
-        return;
-    };
-    let Ok(mut conn) = client.get_connection() else {
-        return;
-    };
-    let keys: Vec<String> =
-        match ::redis::Commands::scan_match(&mut conn, format!("{{{prefix}}}:*")) {
-            Ok(keys) => keys.collect(),
-            Err(_) => return,
-        };
-    if !keys.is_empty() {
-        let _: Result<(), _> = ::redis::Commands::del(&mut conn, keys);
-    }
-}
-
-/// Writes each test in the suite twice, once per backend.
-macro_rules! on_both_backends {
+/// Writes each test in the suite once per backend.
+macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
         mod memory {
             $(
@@ -93,10 +87,18 @@ macro_rules! on_both_backends {
                 }
             )*
         }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Fixture::new(super::Backend::Cluster)).await;
+                }
+            )*
+        }
     };
 }
 
-on_both_backends!(
+on_every_backend!(
     a_burst_is_admitted_at_once_then_refused_with_a_sensible_retry_after,
     a_refused_acquire_over_several_limits_takes_nothing_from_any,
     three_limits_are_taken_together_or_not_at_all,
@@ -341,19 +343,39 @@ async fn at_a_high_rate_concurrent_callers_are_never_over_admitted(f: Fixture) {
 mod replicas {
     use super::*;
 
-    async fn redis_limiter(prefix: &str) -> RedisLimiter {
-        RedisLimiter::connect(&redis_url(), prefix)
-            .await
-            .expect("Redis at BECKON_TEST_REDIS_URL")
+    /// Writes each test once on a single Redis server and once on a Redis Cluster.
+    macro_rules! on_shared_backends {
+        ($($test:ident),* $(,)?) => {
+            mod redis {
+                $(
+                    #[tokio::test]
+                    async fn $test() {
+                        super::$test(super::Fixture::new(super::Backend::Redis)).await;
+                    }
+                )*
+            }
+            mod cluster {
+                $(
+                    #[tokio::test]
+                    async fn $test() {
+                        super::$test(super::Fixture::new(super::Backend::Cluster)).await;
+                    }
+                )*
+            }
+        };
     }
 
-    #[tokio::test]
-    async fn two_limiters_sharing_a_prefix_share_the_limit() {
-        let f = Fixture::new(Backend::Redis);
-        let (a, b) = (
-            redis_limiter(&f.prefix).await,
-            redis_limiter(&f.prefix).await,
-        );
+    on_shared_backends!(two_limiters_sharing_a_prefix_share_the_limit);
+
+    async fn redis_limiter(f: &Fixture) -> RedisLimiter {
+        let url = f.backend.url().expect("a Redis backend");
+        RedisLimiter::connect(&url, &f.prefix)
+            .await
+            .expect("Redis at BECKON_TEST_REDIS_URL, a Redis Cluster")
+    }
+
+    async fn two_limiters_sharing_a_prefix_share_the_limit(f: Fixture) {
+        let (a, b) = (redis_limiter(&f).await, redis_limiter(&f).await);
         let relay = [limit("relay", "1/second burst 4")];
         for limiter in [&a, &b, &a, &b] {
             assert_eq!(acquire(limiter, &relay).await, Admission::Admitted);
@@ -366,8 +388,8 @@ mod replicas {
         }
 
         // Another prefix is another set of limits.
-        let other = Fixture::new(Backend::Redis);
-        let c = redis_limiter(&other.prefix).await;
+        let other = Fixture::new(f.backend);
+        let c = redis_limiter(&other).await;
         assert_eq!(acquire(&c, &relay).await, Admission::Admitted);
     }
 

@@ -274,11 +274,8 @@ impl Config {
             }
         }
         if let Some(url) = &self.redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(invalid(
-                    "redis_url",
-                    "must start with redis:// or rediss://",
-                ));
+            if let Err(err) = beckon_redis::check_url(url) {
+                return Err(invalid("redis_url", &err.to_string()));
             }
         }
         if self.key_prefix.is_empty()

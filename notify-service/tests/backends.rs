@@ -1,8 +1,10 @@
 //! One behaviour suite for the queue, run against each backend:
-//! `memory::<test>` in-process and `redis::<test>` on a real Redis at `BECKON_TEST_REDIS_URL`
-//! (default `redis://127.0.0.1:6379`), each Redis test under a key prefix of its own that is
-//! deleted when the test ends, pass or fail. `replicas::<test>` covers what only a shared Redis
-//! can do: several service instances on one queue. (The rate limiter's suite is the
+//! `memory::<test>` in-process, `redis::<test>` on a real Redis at `BECKON_TEST_REDIS_URL`
+//! (default `redis://127.0.0.1:6379`) and `cluster::<test>` on a Redis Cluster (at
+//! `BECKON_TEST_REDIS_CLUSTER_URL`, else six servers started for this test process), each Redis
+//! test under a key prefix of its own that is deleted when the test ends, pass or fail.
+//! `replicas::{redis,cluster}::<test>` covers what only a shared Redis can do: several service
+//! instances on one queue. (The rate limiter's suite is the
 //! `beckon-limiter` crate's own.)
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,10 +22,22 @@ const PATIENCE: Duration = Duration::from_secs(5);
 enum Backend {
     Memory,
     Redis,
+    Cluster,
 }
 
 fn redis_url() -> String {
     std::env::var("BECKON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+impl Backend {
+    /// Where a Redis backend's keys live.
+    fn url(self) -> Option<String> {
+        match self {
+            Backend::Memory => None,
+            Backend::Redis => Some(redis_url()),
+            Backend::Cluster => Some(beckon_redis::testing::shared_cluster_url()),
+        }
+    }
 }
 
 /// A test's own corner of a backend: for Redis, a fresh key prefix whose keys are deleted when
@@ -42,45 +56,36 @@ impl Fixture {
     }
 
     async fn queue(&self, settings: QueueSettings) -> Arc<dyn Queue> {
-        match self.backend {
-            Backend::Memory => Arc::new(MemoryQueue::new(settings)),
-            Backend::Redis => Arc::new(
-                RedisQueue::connect(&redis_url(), &self.prefix, settings)
+        match self.backend.url() {
+            None => Arc::new(MemoryQueue::new(settings)),
+            Some(url) => Arc::new(
+                RedisQueue::connect(&url, &self.prefix, settings)
                     .await
-                    .expect("Redis at BECKON_TEST_REDIS_URL (scripts/test provides one)"),
+                    .expect(
+                    "Redis at BECKON_TEST_REDIS_URL, a Redis Cluster (scripts/test provides both)",
+                ),
             ),
+        }
+    }
+}
+
+impl Fixture {
+    /// Deletes every key of this fixture's queue, as a Redis restarted without persistence.
+    fn delete_keys(&self) {
+        if let Some(url) = self.backend.url() {
+            beckon_redis::testing::delete_keys(&url, &self.prefix);
         }
     }
 }
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        if let Backend::Redis = self.backend {
-            delete_keys(&self.prefix);
-        }
+        self.delete_keys();
     }
 }
 
-/// Deletes every key under `prefix`. Synchronous, so that it can run in `Drop`, during a panic.
-fn delete_keys(prefix: &str) {
-    let Ok(client) = ::redis::Client::open(redis_url()) else {
-        return;
-    };
-    let Ok(mut conn) = client.get_connection() else {
-        return;
-    };
-    let keys: Vec<String> =
-        match ::redis::Commands::scan_match(&mut conn, format!("{{{prefix}}}:*")) {
-            Ok(keys) => keys.collect(),
-            Err(_) => return,
-        };
-    if !keys.is_empty() {
-        let _: Result<(), _> = ::redis::Commands::del(&mut conn, keys);
-    }
-}
-
-/// Writes each test in the suite twice, once per backend.
-macro_rules! on_both_backends {
+/// Writes each test in the suite once per backend.
+macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
         mod memory {
             $(
@@ -98,10 +103,18 @@ macro_rules! on_both_backends {
                 }
             )*
         }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Fixture::new(super::Backend::Cluster)).await;
+                }
+            )*
+        }
     };
 }
 
-on_both_backends!(
+on_every_backend!(
     published_deliveries_are_received_in_order_and_acked_ones_do_not_come_back,
     a_receive_takes_at_most_max_and_leaves_the_rest_in_order,
     a_waiting_receive_returns_as_soon_as_something_is_published,
@@ -410,17 +423,44 @@ async fn waiting_and_handed_out_count_entries_before_and_after_a_receive(f: Fixt
 mod replicas {
     use super::*;
 
-    async fn redis_queue(prefix: &str, settings: QueueSettings) -> RedisQueue {
-        RedisQueue::connect(&redis_url(), prefix, settings)
-            .await
-            .expect("Redis at BECKON_TEST_REDIS_URL")
+    /// Writes each test once on a single Redis server and once on a Redis Cluster.
+    macro_rules! on_shared_backends {
+        ($($test:ident),* $(,)?) => {
+            mod redis {
+                $(
+                    #[tokio::test]
+                    async fn $test() {
+                        super::$test(super::Fixture::new(super::Backend::Redis)).await;
+                    }
+                )*
+            }
+            mod cluster {
+                $(
+                    #[tokio::test]
+                    async fn $test() {
+                        super::$test(super::Fixture::new(super::Backend::Cluster)).await;
+                    }
+                )*
+            }
+        };
     }
 
-    #[tokio::test]
-    async fn a_lease_left_by_a_dead_replica_is_taken_over_by_another() {
-        let f = Fixture::new(Backend::Redis);
-        let a = redis_queue(&f.prefix, settings(200, 5)).await;
-        let b = redis_queue(&f.prefix, settings(200, 5)).await;
+    on_shared_backends!(
+        a_lease_left_by_a_dead_replica_is_taken_over_by_another,
+        the_queue_recovers_when_redis_loses_its_keys,
+        the_replica_that_recreates_a_lost_consumer_group_reports_the_queue_lost
+    );
+
+    async fn redis_queue(f: &Fixture, settings: QueueSettings) -> RedisQueue {
+        let url = f.backend.url().expect("a Redis backend");
+        RedisQueue::connect(&url, &f.prefix, settings)
+            .await
+            .expect("Redis at BECKON_TEST_REDIS_URL, a Redis Cluster")
+    }
+
+    async fn a_lease_left_by_a_dead_replica_is_taken_over_by_another(f: Fixture) {
+        let a = redis_queue(&f, settings(200, 5)).await;
+        let b = redis_queue(&f, settings(200, 5)).await;
         let id = Uuid::new_v4();
         a.publish(&[id]).await.expect("publish");
         let taken = receive(&a, "replica-a", 10, PATIENCE).await;
@@ -433,17 +473,15 @@ mod replicas {
         b.ack(&taken_over).await.expect("ack");
     }
 
-    #[tokio::test]
-    async fn the_queue_recovers_when_redis_loses_its_keys() {
-        let f = Fixture::new(Backend::Redis);
-        let queue = redis_queue(&f.prefix, settings(200, 5)).await;
+    async fn the_queue_recovers_when_redis_loses_its_keys(f: Fixture) {
+        let queue = redis_queue(&f, settings(200, 5)).await;
         let lost = Uuid::new_v4();
         queue.publish(&[lost]).await.expect("publish");
         let in_flight = receive(&queue, "a", 10, PATIENCE).await;
         assert_eq!(delivery_ids(&in_flight), vec![lost]);
 
         // As after a restart without persistence: stream, group and pending list are gone.
-        delete_keys(&f.prefix);
+        f.delete_keys();
         assert_eq!(
             receive(&queue, "a", 10, Duration::from_millis(300)).await,
             Vec::new()
@@ -460,7 +498,7 @@ mod replicas {
             delivery_ids(&receive(&queue, "a", 10, PATIENCE).await),
             vec![id]
         );
-        delete_keys(&f.prefix);
+        f.delete_keys();
         queue.publish(&[lost]).await.expect("publish");
         assert_eq!(
             delivery_ids(&receive(&queue, "b", 10, PATIENCE).await),
@@ -468,11 +506,9 @@ mod replicas {
         );
     }
 
-    #[tokio::test]
-    async fn the_replica_that_recreates_a_lost_consumer_group_reports_the_queue_lost() {
-        let f = Fixture::new(Backend::Redis);
-        let a = redis_queue(&f.prefix, settings(30_000, 5)).await;
-        let b = redis_queue(&f.prefix, settings(30_000, 5)).await;
+    async fn the_replica_that_recreates_a_lost_consumer_group_reports_the_queue_lost(f: Fixture) {
+        let a = redis_queue(&f, settings(30_000, 5)).await;
+        let b = redis_queue(&f, settings(30_000, 5)).await;
         assert!(reports_lost(&a, PATIENCE).await, "a created the group");
         assert!(
             !reports_lost(&b, Duration::from_millis(300)).await,
@@ -480,7 +516,7 @@ mod replicas {
         );
 
         // As after a restart without persistence: b notices first and creates the group again.
-        delete_keys(&f.prefix);
+        f.delete_keys();
         assert_eq!(
             receive(&b, "b", 10, Duration::from_millis(300)).await,
             Vec::new()

@@ -21,12 +21,14 @@ use crate::smtp::SmtpServer;
 pub enum QueueBackend {
     InProcess,
     Redis,
+    /// A Redis Cluster: `BECKON_TEST_REDIS_CLUSTER_URL`, else one started for the test process.
+    Cluster,
 }
 
-/// Runs each listed `async fn name(backend: QueueBackend)` on both backends, as
-/// `in_process::name` and `redis::name`.
+/// Runs each listed `async fn name(backend: QueueBackend)` on every backend, as
+/// `in_process::name`, `redis::name` and `cluster::name`.
 #[macro_export]
-macro_rules! on_both_queues {
+macro_rules! on_every_queue {
     ($($name:ident),* $(,)?) => {
         mod in_process {
             $(
@@ -44,11 +46,30 @@ macro_rules! on_both_queues {
                 }
             )*
         }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::notify::QueueBackend::Cluster).await
+                }
+            )*
+        }
     };
 }
 
 pub fn redis_url() -> String {
     std::env::var("BECKON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+impl QueueBackend {
+    /// The Redis a backend's queue and limits live on.
+    pub fn redis_url(self) -> Option<String> {
+        match self {
+            QueueBackend::InProcess => None,
+            QueueBackend::Redis => Some(redis_url()),
+            QueueBackend::Cluster => Some(beckon_redis::testing::shared_cluster_url()),
+        }
+    }
 }
 
 /// Settings for a test: fast retries and deadlines, generous rates, mail to `smtp`.
@@ -57,7 +78,7 @@ pub fn test_config(backend: QueueBackend, smtp: &SmtpServer, data_dir: &Path) ->
     Config {
         listen_addr: "127.0.0.1:0".parse().expect("address"),
         data_dir: data_dir.to_path_buf(),
-        redis_url: (backend == QueueBackend::Redis).then(redis_url),
+        redis_url: backend.redis_url(),
         key_prefix: format!("test-{}", uuid::Uuid::now_v7().simple()),
         smtp: Some(SmtpConfig {
             host: smtp.addr.ip().to_string(),
@@ -271,23 +292,11 @@ fn config_env(config: &Config) -> Vec<(String, String)> {
     env
 }
 
-/// Deletes every key under a test's prefix (keys are `{prefix}:…`).
+/// Deletes every key under a test's prefix (keys are `{prefix}:…`), on a server or a cluster.
 pub async fn remove_redis_keys(url: &str, prefix: &str) {
-    let Ok(client) = redis::Client::open(url) else {
-        return;
-    };
-    let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{{{prefix}}}:*"))
-        .query_async(&mut connection)
-        .await
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: Result<(), _> = redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut connection)
-            .await;
-    }
+    let (url, prefix) = (url.to_owned(), prefix.to_owned());
+    let _ = tokio::task::spawn_blocking(move || {
+        beckon_redis::testing::delete_keys(&url, &prefix);
+    })
+    .await;
 }

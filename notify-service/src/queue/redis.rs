@@ -21,10 +21,10 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use beckon_redis::{Connection, Redis, Timeouts};
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
-use redis::{AsyncConnectionConfig, Client, RedisError, Script};
+use redis::{RedisError, Script};
 use tokio::{sync::Notify, time::Instant};
 use uuid::Uuid;
 
@@ -63,12 +63,12 @@ return false
 ";
 
 pub struct RedisQueue {
-    client: Client,
+    redis: Redis,
     /// For every command that does not block; reconnects by itself.
-    conn: ConnectionManager,
+    conn: Connection,
     /// Connections for XREADGROUP ... BLOCK, one per receiver blocked at a time: on the shared
     /// multiplexed connection a BLOCK would hold every other command behind it.
-    blocking: Mutex<Vec<MultiplexedConnection>>,
+    blocking: Mutex<Vec<Connection>>,
     stream: String,
     delayed: String,
     dead: String,
@@ -121,21 +121,15 @@ impl RedisQueue {
         prefix: &str,
         settings: QueueSettings,
     ) -> Result<Self, QueueError> {
-        let client = Client::open(redis_url).map_err(unavailable)?;
-        // One quick retry: a service that starts while Redis is down should say so promptly
-        // (the defaults back off for minutes), and commands fail fast while it is down.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(1)
-            .set_factor(2)
-            .set_max_delay(1000);
-        let conn = client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(unavailable)?;
+        let timeouts = Timeouts {
+            connect: CONNECT_TIMEOUT,
+            response: RESPONSE_TIMEOUT,
+        };
+        let redis = Redis::open(redis_url, timeouts)
+            .map_err(|error| QueueError::Unavailable(error.to_string()))?;
+        let conn = redis.shared().await.map_err(unavailable)?;
         let queue = Self {
-            client,
+            redis,
             conn,
             blocking: Mutex::new(Vec::new()),
             stream: format!("{{{prefix}}}:deliveries"),
@@ -153,7 +147,7 @@ impl RedisQueue {
     /// Creates the group if missing: at start, and again if Redis lost its data. It starts at
     /// id 0, so that entries added before it existed are still delivered. The instance that
     /// creates it reports the queue lost (only one of several replicas can).
-    async fn ensure_group(&self, conn: &mut ConnectionManager) -> Result<(), QueueError> {
+    async fn ensure_group(&self, conn: &mut Connection) -> Result<(), QueueError> {
         let created: Result<(), RedisError> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&self.stream)
@@ -178,10 +172,7 @@ impl RedisQueue {
     }
 
     /// Moves due delayed entries into the stream; returns how long until the next one is due.
-    async fn promote_due(
-        &self,
-        conn: &mut ConnectionManager,
-    ) -> Result<Option<Duration>, QueueError> {
+    async fn promote_due(&self, conn: &mut Connection) -> Result<Option<Duration>, QueueError> {
         let now_ms = Utc::now().timestamp_millis();
         let next: Option<String> = self
             .promote
@@ -206,7 +197,7 @@ impl RedisQueue {
     /// Takes over entries left unacked past the ack deadline by any consumer.
     async fn reclaim(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut Connection,
         consumer: &str,
         max: usize,
     ) -> Result<Vec<Lease>, QueueError> {
@@ -280,7 +271,7 @@ impl RedisQueue {
     /// Reads new entries; blocks up to `block` when given (on a connection of its own).
     async fn read_new(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut Connection,
         consumer: &str,
         count: usize,
         block: Option<Duration>,
@@ -342,22 +333,18 @@ impl RedisQueue {
         Ok(leases)
     }
 
-    async fn blocking_connection(&self) -> Result<MultiplexedConnection, QueueError> {
+    async fn blocking_connection(&self) -> Result<Connection, QueueError> {
         if let Some(conn) = lock(&self.blocking).pop() {
             return Ok(conn);
         }
-        let config = AsyncConnectionConfig::new().set_connection_timeout(CONNECT_TIMEOUT);
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(unavailable)
+        self.redis.dedicated().await.map_err(unavailable)
     }
 
     /// Entries without a delivery id were not written by Beckon; dropping them keeps them from
     /// coming back forever.
     async fn drop_foreign(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut Connection,
         entry_ids: &[String],
     ) -> Result<(), QueueError> {
         if entry_ids.is_empty() {
@@ -373,7 +360,7 @@ impl RedisQueue {
 
     async fn ack_entries(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut Connection,
         entry_ids: &[String],
     ) -> Result<(), QueueError> {
         if entry_ids.is_empty() {
@@ -399,7 +386,7 @@ impl RedisQueue {
 
     async fn dead_letter_many(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut Connection,
         leases: &[(Lease, String)],
     ) -> Result<(), QueueError> {
         if leases.is_empty() {

@@ -499,6 +499,12 @@ async fn a_bad_value_is_refused_once_with_exit_status_2_naming_setting_and_varia
     ]);
 
     let mut command = base();
+    command.env("REDIS_URL", "redis+cluster://127.0.0.1:7000/2");
+    refused(command)
+        .await
+        .assert_one_line(&["`redis_url`", "REDIS_URL", "database 0 only"]);
+
+    let mut command = base();
     command.env("BECKON_ASHBY_API_URL", "api.ashbyhq.com");
     refused(command).await.assert_one_line(&[
         "`ashby_api_url`",

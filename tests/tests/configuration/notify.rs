@@ -283,6 +283,57 @@ async fn the_database_the_mail_folder_and_redis_url_are_used() {
     beckon_tests::notify::remove_redis_keys(&redis_url, &prefix).await;
 }
 
+/// `redis_url` naming a Redis Cluster (`redis+cluster://`), from its variable: the queue lives in
+/// the cluster and the mail goes out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_cluster_named_by_its_variable_carries_the_queue() {
+    let smtp = SmtpServer::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cluster_url = tokio::task::spawn_blocking(beckon_redis::testing::shared_cluster_url)
+        .await
+        .expect("a Redis Cluster");
+    let prefix = unique("test-config-notify");
+    let mut given = Given::new("BECKON_NOTIFY_");
+    given.set("listen_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
+    given.set(
+        "data_dir",
+        path_text(dir.path()),
+        json!(path_text(dir.path())),
+    );
+    given.set("redis_url", &cluster_url, json!(cluster_url));
+    given.set("key_prefix", &prefix, json!(prefix));
+    given.set("smtp.host", "127.0.0.1", json!("127.0.0.1"));
+    given.set(
+        "smtp.port",
+        smtp.addr.port().to_string(),
+        json!(smtp.addr.port()),
+    );
+    given.set("smtp.security", "none", json!("none"));
+    let mut running = start(command_with(&given)).await;
+    given.assert_shown_in(&running.settings(SETTINGS_MESSAGE).await);
+
+    enqueue(&running, None, "ada@example.com")
+        .await
+        .expect("enqueue");
+    let mail = smtp
+        .wait_for(Duration::from_secs(30), to("ada@example.com"))
+        .await;
+    assert!(
+        mail.iter().any(|m| m.to == ["ada@example.com"]),
+        "the email arrived"
+    );
+    let redis = beckon_redis::Redis::open(&cluster_url, beckon_redis::Timeouts::default())
+        .expect("cluster url");
+    let mut connection = redis.shared().await.expect("the cluster answers");
+    let stream: bool = redis::cmd("EXISTS")
+        .arg(format!("{{{prefix}}}:deliveries"))
+        .query_async(&mut connection)
+        .await
+        .expect("EXISTS");
+    assert!(stream, "the queue's stream is in the cluster");
+    beckon_tests::notify::remove_redis_keys(&cluster_url, &prefix).await;
+}
+
 /// SMTP credentials by variables: accepted, the username shown, the password never.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_credentials_from_variables_are_taken_and_the_password_never_shown() {

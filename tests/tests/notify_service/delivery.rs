@@ -5,12 +5,12 @@ use std::time::Duration;
 use beckon_proto::notify::v1::*;
 use beckon_tests::{
     notify::{NotifyApp, QueueBackend},
-    on_both_queues,
+    on_every_queue,
     smtp::SmtpServer,
     WAIT,
 };
 
-on_both_queues!(
+on_every_queue!(
     an_invite_email_arrives_with_the_right_headers_and_parts,
     the_same_idempotency_key_twice_sends_one_email,
     a_451_three_times_is_delivered_on_the_fourth_attempt,

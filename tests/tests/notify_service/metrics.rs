@@ -6,13 +6,13 @@ use beckon_proto::notify::v1::*;
 use beckon_tests::{
     metrics::{scrape, value},
     notify::{NotifyApp, QueueBackend},
-    on_both_queues,
+    on_every_queue,
     smtp::SmtpServer,
 };
 
 use crate::delivery::{delivery_when, enqueue, invite_message};
 
-on_both_queues!(the_counters_move_as_the_messages_did);
+on_every_queue!(the_counters_move_as_the_messages_did);
 
 async fn the_counters_move_as_the_messages_did(backend: QueueBackend) {
     let smtp = SmtpServer::start().await;

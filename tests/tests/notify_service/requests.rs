@@ -2,14 +2,14 @@
 use beckon_proto::notify::v1::*;
 use beckon_tests::{
     notify::{NotifyApp, QueueBackend},
-    on_both_queues,
+    on_every_queue,
     smtp::SmtpServer,
     violated_fields,
 };
 
 use crate::delivery::invite_message;
 
-on_both_queues!(
+on_every_queue!(
     a_bad_batch_is_refused_whole_and_enqueues_nothing,
     templates_are_checked_saved_and_used,
     a_service_token_is_required_when_configured,

@@ -6,14 +6,14 @@ use std::path::Path;
 use beckon_proto::notify::v1::*;
 use beckon_tests::{
     notify::{NotifyApp, QueueBackend},
-    on_both_queues,
+    on_every_queue,
     smtp::SmtpServer,
 };
 use notify_service::{config::Secret, seal::generate_key};
 
 use crate::delivery::{delivery_when, enqueue, invite_message};
 
-on_both_queues!(
+on_every_queue!(
     a_message_sealed_before_a_key_rotation_is_sent_after_it,
     a_message_sealed_with_a_key_this_replica_lacks_waits_for_one_that_has_it,
 );

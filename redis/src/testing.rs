@@ -1,0 +1,325 @@
+//! A throwaway Redis Cluster for tests: six `redis-server --cluster-enabled yes` on free loopback
+//! ports, three masters with a replica each, made by `redis-cli --cluster create`.
+//!
+//! Each server runs under a small shell that kills it and removes its directory when the pipe
+//! from this process closes: when the `Cluster` is dropped, or when the test process ends, even
+//! by a panic or a signal (a cluster kept in a `static` is never dropped).
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const NODES: usize = 6;
+/// How long a replica waits for its master before taking over: short, so a failover in a test
+/// takes a second or two.
+const NODE_TIMEOUT_MS: &str = "1000";
+const PATIENCE: Duration = Duration::from_secs(30);
+
+pub struct Cluster {
+    nodes: Vec<Node>,
+}
+
+struct Node {
+    port: u16,
+    /// Closing it stops the server.
+    keepalive: Option<ChildStdin>,
+    shell: Child,
+}
+
+/// The cluster at `BECKON_TEST_REDIS_CLUSTER_URL`, or else one started for this test process
+/// (once, on first use) and stopped when the process ends.
+pub fn shared_cluster_url() -> String {
+    static SHARED: OnceLock<String> = OnceLock::new();
+    SHARED
+        .get_or_init(|| match std::env::var("BECKON_TEST_REDIS_CLUSTER_URL") {
+            Ok(url) => url,
+            Err(_) => {
+                let cluster = Cluster::start();
+                let url = cluster.url();
+                // Stays up until the process ends, which stops it.
+                std::mem::forget(cluster);
+                url
+            }
+        })
+        .clone()
+}
+
+/// A port free on loopback now, whose cluster bus port (+10000) is free too.
+fn free_port() -> u16 {
+    loop {
+        let Ok(port) = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port())
+        else {
+            continue;
+        };
+        if port < 55_000 && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Runs `redis-cli -p <port> <args>` and returns what it printed.
+fn cli(port: u16, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli is installed (with redis-server; scripts/test installs it)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+impl Node {
+    fn start(port: u16) -> Self {
+        let dir: PathBuf = std::env::temp_dir().join(format!(
+            "beckon-redis-cluster-{}-{port}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("a directory for the node");
+        let mut shell = Command::new("sh")
+            .arg("-c")
+            // The server gets /dev/null as stdin; the shell waits on ours.
+            .arg(r#"dir=$1; shift; redis-server "$@" & pid=$!; read -r _; kill -KILL $pid 2>/dev/null; wait $pid; rm -rf "$dir""#)
+            .arg("sh")
+            .arg(&dir)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+            .args(["--cluster-node-timeout", NODE_TIMEOUT_MS])
+            // Replicas get their first copy at once, not after the default 5 s wait for more
+            // replicas to share one transfer.
+            .args(["--repl-diskless-sync-delay", "0"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sh and redis-server are installed (scripts/test installs redis-server)");
+        let keepalive = shell.stdin.take();
+        let stdout = shell.stdout.take().expect("piped stdout");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        // Reads the log to its end: a full pipe would stall the server.
+        std::thread::spawn(move || {
+            let mut ready = Some(ready_tx);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Ready to accept connections") {
+                    if let Some(ready) = ready.take() {
+                        let _ = ready.send(());
+                    }
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(PATIENCE)
+            .expect("redis-server started on a free port");
+        Self {
+            port,
+            keepalive,
+            shell,
+        }
+    }
+
+    /// SIGKILL, as a crash: the server's own process id, from the server.
+    fn kill(&mut self) {
+        let info = cli(self.port, &["INFO", "server"]);
+        let pid = info
+            .lines()
+            .find_map(|line| line.strip_prefix("process_id:"))
+            .map(|pid| pid.trim().to_owned())
+            .expect("INFO server names the process");
+        let killed = Command::new("kill").args(["-KILL", &pid]).status();
+        assert!(
+            killed.is_ok_and(|status| status.success()),
+            "kill -KILL {pid}"
+        );
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        drop(self.keepalive.take());
+        let _ = self.shell.wait();
+    }
+}
+
+impl Cluster {
+    /// Six nodes, three masters with a replica each, every slot served and every replica in
+    /// step with its master when this returns.
+    pub fn start() -> Self {
+        let nodes: Vec<Node> = (0..NODES).map(|_| Node::start(free_port())).collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        let created = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli is installed");
+        assert!(created.success(), "redis-cli --cluster create failed");
+        let cluster = Self { nodes };
+        cluster.wait_until_whole();
+        cluster
+    }
+
+    /// `redis+cluster://` with the masters' addresses.
+    pub fn url(&self) -> String {
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .take(3)
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        format!("redis+cluster://{}", nodes.join(","))
+    }
+
+    fn live_ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.nodes
+            .iter()
+            .filter(|node| node.keepalive.is_some())
+            .map(|node| node.port)
+    }
+
+    /// Waits until every live node says every slot is served (`cluster_state:ok`) and every
+    /// replica holds its master's copy (`master_link_status:up`): a replica without one could
+    /// not take over.
+    fn wait_until_whole(&self) {
+        let start = Instant::now();
+        let whole = |port| {
+            let replication = cli(port, &["INFO", "replication"]);
+            cli(port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
+                && (replication.contains("role:master")
+                    || replication.contains("master_link_status:up"))
+        };
+        while !self.live_ports().all(whole) {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "the Redis Cluster did not become whole"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills (SIGKILL) the master that holds `key`'s slot; its replica takes over within the
+    /// node timeout. Returns the killed master's port.
+    pub fn kill_master_of(&mut self, key: &str) -> u16 {
+        let any = self.live_ports().next().expect("a live node");
+        let slot: u16 = cli(any, &["CLUSTER", "KEYSLOT", key])
+            .trim()
+            .parse()
+            .expect("CLUSTER KEYSLOT answers a number");
+        let nodes = cli(any, &["CLUSTER", "NODES"]);
+        let port = nodes
+            .lines()
+            .find_map(|line| master_port_serving(line, slot))
+            .expect("a master serves every slot");
+        let node = self
+            .nodes
+            .iter_mut()
+            .find(|node| node.port == port)
+            .expect("the master is one of ours");
+        node.kill();
+        // Its shell is left to notice the pipe close at drop; the server is gone already.
+        drop(node.keepalive.take());
+        port
+    }
+}
+
+/// The port of the master on a `CLUSTER NODES` line, if it serves `slot`.
+/// A line: `<id> <ip:port@cport> <flags> <master> <ping> <pong> <epoch> <link> <slot>...`.
+fn master_port_serving(line: &str, slot: u16) -> Option<u16> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (address, flags, slots) = (fields.get(1)?, fields.get(2)?, fields.get(8..)?);
+    if !flags.split(',').any(|flag| flag == "master") || flags.contains("fail") {
+        return None;
+    }
+    let serves = slots.iter().any(|range| {
+        let (low, high) = range.split_once('-').unwrap_or((range, range));
+        match (low.parse::<u16>(), high.parse::<u16>()) {
+            (Ok(low), Ok(high)) => (low..=high).contains(&slot),
+            _ => false,
+        }
+    });
+    let port = address.split('@').next()?.rsplit_once(':')?.1;
+    serves.then(|| port.parse().ok()).flatten()
+}
+
+/// Deletes every key under `prefix` (`{prefix}:...`, one slot) on a server or a cluster at
+/// `url`: what a test's fixture does when it ends.
+pub fn delete_keys(url: &str, prefix: &str) {
+    let pattern = format!("{{{prefix}}}:*");
+    if let Some(Ok(nodes)) = crate::cluster_nodes(url) {
+        let Ok(client) = redis::cluster::ClusterClient::new(nodes) else {
+            return;
+        };
+        let Ok(mut connection) = client.get_connection() else {
+            return;
+        };
+        // The keys share the slot of their hash tag: scan the master that serves it.
+        let slot = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg(format!("{{{prefix}}}"))
+            .query::<u16>(&mut connection);
+        let Ok(slot) = slot else { return };
+        let route = redis::cluster_routing::RoutingInfo::SingleNode(
+            redis::cluster_routing::SingleNodeRoutingInfo::SpecificNode(
+                redis::cluster_routing::Route::new(slot, redis::cluster_routing::SlotAddr::Master),
+            ),
+        );
+        let mut cursor = 0u64;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000);
+            let Ok(value) = connection.route_command(&scan, route.clone()) else {
+                return;
+            };
+            let Ok((next, keys)) = redis::from_redis_value::<(u64, Vec<String>)>(&value) else {
+                return;
+            };
+            if !keys.is_empty() {
+                let _ = redis::cmd("DEL").arg(&keys).query::<()>(&mut connection);
+            }
+            if next == 0 {
+                return;
+            }
+            cursor = next;
+        }
+    }
+    let Ok(client) = redis::Client::open(url) else {
+        return;
+    };
+    let Ok(mut connection) = client.get_connection() else {
+        return;
+    };
+    let keys: Vec<String> = match redis::Commands::scan_match(&mut connection, &pattern) {
+        Ok(keys) => keys.collect(),
+        Err(_) => return,
+    };
+    if !keys.is_empty() {
+        let _: Result<(), _> = redis::Commands::del(&mut connection, keys);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::master_port_serving;
+
+    #[test]
+    fn a_cluster_nodes_line_names_the_master_serving_a_slot() {
+        let line = "07c3 127.0.0.1:30004@40004 myself,master - 0 0 1 connected 0-5460 6000";
+        assert_eq!(master_port_serving(line, 100), Some(30004));
+        assert_eq!(master_port_serving(line, 6000), Some(30004));
+        assert_eq!(master_port_serving(line, 5461), None);
+        let replica = "67ed 127.0.0.1:30005@40005 slave 07c3 0 0 1 connected";
+        assert_eq!(master_port_serving(replica, 100), None);
+    }
+}
