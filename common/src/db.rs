@@ -239,3 +239,34 @@ pub fn pool_use(write: &DatabaseConnection, read: &DatabaseConnection) -> Vec<Po
         _ => Vec::new(),
     }
 }
+
+/// The PostgreSQL advisory lock both services hold while they migrate ("beckon" in ASCII): one
+/// for both, since they may share a database.
+const MIGRATION_LOCK: i64 = 0x6265_636b_6f6e;
+
+/// Runs `migrate` on PostgreSQL while holding [`MIGRATION_LOCK`], so that replicas starting
+/// together on one database migrate one after another (sea-orm-migration takes no lock: two
+/// creating the same table at once fail). The lock is held by a connection of its own, outside
+/// the pool (which may have room for one), and goes with that connection however `migrate`
+/// ends. SQLite has one process and needs none.
+pub async fn migrate_exclusively<T, F>(db: &DatabaseConnection, migrate: F) -> anyhow::Result<T>
+where
+    F: std::future::Future<Output = anyhow::Result<T>>,
+{
+    if sea_orm::ConnectionTrait::get_database_backend(db) != sea_orm::DatabaseBackend::Postgres {
+        return migrate.await;
+    }
+    let options = db.get_postgres_connection_pool().connect_options();
+    let mut holder = sqlx::PgConnection::connect_with(&options)
+        .await
+        .context("connecting to take the migration lock")?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut holder)
+        .await
+        .context("taking the migration lock")?;
+    let migrated = migrate.await;
+    // Closing the session releases its lock.
+    let _ = holder.close().await;
+    migrated
+}

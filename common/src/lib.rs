@@ -2,6 +2,7 @@
 //! secrets.
 pub mod config;
 pub mod db;
+pub mod health;
 pub mod metrics;
 pub mod paging;
 pub mod progress;

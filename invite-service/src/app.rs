@@ -396,6 +396,7 @@ async fn grpc_routes(
     let api = Api::new(store.clone(), cohort_work);
     let registrations = PublicRegistrations::new(store.clone(), limits.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
+    beckon_common::health::register_liveness(&health).await;
     for service in API_SERVICES {
         health
             .set_service_status(service, ServingStatus::Serving)

@@ -32,6 +32,13 @@ enum Command {
         #[arg(long)]
         organization: String,
     },
+    /// Ask the running service (at its listen_addr) whether it is ready: exit status 0 when
+    /// it is, 1 with the reason on stderr when not. A container's health check.
+    Health {
+        /// Only whether it runs and answers, not whether its database and Redis do.
+        #[arg(long)]
+        live: bool,
+    },
 }
 
 fn init_logging(format: LogFormat) {
@@ -70,6 +77,9 @@ async fn main() -> ExitCode {
             Err(err) => return configuration_error(format!("in-process notify-service: {err}")),
         },
         Command::Migrate | Command::Bootstrap { .. } => None,
+        Command::Health { live } => {
+            return health(config.listen_addr, live).await;
+        }
     };
     init_logging(config.log_format);
     match run(command, config, notify).await {
@@ -133,6 +143,7 @@ async fn run(
             println!("migrations applied");
             Ok(())
         }
+        Command::Health { .. } => Ok(()),
         Command::Bootstrap { organization: name } => {
             let store = Store::connect(config.into()).await?;
             store.migrate().await?;
@@ -149,6 +160,23 @@ async fn run(
             );
             println!("admin API key (shown only now): {}", made.admin_key);
             Ok(())
+        }
+    }
+}
+
+/// `health`: the server as a whole (`""`, ready) or its liveness, asked over gRPC.
+async fn health(listen_addr: std::net::SocketAddr, live: bool) -> ExitCode {
+    let service = if live {
+        beckon_common::health::LIVENESS
+    } else {
+        ""
+    };
+    let within = std::time::Duration::from_secs(3);
+    match beckon_common::health::probe(listen_addr, service, within).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("invite-service: not healthy: {why}");
+            ExitCode::FAILURE
         }
     }
 }

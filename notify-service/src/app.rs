@@ -173,6 +173,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
 
     let api = NotifyApi::new(store.clone(), queue.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
+    beckon_common::health::register_liveness(&health).await;
     health
         .set_service_status(notify_service_server::SERVICE_NAME, ServingStatus::Serving)
         .await;

@@ -1,7 +1,8 @@
-//! `notify-service`: serves the notify API and sends mail until stopped.
+//! `notify-service`: serves the notify API and sends mail until stopped (the default), applies
+//! its migrations (`migrate`), or asks a running one for its health (`health`).
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use notify_service::config::{Config, LogFormat};
 
 #[derive(Parser)]
@@ -13,6 +14,23 @@ struct Cli {
     /// A TOML file of settings; environment variables (BECKON_NOTIFY_*) override it.
     #[arg(long, env = notify_service::config::CONFIG_VARIABLE)]
     config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the notify API and send mail (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Ask the running service (at its listen_addr) whether it is ready: exit status 0 when
+    /// it is, 1 with the reason on stderr when not. A container's health check.
+    Health {
+        /// Only whether it runs and answers, not whether its database and Redis do.
+        #[arg(long)]
+        live: bool,
+    },
 }
 
 #[tokio::main]
@@ -26,6 +44,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Health { live } = command {
+        let service = if live {
+            beckon_common::health::LIVENESS
+        } else {
+            ""
+        };
+        let within = std::time::Duration::from_secs(3);
+        return match beckon_common::health::probe(config.listen_addr, service, within).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(why) => {
+                eprintln!("notify-service: not healthy: {why}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
     let logs = tracing_subscriber::fmt()
@@ -35,6 +69,22 @@ async fn main() -> ExitCode {
     match config.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
+    }
+    if let Command::Migrate = command {
+        let migrated = async {
+            let store = notify_service::store::Store::connect(std::sync::Arc::new(config)).await?;
+            store.migrate().await
+        };
+        return match migrated.await {
+            Ok(()) => {
+                println!("migrations applied");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("notify-service: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
     }
     tracing::info!(settings = %config.summary(), "effective configuration");
     let result = async {

@@ -95,9 +95,12 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.write, None)
-            .await
-            .context("running notify-service migrations")
+        beckon_common::db::migrate_exclusively(&self.write, async {
+            Migrator::up(&self.write, None)
+                .await
+                .context("running notify-service migrations")
+        })
+        .await
     }
 
     /// On SQLite, checkpoints the write-ahead log from a connection of its own until `stop`.

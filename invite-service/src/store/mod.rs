@@ -109,9 +109,12 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.write, None)
-            .await
-            .context("running database migrations")
+        beckon_common::db::migrate_exclusively(&self.write, async {
+            Migrator::up(&self.write, None)
+                .await
+                .context("running database migrations")
+        })
+        .await
     }
 
     /// On SQLite, checkpoints the write-ahead log from a connection of its own until `stop`.

@@ -552,3 +552,158 @@ async fn a_bad_file_is_refused_once_with_exit_status_2() {
         .env("BECKON_CONFIG", dir.path().join("missing.toml"));
     refused(command).await.assert_one_line(&["missing.toml"]);
 }
+
+/// Replicas starting together on an empty PostgreSQL database migrate one after another: each of
+/// several `migrate` runs at once, of both services, on one database succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_run_by_several_replicas_at_once_all_succeed() {
+    let database_url = fresh_postgres_database().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut runs = Vec::new();
+    for replica in 0..3 {
+        let mut invite = invite_service();
+        invite
+            .arg("migrate")
+            .env(
+                "BECKON_DATA_DIR",
+                dir.path().join(format!("invite-{replica}")),
+            )
+            .env("DATABASE_URL", &database_url);
+        let mut notify = service("notify-service");
+        notify
+            .arg("migrate")
+            .env(
+                "BECKON_NOTIFY_DATA_DIR",
+                dir.path().join(format!("notify-{replica}")),
+            )
+            .env("BECKON_NOTIFY_DATABASE_URL", &database_url);
+        for mut command in [invite, notify] {
+            command
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped());
+            runs.push(command.spawn().expect("start a migration"));
+        }
+    }
+    for run in runs {
+        let output = tokio::time::timeout(Duration::from_secs(60), run.wait_with_output())
+            .await
+            .expect("the migration ends")
+            .expect("wait for it");
+        assert!(
+            output.status.success(),
+            "a migration failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Runs `<binary> health [--live]` with `env`: whether it exits 0, and what it said on stderr.
+async fn health(binary: &str, env: &[(&str, String)], live: bool) -> (bool, String) {
+    let mut command = service(binary);
+    command
+        .arg("health")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    if live {
+        command.arg("--live");
+    }
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("the health check ends")
+        .expect("run the health check");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `health`, the command a container's health check runs, asks the service at its configured
+/// address: ready while Redis answers, not ready (exit 1, saying why) while it does not, and
+/// alive (`--live`) all along; both fail once the service is gone. For both services.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_command_tells_ready_from_alive() {
+    let redis =
+        beckon_tests::redis_server::OwnRedis::start(beckon_tests::redis_server::free_port());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let invite_env = [
+        (
+            "BECKON_DATA_DIR",
+            dir.path().join("invite").display().to_string(),
+        ),
+        (
+            "BECKON_LISTEN_ADDR",
+            format!("127.0.0.1:{}", beckon_tests::redis_server::free_port()),
+        ),
+        (
+            "BECKON_NOTIFY_DATA_DIR",
+            dir.path().join("notify").display().to_string(),
+        ),
+        ("REDIS_URL", redis.url()),
+    ];
+    let notify_env = [
+        (
+            "BECKON_NOTIFY_DATA_DIR",
+            dir.path().join("notify").display().to_string(),
+        ),
+        (
+            "BECKON_NOTIFY_LISTEN_ADDR",
+            format!("0.0.0.0:{}", beckon_tests::redis_server::free_port()),
+        ),
+        ("REDIS_URL", redis.url()),
+    ];
+    let mut invite = invite_service();
+    invite.envs(invite_env.iter().map(|(k, v)| (*k, v.as_str())));
+    let mut invite = start(invite).await;
+    let mut notify = service("notify-service");
+    notify.envs(notify_env.iter().map(|(k, v)| (*k, v.as_str())));
+    let mut notify = Running::start(notify, "Beckon notify-service listening on").await;
+
+    for (binary, env) in [
+        ("invite-service", &invite_env[..]),
+        ("notify-service", &notify_env[..]),
+    ] {
+        assert_eq!(
+            health(binary, env, false).await,
+            (true, String::new()),
+            "{binary}"
+        );
+        assert_eq!(
+            health(binary, env, true).await,
+            (true, String::new()),
+            "{binary}"
+        );
+    }
+    redis.kill();
+    for (binary, env) in [
+        ("invite-service", &invite_env[..]),
+        ("notify-service", &notify_env[..]),
+    ] {
+        // The services notice within their watchers' interval and ping timeout.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let (ready, said) = loop {
+            let (ready, said) = health(binary, env, false).await;
+            if !ready || tokio::time::Instant::now() > deadline {
+                break (ready, said);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert!(!ready, "{binary} is not ready without Redis");
+        assert!(said.contains("NOT_SERVING"), "{binary}: {said}");
+        assert_eq!(
+            health(binary, env, true).await,
+            (true, String::new()),
+            "{binary}"
+        );
+    }
+    invite.terminate().await;
+    notify.terminate().await;
+    for (binary, env) in [
+        ("invite-service", &invite_env[..]),
+        ("notify-service", &notify_env[..]),
+    ] {
+        let (ready, said) = health(binary, env, true).await;
+        assert!(
+            !ready && said.contains("nothing answers"),
+            "{binary}: {said}"
+        );
+    }
+}
