@@ -279,6 +279,8 @@ pub async fn start_with_notify(
     let server = tonic::transport::Server::builder()
         .accept_http1(true)
         .timeout(config.request_timeout())
+        // Each request in a span continuing its caller's trace (W3C traceparent).
+        .layer(beckon_common::telemetry::TraceLayer)
         .layer(cors(&config)?)
         // The handlers name the RPC in their metrics from its path.
         .layer(tower::util::MapRequestLayer::new(

@@ -106,6 +106,10 @@ pub struct Config {
     /// On SIGTERM, how long in-flight requests and background work may take to finish before
     /// the process exits anyway (what was cut short is taken again after its lease).
     pub shutdown_timeout_secs: u64,
+    /// An OpenTelemetry collector's OTLP/gRPC address (`http://collector:4317`) to export traces
+    /// to; none (the default): spans only name their trace in the logs.
+    #[serde(default, deserialize_with = "beckon_common::config::optional_text")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The names of `Config`'s fields, as `BECKON_<NAME>` environment variables set them.
@@ -146,6 +150,7 @@ pub const SETTINGS: &[&str] = &[
     "ashby_api_url",
     "metrics_addr",
     "shutdown_timeout_secs",
+    "otlp_endpoint",
 ];
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -194,6 +199,7 @@ impl Default for Config {
             ashby_api_url: "https://api.ashbyhq.com".into(),
             metrics_addr: None,
             shutdown_timeout_secs: 10,
+            otlp_endpoint: None,
         }
     }
 }
@@ -304,6 +310,11 @@ impl Config {
                 "max_request_bytes",
                 "must be between 4096 and 67108864",
             ));
+        }
+        if let Some(endpoint) = &self.otlp_endpoint {
+            if let Err(problem) = beckon_common::telemetry::check_otlp_endpoint(endpoint) {
+                return Err(invalid("otlp_endpoint", problem));
+            }
         }
         if !(1..=600).contains(&self.shutdown_timeout_secs) {
             return Err(invalid(

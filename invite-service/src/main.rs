@@ -1,5 +1,5 @@
 //! `invite-service`: serve (the default), `migrate`, or `bootstrap` a new organization.
-use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use invite_service::{
@@ -41,21 +41,6 @@ enum Command {
     },
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
-    // Logs go to stderr; stdout carries only what a person starting the service must read.
-    // Colours only for a person at a terminal, never into log files.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
-
 /// A configuration error: one line on stderr, exit status 2 (as for a bad command line).
 fn configuration_error(err: impl std::fmt::Display) -> ExitCode {
     eprintln!("invite-service: {err}");
@@ -81,15 +66,25 @@ async fn main() -> ExitCode {
             return health(config.listen_addr, live).await;
         }
     };
-    init_logging(config.log_format);
-    match run(command, config, notify).await {
+    let telemetry = match beckon_common::telemetry::init(
+        "invite-service",
+        config.log_format == LogFormat::Json,
+        "info,sqlx=warn,sea_orm=warn",
+        config.otlp_endpoint.as_deref(),
+    ) {
+        Ok(telemetry) => telemetry,
+        Err(err) => return configuration_error(format!("otlp_endpoint: {err:#}")),
+    };
+    let code = match run(command, config, notify).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // One line, in the configured log format.
             tracing::error!(error = %format!("{err:#}"), "invite-service failed");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown();
+    code
 }
 
 async fn run(

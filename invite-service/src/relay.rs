@@ -375,6 +375,7 @@ fn message(
         not_before: None,
         invite_id,
         cohort_id: cohort_id.map(|id| id.to_string()).unwrap_or_default(),
+        traceparent: row.traceparent.clone().unwrap_or_default(),
     })
 }
 

@@ -127,6 +127,11 @@ pub struct Config {
     /// On SIGTERM, how long in-flight work may take to finish before the process exits anyway
     /// (a delivery cut short is taken again when its hold ends).
     pub shutdown_timeout_secs: u64,
+    /// An OpenTelemetry collector's OTLP/gRPC address (`http://collector:4317`) to export traces
+    /// to; none (the default): spans only name their trace in the logs. The separate
+    /// service only: in-process, invite-service's own is used.
+    #[serde(default, deserialize_with = "beckon_common::config::optional_text")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Every setting, as a dotted path; `BECKON_NOTIFY_` + the path with `.` as `__` sets it.
@@ -164,6 +169,7 @@ pub const SETTINGS: &[&str] = &[
     "db_acquire_timeout_ms",
     "metrics_addr",
     "shutdown_timeout_secs",
+    "otlp_endpoint",
 ];
 
 /// Settings whose values never appear in the startup log.
@@ -227,6 +233,7 @@ impl Default for Config {
             db_acquire_timeout_ms: 5000,
             metrics_addr: None,
             shutdown_timeout_secs: 10,
+            otlp_endpoint: None,
         }
     }
 }
@@ -254,6 +261,11 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |setting: &'static str, problem: &str| ConfigError::invalid(setting, problem);
+        if let Some(endpoint) = &self.otlp_endpoint {
+            if let Err(problem) = beckon_common::telemetry::check_otlp_endpoint(endpoint) {
+                return Err(invalid("otlp_endpoint", problem));
+            }
+        }
         if !(1..=600).contains(&self.shutdown_timeout_secs) {
             return Err(invalid(
                 "shutdown_timeout_secs",

@@ -74,6 +74,8 @@ pub struct NewMessage {
     pub not_before: Option<DateTime<Utc>>,
     pub invite_id: String,
     pub cohort_id: String,
+    /// The sender's W3C trace context, when it gave a valid one.
+    pub traceparent: Option<String>,
 }
 
 /// The raw fields of a message, as they arrive.
@@ -87,6 +89,7 @@ pub struct RawMessage<'a> {
     pub not_before: Option<DateTime<Utc>>,
     pub invite_id: &'a str,
     pub cohort_id: &'a str,
+    pub traceparent: &'a str,
 }
 
 fn single_line_ok(value: &str, max: usize) -> Result<(), String> {
@@ -199,6 +202,8 @@ pub fn validate_message(
         not_before: raw.not_before,
         invite_id: raw.invite_id.trim().to_string(),
         cohort_id: raw.cohort_id.trim().to_string(),
+        // One that does not parse is ignored, as the trace context standard asks.
+        traceparent: beckon_common::telemetry::parse_traceparent(raw.traceparent),
     })
 }
 
@@ -251,6 +256,7 @@ mod tests {
                 not_before: None,
                 invite_id: "",
                 cohort_id: "",
+                traceparent: "",
             },
             &mut violations,
         );

@@ -1,6 +1,6 @@
 //! `notify-service`: serves the notify API and sends mail until stopped (the default), applies
 //! its migrations (`migrate`), or asks a running one for its health (`health`).
-use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use notify_service::config::{Config, LogFormat};
@@ -60,16 +60,18 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Json => logs.json().init(),
-        LogFormat::Text => logs.init(),
-    }
+    let telemetry = match beckon_common::telemetry::init(
+        "notify-service",
+        config.log_format == LogFormat::Json,
+        "info,sqlx=warn,sea_orm=warn",
+        config.otlp_endpoint.as_deref(),
+    ) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("notify-service: otlp_endpoint: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
     if let Command::Migrate = command {
         let migrated = async {
             let store = notify_service::store::Store::connect(std::sync::Arc::new(config)).await?;
@@ -96,6 +98,7 @@ async fn main() -> ExitCode {
         running.run_until(shutdown_signal()).await
     }
     .await;
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -172,6 +172,7 @@ impl Store {
                 variables: Set(variables),
                 invite_id: Set(m.invite_id.clone()),
                 cohort_id: Set(m.cohort_id.clone()),
+                traceparent: Set(m.traceparent.clone()),
                 state: Set(state),
                 attempts: Set(0),
                 last_error: Set(if state.is_final() {

@@ -12,6 +12,7 @@ use beckon_common::progress::Progress;
 use beckon_limiter::{Admission, Limit, RateLimiter};
 use chrono::Utc;
 use tokio::{sync::watch, task::JoinSet};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
@@ -120,6 +121,19 @@ impl Workers {
         let Some(delivery) = self.store.delivery(lease.delivery_id).await? else {
             return Ok(Handled::Ack);
         };
+        // Continues the trace of whoever asked for the message.
+        let span = beckon_common::telemetry::continued_span(
+            "deliver email",
+            delivery.traceparent.as_deref(),
+        );
+        self.handle_delivery(lease, delivery).instrument(span).await
+    }
+
+    async fn handle_delivery(
+        &self,
+        lease: &Lease,
+        delivery: delivery::Model,
+    ) -> anyhow::Result<Handled> {
         if let Some(handled) = self.unless_ready(&delivery).await? {
             return Ok(handled);
         }

@@ -5,6 +5,7 @@ pub mod edge;
 pub mod logs;
 pub mod metrics;
 pub mod notify;
+pub mod otlp;
 pub mod process;
 pub mod redis_server;
 pub mod smtp;

@@ -290,6 +290,9 @@ pub mod outbox {
         pub cohort_row: Option<i32>,
         /// The webhook endpoint a `webhook_disabled` message is about.
         pub webhook_endpoint_id: Option<Uuid>,
+        /// The W3C `traceparent` of the request that wrote the row: sending it continues
+        /// that trace.
+        pub traceparent: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

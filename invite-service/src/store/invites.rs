@@ -96,6 +96,7 @@ pub async fn create(
             caller: caller.clone(),
             new,
             idempotency,
+            traceparent: beckon_common::telemetry::current_traceparent(),
         })
         .await
 }
@@ -105,6 +106,8 @@ pub(crate) struct CreateRequest {
     pub caller: Caller,
     pub new: NewInvite,
     pub idempotency: Option<Idempotency>,
+    /// The caller's trace: the writer task writes the email's outbox row outside the request.
+    pub traceparent: Option<String>,
 }
 
 impl CreateRequest {
@@ -183,6 +186,7 @@ pub(crate) async fn create_many(
             caller,
             new,
             idempotency,
+            ..
         } = draft.request;
         let job = &found.jobs[&new.job_id];
         let candidate_id = draft.candidate_id.or_else(|| {
@@ -276,11 +280,9 @@ pub(crate) async fn create_many(
         .iter()
         .zip(&drafts)
         .filter(|(_, (_, draft))| draft.request.new.send_email)
-        .map(|(invite, _)| {
-            (
-                invite,
-                NewOutbox::to_candidate(invite, MessageKind::Invite, 0),
-            )
+        .map(|(invite, (_, draft))| {
+            let message = NewOutbox::to_candidate(invite, MessageKind::Invite, 0);
+            (invite, message.in_trace(draft.request.traceparent.clone()))
         })
         .collect();
     if !messages.is_empty() {
@@ -466,6 +468,7 @@ async fn check<'a>(
         caller,
         new,
         idempotency,
+        ..
     } = request;
     if let Some(idempotency) = idempotency {
         if let Some(row) = found.replays.get(&idempotency.lookup_hash()) {

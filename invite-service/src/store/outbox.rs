@@ -34,6 +34,8 @@ pub struct NewOutbox {
     pub link_generation: i32,
     /// The cohort member (cohort id, row) whose email this is, when a cohort sends it.
     pub cohort_member: Option<(Uuid, i32)>,
+    /// The trace of the request that caused it (W3C `traceparent`): the email continues it.
+    pub traceparent: Option<String>,
 }
 
 impl NewOutbox {
@@ -45,6 +47,15 @@ impl NewOutbox {
             recipient_name: invite.candidate_name.clone(),
             link_generation: generation,
             cohort_member: None,
+            traceparent: beckon_common::telemetry::current_traceparent(),
+        }
+    }
+
+    /// The same message, in the trace a request handed on (for work done outside it).
+    pub fn in_trace(self, traceparent: Option<String>) -> Self {
+        Self {
+            traceparent,
+            ..self
         }
     }
 
@@ -79,6 +90,7 @@ pub(crate) async fn insert_for_many(
             link_generation: Set(m.link_generation),
             cohort_id: Set(m.cohort_member.map(|(cohort_id, _)| cohort_id)),
             cohort_row: Set(m.cohort_member.map(|(_, row)| row)),
+            traceparent: Set(m.traceparent.clone()),
             ..pending(invite.org_id, m.kind, &m.recipient, &m.recipient_name, at)
         }))
         .exec_without_returning(db)
@@ -113,6 +125,7 @@ fn pending(
         cohort_id: Set(None),
         cohort_row: Set(None),
         webhook_endpoint_id: Set(None),
+        traceparent: Set(beckon_common::telemetry::current_traceparent()),
     }
 }
 
@@ -201,6 +214,7 @@ pub(crate) async fn team_messages(
             recipient_name: m.name,
             link_generation: 0,
             cohort_member: None,
+            traceparent: beckon_common::telemetry::current_traceparent(),
         })
         .collect())
 }

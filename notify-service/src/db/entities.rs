@@ -37,6 +37,8 @@ pub mod delivery {
         pub created_at: ChronoDateTimeUtc,
         pub updated_at: ChronoDateTimeUtc,
         pub sent_at: Option<ChronoDateTimeUtc>,
+        /// The W3C `traceparent` the sender gave: sending continues that trace.
+        pub traceparent: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -153,6 +153,7 @@ impl NotifyService for NotifyApi {
                     not_before,
                     invite_id: &m.invite_id,
                     cohort_id: &m.cohort_id,
+                    traceparent: &m.traceparent,
                 };
                 if let Some(message) = domain::validate_message(&field, raw, &mut violations) {
                     messages.push(message);
@@ -411,6 +412,7 @@ impl NotifyService for NotifyApi {
                 not_before: None,
                 invite_id: &m.invite_id,
                 cohort_id: &m.cohort_id,
+                traceparent: &m.traceparent,
             };
             let message = domain::validate_message("message", raw, &mut violations);
             domain::finish(violations)?;

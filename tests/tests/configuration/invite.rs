@@ -254,7 +254,8 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
 
     // With the settings of the next test, every setting has been given.
     let mut covered = given.names();
-    covered.extend(["notify_addr", "notify_token"]);
+    // otlp_endpoint: traces.rs gives it and follows the spans to a collector.
+    covered.extend(["notify_addr", "notify_token", "otlp_endpoint"]);
     let all: BTreeSet<&str> = invite_service::config::SETTINGS.iter().copied().collect();
     assert_eq!(covered, all);
     beckon_tests::notify::remove_redis_keys(&redis_url, &redis_prefix).await;
@@ -361,6 +362,7 @@ ats_allow_http = true
 ashby_api_url = "http://127.0.0.1:9/ashby/"
 metrics_addr = "127.0.0.2:0"
 shutdown_timeout_secs = 9
+otlp_endpoint = "http://127.0.0.1:4317"
 "#,
         data_dir = data_dir.display(),
     );
@@ -409,6 +411,7 @@ shutdown_timeout_secs = 9
         "ashby_api_url": "http://127.0.0.1:9/ashby/",
         "metrics_addr": "127.0.0.2:0",
         "shutdown_timeout_secs": 9,
+        "otlp_endpoint": "http://127.0.0.1:4317",
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");
@@ -496,6 +499,14 @@ async fn a_bad_value_is_refused_once_with_exit_status_2_naming_setting_and_varia
         "`webhook_retention_secs`",
         "BECKON_WEBHOOK_RETENTION_SECS",
         "between 1 and",
+    ]);
+
+    let mut command = base();
+    command.env("BECKON_OTLP_ENDPOINT", "collector:4317");
+    refused(command).await.assert_one_line(&[
+        "`otlp_endpoint`",
+        "BECKON_OTLP_ENDPOINT",
+        "OTLP/gRPC collector",
     ]);
 
     let mut command = base();

@@ -5,3 +5,4 @@
 //! error ends the start with exit status 2 and one line naming the setting.
 mod invite;
 mod notify;
+mod traces;

@@ -222,7 +222,14 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
 
     // The settings the next two tests give, and the rest are all of them.
     let mut covered = mailing.names();
-    covered.extend(["database_url", "mail_dir", "smtp.username", "smtp.password"]);
+    // otlp_endpoint: traces.rs gives it and follows the spans to a collector.
+    covered.extend([
+        "database_url",
+        "mail_dir",
+        "smtp.username",
+        "smtp.password",
+        "otlp_endpoint",
+    ]);
     let all: BTreeSet<&str> = notify_service::config::SETTINGS.iter().copied().collect();
     assert_eq!(covered, all);
 }
@@ -400,6 +407,7 @@ max_db_connections = 4
 db_acquire_timeout_ms = 3000
 metrics_addr = "127.0.0.2:0"
 shutdown_timeout_secs = 9
+otlp_endpoint = "http://127.0.0.1:4317"
 
 [smtp]
 host = "smtp.example.test"
@@ -453,6 +461,7 @@ timeout_secs = 7
         "db_acquire_timeout_ms": 3000,
         "metrics_addr": "127.0.0.2:0",
         "shutdown_timeout_secs": 9,
+        "otlp_endpoint": "http://127.0.0.1:4317",
     });
     assert_eq!(settings, expected);
     assert_eq!(running.addr.ip().to_string(), "127.0.0.2");

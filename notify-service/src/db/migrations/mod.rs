@@ -3,15 +3,17 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_notify_initial_schema;
+mod m20261203_000001_delivery_traceparent;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261122_000001_notify_initial_schema::InitialSchema,
-        )]
+        vec![
+            Box::new(m20261122_000001_notify_initial_schema::InitialSchema),
+            Box::new(m20261203_000001_delivery_traceparent::DeliveryTraceparent),
+        ]
     }
 
     fn migration_table_name() -> DynIden {
