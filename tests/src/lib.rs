@@ -2,6 +2,7 @@
 //! file, or a fresh PostgreSQL database) and gives typed gRPC clients and an HTTP client.
 pub mod ats;
 pub mod edge;
+pub mod haproxy;
 pub mod logs;
 pub mod metrics;
 pub mod notify;

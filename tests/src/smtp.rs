@@ -22,6 +22,8 @@ pub struct ReceivedMail {
     pub to: Vec<String>,
     /// The message as sent, headers and body, dot-unstuffed.
     pub data: String,
+    /// When the server accepted it (the end of DATA).
+    pub at: std::time::Instant,
 }
 
 impl ReceivedMail {
@@ -321,6 +323,7 @@ impl SmtpServer {
                         from: from.clone(),
                         to: std::mem::take(&mut to),
                         data,
+                        at: std::time::Instant::now(),
                     });
                     self.arrived.notify_waiters();
                     "250 OK queued".into()
