@@ -1,9 +1,11 @@
 //! One behaviour suite for the rate limiter, run against each backend: `memory::<test>`
 //! in-process, `redis::<test>` on a real Redis at `BECKON_TEST_REDIS_URL` (default
-//! `redis://127.0.0.1:6379`) and `cluster::<test>` on a Redis Cluster (at
-//! `BECKON_TEST_REDIS_CLUSTER_URL`, else six servers started for this test process), each Redis
-//! test under a key prefix of its own that is deleted when the test ends, pass or fail.
-//! `replicas::{redis,cluster}::<test>` covers what only a shared Redis can do: several service
+//! `redis://127.0.0.1:6379`), `cluster::<test>` on a Redis Cluster (at
+//! `BECKON_TEST_REDIS_CLUSTER_URL`, else six servers started for this test process) and
+//! `sentinel::<test>` on a master and replica behind Redis Sentinel (at
+//! `BECKON_TEST_REDIS_SENTINEL_URL`, else started for this test process), each Redis test under
+//! a key prefix of its own that is deleted when the test ends, pass or fail.
+//! `replicas::{redis,cluster,sentinel}::<test>` covers what only a shared Redis can do: several service
 //! instances on one set of limits.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ enum Backend {
     Memory,
     Redis,
     Cluster,
+    Sentinel,
 }
 
 fn redis_url() -> String {
@@ -31,6 +34,7 @@ impl Backend {
             Backend::Memory => None,
             Backend::Redis => Some(redis_url()),
             Backend::Cluster => Some(beckon_redis::testing::shared_cluster_url()),
+            Backend::Sentinel => Some(beckon_redis::testing::shared_sentinel_url()),
         }
     }
 }
@@ -92,6 +96,14 @@ macro_rules! on_every_backend {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     super::$test(super::Fixture::new(super::Backend::Cluster)).await;
+                }
+            )*
+        }
+        mod sentinel {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Fixture::new(super::Backend::Sentinel)).await;
                 }
             )*
         }
@@ -343,7 +355,7 @@ async fn at_a_high_rate_concurrent_callers_are_never_over_admitted(f: Fixture) {
 mod replicas {
     use super::*;
 
-    /// Writes each test once on a single Redis server and once on a Redis Cluster.
+    /// Writes each test once on a single Redis server, a Redis Cluster and Redis Sentinel.
     macro_rules! on_shared_backends {
         ($($test:ident),* $(,)?) => {
             mod redis {
@@ -359,6 +371,14 @@ mod replicas {
                     #[tokio::test]
                     async fn $test() {
                         super::$test(super::Fixture::new(super::Backend::Cluster)).await;
+                    }
+                )*
+            }
+            mod sentinel {
+                $(
+                    #[tokio::test]
+                    async fn $test() {
+                        super::$test(super::Fixture::new(super::Backend::Sentinel)).await;
                     }
                 )*
             }

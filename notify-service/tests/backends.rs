@@ -23,6 +23,7 @@ enum Backend {
     Memory,
     Redis,
     Cluster,
+    Sentinel,
 }
 
 fn redis_url() -> String {
@@ -36,6 +37,7 @@ impl Backend {
             Backend::Memory => None,
             Backend::Redis => Some(redis_url()),
             Backend::Cluster => Some(beckon_redis::testing::shared_cluster_url()),
+            Backend::Sentinel => Some(beckon_redis::testing::shared_sentinel_url()),
         }
     }
 }
@@ -108,6 +110,14 @@ macro_rules! on_every_backend {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     super::$test(super::Fixture::new(super::Backend::Cluster)).await;
+                }
+            )*
+        }
+        mod sentinel {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::Fixture::new(super::Backend::Sentinel)).await;
                 }
             )*
         }
@@ -423,7 +433,7 @@ async fn waiting_and_handed_out_count_entries_before_and_after_a_receive(f: Fixt
 mod replicas {
     use super::*;
 
-    /// Writes each test once on a single Redis server and once on a Redis Cluster.
+    /// Writes each test once on a single Redis server, a Redis Cluster and Redis Sentinel.
     macro_rules! on_shared_backends {
         ($($test:ident),* $(,)?) => {
             mod redis {
@@ -439,6 +449,14 @@ mod replicas {
                     #[tokio::test]
                     async fn $test() {
                         super::$test(super::Fixture::new(super::Backend::Cluster)).await;
+                    }
+                )*
+            }
+            mod sentinel {
+                $(
+                    #[tokio::test]
+                    async fn $test() {
+                        super::$test(super::Fixture::new(super::Backend::Sentinel)).await;
                     }
                 )*
             }

@@ -1,7 +1,9 @@
 //! How Beckon's services reach Redis, named by one URL (`redis_url`):
-//! - `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS): one server;
-//! - `redis+cluster://[user:password@]host:port,host:port,...` (or `rediss+cluster://`): a Redis
-//!   Cluster, through any of its nodes (the others are found from them).
+//! - `redis://[user:password@]host:port[/db]`: one server;
+//! - `redis+cluster://[user:password@]host:port,host:port,...`: a Redis Cluster, through any of
+//!   its nodes (the others are found from them);
+//! - `redis+sentinel://[user:password@]host:port,host:port/<master>[/db]`: a master and its
+//!   replicas watched by Redis Sentinel, through any of the sentinels (`sentinel.rs`).
 //!
 //! Every key Beckon writes carries its service's hash tag (`{prefix}:...`), so a cluster keeps
 //! each service's keys in one slot, where its scripts and MULTI blocks may touch several at once.
@@ -14,24 +16,30 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, Value};
 
+mod sentinel;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 const CLUSTER_SCHEME: &str = "redis+cluster://";
-const CLUSTER_TLS_SCHEME: &str = "rediss+cluster://";
 
 /// What a `redis_url` may be, said once for every setting that takes one.
 pub const URL_FORMS: &str =
-    "must start with redis://, rediss:// (one server), redis+cluster:// or rediss+cluster:// (a Redis Cluster)";
+    "must start with redis://, rediss:// (one server), redis+cluster:// or \
+     rediss+cluster:// (a Redis Cluster), or redis+sentinel:// (Redis Sentinel)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum UrlError {
     #[error("{URL_FORMS}")]
     Scheme,
+    /// This build's Redis client speaks no TLS.
+    #[error("TLS to Redis is not supported: reach Redis on a private network, or through a TLS tunnel on this host")]
+    Tls,
     #[error("names no cluster node: give at least one host:port after the scheme")]
     NoNodes,
     #[error("a Redis Cluster has database 0 only: leave the path out")]
     Database,
+    #[error("names no master: give the name the sentinels watch after them, e.g. redis+sentinel://host:26379/mymaster")]
+    NoMaster,
     #[error("`{0}` is not a Redis address (host:port, with credentials before an @)")]
     Node(String),
     #[error("is not a Redis URL: {0}")]
@@ -56,18 +64,14 @@ pub struct Redis {
 enum Kind {
     Server(redis::Client),
     Cluster(ClusterClient),
+    Sentinel(std::sync::Arc<tokio::sync::Mutex<redis::sentinel::SentinelClient>>),
 }
 
 /// The seed node URLs of a `redis+cluster://` URL, each as a `redis://` URL; `None` for any
 /// other scheme.
 fn cluster_nodes(url: &str) -> Option<Result<Vec<String>, UrlError>> {
-    let (scheme, rest) = if let Some(rest) = url.strip_prefix(CLUSTER_SCHEME) {
-        ("redis://", rest)
-    } else if let Some(rest) = url.strip_prefix(CLUSTER_TLS_SCHEME) {
-        ("rediss://", rest)
-    } else {
-        return None;
-    };
+    let rest = url.strip_prefix(CLUSTER_SCHEME)?;
+    let scheme = "redis://";
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     if !matches!(path, "" | "0") {
         return Some(Err(UrlError::Database));
@@ -126,10 +130,14 @@ impl Redis {
                     .build()
                     .map_err(UrlError::Invalid)?
             }),
-            None if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                Kind::Server(redis::Client::open(url).map_err(UrlError::Invalid)?)
-            }
-            None => return Err(UrlError::Scheme),
+            None if url.starts_with("rediss") => return Err(UrlError::Tls),
+            None => match sentinel::target(url) {
+                Some(target) => Kind::Sentinel(sentinel::client(target?)?),
+                None if url.starts_with("redis://") => {
+                    Kind::Server(redis::Client::open(url).map_err(UrlError::Invalid)?)
+                }
+                None => return Err(UrlError::Scheme),
+            },
         };
         Ok(Self { kind, timeouts })
     }
@@ -157,6 +165,13 @@ impl Redis {
             Kind::Cluster(client) => Ok(Connection(Inner::Cluster(
                 client.get_async_connection().await?,
             ))),
+            Kind::Sentinel(sentinels) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(self.timeouts.connect)
+                    .set_response_timeout(self.timeouts.response);
+                let connection = sentinel::SentinelConnection::new(sentinels.clone(), config);
+                Ok(Connection(Inner::Sentinel(connection.connected().await?)))
+            }
         }
     }
 
@@ -177,6 +192,12 @@ impl Redis {
             Kind::Cluster(client) => Ok(Connection(Inner::Cluster(
                 client.get_async_connection().await?,
             ))),
+            Kind::Sentinel(sentinels) => {
+                let config =
+                    AsyncConnectionConfig::new().set_connection_timeout(self.timeouts.connect);
+                let connection = sentinel::SentinelConnection::new(sentinels.clone(), config);
+                Ok(Connection(Inner::Sentinel(connection.connected().await?)))
+            }
         }
     }
 }
@@ -191,6 +212,7 @@ enum Inner {
     Manager(ConnectionManager),
     Multiplexed(MultiplexedConnection),
     Cluster(ClusterConnection),
+    Sentinel(sentinel::SentinelConnection),
 }
 
 impl ConnectionLike for Connection {
@@ -199,6 +221,7 @@ impl ConnectionLike for Connection {
             Inner::Manager(connection) => connection.req_packed_command(cmd),
             Inner::Multiplexed(connection) => connection.req_packed_command(cmd),
             Inner::Cluster(connection) => connection.req_packed_command(cmd),
+            Inner::Sentinel(connection) => connection.req_packed_command(cmd),
         }
     }
 
@@ -214,6 +237,7 @@ impl ConnectionLike for Connection {
                 connection.req_packed_commands(pipeline, offset, count)
             }
             Inner::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Inner::Sentinel(connection) => connection.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -222,6 +246,7 @@ impl ConnectionLike for Connection {
             Inner::Manager(connection) => connection.get_db(),
             Inner::Multiplexed(connection) => connection.get_db(),
             Inner::Cluster(connection) => connection.get_db(),
+            Inner::Sentinel(connection) => connection.get_db(),
         }
     }
 }
@@ -241,8 +266,6 @@ mod tests {
                 "redis://:pw@127.0.0.1:7001".to_owned()
             ])
         );
-        let tls = cluster_nodes("rediss+cluster://a:6379").and_then(Result::ok);
-        assert_eq!(tls, Some(vec!["rediss://a:6379".to_owned()]));
     }
 
     #[test]
@@ -251,6 +274,8 @@ mod tests {
             ("redis+cluster://", "names no cluster node"),
             ("redis+cluster://a:1/3", "database 0 only"),
             ("http://a:1", "must start with redis://"),
+            ("rediss://a:1", "TLS to Redis is not supported"),
+            ("rediss+cluster://a:1", "TLS to Redis is not supported"),
             (
                 "redis+cluster://u:secret@a:1,a:notaport",
                 "`a:notaport` is not a Redis address",

@@ -1,5 +1,6 @@
-//! A throwaway Redis Cluster for tests: six `redis-server --cluster-enabled yes` on free loopback
-//! ports, three masters with a replica each, made by `redis-cli --cluster create`.
+//! Throwaway Redis deployments for tests: a Redis Cluster (six `redis-server --cluster-enabled
+//! yes` on free loopback ports, three masters with a replica each, made by `redis-cli --cluster
+//! create`), and a master with a replica watched by three sentinels.
 //!
 //! Each server runs under a small shell that kills it and removes its directory when the pipe
 //! from this process closes: when the `Cluster` is dropped, or when the test process ends, even
@@ -70,28 +71,26 @@ fn cli(port: u16, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// How a node is started: its arguments (given its directory) and the log line that says it
+/// is ready.
+struct Launch {
+    args: Vec<String>,
+    ready: &'static str,
+}
+
 impl Node {
-    fn start(port: u16) -> Self {
-        let dir: PathBuf = std::env::temp_dir().join(format!(
-            "beckon-redis-cluster-{}-{port}",
-            std::process::id()
-        ));
+    fn start(port: u16, launch: impl FnOnce(&std::path::Path) -> Launch) -> Self {
+        let dir: PathBuf =
+            std::env::temp_dir().join(format!("beckon-redis-test-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a directory for the node");
+        let Launch { args, ready } = launch(&dir);
         let mut shell = Command::new("sh")
             .arg("-c")
             // The server gets /dev/null as stdin; the shell waits on ours.
             .arg(r#"dir=$1; shift; redis-server "$@" & pid=$!; read -r _; kill -KILL $pid 2>/dev/null; wait $pid; rm -rf "$dir""#)
             .arg("sh")
             .arg(&dir)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
-            .args(["--cluster-node-timeout", NODE_TIMEOUT_MS])
-            // Replicas get their first copy at once, not after the default 5 s wait for more
-            // replicas to share one transfer.
-            .args(["--repl-diskless-sync-delay", "0"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir)
+            .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -102,11 +101,11 @@ impl Node {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         // Reads the log to its end: a full pipe would stall the server.
         std::thread::spawn(move || {
-            let mut ready = Some(ready_tx);
+            let mut ready_tx = Some(ready_tx);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("Ready to accept connections") {
-                    if let Some(ready) = ready.take() {
-                        let _ = ready.send(());
+                if line.contains(ready) {
+                    if let Some(ready_tx) = ready_tx.take() {
+                        let _ = ready_tx.send(());
                     }
                 }
             }
@@ -119,6 +118,35 @@ impl Node {
             keepalive,
             shell,
         }
+    }
+
+    /// A data server: a cluster's node, or a master or replica that sentinels watch.
+    fn server(port: u16, extra: &[&str]) -> Self {
+        Self::start(port, |dir| {
+            let mut args: Vec<String> = [
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                // Replicas get their first copy at once, not after the default 5 s wait for
+                // more replicas to share one transfer.
+                "--repl-diskless-sync-delay",
+                "0",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                &dir.display().to_string(),
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+            Launch {
+                args,
+                ready: "Ready to accept connections",
+            }
+        })
     }
 
     /// SIGKILL, as a crash: the server's own process id, from the server.
@@ -148,7 +176,21 @@ impl Cluster {
     /// Six nodes, three masters with a replica each, every slot served and every replica in
     /// step with its master when this returns.
     pub fn start() -> Self {
-        let nodes: Vec<Node> = (0..NODES).map(|_| Node::start(free_port())).collect();
+        let nodes: Vec<Node> = (0..NODES)
+            .map(|_| {
+                Node::server(
+                    free_port(),
+                    &[
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--cluster-node-timeout",
+                        NODE_TIMEOUT_MS,
+                    ],
+                )
+            })
+            .collect();
         let addresses: Vec<String> = nodes
             .iter()
             .map(|node| format!("127.0.0.1:{}", node.port))
@@ -294,7 +336,15 @@ pub fn delete_keys(url: &str, prefix: &str) {
             cursor = next;
         }
     }
-    let Ok(client) = redis::Client::open(url) else {
+    // Behind sentinels: on the server that is master now.
+    let client = match crate::sentinel::target(url) {
+        Some(target) => target
+            .ok()
+            .and_then(|target| crate::sentinel::client(target).ok())
+            .and_then(|sentinels| sentinels.try_lock().ok()?.get_client().ok()),
+        None => redis::Client::open(url).ok(),
+    };
+    let Some(client) = client else {
         return;
     };
     let Ok(mut connection) = client.get_connection() else {
@@ -306,6 +356,142 @@ pub fn delete_keys(url: &str, prefix: &str) {
     };
     if !keys.is_empty() {
         let _: Result<(), _> = redis::Commands::del(&mut connection, keys);
+    }
+}
+
+/// A Redis deployment of a test's own whose master a test can kill.
+pub trait Breakable: Send + 'static {
+    /// The `redis_url` that names it.
+    fn url(&self) -> String;
+    /// Kills (SIGKILL) the master that holds `key`; returns its port.
+    fn kill_master_holding(&mut self, key: &str) -> u16;
+}
+
+impl Breakable for Cluster {
+    fn url(&self) -> String {
+        Cluster::url(self)
+    }
+
+    fn kill_master_holding(&mut self, key: &str) -> u16 {
+        self.kill_master_of(key)
+    }
+}
+
+impl Breakable for Sentinels {
+    fn url(&self) -> String {
+        Sentinels::url(self)
+    }
+
+    /// Every key is on the one master.
+    fn kill_master_holding(&mut self, _key: &str) -> u16 {
+        self.kill_master()
+    }
+}
+
+/// The name the test sentinels watch their master by.
+pub const SENTINEL_MASTER: &str = "beckon";
+
+/// A master and its replica watched by three sentinels (quorum 2), each on a free loopback port,
+/// stopped as a `Cluster` is.
+pub struct Sentinels {
+    servers: Vec<Node>,
+    sentinels: Vec<Node>,
+}
+
+/// The sentinels at `BECKON_TEST_REDIS_SENTINEL_URL`, or else ones started for this test process
+/// (once, on first use) and stopped when the process ends.
+pub fn shared_sentinel_url() -> String {
+    static SHARED: OnceLock<String> = OnceLock::new();
+    SHARED
+        .get_or_init(|| match std::env::var("BECKON_TEST_REDIS_SENTINEL_URL") {
+            Ok(url) => url,
+            Err(_) => {
+                let sentinels = Sentinels::start();
+                let url = sentinels.url();
+                std::mem::forget(sentinels);
+                url
+            }
+        })
+        .clone()
+}
+
+/// How many lines of `output` are exactly `word`: redis-cli prints a reply's fields one a line.
+fn count_lines(output: &str, word: &str) -> usize {
+    output.lines().filter(|line| line.trim() == word).count()
+}
+
+impl Sentinels {
+    /// Ready when every sentinel knows the replica and the other two sentinels (without them
+    /// it could not agree to a failover).
+    pub fn start() -> Self {
+        let master = Node::server(free_port(), &[]);
+        let master_port = master.port.to_string();
+        let replica = Node::server(free_port(), &["--replicaof", "127.0.0.1", &master_port]);
+        let sentinels: Vec<Node> = (0..3)
+            .map(|_| {
+                let port = free_port();
+                Node::start(port, |dir| {
+                    let conf = dir.join("sentinel.conf");
+                    let text = format!(
+                        "port {port}\nbind 127.0.0.1\ndir {dir}\n\
+                         sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {master_port} 2\n\
+                         sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n\
+                         sentinel failover-timeout {SENTINEL_MASTER} 5000\n",
+                        dir = dir.display()
+                    );
+                    std::fs::write(&conf, text).expect("write sentinel.conf");
+                    Launch {
+                        args: vec![conf.display().to_string(), "--sentinel".to_owned()],
+                        ready: "+monitor master",
+                    }
+                })
+            })
+            .collect();
+        let set = Self {
+            servers: vec![master, replica],
+            sentinels,
+        };
+        let start = Instant::now();
+        while !set.sentinels.iter().all(|sentinel| {
+            let replicas = cli(sentinel.port, &["SENTINEL", "REPLICAS", SENTINEL_MASTER]);
+            let others = cli(sentinel.port, &["SENTINEL", "SENTINELS", SENTINEL_MASTER]);
+            count_lines(&replicas, "name") == 1 && count_lines(&others, "name") == 2
+        }) || !cli(set.servers[1].port, &["INFO", "replication"])
+            .contains("master_link_status:up")
+        {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "the sentinels did not find each other"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        set
+    }
+
+    /// `redis+sentinel://` with every sentinel's address and the master's name.
+    pub fn url(&self) -> String {
+        let sentinels: Vec<String> = self
+            .sentinels
+            .iter()
+            .map(|node| format!("127.0.0.1:{}", node.port))
+            .collect();
+        format!("redis+sentinel://{}/{SENTINEL_MASTER}", sentinels.join(","))
+    }
+
+    /// Kills (SIGKILL) the server that is master now; the sentinels make the replica master
+    /// within their down-after time and an election. Returns the killed server's port.
+    pub fn kill_master(&mut self) -> u16 {
+        let master = self
+            .servers
+            .iter_mut()
+            .find(|node| {
+                node.keepalive.is_some()
+                    && cli(node.port, &["INFO", "replication"]).contains("role:master")
+            })
+            .expect("a live master");
+        master.kill();
+        drop(master.keepalive.take());
+        master.port
     }
 }
 

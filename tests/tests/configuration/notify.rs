@@ -294,11 +294,25 @@ async fn the_database_the_mail_folder_and_redis_url_are_used() {
 /// the cluster and the mail goes out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_cluster_named_by_its_variable_carries_the_queue() {
-    let smtp = SmtpServer::start().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cluster_url = tokio::task::spawn_blocking(beckon_redis::testing::shared_cluster_url)
+    let url = tokio::task::spawn_blocking(beckon_redis::testing::shared_cluster_url)
         .await
         .expect("a Redis Cluster");
+    the_redis_named_by_the_variable_carries_the_queue(url).await;
+}
+
+/// The same for Redis Sentinel (`redis+sentinel://`): the queue lives on the master the
+/// sentinels name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_sentinel_named_by_its_variable_carries_the_queue() {
+    let url = tokio::task::spawn_blocking(beckon_redis::testing::shared_sentinel_url)
+        .await
+        .expect("Redis Sentinel");
+    the_redis_named_by_the_variable_carries_the_queue(url).await;
+}
+
+async fn the_redis_named_by_the_variable_carries_the_queue(redis_url: String) {
+    let smtp = SmtpServer::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
     let prefix = unique("test-config-notify");
     let mut given = Given::new("BECKON_NOTIFY_");
     given.set("listen_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
@@ -307,7 +321,7 @@ async fn a_redis_cluster_named_by_its_variable_carries_the_queue() {
         path_text(dir.path()),
         json!(path_text(dir.path())),
     );
-    given.set("redis_url", &cluster_url, json!(cluster_url));
+    given.set("redis_url", &redis_url, json!(redis_url));
     given.set("key_prefix", &prefix, json!(prefix));
     given.set("smtp.host", "127.0.0.1", json!("127.0.0.1"));
     given.set(
@@ -329,16 +343,16 @@ async fn a_redis_cluster_named_by_its_variable_carries_the_queue() {
         mail.iter().any(|m| m.to == ["ada@example.com"]),
         "the email arrived"
     );
-    let redis = beckon_redis::Redis::open(&cluster_url, beckon_redis::Timeouts::default())
-        .expect("cluster url");
-    let mut connection = redis.shared().await.expect("the cluster answers");
+    let redis = beckon_redis::Redis::open(&redis_url, beckon_redis::Timeouts::default())
+        .expect("a Redis URL");
+    let mut connection = redis.shared().await.expect("Redis answers");
     let stream: bool = redis::cmd("EXISTS")
         .arg(format!("{{{prefix}}}:deliveries"))
         .query_async(&mut connection)
         .await
         .expect("EXISTS");
-    assert!(stream, "the queue's stream is in the cluster");
-    beckon_tests::notify::remove_redis_keys(&cluster_url, &prefix).await;
+    assert!(stream, "the queue's stream is there");
+    beckon_tests::notify::remove_redis_keys(&redis_url, &prefix).await;
 }
 
 /// SMTP credentials by variables: accepted, the username shown, the password never.

@@ -263,14 +263,27 @@ async fn redis_restarted_empty_mid_batch_loses_nothing() {
 /// database. Every message arrives; a message that arrives twice carries the same Message-ID.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_master_killed_mid_batch_loses_nothing() {
+    a_master_killed_mid_batch_loses_nothing(beckon_redis::testing::Cluster::start).await;
+}
+
+/// The same behind Redis Sentinel: the sentinels agree the master is down and make its replica
+/// master; the service asks them again and goes on there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_watched_master_killed_mid_batch_loses_nothing() {
+    a_master_killed_mid_batch_loses_nothing(beckon_redis::testing::Sentinels::start).await;
+}
+
+async fn a_master_killed_mid_batch_loses_nothing<R: beckon_redis::testing::Breakable>(
+    start: fn() -> R,
+) {
     const TOTAL: usize = 1000;
     const RATE: u32 = 250;
     let smtp = SmtpServer::start().await;
-    let mut cluster = tokio::task::spawn_blocking(beckon_redis::testing::Cluster::start)
+    let mut redis = tokio::task::spawn_blocking(start)
         .await
-        .expect("a Redis Cluster starts");
-    let url = cluster.url();
-    // The cluster of this test's own (not the shared one a `Cluster` backend would start).
+        .expect("the Redis deployment starts");
+    let url = redis.url();
+    // The deployment of this test's own (not the shared one a Redis backend would start).
     let mut app = NotifyApp::spawn_with(QueueBackend::InProcess, &smtp, |c| {
         c.redis_url = Some(url.clone());
         // Slow enough that the batch is still going when the master dies.
@@ -289,10 +302,10 @@ async fn a_cluster_master_killed_mid_batch_loses_nothing() {
         .wait_for(Duration::from_secs(60), |m| m.len() >= 150)
         .await
         .len();
-    let queue_slot = format!("{{{}}}", app.config.key_prefix);
+    let queue_key = format!("{{{}}}", app.config.key_prefix);
     let killed = tokio::task::spawn_blocking(move || {
-        let port = cluster.kill_master_of(&queue_slot);
-        (cluster, port)
+        let port = redis.kill_master_holding(&queue_key);
+        (redis, port)
     })
     .await
     .expect("the master is killed");

@@ -1,0 +1,193 @@
+//! Redis behind Sentinel: `redis+sentinel://[user:password@]host:port,host:port/<master>[/db]`
+//! names the sentinels and the master they watch; the credentials and database are the Redis
+//! servers'. Beckon asks the sentinels which server is the master, and asks again whenever that
+//! server fails or answers that it is a replica now (after a failover).
+use std::sync::Arc;
+
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{
+    AsyncConnectionConfig, Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Value,
+};
+use tokio::sync::Mutex;
+
+use crate::UrlError;
+
+pub(crate) const SCHEME: &str = "redis+sentinel://";
+
+/// What a `redis+sentinel://` URL names.
+pub(crate) struct Target {
+    pub sentinels: Vec<String>,
+    pub master: String,
+    pub node: redis::RedisConnectionInfo,
+}
+
+/// The sentinels, the master's name and the servers' credentials of a `redis+sentinel://` URL;
+/// `None` for any other scheme.
+pub(crate) fn target(url: &str) -> Option<Result<Target, UrlError>> {
+    let rest = url.strip_prefix(SCHEME)?;
+    Some(parse(rest))
+}
+
+fn parse(rest: &str) -> Result<Target, UrlError> {
+    let (authority, path) = rest.split_once('/').ok_or(UrlError::NoMaster)?;
+    let (master, db) = path.split_once('/').unwrap_or((path, ""));
+    if master.is_empty() {
+        return Err(UrlError::NoMaster);
+    }
+    let (credentials, hosts) = match authority.rsplit_once('@') {
+        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+        None => (String::new(), authority),
+    };
+    let sentinels: Vec<String> = hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|host| !host.is_empty())
+        .map(|host| format!("redis://{host}"))
+        .collect();
+    if sentinels.is_empty() {
+        return Err(UrlError::NoNodes);
+    }
+    for sentinel in &sentinels {
+        redis::Client::open(sentinel.as_str())
+            .map_err(|_| UrlError::Node(sentinel.trim_start_matches("redis://").to_owned()))?;
+    }
+    // The servers' credentials and database, read as a server URL would be.
+    let node = format!("redis://{credentials}sentinel-named-master/{db}")
+        .into_connection_info()
+        .map_err(UrlError::Invalid)?
+        .redis;
+    Ok(Target {
+        sentinels,
+        master: master.to_owned(),
+        node,
+    })
+}
+
+pub(crate) fn client(target: Target) -> Result<Arc<Mutex<SentinelClient>>, UrlError> {
+    let node = SentinelNodeConnectionInfo {
+        tls_mode: None,
+        redis_connection_info: Some(target.node),
+    };
+    let client = SentinelClient::build(
+        target.sentinels,
+        target.master,
+        Some(node),
+        SentinelServerType::Master,
+    )
+    .map_err(UrlError::Invalid)?;
+    Ok(Arc::new(Mutex::new(client)))
+}
+
+/// A connection to whichever server the sentinels name as master: made on first use, and made
+/// again (the sentinels asked again) after the server failed or said it is no master.
+#[derive(Clone)]
+pub(crate) struct SentinelConnection {
+    sentinels: Arc<Mutex<SentinelClient>>,
+    config: AsyncConnectionConfig,
+    current: Arc<Mutex<Option<MultiplexedConnection>>>,
+}
+
+impl SentinelConnection {
+    pub(crate) fn new(
+        sentinels: Arc<Mutex<SentinelClient>>,
+        config: AsyncConnectionConfig,
+    ) -> Self {
+        Self {
+            sentinels,
+            config,
+            current: Arc::default(),
+        }
+    }
+
+    /// Connects now: a service that starts while its Redis is down says so.
+    pub(crate) async fn connected(self) -> Result<Self, RedisError> {
+        self.connection().await?;
+        Ok(self)
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, RedisError> {
+        let mut current = self.current.lock().await;
+        if let Some(connection) = current.as_ref() {
+            return Ok(connection.clone());
+        }
+        let master = self.sentinels.lock().await.async_get_client().await?;
+        let connection = master
+            .get_multiplexed_async_connection_with_config(&self.config)
+            .await?;
+        *current = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// After an answer that says the master is elsewhere now, or none at all.
+    async fn forget_if_moved(&self, error: &RedisError) {
+        let moved = error.is_io_error()
+            || error.is_connection_dropped()
+            || error.is_connection_refusal()
+            || error.is_timeout()
+            || matches!(error.code(), Some("READONLY" | "MASTERDOWN" | "LOADING"));
+        if moved {
+            *self.current.lock().await = None;
+        }
+    }
+}
+
+impl ConnectionLike for SentinelConnection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let answer = self.connection().await?.req_packed_command(cmd).await;
+            if let Err(error) = &answer {
+                self.forget_if_moved(error).await;
+            }
+            answer
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let answer = self
+                .connection()
+                .await?
+                .req_packed_commands(pipeline, offset, count)
+                .await;
+            if let Err(error) = &answer {
+                self.forget_if_moved(error).await;
+            }
+            answer
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sentinel_url_names_the_sentinels_the_master_and_the_servers_credentials() {
+        let target = parse(":pw@127.0.0.1:26379,127.0.0.1:26380/beckon/2").ok();
+        let target = target.expect("parses");
+        assert_eq!(
+            target.sentinels,
+            ["redis://127.0.0.1:26379", "redis://127.0.0.1:26380"]
+        );
+        assert_eq!(target.master, "beckon");
+        assert_eq!(target.node.password.as_deref(), Some("pw"));
+        assert_eq!(target.node.db, 2);
+    }
+
+    #[test]
+    fn a_sentinel_url_without_a_master_is_refused() {
+        assert!(matches!(parse("127.0.0.1:26379"), Err(UrlError::NoMaster)));
+        assert!(matches!(parse("127.0.0.1:26379/"), Err(UrlError::NoMaster)));
+        assert!(matches!(parse("/beckon"), Err(UrlError::NoNodes)));
+    }
+}
