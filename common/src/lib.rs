@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod paging;
 pub mod progress;
 pub mod reachability;
+pub mod shutdown;
 pub mod telemetry;
 
 /// `Display` for enums stored as text (sea-orm's `DeriveActiveEnum`): shows the stored text, for

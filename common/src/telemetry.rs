@@ -62,7 +62,11 @@ pub fn init(
     }
     let provider = provider.build();
     let traces = tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name));
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    // The request and work spans stay on whatever the filter says: without them no log line
+    // would name its trace, and no trace would be handed on or exported.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| default_filter.into())
+        .add_directive(format!("{}=info", module_path!()).parse()?);
     // Logs go to stderr; colours only for a person at a terminal, never into log files.
     let logs = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
@@ -156,19 +160,48 @@ pub fn continued_span(name: &'static str, traceparent: Option<&str>) -> Span {
 
 /// A tower layer for the servers: each request in a span that continues its caller's trace,
 /// with the span's `traceparent` available to what the request hands on.
-#[derive(Clone, Copy, Default)]
-pub struct TraceLayer;
+#[derive(Clone, Copy)]
+pub struct TraceLayer {
+    name: fn(&str) -> String,
+}
+
+impl TraceLayer {
+    /// Spans named by the request's path: for a server whose paths hold no secret (gRPC).
+    pub fn new() -> Self {
+        Self {
+            name: str::to_owned,
+        }
+    }
+
+    /// Spans named by `name(path)`: for a server with paths that carry a secret (a link's
+    /// token), which must reach no log line and no trace.
+    pub fn naming(name: fn(&str) -> String) -> Self {
+        Self { name }
+    }
+}
+
+impl Default for TraceLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl<S> tower::Layer<S> for TraceLayer {
     type Service = Traced<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Traced(inner)
+        Traced {
+            inner,
+            name: self.name,
+        }
     }
 }
 
 #[derive(Clone)]
-pub struct Traced<S>(S);
+pub struct Traced<S> {
+    inner: S,
+    name: fn(&str) -> String,
+}
 
 impl<S, B> tower::Service<http::Request<B>> for Traced<S>
 where
@@ -180,13 +213,13 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let span = tracing::info_span!(
             "request",
-            otel.name = %request.uri().path(),
+            otel.name = (self.name)(request.uri().path()),
             otel.kind = "server",
             trace_id = Empty,
         );
@@ -197,7 +230,7 @@ where
         let traceparent = traceparent_of(&span);
         let served = {
             let _entered = span.enter();
-            self.0.call(request)
+            self.inner.call(request)
         };
         Box::pin(CURRENT.scope(traceparent, served).instrument(span))
     }

@@ -245,10 +245,15 @@ pub async fn start_with_notify(
         None => None,
     };
     let store = Store::connect(config.clone()).await?;
-    store.migrate().await?;
-    let bootstrap_key = organization::bootstrap_if_empty(&store)
-        .await
-        .map_err(|err| anyhow::anyhow!("bootstrapping the first organization: {err}"))?
+    // Under the migration lock: replicas starting together on an empty database make one
+    // first organization, not one each.
+    let bootstrap_key = store
+        .migrate_then(async {
+            organization::bootstrap_if_empty(&store)
+                .await
+                .map_err(|err| anyhow::anyhow!("bootstrapping the first organization: {err}"))
+        })
+        .await?
         .map(|b| b.admin_key);
 
     // The public links' abuse limits, shared by their page and their gRPC API.
@@ -279,8 +284,11 @@ pub async fn start_with_notify(
     let server = tonic::transport::Server::builder()
         .accept_http1(true)
         .timeout(config.request_timeout())
-        // Each request in a span continuing its caller's trace (W3C traceparent).
-        .layer(beckon_common::telemetry::TraceLayer)
+        // Each request in a span continuing its caller's trace (W3C traceparent), named
+        // without the link tokens some paths carry.
+        .layer(beckon_common::telemetry::TraceLayer::naming(
+            links::route_of,
+        ))
         .layer(cors(&config)?)
         // The handlers name the RPC in their metrics from its path.
         .layer(tower::util::MapRequestLayer::new(

@@ -109,6 +109,7 @@ async fn run(
                 .await
                 .map_err(|e| anyhow::anyhow!("binding listen_addr {}: {e}", config.listen_addr))?;
             let server = invite_service::start_with_notify(config, listener, notify).await?;
+            let stop = beckon_common::shutdown::on_signal();
             println!("Beckon invite-service listening on {}", server.local_addr);
             println!("  gRPC and gRPC-web: http://{}", server.local_addr);
             println!(
@@ -130,7 +131,7 @@ async fn run(
             }
             // The last line of the banner: scripts wait for it.
             println!("Press Ctrl-C to stop.");
-            server.run_until(shutdown_signal()).await
+            server.run_until(stop).await
         }
         Command::Migrate => {
             let store = Store::connect(config.into()).await?;
@@ -188,27 +189,4 @@ fn embedded_notify_settings(
     let defaults = invite_service::app::embedded_notify_defaults(config);
     let file = std::env::var_os(notify_service::config::CONFIG_VARIABLE).map(PathBuf::from);
     notify_service::Config::load_over(defaults, file.as_deref()).map(Some)
-}
-
-/// Ctrl-C or SIGTERM: stop taking connections and finish what is in flight.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -241,7 +241,7 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
             ));
     let server = tonic::transport::Server::builder()
         // Each request in a span continuing its caller's trace (W3C traceparent).
-        .layer(beckon_common::telemetry::TraceLayer)
+        .layer(beckon_common::telemetry::TraceLayer::new())
         // The handlers name the RPC in their metrics from its path.
         .layer(tower::util::MapRequestLayer::new(
             beckon_common::metrics::record_rpc_path::<tonic::body::Body>,

@@ -91,11 +91,12 @@ async fn main() -> ExitCode {
     tracing::info!(settings = %config.summary(), "effective configuration");
     let result = async {
         let running = notify_service::start(config).await?;
+        let stop = beckon_common::shutdown::on_signal();
         if let Some(metrics) = running.metrics_addr {
             println!("  metrics: http://{metrics}/metrics");
         }
         println!("Beckon notify-service listening on {}", running.local_addr);
-        running.run_until(shutdown_signal()).await
+        running.run_until(stop).await
     }
     .await;
     telemetry.shutdown();
@@ -105,23 +106,5 @@ async fn main() -> ExitCode {
             eprintln!("notify-service: {err:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }

@@ -176,8 +176,8 @@ impl Redis {
     }
 
     /// A connection of its own, for a command that blocks (XREADGROUP ... BLOCK): on a shared,
-    /// multiplexed connection it would hold every other command behind it. No response timeout:
-    /// the caller bounds the wait.
+    /// multiplexed connection it would hold every other command behind it. The caller bounds the
+    /// wait; on a cluster the response timeout still applies, so a block must stay under it.
     pub async fn dedicated(&self) -> Result<Connection, RedisError> {
         match &self.kind {
             Kind::Server(client) => {

@@ -105,6 +105,19 @@ struct LinkState {
     proxies: TrustedProxies,
 }
 
+/// A request's path as logs and traces name it: a link page's token (`/i/<token>/…`,
+/// `/p/<token>`) replaced, since a token may reach neither; any other path as it is.
+pub fn route_of(path: &str) -> String {
+    let mut segments = path.splitn(4, '/');
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some(""), Some(page @ ("i" | "p")), Some(_token)) => match segments.next() {
+            Some(rest) => format!("/{page}/{{token}}/{rest}"),
+            None => format!("/{page}/{{token}}"),
+        },
+        _ => path.to_owned(),
+    }
+}
+
 pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
     let pages = Pages::load()?;
     let document_policy = pages.policies.document.clone();
@@ -324,6 +337,21 @@ fn assessment_url(link: &LiveLink) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_route_never_names_a_token() {
+        assert_eq!(super::route_of("/i/s3cr3t"), "/i/{token}");
+        assert_eq!(super::route_of("/i/s3cr3t/opened"), "/i/{token}/opened");
+        assert_eq!(super::route_of("/p/s3cr3t"), "/p/{token}");
+        assert_eq!(
+            super::route_of("/beckon.invite.v1.InviteService/CreateInvite"),
+            "/beckon.invite.v1.InviteService/CreateInvite"
+        );
+        assert_eq!(
+            super::route_of("/ats/ashby/assessment.start"),
+            "/ats/ashby/assessment.start"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -109,10 +109,20 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        self.migrate_then(async { Ok(()) }).await
+    }
+
+    /// Migrates, then runs `then`, both under the migration lock: what replicas starting
+    /// together must do one at a time (the first organization is made once).
+    pub async fn migrate_then<T>(
+        &self,
+        then: impl std::future::Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
         beckon_common::db::migrate_exclusively(&self.write, async {
             Migrator::up(&self.write, None)
                 .await
-                .context("running database migrations")
+                .context("running database migrations")?;
+            then.await
         })
         .await
     }

@@ -718,3 +718,43 @@ async fn the_health_command_tells_ready_from_alive() {
         );
     }
 }
+
+/// Replicas starting together on an empty PostgreSQL database make one first organization, and
+/// one of them shows its admin key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_on_an_empty_database_make_one_organization() {
+    let database_url = fresh_postgres_database().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let replica = |n: usize| {
+        let mut command = invite_service();
+        command
+            .env("BECKON_LISTEN_ADDR", "127.0.0.1:0")
+            .env("BECKON_DATA_DIR", dir.path().join(format!("replica-{n}")))
+            .env("BECKON_LINK_SECRET", LINK_SECRET)
+            .env("DATABASE_URL", &database_url);
+        start(command)
+    };
+    let replicas = futures::future::join_all((0..3).map(replica)).await;
+    let with_key = replicas
+        .iter()
+        .filter(|replica| {
+            replica
+                .banner
+                .iter()
+                .any(|line| line.trim().starts_with("bk_"))
+        })
+        .count();
+    assert_eq!(with_key, 1, "one replica made the first organization");
+    let database = Database::connect(&database_url).await.expect("connect");
+    let organizations = database
+        .query_one(Statement::from_string(
+            database.get_database_backend(),
+            "SELECT count(*) AS n FROM organizations",
+        ))
+        .await
+        .expect("query")
+        .expect("a row")
+        .try_get::<i64>("", "n")
+        .expect("a count");
+    assert_eq!(organizations, 1);
+}

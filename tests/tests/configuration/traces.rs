@@ -40,7 +40,9 @@ async fn a_callers_trace_is_continued_through_the_outbox_into_notify_service() {
         .env("BECKON_NOTIFY_SMTP__SECURITY", "none")
         .env("BECKON_NOTIFY_AUTH_TOKEN", TOKEN)
         .env("BECKON_NOTIFY_LOG_FORMAT", "json")
-        .env("BECKON_NOTIFY_OTLP_ENDPOINT", &collector.endpoint);
+        .env("BECKON_NOTIFY_OTLP_ENDPOINT", &collector.endpoint)
+        // Logs of notify-service's own code only: the spans that carry the trace stay on.
+        .env("RUST_LOG", "notify_service=info");
     let mut notify = Running::start(notify, "Beckon notify-service listening on").await;
 
     let mut invite = service("invite-service");
@@ -174,6 +176,13 @@ async fn a_callers_trace_is_continued_through_the_outbox_into_notify_service() {
             line.contains(&format!("\"trace_id\":\"{PAGE_TRACE}\"")),
             "{line}"
         );
+    }
+    // A link's token reaches no log line and no span.
+    for line in &invite.log {
+        assert!(!line.contains(token), "a token in the log: {line}");
+    }
+    for span in &spans {
+        assert!(!span.name.contains(token), "a token in a span: {span:?}");
     }
     let sent_lines: Vec<&String> = notify
         .log
