@@ -259,7 +259,9 @@ pub async fn start_with_notify(
     // The public links' abuse limits, shared by their page and their gRPC API.
     let limits = Arc::new(public::Limits::connect(&config).await?);
     let cohort_work = Arc::new(tokio::sync::Notify::new());
-    let (routes, health) = grpc_routes(&store, &limits, cohort_work.clone()).await?;
+    // Told when the server stops, as the background loops are: long streams end then.
+    let (stop_background, stop) = watch::channel(false);
+    let (routes, health) = grpc_routes(&store, &limits, cohort_work.clone(), stop.clone()).await?;
     let readiness = Arc::new(Readiness::default());
     // Every API service and the server as a whole follow the watched dependencies.
     let publisher = HealthPublisher::new(
@@ -304,7 +306,6 @@ pub async fn start_with_notify(
             .await
             .context("serving")
     });
-    let (stop_background, stop) = watch::channel(false);
     let progress = Progress::new();
     let relay = Arc::new(Relay::new(store.clone(), progress.clone())?);
     let cohort_worker = Arc::new(CohortWorker::new(store.clone(), progress.clone()));
@@ -402,8 +403,9 @@ async fn grpc_routes(
     store: &Store,
     limits: &Arc<public::Limits>,
     cohort_work: Arc<tokio::sync::Notify>,
+    stopping: watch::Receiver<bool>,
 ) -> anyhow::Result<(Routes, HealthReporter)> {
-    let api = Api::new(store.clone(), cohort_work);
+    let api = Api::new(store.clone(), cohort_work, stopping);
     let registrations = PublicRegistrations::new(store.clone(), limits.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     beckon_common::health::register_liveness(&health).await;

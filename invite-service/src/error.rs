@@ -48,6 +48,10 @@ pub enum ServiceError {
     /// succeed shortly. Keeps its cause for the log.
     #[error("the database is unavailable; retry shortly")]
     Unavailable(#[source] anyhow::Error),
+    /// The server is stopping: a long call (a stream) ends so that the shutdown need not wait
+    /// for it. The same call on another replica, or on this one restarted, goes on.
+    #[error("the server is shutting down; call again")]
+    ShuttingDown,
     /// Another writer won a race on a unique index. The store runs such an operation again
     /// (it then sees the winner's row); one that still clashes is internal.
     #[error("internal error")]

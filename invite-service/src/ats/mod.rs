@@ -200,7 +200,9 @@ fn status_of(err: &ServiceError, ats: Ats) -> StatusCode {
             StatusCode::CONFLICT
         }
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        ServiceError::Unavailable(_) | ServiceError::ShuttingDown => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ServiceError::UniqueViolation(_) | ServiceError::Internal(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

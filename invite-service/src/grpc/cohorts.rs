@@ -463,7 +463,18 @@ pub async fn watch_cohort(
                 return;
             }
             if caught_up {
-                tokio::time::sleep(WATCH_POLL).await;
+                let mut stopping = api.stopping.clone();
+                let stopped = tokio::select! {
+                    () = tokio::time::sleep(WATCH_POLL) => false,
+                    // Told, or the server is gone.
+                    _ = stopping.wait_for(|stopping| *stopping) => true,
+                };
+                if stopped {
+                    // The client watches again, on a replica still serving.
+                    let stopped = super::status::to_status(ServiceError::ShuttingDown);
+                    let _ = tx.send(Err(stopped)).await;
+                    return;
+                }
             } else if !outcomes.is_empty() {
                 let _ = send(pb::cohort_update::Update::Progress(cohort_message(&cohort))).await;
             }

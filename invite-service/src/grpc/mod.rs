@@ -31,11 +31,22 @@ pub struct Api {
     store: Store,
     /// Wakes the cohort worker when a bulk call stored new members.
     cohort_work: std::sync::Arc<tokio::sync::Notify>,
+    /// Turns true when the server stops: a stream still open ends then, so that it does not
+    /// hold the shutdown until its bound.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Api {
-    pub fn new(store: Store, cohort_work: std::sync::Arc<tokio::sync::Notify>) -> Self {
-        Self { store, cohort_work }
+    pub fn new(
+        store: Store,
+        cohort_work: std::sync::Arc<tokio::sync::Notify>,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            store,
+            cohort_work,
+            stopping,
+        }
     }
 
     /// Authorizes, runs the handler, and maps its error to a status.

@@ -53,6 +53,7 @@ pub fn to_status(err: ServiceError) -> Status {
             details.set_retry_info(Some(DATABASE_RETRY_AFTER));
             (Code::Unavailable, "DATABASE_UNAVAILABLE")
         }
+        ServiceError::ShuttingDown => (Code::Unavailable, "SERVER_SHUTTING_DOWN"),
         ServiceError::Internal(err) | ServiceError::UniqueViolation(err) => {
             tracing::error!(error = ?err, "internal error");
             details.set_error_info("INTERNAL", ERROR_DOMAIN, HashMap::new());

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use beckon_proto::invite::v1::{
     invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
-    webhook_service_client::WebhookServiceClient, CreateInviteRequest, CreateJobRequest,
-    CreateWebhookEndpointRequest, Job, WebhookEndpoint,
+    webhook_service_client::WebhookServiceClient, BulkCreateInvitesRequest, CreateInviteRequest,
+    CreateJobRequest, CreateWebhookEndpointRequest, Job, WatchCohortRequest, WebhookEndpoint,
 };
 use beckon_tests::{
     fresh_postgres_database,
@@ -136,5 +136,81 @@ async fn sigterm_stops_within_the_shutdown_timeout_and_loses_nothing(backend: Ba
     assert!(
         took < Duration::from_secs(SHUTDOWN_TIMEOUT_SECS),
         "{took:?}"
+    );
+}
+
+/// A WatchCohort stream still open (its cohort waits for email outcomes from a notify-service
+/// that is not there) ends at SIGTERM with UNAVAILABLE, saying the server is shutting down,
+/// and the server stops at once instead of waiting for the stream until its bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_an_open_cohort_watch_at_once() {
+    const BOUND_SECS: u64 = 10;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = service("invite-service");
+    command
+        .env("BECKON_LISTEN_ADDR", "127.0.0.1:0")
+        .env("BECKON_DATA_DIR", dir.path())
+        .env("BECKON_SHUTDOWN_TIMEOUT_SECS", BOUND_SECS.to_string())
+        // Nothing listens there: the cohort's emails never get an outcome.
+        .env("BECKON_NOTIFY_ADDR", "http://127.0.0.1:9");
+    let mut running = Running::start(command, "Press Ctrl-C to stop.").await;
+    let channel = running.channel().await;
+    let auth = beckon_tests::Auth::bearer(&running.admin_key());
+    let job = JobServiceClient::with_interceptor(channel.clone(), auth.clone())
+        .create_job(CreateJobRequest {
+            job: Some(Job {
+                title: "Backend engineer".into(),
+                assessment_url: "https://assess.example.com/start".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create job")
+        .into_inner();
+    let mut invites = InviteServiceClient::with_interceptor(channel, auth);
+    let cohort = invites
+        .bulk_create_invites(BulkCreateInvitesRequest {
+            job_id: job.id,
+            csv: "email,first_name,last_name\nada@example.com,Ada,Lovelace\n".into(),
+            send_email: true,
+            ..Default::default()
+        })
+        .await
+        .expect("bulk create")
+        .into_inner()
+        .cohort
+        .expect("a cohort");
+    let mut stream = invites
+        .watch_cohort(WatchCohortRequest { id: cohort.id })
+        .await
+        .expect("watch")
+        .into_inner();
+    stream
+        .message()
+        .await
+        .expect("the first update")
+        .expect("an update");
+
+    let stopping = tokio::spawn(async move { running.terminate().await });
+    let ended = tokio::time::timeout(Duration::from_secs(BOUND_SECS), async {
+        loop {
+            match stream.message().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => return None,
+                Err(status) => return Some(status),
+            }
+        }
+    })
+    .await
+    .expect("the stream ends before the shutdown's bound");
+    let status = ended.expect("an error status, not a quiet end");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+    assert!(status.message().contains("shutting down"), "{status:?}");
+    let (exit, took) = stopping.await.expect("terminate");
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "stopped {took:?} after SIGTERM, not at its bound of {BOUND_SECS} s"
     );
 }
