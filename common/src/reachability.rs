@@ -158,9 +158,9 @@ impl Readiness {
 /// A ping as `spawn_watcher` calls it.
 pub type Ping = std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
-/// Pings Redis at `url` (one server or a cluster): `PING` on a connection of the watcher's own,
-/// dropped after a failure and made again at the next ping, so a Redis that comes back is seen
-/// at once.
+/// Pings Redis at `url` (one server, a cluster, or behind sentinels): `PING` on a connection of
+/// the watcher's own, dropped after a failure or a silence and made again at the next ping, so a
+/// Redis that comes back, or a new master, is seen at once.
 pub fn redis_pinger(url: &str) -> anyhow::Result<impl FnMut() -> Ping + Send + 'static> {
     let timeouts = beckon_redis::Timeouts {
         connect: REDIS_PING_TIMEOUT,
@@ -178,11 +178,19 @@ pub fn redis_pinger(url: &str) -> anyhow::Result<impl FnMut() -> Ping + Send + '
             let Some(open) = held.as_mut() else {
                 return Err("no connection".to_string());
             };
-            let answer = redis::cmd("PING").query_async::<String>(open).await;
+            // Bounded here, under the watcher's own bound, so that a connection whose server
+            // went silent is dropped too (a dedicated connection has no response timeout).
+            let answer = tokio::time::timeout(
+                REDIS_PING_TIMEOUT / 2,
+                redis::cmd("PING").query_async::<String>(open),
+            )
+            .await
+            .map_err(|_| "no answer".to_string())
+            .and_then(|answer| answer.map_err(|err| err.to_string()));
             if answer.is_err() {
                 *held = None;
             }
-            answer.map(|_| ()).map_err(|err| err.to_string())
+            answer.map(|_| ())
         }) as Ping
     })
 }

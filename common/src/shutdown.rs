@@ -2,12 +2,12 @@
 
 use std::future::Future;
 
-use tokio::signal::unix::{signal, SignalKind};
-
 /// Resolves at the first SIGTERM or SIGINT. The handlers are installed when this is called, not
-/// when it is first awaited: call it before the service says it is up, so that a SIGTERM right
-/// after that stops it gracefully instead of killing it.
+/// when it is first awaited: call it before the service starts serving, so that a SIGTERM at any
+/// time after that stops it gracefully instead of killing it.
+#[cfg(unix)]
 pub fn on_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
     let terminate = signal(SignalKind::terminate());
     let interrupt = signal(SignalKind::interrupt());
     async move {
@@ -20,6 +20,17 @@ pub fn on_signal() -> impl Future<Output = ()> {
             }
             // No handler could be installed: the default actions stop the process.
             _ => std::future::pending::<()>().await,
+        }
+        tracing::info!("shutting down");
+    }
+}
+
+/// Resolves at the first Ctrl-C (there is no SIGTERM here).
+#[cfg(not(unix))]
+pub fn on_signal() -> impl Future<Output = ()> {
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
         tracing::info!("shutting down");
     }

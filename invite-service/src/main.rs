@@ -108,8 +108,9 @@ async fn run(
             let listener = tokio::net::TcpListener::bind(config.listen_addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("binding listen_addr {}: {e}", config.listen_addr))?;
-            let server = invite_service::start_with_notify(config, listener, notify).await?;
+            // Before the server serves: a SIGTERM from then on stops it gracefully.
             let stop = beckon_common::shutdown::on_signal();
+            let server = invite_service::start_with_notify(config, listener, notify).await?;
             println!("Beckon invite-service listening on {}", server.local_addr);
             println!("  gRPC and gRPC-web: http://{}", server.local_addr);
             println!(

@@ -90,8 +90,9 @@ async fn main() -> ExitCode {
     }
     tracing::info!(settings = %config.summary(), "effective configuration");
     let result = async {
-        let running = notify_service::start(config).await?;
+        // Before the server serves: a SIGTERM from then on stops it gracefully.
         let stop = beckon_common::shutdown::on_signal();
+        let running = notify_service::start(config).await?;
         if let Some(metrics) = running.metrics_addr {
             println!("  metrics: http://{metrics}/metrics");
         }

@@ -23,9 +23,8 @@ pub mod testing;
 const CLUSTER_SCHEME: &str = "redis+cluster://";
 
 /// What a `redis_url` may be, said once for every setting that takes one.
-pub const URL_FORMS: &str =
-    "must start with redis://, rediss:// (one server), redis+cluster:// or \
-     rediss+cluster:// (a Redis Cluster), or redis+sentinel:// (Redis Sentinel)";
+pub const URL_FORMS: &str = "must start with redis:// (one server), redis+cluster:// (a Redis \
+     Cluster) or redis+sentinel:// (Redis Sentinel)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum UrlError {
@@ -169,7 +168,9 @@ impl Redis {
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(self.timeouts.connect)
                     .set_response_timeout(self.timeouts.response);
-                let connection = sentinel::SentinelConnection::new(sentinels.clone(), config);
+                let lookup = self.timeouts.connect + self.timeouts.response;
+                let connection =
+                    sentinel::SentinelConnection::new(sentinels.clone(), config, lookup);
                 Ok(Connection(Inner::Sentinel(connection.connected().await?)))
             }
         }
@@ -195,7 +196,9 @@ impl Redis {
             Kind::Sentinel(sentinels) => {
                 let config =
                     AsyncConnectionConfig::new().set_connection_timeout(self.timeouts.connect);
-                let connection = sentinel::SentinelConnection::new(sentinels.clone(), config);
+                let lookup = self.timeouts.connect + self.timeouts.response;
+                let connection =
+                    sentinel::SentinelConnection::new(sentinels.clone(), config, lookup);
                 Ok(Connection(Inner::Sentinel(connection.connected().await?)))
             }
         }

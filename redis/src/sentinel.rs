@@ -2,7 +2,10 @@
 //! names the sentinels and the master they watch; the credentials and database are the Redis
 //! servers'. Beckon asks the sentinels which server is the master, and asks again whenever that
 //! server fails or answers that it is a replica now (after a failover).
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
@@ -85,17 +88,34 @@ pub(crate) fn client(target: Target) -> Result<Arc<Mutex<SentinelClient>>, UrlEr
 pub(crate) struct SentinelConnection {
     sentinels: Arc<Mutex<SentinelClient>>,
     config: AsyncConnectionConfig,
-    current: Arc<Mutex<Option<MultiplexedConnection>>>,
+    /// Bounds one lookup: the sentinels and the master they name (redis-rs sets no timeout).
+    lookup_timeout: Duration,
+    current: Arc<Mutex<Current>>,
 }
+
+#[derive(Default)]
+struct Current {
+    /// The connection, and which one it is: a failure on an older one must not drop a newer.
+    connection: Option<(u64, MultiplexedConnection)>,
+    made: u64,
+    /// When a lookup last failed: callers fail fast for a moment instead of each asking the
+    /// sentinels again while a failover is under way.
+    failed_at: Option<Instant>,
+}
+
+/// How long after a failed lookup callers fail without asking again.
+const LOOKUP_PAUSE: Duration = Duration::from_millis(250);
 
 impl SentinelConnection {
     pub(crate) fn new(
         sentinels: Arc<Mutex<SentinelClient>>,
         config: AsyncConnectionConfig,
+        lookup_timeout: Duration,
     ) -> Self {
         Self {
             sentinels,
             config,
+            lookup_timeout,
             current: Arc::default(),
         }
     }
@@ -106,38 +126,74 @@ impl SentinelConnection {
         Ok(self)
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, RedisError> {
+    async fn connection(&self) -> Result<(u64, MultiplexedConnection), RedisError> {
         let mut current = self.current.lock().await;
-        if let Some(connection) = current.as_ref() {
+        if let Some(connection) = &current.connection {
             return Ok(connection.clone());
         }
-        let master = self.sentinels.lock().await.async_get_client().await?;
-        let connection = master
-            .get_multiplexed_async_connection_with_config(&self.config)
-            .await?;
-        *current = Some(connection.clone());
-        Ok(connection)
+        if current
+            .failed_at
+            .is_some_and(|failed| failed.elapsed() < LOOKUP_PAUSE)
+        {
+            return Err(unreachable(
+                "the sentinels named no master that answers; trying again shortly",
+            ));
+        }
+        let lookup = async {
+            let master = self.sentinels.lock().await.async_get_client().await?;
+            master
+                .get_multiplexed_async_connection_with_config(&self.config)
+                .await
+        };
+        let looked_up = tokio::time::timeout(self.lookup_timeout, lookup)
+            .await
+            .unwrap_or_else(|_| Err(unreachable("no answer from the sentinels or their master")));
+        match looked_up {
+            Ok(connection) => {
+                current.made += 1;
+                current.failed_at = None;
+                current.connection = Some((current.made, connection.clone()));
+                Ok((current.made, connection))
+            }
+            Err(error) => {
+                current.failed_at = Some(Instant::now());
+                Err(error)
+            }
+        }
     }
 
-    /// After an answer that says the master is elsewhere now, or none at all.
-    async fn forget_if_moved(&self, error: &RedisError) {
+    /// After an answer that says the master is elsewhere now, or gone: drops connection
+    /// `which`, unless a newer one replaced it already.
+    async fn forget_if_moved(&self, which: u64, error: &RedisError) {
         let moved = error.is_io_error()
             || error.is_connection_dropped()
             || error.is_connection_refusal()
             || error.is_timeout()
             || matches!(error.code(), Some("READONLY" | "MASTERDOWN" | "LOADING"));
         if moved {
-            *self.current.lock().await = None;
+            let mut current = self.current.lock().await;
+            if current
+                .connection
+                .as_ref()
+                .is_some_and(|(made, _)| *made == which)
+            {
+                current.connection = None;
+            }
         }
     }
+}
+
+fn unreachable(why: &'static str) -> RedisError {
+    RedisError::from((redis::ErrorKind::IoError, "Redis Sentinel", why.to_owned()))
 }
 
 impl ConnectionLike for SentinelConnection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
-            let answer = self.connection().await?.req_packed_command(cmd).await;
+            let (which, mut connection) = self.connection().await?;
+            let answer = connection.req_packed_command(cmd).await;
             if let Err(error) = &answer {
-                self.forget_if_moved(error).await;
+                self.forget_if_moved(which, error).await;
             }
             answer
         })
@@ -150,13 +206,12 @@ impl ConnectionLike for SentinelConnection {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            let answer = self
-                .connection()
-                .await?
+            let (which, mut connection) = self.connection().await?;
+            let answer = connection
                 .req_packed_commands(pipeline, offset, count)
                 .await;
             if let Err(error) = &answer {
-                self.forget_if_moved(error).await;
+                self.forget_if_moved(which, error).await;
             }
             answer
         })

@@ -12,9 +12,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const NODES: usize = 6;
-/// How long a replica waits for its master before taking over: short, so a failover in a test
-/// takes a second or two.
-const NODE_TIMEOUT_MS: &str = "1000";
+/// How long a master may be silent before its replica takes over, in ms: short where a test
+/// kills one, so that the failover takes a second or two; long in the deployments many tests
+/// share, so that a busy machine's stall never fails a master over under them.
+const QUICK_FAILOVER_MS: u32 = 1000;
+const SHARED_FAILOVER_MS: u32 = 10_000;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct Cluster {
@@ -36,7 +38,7 @@ pub fn shared_cluster_url() -> String {
         .get_or_init(|| match std::env::var("BECKON_TEST_REDIS_CLUSTER_URL") {
             Ok(url) => url,
             Err(_) => {
-                let cluster = Cluster::start();
+                let cluster = Cluster::start_with(SHARED_FAILOVER_MS);
                 let url = cluster.url();
                 // Stays up until the process ends, which stops it.
                 std::mem::forget(cluster);
@@ -174,8 +176,13 @@ impl Drop for Node {
 
 impl Cluster {
     /// Six nodes, three masters with a replica each, every slot served and every replica in
-    /// step with its master when this returns.
+    /// step with its master when this returns; a master that dies is replaced within a second.
     pub fn start() -> Self {
+        Self::start_with(QUICK_FAILOVER_MS)
+    }
+
+    fn start_with(failover_ms: u32) -> Self {
+        let failover_ms = failover_ms.to_string();
         let nodes: Vec<Node> = (0..NODES)
             .map(|_| {
                 Node::server(
@@ -186,7 +193,7 @@ impl Cluster {
                         "--cluster-config-file",
                         "nodes.conf",
                         "--cluster-node-timeout",
-                        NODE_TIMEOUT_MS,
+                        &failover_ms,
                     ],
                 )
             })
@@ -406,7 +413,7 @@ pub fn shared_sentinel_url() -> String {
         .get_or_init(|| match std::env::var("BECKON_TEST_REDIS_SENTINEL_URL") {
             Ok(url) => url,
             Err(_) => {
-                let sentinels = Sentinels::start();
+                let sentinels = Sentinels::start_with(SHARED_FAILOVER_MS);
                 let url = sentinels.url();
                 std::mem::forget(sentinels);
                 url
@@ -422,8 +429,12 @@ fn count_lines(output: &str, word: &str) -> usize {
 
 impl Sentinels {
     /// Ready when every sentinel knows the replica and the other two sentinels (without them
-    /// it could not agree to a failover).
+    /// it could not agree to a failover); a master that dies is replaced within a few seconds.
     pub fn start() -> Self {
+        Self::start_with(QUICK_FAILOVER_MS)
+    }
+
+    fn start_with(failover_ms: u32) -> Self {
         let master = Node::server(free_port(), &[]);
         let master_port = master.port.to_string();
         let replica = Node::server(free_port(), &["--replicaof", "127.0.0.1", &master_port]);
@@ -435,7 +446,7 @@ impl Sentinels {
                     let text = format!(
                         "port {port}\nbind 127.0.0.1\ndir {dir}\n\
                          sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {master_port} 2\n\
-                         sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n\
+                         sentinel down-after-milliseconds {SENTINEL_MASTER} {failover_ms}\n\
                          sentinel failover-timeout {SENTINEL_MASTER} 5000\n",
                         dir = dir.display()
                     );

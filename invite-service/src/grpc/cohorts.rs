@@ -439,6 +439,12 @@ pub async fn watch_cohort(
         }
         let mut after = 0i64;
         loop {
+            if *api.stopping.borrow() {
+                let _ = tx
+                    .send(Err(super::status::to_status(ServiceError::ShuttingDown)))
+                    .await;
+                return;
+            }
             let (cohort, outcomes) =
                 match cohorts::outcomes_after(&api.store, &caller, first.id, after).await {
                     Ok(found) => found,
