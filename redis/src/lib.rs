@@ -76,20 +76,30 @@ fn cluster_nodes(url: &str) -> Option<Result<Vec<String>, UrlError>> {
         return Some(Err(UrlError::Database));
     }
     // The credentials, if any, are the cluster's: every node is given them.
-    let (credentials, hosts) = match authority.rsplit_once('@') {
-        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
-        None => (String::new(), authority),
-    };
+    let (credentials, hosts) = credentials_and_hosts(authority);
     let nodes: Vec<String> = hosts
-        .split(',')
-        .map(str::trim)
-        .filter(|host| !host.is_empty())
+        .iter()
         .map(|host| format!("{scheme}{credentials}{host}"))
         .collect();
     if nodes.is_empty() {
         return Some(Err(UrlError::NoNodes));
     }
     Some(Ok(nodes))
+}
+
+/// A URL authority's credentials (`user:password@`, with the `@`, or nothing) and its
+/// comma-separated hosts.
+fn credentials_and_hosts(authority: &str) -> (String, Vec<&str>) {
+    let (credentials, hosts) = match authority.rsplit_once('@') {
+        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+        None => (String::new(), authority),
+    };
+    let hosts = hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|host| !host.is_empty())
+        .collect();
+    (credentials, hosts)
 }
 
 /// Checks a `redis_url` the way `Redis::open` reads it, for configuration checks.

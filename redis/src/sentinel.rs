@@ -38,16 +38,9 @@ fn parse(rest: &str) -> Result<Target, UrlError> {
     if master.is_empty() {
         return Err(UrlError::NoMaster);
     }
-    let (credentials, hosts) = match authority.rsplit_once('@') {
-        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
-        None => (String::new(), authority),
-    };
-    let sentinels: Vec<String> = hosts
-        .split(',')
-        .map(str::trim)
-        .filter(|host| !host.is_empty())
-        .map(|host| format!("redis://{host}"))
-        .collect();
+    // The credentials are the servers', not the sentinels'.
+    let (credentials, hosts) = crate::credentials_and_hosts(authority);
+    let sentinels: Vec<String> = hosts.iter().map(|host| format!("redis://{host}")).collect();
     if sentinels.is_empty() {
         return Err(UrlError::NoNodes);
     }

@@ -90,6 +90,23 @@ impl Interceptor for Auth {
 
 pub type Authed = InterceptedService<Channel, Auth>;
 
+/// An open job ("Backend engineer"), made through `channel` with `interceptor`'s credentials:
+/// for tests that run a service as a process and reach it over the wire.
+pub async fn open_job<I: Interceptor>(channel: Channel, interceptor: I) -> Job {
+    JobServiceClient::with_interceptor(channel, interceptor)
+        .create_job(CreateJobRequest {
+            job: Some(Job {
+                title: "Backend engineer".into(),
+                assessment_url: "https://assess.example.com/start".into(),
+                ..Job::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create job")
+        .into_inner()
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base_url: String,

@@ -20,10 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use beckon_proto::invite::v1::{
-    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
-    CreateInviteRequest, CreateJobRequest, Job,
-};
+use beckon_proto::invite::v1::{invite_service_client::InviteServiceClient, CreateInviteRequest};
 use beckon_tests::{
     fresh_postgres_database,
     haproxy::Haproxy,
@@ -117,18 +114,8 @@ async fn replicas_behind_haproxy_lose_nothing_when_one_of_each_is_killed() {
         request.metadata_mut().insert("authorization", auth.clone());
         Ok::<_, tonic::Status>(request)
     };
-    let job_id = JobServiceClient::with_interceptor(channel.clone(), with_key.clone())
-        .create_job(CreateJobRequest {
-            job: Some(Job {
-                title: "Backend engineer".into(),
-                assessment_url: "https://assess.example.com/start".into(),
-                ..Job::default()
-            }),
-            request_id: String::new(),
-        })
+    let job_id = beckon_tests::open_job(channel.clone(), with_key.clone())
         .await
-        .expect("create job")
-        .into_inner()
         .id;
     let answered: Arc<Mutex<HashMap<String, String>>> = Arc::default();
     let ok = Arc::new(AtomicUsize::new(0));

@@ -5,10 +5,7 @@
 //! decodes them with the OpenTelemetry project's own protobuf definitions).
 use std::time::Duration;
 
-use beckon_proto::invite::v1::{
-    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
-    CreateInviteRequest, CreateJobRequest, Job,
-};
+use beckon_proto::invite::v1::{invite_service_client::InviteServiceClient, CreateInviteRequest};
 use beckon_tests::{
     otlp::Collector,
     process::{service, Running},
@@ -74,18 +71,7 @@ async fn a_callers_trace_is_continued_through_the_outbox_into_notify_service() {
             .insert("traceparent", traceparent.clone());
         Ok::<_, tonic::Status>(request)
     };
-    let job = JobServiceClient::with_interceptor(channel.clone(), traced.clone())
-        .create_job(CreateJobRequest {
-            job: Some(Job {
-                title: "Backend engineer".into(),
-                assessment_url: "https://assess.example.com/start".into(),
-                ..Job::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create job")
-        .into_inner();
+    let job = beckon_tests::open_job(channel.clone(), traced.clone()).await;
     let link = InviteServiceClient::with_interceptor(channel, traced)
         .create_invite(CreateInviteRequest {
             job_id: job.id,

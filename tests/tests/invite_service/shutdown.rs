@@ -162,18 +162,7 @@ async fn sigterm_ends_an_open_cohort_watch_at_once() {
     let mut running = Running::start(command, "Press Ctrl-C to stop.").await;
     let channel = running.channel().await;
     let auth = beckon_tests::Auth::bearer(&running.admin_key());
-    let job = JobServiceClient::with_interceptor(channel.clone(), auth.clone())
-        .create_job(CreateJobRequest {
-            job: Some(Job {
-                title: "Backend engineer".into(),
-                assessment_url: "https://assess.example.com/start".into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create job")
-        .into_inner();
+    let job = beckon_tests::open_job(channel.clone(), auth.clone()).await;
     let mut invites = InviteServiceClient::with_interceptor(channel, auth);
     let cohort = invites
         .bulk_create_invites(BulkCreateInvitesRequest {
