@@ -80,14 +80,16 @@ pub fn init(
     Ok(Telemetry { provider })
 }
 
-/// Whether `endpoint` can be an OTLP/gRPC collector's address: an absolute `http://` or
-/// `https://` URL with a host.
+/// Whether `endpoint` can be an OTLP/gRPC collector's address: an absolute `http://` URL with
+/// a host. The exporter is built without TLS, so an `https://` one could never send.
 pub fn check_otlp_endpoint(endpoint: &str) -> Result<(), &'static str> {
     match endpoint.parse::<http::Uri>() {
-        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
-            Ok(())
-        }
-        _ => Err("must be an http(s) URL of an OTLP/gRPC collector, e.g. http://collector:4317"),
+        Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => Ok(()),
+        Ok(uri) if uri.scheme_str() == Some("https") => Err(
+            "cannot be https: spans are exported without TLS, to a collector on the same network \
+             (e.g. a node agent or sidecar at http://collector:4317)",
+        ),
+        _ => Err("must be an http URL of an OTLP/gRPC collector, e.g. http://collector:4317"),
     }
 }
 

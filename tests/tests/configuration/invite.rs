@@ -510,6 +510,14 @@ async fn a_bad_value_is_refused_once_with_exit_status_2_naming_setting_and_varia
     ]);
 
     let mut command = base();
+    command.env("BECKON_OTLP_ENDPOINT", "https://collector:4317");
+    refused(command).await.assert_one_line(&[
+        "`otlp_endpoint`",
+        "BECKON_OTLP_ENDPOINT",
+        "cannot be https",
+    ]);
+
+    let mut command = base();
     command.env("REDIS_URL", "redis+cluster://127.0.0.1:7000/2");
     refused(command)
         .await
