@@ -22,6 +22,20 @@ pub async fn register_liveness(health: &HealthReporter) {
         .await;
 }
 
+/// The `health [--live]` command of a service named `binary`: asks the server at `listen_addr`
+/// whether it is ready (or, `live`, whether it serves at all); exit status 0 when it is, else 1
+/// with one line on stderr saying why.
+pub async fn command(binary: &str, listen_addr: SocketAddr, live: bool) -> std::process::ExitCode {
+    let service = if live { LIVENESS } else { "" };
+    match probe(listen_addr, service, Duration::from_secs(3)).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("{binary}: not healthy: {why}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Asks the server listening on `listen_addr` (an unspecified address means this host) for
 /// `service`'s health: `Ok` when SERVING, else why not.
 pub async fn probe(listen_addr: SocketAddr, service: &str, within: Duration) -> Result<(), String> {

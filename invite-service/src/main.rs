@@ -63,7 +63,8 @@ async fn main() -> ExitCode {
         },
         Command::Migrate | Command::Bootstrap { .. } => None,
         Command::Health { live } => {
-            return health(config.listen_addr, live).await;
+            return beckon_common::health::command("invite-service", config.listen_addr, live)
+                .await;
         }
     };
     let telemetry = match beckon_common::telemetry::init(
@@ -157,23 +158,6 @@ async fn run(
             );
             println!("admin API key (shown only now): {}", made.admin_key);
             Ok(())
-        }
-    }
-}
-
-/// `health`: the server as a whole (`""`, ready) or its liveness, asked over gRPC.
-async fn health(listen_addr: std::net::SocketAddr, live: bool) -> ExitCode {
-    let service = if live {
-        beckon_common::health::LIVENESS
-    } else {
-        ""
-    };
-    let within = std::time::Duration::from_secs(3);
-    match beckon_common::health::probe(listen_addr, service, within).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(why) => {
-            eprintln!("invite-service: not healthy: {why}");
-            ExitCode::FAILURE
         }
     }
 }

@@ -46,19 +46,7 @@ async fn main() -> ExitCode {
     };
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Health { live } = command {
-        let service = if live {
-            beckon_common::health::LIVENESS
-        } else {
-            ""
-        };
-        let within = std::time::Duration::from_secs(3);
-        return match beckon_common::health::probe(config.listen_addr, service, within).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(why) => {
-                eprintln!("notify-service: not healthy: {why}");
-                ExitCode::FAILURE
-            }
-        };
+        return beckon_common::health::command("notify-service", config.listen_addr, live).await;
     }
     let telemetry = match beckon_common::telemetry::init(
         "notify-service",
