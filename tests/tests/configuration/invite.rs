@@ -1,10 +1,7 @@
 //! invite-service's settings, from `BECKON_*` variables alone, from its TOML file, and wrong.
 use std::{collections::BTreeSet, time::Duration};
 
-use beckon_proto::invite::v1::{
-    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
-    CreateInviteRequest, CreateJobRequest, Job,
-};
+use beckon_proto::invite::v1::{invite_service_client::InviteServiceClient, CreateInviteRequest};
 use beckon_tests::smtp::{to, SmtpServer};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
@@ -40,18 +37,7 @@ async fn emailed_invite(running: &Running, email: &str) -> String {
         request.metadata_mut().insert("authorization", auth.clone());
         Ok::<_, tonic::Status>(request)
     };
-    let job = JobServiceClient::with_interceptor(channel.clone(), with_key.clone())
-        .create_job(CreateJobRequest {
-            job: Some(Job {
-                title: "Backend engineer".into(),
-                assessment_url: "https://assess.example.com/start".into(),
-                ..Job::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create job")
-        .into_inner();
+    let job = beckon_tests::open_job(channel.clone(), with_key.clone()).await;
     InviteServiceClient::with_interceptor(channel, with_key)
         .create_invite(CreateInviteRequest {
             job_id: job.id,

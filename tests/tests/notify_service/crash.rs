@@ -37,6 +37,16 @@ fn copies(mail: &[ReceivedMail]) -> HashMap<String, Vec<String>> {
     copies
 }
 
+/// A message that arrived more than once carried the same Message-ID each time.
+fn assert_copies_share_their_message_id(copies: &HashMap<String, Vec<String>>) {
+    for (key, ids) in copies {
+        assert!(
+            ids.iter().all(|id| id == &ids[0] && !id.is_empty()),
+            "{key}: every copy has the same Message-ID: {ids:?}"
+        );
+    }
+}
+
 async fn killed_mid_batch_every_message_still_arrives_once_or_in_flight_twice(
     backend: QueueBackend,
 ) {
@@ -81,12 +91,7 @@ async fn killed_mid_batch_every_message_still_arrives_once_or_in_flight_twice(
         "only messages in flight at the kill may arrive twice: {} did",
         duplicated.len()
     );
-    for (key, ids) in &copies {
-        assert!(
-            ids.iter().all(|id| id == &ids[0] && !id.is_empty()),
-            "{key}: every copy has the same Message-ID: {ids:?}"
-        );
-    }
+    assert_copies_share_their_message_id(&copies);
     if let Some(url) = &config.redis_url {
         beckon_tests::notify::remove_redis_keys(url, &config.key_prefix).await;
     }
@@ -320,11 +325,6 @@ async fn a_master_killed_mid_batch_loses_nothing<R: beckon_redis::testing::Break
         .await;
     let copies = copies(&mail);
     assert_eq!(copies.len(), TOTAL, "every message arrived");
-    for (key, ids) in &copies {
-        assert!(
-            ids.iter().all(|id| id == &ids[0] && !id.is_empty()),
-            "{key}: every copy has the same Message-ID: {ids:?}"
-        );
-    }
+    assert_copies_share_their_message_id(&copies);
     app.stop().await;
 }
