@@ -7,8 +7,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  artifactsDir, createJob, createLinksKey, extensionDir, extensionId, invitectl, launchBrowser,
-  startPageServer, startServer, tabIdOf,
+  artifactsDir, clickToolbarButton, createJob, createLinksKey, extensionDir, extensionId, invitectl,
+  launchBrowser, startPageServer, startServer, tabIdOf,
 } from './harness.mjs';
 
 const expectedId = extensionId(extensionDir);
@@ -81,31 +81,55 @@ test('options: a wrong key is explained, the right one is saved and never shown 
   await ok.waitFor();
   const text = await ok.innerText();
   assert.match(text, /Saved\. Connected to/);
-  assert.match(text, /links scope/);
-  assert.match(text, /2 open jobs/);
+  assert.match(text, /may make interview links\. 2 open jobs\./);
+  assert.doesNotMatch(text, /API \d|bk_/, 'no version jargon, and the key is shown once only');
   assert.equal(await options.inputValue('#key'), '');
-  const placeholder = await options.getAttribute('#key', 'placeholder');
-  assert.ok(!placeholder.includes(key.secret), 'the saved key is not shown');
-  assert.match(placeholder, /^bk_[0-9a-f]+_•+/);
+  const page = await options.innerText('body');
+  assert.ok(!page.includes(key.secret), 'the saved key is not shown');
+  assert.equal(page.match(/bk_[0-9a-f]+_•+/g).length, 1, 'the masked key shows once');
+  assert.ok(!(await options.getAttribute('#key', 'placeholder')).includes('bk_'));
+  await options.click('#copy-origin');
+  await options.waitForFunction(() => document.getElementById('copy-origin').textContent === 'Copied');
   await screenshot(options, 'options.png');
   await options.close();
+});
+
+test('the extension asks for no access to pages until a recruiter invokes it', async () => {
+  const manifest = await browser.worker.evaluate(() => chrome.runtime.getManifest());
+  assert.equal(manifest.content_scripts, undefined);
+  assert.equal(manifest.host_permissions, undefined);
+  assert.deepEqual([...manifest.permissions].sort(), ['activeTab', 'contextMenus', 'scripting', 'storage']);
+
+  // Once invoked on a page, the script Beckon runs there can't read the key or the links.
+  const ats = await browser.context.newPage();
+  await ats.goto(`${pages.url}/ats.html`);
+  await clickToolbarButton(browser, ats);
+  const tabId = await tabIdOf(browser.worker, ats);
+  await browser.worker.evaluate(() => chrome.storage.local.set({ probe: 'secret' }));
+  const [read] = await browser.worker.evaluate((tab) => chrome.scripting.executeScript({
+    target: { tabId: tab },
+    func: async () => {
+      try {
+        return JSON.stringify(await chrome.storage.local.get(null));
+      } catch (error) {
+        return `refused: ${error.message}`;
+      }
+    },
+  }), tabId);
+  assert.match(read.result, /^refused: /);
+  await browser.worker.evaluate(() => chrome.storage.local.remove('probe'));
+  await ats.close();
 });
 
 test('popup: keyboard-only generate, prefilled from the selection, copy and insert into the ATS', async () => {
   const ats = await browser.context.newPage();
   await ats.goto(`${pages.url}/ats.html`);
-  // The recruiter's cursor sits after "link: " in the message field; the candidate's name is
-  // selected on the page.
+  // The candidate's name is selected on the page; the cursor is in no field.
   await ats.evaluate(() => {
-    const note = document.getElementById('note');
-    note.focus();
-    const caret = note.value.indexOf('link: ') + 'link: '.length;
-    note.setSelectionRange(caret, caret);
-    // Selecting text elsewhere takes focus out of the field, as a click there would.
-    note.blur();
     document.getSelection().selectAllChildren(document.getElementById('candidate'));
   });
   const atsTab = await tabIdOf(browser.worker, ats);
+  await clickToolbarButton(browser, ats);
   const popup = await openPopup(atsTab);
 
   assert.equal(await popup.inputValue('#name'), 'Ada Lovelace');
@@ -122,6 +146,8 @@ test('popup: keyboard-only generate, prefilled from the selection, copy and inse
   adaLink = await popup.inputValue('#link');
   assert.match(adaLink, new RegExp(`^${server.url}/i/\\S+$`));
   assert.equal(await popup.evaluate(() => document.activeElement.id), 'copy');
+  // No field has the cursor: the popup says how to insert it.
+  assert.match(await popup.innerText('#result-status'), /click where it goes in the page/);
 
   await popup.keyboard.press('Enter'); // Copy has focus
   await popup.waitForFunction(() => document.getElementById('result-status').textContent.includes('Copied'));
@@ -139,11 +165,32 @@ test('popup: keyboard-only generate, prefilled from the selection, copy and inse
   const [download] = await Promise.all([popup.waitForEvent('download'), popup.click('#download-qr')]);
   assert.match(download.suggestedFilename(), /^beckon-interview-Ada-Lovelace\.png$/);
 
+  // Insert says why it can't and leaves the link on the clipboard. Nothing goes into a field the cursor is not in.
+  const noteBefore = await ats.inputValue('#note');
   await popup.click('#insert');
-  await popup.waitForFunction(() => document.getElementById('result-status').textContent.includes('Inserted'));
-  assert.equal(await ats.inputValue('#note'), `Dear Ada, here is your link: ${adaLink} Thanks!`);
+  await popup.waitForSelector('#error[data-kind="no_field"]:not([hidden])');
+  assert.match(await popup.innerText('#error'), /Click into a text field[\s\S]*The link is on the clipboard/);
+  assert.equal(await ats.inputValue('#note'), noteBefore);
   await screenshot(popup, 'popup.png');
   await popup.close();
+  assert.equal(await clipboardText(), adaLink);
+
+  // The recruiter clicks where the link goes (which closes a real popup), opens Beckon again
+  // and inserts the link from the recent list.
+  await ats.evaluate(() => {
+    const note = document.getElementById('note');
+    note.focus();
+    const caret = note.value.indexOf('link: ') + 'link: '.length;
+    note.setSelectionRange(caret, caret);
+  });
+  await clickToolbarButton(browser, ats);
+  const again = await openPopup(atsTab);
+  const insert = again.getByRole('button', { name: 'Insert the link for Ada Lovelace into the page' });
+  await insert.click();
+  await again.waitForFunction(() => [...document.querySelectorAll('#recent-list button')].some((b) => b.textContent === 'Inserted'));
+  assert.equal(await ats.inputValue('#note'), `Dear Ada, here is your link: ${adaLink} Thanks!`);
+  await again.close();
+  await ats.close();
 });
 
 test('popup: a link inserted at the cursor of a contenteditable calendar description', async () => {
@@ -156,6 +203,7 @@ test('popup: a link inserted at the cursor of a contenteditable calendar descrip
     document.getSelection().collapse(text, text.length);
   });
   const calendarTab = await tabIdOf(browser.worker, calendar);
+  await clickToolbarButton(browser, calendar);
   const popup = await openPopup(calendarTab);
   // The job picked last time is remembered and the cursor starts in the name field.
   assert.equal(await popup.inputValue('#jobs'), jobId);
@@ -198,7 +246,7 @@ test('the candidate opens the link, and the recent list shows it opened', async 
   await popup.close();
 });
 
-test('the context-menu path asks who the link is for and inserts it at the cursor', async () => {
+test('the context-menu path asks in a window of its own and inserts at the cursor', async () => {
   const calendar = await browser.context.newPage();
   await calendar.goto(`${pages.url}/calendar.html`);
   await calendar.focus('#title');
@@ -207,14 +255,24 @@ test('the context-menu path asks who the link is for and inserts it at the curso
     title.setSelectionRange(title.value.length, title.value.length);
   });
   const tabId = await tabIdOf(browser.worker, calendar);
-  calendar.once('dialog', (dialog) => {
-    assert.match(dialog.message(), /Backend engineer/);
-    dialog.accept('Katherine Johnson');
-  });
-  const result = await browser.worker.evaluate(
-    (tab) => globalThis.beckonInsertLinkForLastJob(tab, 0), tabId);
+  // The menu's click grants the tab as the toolbar button does.
+  await clickToolbarButton(browser, calendar);
+  let dialogs = 0;
+  calendar.on('dialog', () => { dialogs += 1; });
+  const asking = browser.context.waitForEvent('page', (page) => page.url().includes('/ask.html'));
+  const result = await browser.worker.evaluate((tab) => globalThis.beckonAskForLinkFromPage(tab), tabId);
   assert.equal(result.ok, true, JSON.stringify(result));
-  assert.equal(await calendar.inputValue('#title'), `Interview: ${result.link}`);
+  const ask = await asking;
+  await ask.waitForSelector('body[data-ready="true"]');
+  assert.match(await ask.innerText('label[for="who"]'), /Backend engineer/);
+  await screenshot(ask, 'ask.png');
+  await ask.fill('#who', 'Katherine Johnson');
+  const closed = ask.waitForEvent('close');
+  await ask.press('#who', 'Enter');
+  await closed;
+  const link = await browser.worker.evaluate(async () => (await chrome.storage.local.get('recent')).recent[0].link);
+  assert.equal(await calendar.inputValue('#title'), `Interview: ${link}`);
+  assert.equal(dialogs, 0, 'the page showed no dialog of its own');
   await calendar.close();
 });
 

@@ -2,7 +2,7 @@
 // server for the fake ATS and calendar pages, and Debian's Chromium with the unpacked extension.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -106,17 +106,69 @@ export async function createLinksKey(server) {
   return { id: parsed.api_key.id, secret: parsed.secret };
 }
 
-/** Serves the fake ATS and calendar pages from 127.0.0.1. */
+const contentTypes = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.gif': 'image/gif',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+};
+
+// URL prefix -> folder, for the editor test pages, their bundles and what the self-hosted
+// editors load at runtime (TinyMCE's themes, models, skins, icons; CKEditor's UMD build and CSS).
+const modules = path.join(here, 'node_modules');
+const staticRoots = [
+  ['/editors/dist/', path.join(here, 'editors', 'dist')],
+  ['/editors/', path.join(here, 'pages', 'editors')],
+  ['/vendor/tinymce/', path.join(modules, 'tinymce')],
+  ['/vendor/ckeditor5/', path.join(modules, 'ckeditor5', 'dist', 'browser')],
+  ['/vendor/quill/', path.join(modules, 'quill', 'dist')],
+  ['/vendor/draft-js/', path.join(modules, 'draft-js', 'dist')],
+];
+
+/** The file a request path maps to under one of `staticRoots`, or null. Never leaves the root. */
+function staticFile(pathname) {
+  for (const [prefix, dir] of staticRoots) {
+    if (!pathname.startsWith(prefix)) continue;
+    let rel;
+    try {
+      rel = decodeURIComponent(pathname.slice(prefix.length));
+    } catch {
+      return null;
+    }
+    const file = path.resolve(dir, rel);
+    if (!file.startsWith(dir + path.sep)) return null;
+    return file;
+  }
+  return null;
+}
+
+/**
+ * Serves from 127.0.0.1 the fake ATS and calendar pages (/<name>.html -> pages/<name>.html) and the
+ * editor test pages: /editors/<name>.html, /editors/dist/<bundle>.js and /vendor/<editor>/... assets.
+ */
 export async function startPageServer() {
   const pages = path.join(here, 'pages');
   const server = http.createServer((req, res) => {
-    const name = path.basename(new URL(req.url, 'http://x').pathname);
-    const file = path.join(pages, name);
-    if (!name.endsWith('.html') || !existsSync(file)) {
-      res.writeHead(404).end('not found');
+    const { pathname } = new URL(req.url, 'http://x');
+    let file = staticFile(pathname);
+    if (file === null && !pathname.startsWith('/editors/') && !pathname.startsWith('/vendor/')) {
+      const name = path.basename(pathname);
+      file = name.endsWith('.html') ? path.join(pages, name) : null;
+    }
+    const type = file && contentTypes[path.extname(file)];
+    if (!type || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(readFileSync(file));
+    res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(readFileSync(file));
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
@@ -149,6 +201,9 @@ export async function launchBrowser() {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      // Lets the test click the toolbar button (CDP Extensions.triggerAction), which is what
+      // grants the extension the page (activeTab). Works over the pipe Playwright uses.
+      '--enable-unsafe-extension-debugging',
     ],
   });
   const worker = context.serviceWorkers()[0] ?? await context.waitForEvent('serviceworker');
@@ -162,6 +217,39 @@ export async function launchBrowser() {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Clicks Beckon's toolbar button on `page`, as a recruiter does: Chrome opens the real popup and
+ * grants the extension that tab (activeTab) until it navigates. The real popup is closed again
+ * (the test drives popup.html in a tab of its own, which Playwright can reach).
+ */
+export async function clickToolbarButton(browser, page) {
+  const cdp = await browser.context.browser().newBrowserCDPSession();
+  try {
+    const pageSession = await browser.context.newCDPSession(page);
+    const { targetInfo } = await pageSession.send('Target.getTargetInfo');
+    await pageSession.detach();
+    const { targetInfos: tabs } = await cdp.send('Target.getTargets', { filter: [{ type: 'tab' }] });
+    const showing = tabs.filter((tab) => tab.url === targetInfo.url);
+    if (showing.length !== 1) throw new Error(`expected one tab showing ${targetInfo.url}, found ${showing.length}`);
+    const popupUrl = `chrome-extension://${browser.id}/popup.html`;
+    const opened = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the toolbar button opened no popup within 5 s')), 5000);
+      const seen = ({ targetInfo: target }) => {
+        if (target.url !== popupUrl) return;
+        clearTimeout(timer);
+        resolve(target.targetId);
+      };
+      cdp.on('Target.targetCreated', seen);
+      cdp.on('Target.targetInfoChanged', seen);
+    });
+    await cdp.send('Target.setDiscoverTargets', { discover: true });
+    await cdp.send('Extensions.triggerAction', { id: browser.id, targetId: showing[0].targetId });
+    await cdp.send('Target.closeTarget', { targetId: await opened });
+  } finally {
+    await cdp.detach();
+  }
 }
 
 /** The Chrome tab id of a page, found by bringing it to the front. */

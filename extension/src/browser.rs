@@ -126,8 +126,9 @@ struct ConnectionReport {
     key_name: String,
     masked_key: String,
     scope: &'static str,
-    api_version: String,
     open_jobs: usize,
+    /// The report in a sentence for the options page.
+    summary: String,
 }
 
 /// "Test connection": who the key is, whether the server is new enough, whether the key may
@@ -155,10 +156,10 @@ pub async fn check_connection(server: String, key: String) -> Result<JsValue, Js
     to_js(&ConnectionReport {
         server: connection.server.clone(),
         organization_name: caller.organization_name,
-        key_name: key.name,
         masked_key: settings::masked_key(&key.prefix),
+        summary: settings::connection_summary(&key.name, scope, jobs.len()),
+        key_name: key.name,
         scope,
-        api_version: caller.api_version,
         open_jobs: jobs.len(),
     })
 }
@@ -392,6 +393,55 @@ pub fn insertion_mode(field: JsValue) -> Result<String, JsValue> {
             reason.to_string(),
         ))),
     }
+}
+
+/// The error for a link the page did not take (`outcome` as page.js reports it).
+#[wasm_bindgen(js_name = insertionFailed)]
+pub fn insertion_failed(outcome: &str) -> JsValue {
+    to_js_error(UserError::new(
+        "not_inserted",
+        "The link wasn't inserted.",
+        field::Refusal::from_outcome(outcome).explain(),
+    ))
+}
+
+/// `detail` followed by where the link is now that it could not be inserted.
+#[wasm_bindgen(js_name = linkHandedOver)]
+pub fn link_handed_over(detail: &str, copied: bool) -> String {
+    field::link_handed_over(detail, copied)
+}
+
+/// The note shown in the page once a link from the context menu or shortcut is in.
+#[wasm_bindgen(js_name = insertedNote)]
+pub fn inserted_note(candidate: &str) -> String {
+    format!("Beckon: the interview link for {candidate} is inserted.")
+}
+
+#[wasm_bindgen(js_name = setupNeeded)]
+pub fn setup_needed() -> JsValue {
+    to_js_error(UserError::new(
+        "setup_needed",
+        "Set up Beckon first.",
+        "Enter your server and API key in the options page that just opened.",
+    ))
+}
+
+#[wasm_bindgen(js_name = noJobPicked)]
+pub fn no_job_picked() -> JsValue {
+    to_js_error(UserError::new(
+        "no_job",
+        "Pick a job first.",
+        "Open the Beckon popup once and choose a job; the menu and the shortcut use the last job you picked.",
+    ))
+}
+
+#[wasm_bindgen(js_name = noCandidate)]
+pub fn no_candidate() -> JsValue {
+    to_js_error(UserError::new(
+        "no_candidate",
+        "Who is it for?",
+        "Enter the candidate's name or email, so you can tell the links apart.",
+    ))
 }
 
 /// The address as it will be stored and called.

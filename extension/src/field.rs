@@ -14,6 +14,10 @@ pub struct FieldDescription {
     pub content_editable: bool,
     pub read_only: bool,
     pub disabled: bool,
+    /// The cursor is in a field inside a shadow root the page closed to every script.
+    pub closed_shadow_root: bool,
+    /// The cursor is in a frame of another site inside the page, which Beckon may not enter.
+    pub unreachable_frame: bool,
 }
 
 /// How the content script puts text in.
@@ -32,6 +36,8 @@ pub enum NotInsertable {
     NoField,
     Locked,
     WrongKind(String),
+    /// A field the page lets no extension write to (a closed shadow root, another site's frame).
+    Unwritable,
 }
 
 impl std::fmt::Display for NotInsertable {
@@ -51,6 +57,10 @@ impl std::fmt::Display for NotInsertable {
                 f,
                 "The focused field takes {kind}, not a link. Click into a text field instead."
             ),
+            NotInsertable::Unwritable => write!(
+                f,
+                "This page's field can't be written to by extensions, so paste the link yourself."
+            ),
         }
     }
 }
@@ -60,6 +70,9 @@ impl std::fmt::Display for NotInsertable {
 const TEXT_INPUT_TYPES: &[&str] = &["", "text", "search", "url"];
 
 pub fn insertion_mode(field: &FieldDescription) -> Result<InsertionMode, NotInsertable> {
+    if field.closed_shadow_root || field.unreachable_frame {
+        return Err(NotInsertable::Unwritable);
+    }
     if field.disabled || field.read_only {
         return Err(NotInsertable::Locked);
     }
@@ -74,6 +87,43 @@ pub fn insertion_mode(field: &FieldDescription) -> Result<InsertionMode, NotInse
         _ if field.content_editable => Ok(InsertionMode::Editable),
         _ => Err(NotInsertable::NoField),
     }
+}
+
+/// What the page script found when it read the field back after inserting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The field or editor did not take the link (nothing of it was left there).
+    Refused,
+    /// The cursor was no longer in a field.
+    NoField,
+}
+
+impl Refusal {
+    pub fn from_outcome(outcome: &str) -> Self {
+        match outcome {
+            "no_field" => Refusal::NoField,
+            _ => Refusal::Refused,
+        }
+    }
+
+    pub fn explain(self) -> String {
+        match self {
+            Refusal::Refused => {
+                "The page's editor didn't take it, so nothing was inserted.".to_string()
+            }
+            Refusal::NoField => NotInsertable::NoField.to_string(),
+        }
+    }
+}
+
+/// The end of an explanation once the link could not be inserted: where the link is now.
+pub fn link_handed_over(detail: &str, copied: bool) -> String {
+    let rest = if copied {
+        "The link is on the clipboard: paste it with Ctrl+V."
+    } else {
+        "Copy it from Beckon's recent links."
+    };
+    format!("{} {rest}", detail.trim_end())
 }
 
 fn describe_input_type(input_type: &str) -> String {
@@ -132,6 +182,41 @@ mod tests {
             .expect_err("refused")
             .to_string()
             .contains("a password"));
+    }
+
+    #[test]
+    fn fields_no_extension_may_write_are_named_as_such() {
+        for field in [
+            FieldDescription {
+                tag: "salesforce-input".into(),
+                closed_shadow_root: true,
+                ..Default::default()
+            },
+            FieldDescription {
+                tag: "iframe".into(),
+                unreachable_frame: true,
+                ..Default::default()
+            },
+        ] {
+            let refused = insertion_mode(&field).expect_err("refused");
+            assert_eq!(refused, NotInsertable::Unwritable);
+            assert!(refused.to_string().contains("can't be written to"));
+        }
+    }
+
+    #[test]
+    fn a_refused_insertion_says_where_the_link_went() {
+        let refused = Refusal::from_outcome("refused").explain();
+        assert_eq!(
+            link_handed_over(&refused, true),
+            "The page's editor didn't take it, so nothing was inserted. The link is on the \
+             clipboard: paste it with Ctrl+V."
+        );
+        assert!(link_handed_over(&refused, false).ends_with("Copy it from Beckon's recent links."));
+        assert_eq!(
+            Refusal::from_outcome("no_field").explain(),
+            NotInsertable::NoField.to_string()
+        );
     }
 
     #[test]

@@ -77,6 +77,22 @@ pub fn check_api_key(key: &str) -> Result<(), UserError> {
     }
 }
 
+/// What "Test connection" says once the server has answered, in the recruiter's words: whose
+/// key it is and what it may do (no versions, no key again: the form shows it once already).
+pub fn connection_summary(key_name: &str, scope: &str, open_jobs: usize) -> String {
+    let may = match scope {
+        "links" => "make interview links",
+        "invites" => "make and manage invites",
+        _ => "do everything, including admin work (a links key is enough here)",
+    };
+    let jobs = match open_jobs {
+        0 => "No open jobs yet: create one in Beckon first.".to_string(),
+        1 => "1 open job.".to_string(),
+        n => format!("{n} open jobs."),
+    };
+    format!("The key \"{key_name}\" may {may}. {jobs}")
+}
+
 /// Servers report their API version; an empty or older major one can't serve this extension.
 pub fn check_api_version(version: &str) -> Result<(), UserError> {
     let major = version.split('.').next().unwrap_or_default();
@@ -150,6 +166,12 @@ mod tests {
     #[test]
     fn only_api_major_version_1_is_spoken() {
         assert!(check_api_version("1.0").is_ok());
+        assert_eq!(
+            connection_summary("Chrome", "links", 2),
+            "The key \"Chrome\" may make interview links. 2 open jobs."
+        );
+        assert!(connection_summary("Ops", "admin", 1).contains("a links key is enough"));
+        assert!(connection_summary("Chrome", "links", 0).contains("No open jobs yet"));
         assert!(check_api_version("1.7").is_ok());
         assert!(check_api_version("")
             .expect_err("refused")

@@ -16,8 +16,20 @@ export const RECENT_LIMIT = 20;
 /** How many recent links get their status refreshed when the popup opens. */
 export const RECENT_REFRESH = 10;
 
+/**
+ * Only the extension's own pages and worker may read its storage: page.js runs in web pages as
+ * a content script, and those could otherwise read the key and the links. (Chrome 102 and
+ * later; this extension needs 116.) Set by every page and the worker, so whichever runs first.
+ */
+let storageRestricted = null;
+export function restrictStorage() {
+  storageRestricted ??= chrome.storage.local.setAccessLevel({ accessLevel: 'TRUSTED_CONTEXTS' });
+  return storageRestricted;
+}
+
 /** Everything the extension keeps, in chrome.storage.local (never synced: it holds the key). */
 export async function loadSettings() {
+  await restrictStorage();
   const stored = await chrome.storage.local.get(
     ['server', 'apiKey', 'maskedKey', 'lastJobId', 'lastJobTitle', 'jobs', 'recent']);
   return {
@@ -81,106 +93,121 @@ export async function rememberInvite(created) {
   return next;
 }
 
-async function sendToTab(tabId, frameId, message) {
+/** The script that reads and writes the page (page.js), in the frames of `target`. */
+async function inject(tabId, target) {
   try {
-    return await chrome.tabs.sendMessage(tabId, message, { frameId });
+    await chrome.scripting.executeScript({ target: { tabId, ...target }, files: ['page.js'] });
   } catch {
-    // Pages opened before the extension was installed have no content script yet; add it
-    // (allowed on the tab the recruiter invoked Beckon on) and ask again.
-    try {
-      await chrome.scripting.executeScript({ target: { tabId, frameIds: [frameId] }, files: ['content.js'] });
-      return await chrome.tabs.sendMessage(tabId, message, { frameId });
-    } catch {
-      throw {
-        kind: 'page_unreachable',
-        title: "Beckon can't reach this page.",
-        detail: 'Reload the page and try again. Browser pages (chrome://, the Web Store) never allow it: copy the link instead.',
-        fixInOptions: false,
-      };
-    }
-  }
-}
-
-/** What the field with focus in that tab is, and what text is selected there. */
-export function describeFocus(tabId, frameId = 0) {
-  return sendToTab(tabId, frameId, { type: 'beckon:describe' });
-}
-
-/** Puts `text` at the cursor of the focused field in the tab; throws a user error if it can't. */
-export async function insertIntoTab(tabId, frameId, text) {
-  const rustSide = await beckon();
-  const focus = await describeFocus(tabId, frameId);
-  const mode = rustSide.insertionMode(focus && focus.field ? focus.field : { tag: '' });
-  const result = await sendToTab(tabId, frameId, { type: 'beckon:insert', text, mode });
-  if (!result || !result.ok) {
+    // No grant for this tab (it is reached only through a click on Beckon there) or a page no
+    // extension may touch (chrome://, the Web Store).
     throw {
-      kind: 'no_field',
-      title: "Can't insert the link here.",
-      detail: 'Click into a text field or editor on the page first, then try again.',
+      kind: 'page_unreachable',
+      title: "Beckon can't reach this page.",
+      detail: 'Open Beckon from the page itself (its button, right-click menu or shortcut). Browser pages (chrome://, the Web Store) never allow it: copy the link instead.',
       fixInOptions: false,
     };
   }
 }
 
-/** The frame of the tab whose field last had focus (reported by the content script). */
-export async function focusedFrame(tabId) {
-  const { focusedFrames } = await chrome.storage.session.get('focusedFrames');
-  return (focusedFrames && focusedFrames[tabId]) || 0;
-}
-
-export async function rememberFocusedFrame(tabId, frameId) {
-  const { focusedFrames } = await chrome.storage.session.get('focusedFrames');
-  await chrome.storage.session.set({ focusedFrames: { ...(focusedFrames || {}), [tabId]: frameId } });
-}
-
-function toast(tabId, frameId, text, isError) {
-  return chrome.tabs.sendMessage(tabId, { type: 'beckon:toast', text, isError }, { frameId })
-    .catch(() => {});
+/** Calls `beckonPage[name](...args)` (page.js) in the frames of `target`: `[{frameId, result}]`. */
+async function callPage(tabId, target, name, args = []) {
+  await inject(tabId, target);
+  return chrome.scripting.executeScript({
+    target: { tabId, ...target },
+    func: (called, calledWith) => globalThis.beckonPage[called](...calledWith),
+    args: [name, args],
+  });
 }
 
 /**
- * The context menu and keyboard shortcut: asks who the link is for (prefilled from the
- * selection), makes a link for the last-used job and inserts it at the cursor. Errors are
- * shown in the page, since there is no popup to show them in.
+ * Where the cursor is in the tab: the frame that holds it (TinyMCE's and Gmail's editors are
+ * frames of their own), what is there, and the text selected. Nothing is remembered from
+ * earlier: a link only ever goes where the cursor is now.
  */
-export async function insertLinkForLastJob(tabId, frameId = 0) {
+export async function findFocus(tabId) {
+  const frames = await callPage(tabId, { allFrames: true }, 'describe');
+  const described = frames.filter((frame) => frame.result);
+  const holder = described.find((frame) => frame.result.focus === true && !frame.result.inChildFrame);
+  const top = described.find((frame) => frame.frameId === 0);
+  if (holder) {
+    const selection = holder.result.selection || (top && top.result.selection) || '';
+    return { frameId: holder.frameId, field: holder.result.field, selection };
+  }
+  // The cursor is in a frame Beckon was not allowed into (another site's, inside this page).
+  const unreachable = described.some((frame) => frame.result.focus !== false && frame.result.inChildFrame);
+  return {
+    frameId: null,
+    field: { tag: '', unreachableFrame: unreachable },
+    selection: (top && top.result.selection) || '',
+  };
+}
+
+/**
+ * Puts `text` at the cursor of the tab and checks it is there; throws a user error if it can't
+ * (and then nothing was written).
+ */
+export async function insertIntoTab(tabId, text) {
+  const rustSide = await beckon();
+  const focus = await findFocus(tabId);
+  rustSide.insertionMode(focus.field); // throws why the link can't go there
+  const [answer] = await callPage(tabId, { frameIds: [focus.frameId] }, 'insert', [text]);
+  const outcome = answer && answer.result ? answer.result.outcome : 'refused';
+  if (outcome !== 'inserted') throw rustSide.insertionFailed(outcome);
+  return focus;
+}
+
+/** A short note shown in the page (used where there is no popup to show it in). */
+export async function toastInTab(tabId, frameId, text, isError) {
+  try {
+    await callPage(tabId, { frameIds: [frameId ?? 0] }, 'toast', [text, isError]);
+  } catch {
+    // A page Beckon can't reach can't show it either.
+  }
+}
+
+/** Copies from inside the page (the service worker has no clipboard); whether it worked. */
+export async function copyInTab(tabId, frameId, text) {
+  try {
+    const [answer] = await callPage(tabId, { frameIds: [frameId ?? 0] }, 'copy', [text]);
+    return !!(answer && answer.result);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The context menu and keyboard shortcut: checks Beckon is set up and the cursor is in a
+ * field, then opens Beckon's own small window (not the page's, which could be spoofed or read)
+ * asking who the link is for, prefilled from the selection. That window makes the link and
+ * inserts it. Errors are shown in the page, since there is no popup to show them in.
+ */
+export async function askForLinkFromPage(tabId, frameId = null) {
   const settings = await loadSettings();
   try {
     const rustSide = await beckon();
     if (!settings.server || !settings.apiKey) {
       chrome.runtime.openOptionsPage();
-      throw { title: 'Set up Beckon first.', detail: 'Enter your server and API key in the options page that just opened.' };
+      throw rustSide.setupNeeded();
     }
-    if (!settings.lastJobId) {
-      throw { title: 'Pick a job first.', detail: 'Open the Beckon popup once and choose a job; the menu uses the last job you picked.' };
-    }
-    const focus = await describeFocus(tabId, frameId);
-    const mode = rustSide.insertionMode(focus && focus.field ? focus.field : { tag: '' });
-    const guess = rustSide.guessCandidate((focus && focus.selection) || '');
-    const asked = await sendToTab(tabId, frameId, {
-      type: 'beckon:ask-candidate',
-      question: `Interview link for ${settings.lastJobTitle || 'the last job'}: who is it for? (name or email)`,
+    if (!settings.lastJobId) throw rustSide.noJobPicked();
+    const focus = await findFocus(tabId);
+    rustSide.insertionMode(focus.field);
+    const guess = rustSide.guessCandidate(focus.selection || '');
+    const query = new URLSearchParams({
+      tab: String(tabId),
       suggestion: guess.email || guess.name || '',
     });
-    const answer = ((asked && asked.answer) || '').trim();
-    if (!answer) return { ok: false, cancelled: true };
-    const who = rustSide.guessCandidate(answer);
-    const created = await rustSide.createInvite(settings.server, settings.apiKey, {
-      jobId: settings.lastJobId,
-      jobTitle: settings.lastJobTitle,
-      candidateEmail: who.email || '',
-      candidateName: who.email ? (who.name || '') : answer,
-      sendEmail: false,
-      requestId: crypto.randomUUID(),
+    await chrome.windows.create({
+      url: chrome.runtime.getURL(`ask.html?${query}`),
+      type: 'popup',
+      width: 440,
+      height: 260,
+      focused: true,
     });
-    await rememberInvite(created);
-    const result = await sendToTab(tabId, frameId, { type: 'beckon:insert', text: created.link, mode });
-    if (!result || !result.ok) throw { title: "Can't insert the link here.", detail: 'Click into a text field first. The link is in the popup\'s recent list.' };
-    await toast(tabId, frameId, `Interview link for ${created.candidateName || created.candidateEmail} inserted.`, false);
-    return { ok: true, link: created.link };
+    return { ok: true };
   } catch (thrown) {
     const error = await refineUnreachable(asUserError(thrown), settings.server);
-    await toast(tabId, frameId, `Beckon: ${error.title} ${error.detail}`, true);
+    await toastInTab(tabId, frameId ?? 0, `Beckon: ${error.title} ${error.detail}`, true);
     return { ok: false, error };
   }
 }

@@ -11,6 +11,15 @@ const saveButton = document.getElementById('save');
 const testButton = document.getElementById('test');
 
 document.getElementById('origin').textContent = location.origin;
+document.getElementById('copy-origin').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  try {
+    await navigator.clipboard.writeText(location.origin);
+    button.textContent = 'Copied';
+  } catch {
+    button.textContent = 'Select it and press Ctrl+C';
+  }
+});
 
 function show(kind, title, detail) {
   result.replaceChildren();
@@ -35,7 +44,7 @@ async function renderSaved() {
   const settings = await loadSettings();
   serverInput.value = settings.server;
   keyInput.value = '';
-  keyInput.placeholder = settings.maskedKey ? `${settings.maskedKey} (saved; paste a new key to replace it)` : 'bk_…';
+  keyInput.placeholder = settings.maskedKey ? 'Saved: paste a new key to replace it' : 'bk_…';
   keyHint.textContent = settings.maskedKey
     ? `Saved key: ${settings.maskedKey}. For safety it is not shown again.`
     : 'Shown only when you enter it; Beckon never shows a saved key again.';
@@ -56,9 +65,7 @@ async function test(server, key) {
   show('info', 'Testing…', `Calling ${server}`);
   try {
     const report = await rustSide.checkConnection(server, key);
-    const jobs = report.openJobs === 1 ? '1 open job' : `${report.openJobs} open jobs`;
-    show('ok', `Connected to ${report.organizationName}.`,
-      ` Key "${report.keyName}" (${report.maskedKey}, ${report.scope} scope), server API ${report.apiVersion}, ${jobs}.`);
+    show('ok', `Connected to ${report.organizationName}.`, ` ${report.summary}`);
     result.firstChild.dataset.kind = 'connected';
     return report;
   } catch (thrown) {

@@ -1,8 +1,8 @@
 // The popup: pick a job, name the candidate, Generate, then copy / insert / share the link.
 // Calls and rules are on the Rust side (pkg/); this file wires them to the page.
 import {
-  RECENT_REFRESH, asUserError, beckon, describeFocus, focusedFrame, insertIntoTab,
-  loadSettings, refineUnreachable, rememberInvite,
+  RECENT_REFRESH, asUserError, beckon, findFocus, insertIntoTab, loadSettings, refineUnreachable,
+  rememberInvite,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +21,8 @@ let jobs = [];
 let current = null; // the link just made
 let pending = null; // { body, requestId }: a retry of the same form reuses the request id
 let targetTab = null;
+// Whether the cursor was in a field of that tab when the popup opened (null: unknown yet).
+let fieldFocused = null;
 
 /** The tab the popup acts on: the active one, or `?tab=ID` when the popup is opened as a page. */
 async function findTargetTab() {
@@ -113,12 +115,21 @@ emailInput.addEventListener('input', () => {
   if (!hasEmail) sendEmail.checked = false;
 });
 
-/** Prefills name and email from the text selected in the page, when it looks like one. */
-async function prefillFromSelection() {
+/**
+ * Reads where the cursor is in the page, and prefills name and email from the text selected
+ * there when it looks like one.
+ */
+async function readPage() {
   if (targetTab === null) return;
   try {
-    const focus = await describeFocus(targetTab, await focusedFrame(targetTab));
-    const guess = rustSide.guessCandidate((focus && focus.selection) || '');
+    const focus = await findFocus(targetTab);
+    try {
+      rustSide.insertionMode(focus.field);
+      fieldFocused = true;
+    } catch {
+      fieldFocused = false;
+    }
+    const guess = rustSide.guessCandidate(focus.selection || '');
     if (guess.name && !nameInput.value) nameInput.value = guess.name;
     if (guess.email && !emailInput.value) {
       emailInput.value = guess.email;
@@ -183,8 +194,9 @@ function showResult(created) {
   $('share-email').href = created.share.mailto;
   $('share-whatsapp').href = created.share.whatsapp;
   $('share-sms').href = created.share.sms;
-  $('result-status').textContent = created.candidateEmail && created.status === 'invited'
-    ? 'Link ready.' : 'Link ready. Copy it, insert it or share it.';
+  $('result-status').textContent = fieldFocused === false
+    ? 'Link ready. To insert it: click where it goes in the page, open Beckon again and press Insert next to it under Recent links.'
+    : 'Link ready. Copy it, insert it or share it.';
   $('qr').hidden = true;
   $('show-qr').setAttribute('aria-expanded', 'false');
   $('result').hidden = false;
@@ -215,15 +227,26 @@ $('copy').addEventListener('click', async () => {
   }
 });
 
-$('insert').addEventListener('click', async () => {
+/**
+ * Inserts a link where the cursor is in the page; whether it is there. When it is not, the
+ * link goes to the clipboard and the error says so.
+ */
+async function insertLink(link) {
   clearError();
   try {
-    if (targetTab === null) throw { kind: 'no_tab', title: 'No page to insert into.', detail: 'Open the page with the field first.' };
-    await insertIntoTab(targetTab, await focusedFrame(targetTab), current.link);
-    $('result-status').textContent = 'Inserted into the page.';
+    if (targetTab === null) throw { kind: 'no_tab', title: 'No page to insert into.', detail: 'Open Beckon from the page with the field.' };
+    await insertIntoTab(targetTab, link);
+    return true;
   } catch (thrown) {
-    showError(asUserError(thrown));
+    const error = asUserError(thrown);
+    const copied = await copyText(link).then(() => true, () => false);
+    showError({ ...error, detail: rustSide.linkHandedOver(error.detail, copied) });
+    return false;
   }
+}
+
+$('insert').addEventListener('click', async () => {
+  if (await insertLink(current.link)) $('result-status').textContent = 'Inserted into the page.';
 });
 
 $('show-qr').addEventListener('click', () => {
@@ -295,7 +318,15 @@ function renderRecent(recent) {
         showError(asUserError(thrown));
       }
     });
-    item.append(who, badge, copy);
+    const insert = document.createElement('button');
+    insert.type = 'button';
+    insert.className = 'link';
+    insert.textContent = 'Insert';
+    insert.setAttribute('aria-label', `Insert the link for ${name.textContent} into the page`);
+    insert.addEventListener('click', async () => {
+      if (await insertLink(entry.link)) insert.textContent = 'Inserted';
+    });
+    item.append(who, badge, insert, copy);
     return item;
   }));
 }
@@ -337,7 +368,7 @@ async function start() {
   (settings.lastJobId && jobs.some((j) => j.id === settings.lastJobId) ? nameInput : jobSearch).focus();
   window.beckonTimings.interactive = performance.now();
   document.body.dataset.ready = 'true';
-  await Promise.all([refreshJobs(), prefillFromSelection(), refreshStatuses(settings.recent)]);
+  await Promise.all([refreshJobs(), readPage(), refreshStatuses(settings.recent)]);
   window.beckonTimings.loaded = performance.now();
   document.body.dataset.loaded = 'true';
 }

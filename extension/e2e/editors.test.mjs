@@ -1,0 +1,149 @@
+// The extension on the editors recruiters use, built from their real npm packages
+// (editors/src, bundled by editors/build.mjs): the recruiter clicks Beckon's toolbar button, makes
+// a link in the popup and presses Insert. Each case checks what the page's editor holds in its
+// own model (not the DOM), that the link sits where the cursor was, that it survives a re-render,
+// that one Ctrl+Z takes it out again, that no other field changed, and that the popup's
+// "Inserted" was true. Where a page's field can't be written to, the popup must say so and leave
+// the link on the clipboard.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { buildEditors } from './editors/build.mjs';
+import {
+  artifactsDir, clickToolbarButton, createJob, createLinksKey, extensionDir, extensionId,
+  launchBrowser, startPageServer, startServer, tabIdOf,
+} from './harness.mjs';
+
+const INITIAL = 'Hello candidate, join here:  Thanks!';
+const plain = (text) => (text ?? '').replace(/\u00a0/g, ' ').trim();
+const count = (text, needle) => plain(text).split(needle).length - 1;
+
+let server;
+let pages;
+let browser;
+
+before(async () => {
+  mkdirSync(artifactsDir, { recursive: true });
+  await buildEditors();
+  server = await startServer({ corsOrigin: `chrome-extension://${extensionId(extensionDir)}` });
+  const jobId = await createJob(server, 'Backend engineer');
+  const key = await createLinksKey(server);
+  pages = await startPageServer();
+  browser = await launchBrowser();
+  // Set up as the options page would (that page is tested in e2e.test.mjs).
+  await browser.worker.evaluate((settings) => chrome.storage.local.set(settings), {
+    server: server.url, apiKey: key.secret, lastJobId: jobId, lastJobTitle: 'Backend engineer',
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await pages?.close();
+  await server?.stop();
+  server?.cleanup();
+});
+
+/** An editor page, ready, with the cursor right after "join here: ". */
+async function openEditor(name) {
+  const page = await browser.context.newPage();
+  await page.goto(`${pages.url}/editors/${name}.html`);
+  await page.waitForSelector('html[data-ready="1"]');
+  await page.evaluate(() => window.testEditor.placeCaretAfter('join here: '));
+  return page;
+}
+
+/** Clicks the toolbar button on `page`, makes a link for `who` in the popup. */
+async function popupWithLink(page, who) {
+  const tabId = await tabIdOf(browser.worker, page);
+  await clickToolbarButton(browser, page);
+  const popup = await browser.context.newPage();
+  await popup.setViewportSize({ width: 380, height: 600 });
+  await popup.goto(`chrome-extension://${browser.id}/popup.html?tab=${tabId}`);
+  await popup.waitForSelector('body[data-loaded="true"]');
+  await popup.fill('#name', who);
+  await popup.press('#name', 'Enter');
+  await popup.waitForSelector('#result:not([hidden])');
+  return { popup, link: await popup.inputValue('#link') };
+}
+
+/** What is on the clipboard: pasted into a field of a fresh page. */
+async function clipboardText() {
+  const reader = await browser.context.newPage();
+  await reader.goto(`${pages.url}/ats.html`);
+  await reader.fill('#note', '');
+  await reader.focus('#note');
+  await reader.keyboard.press('Control+V');
+  const text = await reader.inputValue('#note');
+  await reader.close();
+  return text;
+}
+
+const editors = ['react', 'prosemirror', 'quill', 'lexical', 'draftjs', 'ckeditor5', 'tinymce', 'iframe', 'shadow-open'];
+
+for (const name of editors) {
+  test(`${name}: the link goes into the editor's model at the cursor, and one Ctrl+Z takes it out`, async () => {
+    const page = await openEditor(name);
+    const subject = await page.inputValue('#subject');
+    const { popup, link } = await popupWithLink(page, `Candidate ${name}`);
+    await popup.click('#insert');
+    await popup.waitForFunction(() => {
+      const status = document.getElementById('result-status').textContent;
+      return status.includes('Inserted') || !document.getElementById('error').hidden;
+    });
+    assert.equal(await popup.isHidden('#error'), true, await popup.innerText('#error'));
+    assert.equal(await popup.innerText('#result-status'), 'Inserted into the page.');
+    await popup.close();
+
+    const model = await page.evaluate(() => window.testEditor.text());
+    assert.equal(count(model, link), 1, `the model holds the link once: ${model}`);
+    assert.equal(plain(model), `Hello candidate, join here: ${link} Thanks!`);
+    await page.evaluate(() => window.testEditor.rerender());
+    assert.equal(count(await page.evaluate(() => window.testEditor.domText()), link), 1, 'shown after a re-render');
+    assert.equal(await page.inputValue('#subject'), subject, 'no other field changed');
+
+    await page.bringToFront();
+    await page.keyboard.press('Control+z'); // lower-case z: what a keyboard sends (Quill binds "z")
+    await page.waitForFunction((initial) => window.testEditor.text().replace(/\u00a0/g, ' ').trim() === initial,
+      INITIAL.trim(), { timeout: 2000 });
+    await page.close();
+  });
+}
+
+test('a selection is kept: the link goes after the selected name, with a space', async () => {
+  const page = await openEditor('prosemirror');
+  await page.evaluate(() => window.testEditor.selectText('candidate'));
+  const { popup, link } = await popupWithLink(page, 'Selected Candidate');
+  await popup.click('#insert');
+  await popup.waitForFunction(() => document.getElementById('result-status').textContent === 'Inserted into the page.');
+  await popup.close();
+  assert.equal(plain(await page.evaluate(() => window.testEditor.text())), `Hello candidate ${link}, join here:  Thanks!`);
+  await page.close();
+});
+
+test("a closed shadow root's field: the popup says it can't be written to, and copies the link", async () => {
+  const page = await openEditor('shadow-closed');
+  const before = await page.evaluate(() => window.testEditor.text());
+  const { popup, link } = await popupWithLink(page, 'Closed Shadow');
+  await popup.click('#insert');
+  await popup.waitForSelector('#error:not([hidden])');
+  assert.match(await popup.innerText('#error'), /can't be written to by extensions[\s\S]*The link is on the clipboard/);
+  await popup.close();
+  assert.equal(await page.evaluate(() => window.testEditor.text()), before, 'nothing was written');
+  assert.equal(await clipboardText(), link);
+  await page.close();
+});
+
+test('a field used before but no longer focused never receives the link', async () => {
+  const page = await openEditor('quill');
+  const subject = await page.inputValue('#subject');
+  await page.focus('#subject');
+  await page.evaluate(() => document.activeElement.blur());
+  const { popup, link } = await popupWithLink(page, 'Nobody Focused');
+  await popup.click('#insert');
+  await popup.waitForSelector('#error[data-kind="no_field"]:not([hidden])');
+  await popup.close();
+  assert.equal(await page.inputValue('#subject'), subject);
+  assert.equal(count(await page.evaluate(() => window.testEditor.text()), link), 0);
+  await page.close();
+});

@@ -1,0 +1,258 @@
+// Injected on demand (chrome.scripting, with the activeTab grant of the click or shortcut that
+// asked for it) into the frames of the one tab the recruiter invoked Beckon on. It reads where
+// the cursor is and puts a link there; it holds no secrets, keeps nothing between calls, and
+// listens to nothing: the extension calls `globalThis.beckonPage.<name>()` in the frame it chose.
+(() => {
+  if (globalThis.beckonPage) return;
+
+  /** The focused element, through open shadow roots; the host of a closed one stops the walk. */
+  function deepActiveElement(root = document) {
+    let el = root.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+    return el;
+  }
+
+  const isFrame = (el) => !!el && (el.tagName === 'IFRAME' || el.tagName === 'FRAME');
+  const isValueField = (el) => !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA');
+
+  /**
+   * Whether the cursor of the whole tab is in this frame: every ancestor document's focused
+   * element is the frame holding this one. `null` when an ancestor is of another origin and
+   * cannot be asked.
+   */
+  function holdsTheFocus() {
+    let win = window;
+    while (win !== win.top) {
+      let frameElement;
+      let parentActive;
+      try {
+        frameElement = win.frameElement;
+        parentActive = frameElement && deepActiveElement(win.parent.document);
+      } catch {
+        return null;
+      }
+      if (!frameElement) return null;
+      if (parentActive !== frameElement) return false;
+      win = win.parent;
+    }
+    return true;
+  }
+
+  /** The root of an editor the element is inside of (the element itself for a plain field). */
+  function editingHost(el) {
+    while (el && el.parentElement && el.parentElement.isContentEditable) el = el.parentElement;
+    return el;
+  }
+
+  /** A shadow root the page closed to scripts; content scripts may ask `chrome.dom` for it. */
+  function hasClosedShadowRoot(el) {
+    if (!el || el.shadowRoot) return false;
+    try {
+      return !!(chrome.dom && chrome.dom.openOrClosedShadowRoot(el));
+    } catch {
+      return false;
+    }
+  }
+
+  /** The element the cursor is in, if it is a field or an editor; nothing else, ever. */
+  function focusedField() {
+    const el = deepActiveElement();
+    if (isValueField(el)) return el;
+    if (el && el.isContentEditable) return editingHost(el);
+    return null;
+  }
+
+  function selectedText() {
+    const el = deepActiveElement();
+    if (isValueField(el) && typeof el.selectionStart === 'number' && el.selectionEnd > el.selectionStart) {
+      return el.value.slice(el.selectionStart, el.selectionEnd);
+    }
+    return String(document.getSelection() || '');
+  }
+
+  /** What this frame knows of the cursor, for the extension to choose a frame and decide. */
+  function describe() {
+    const active = deepActiveElement();
+    const field = focusedField();
+    return {
+      focus: holdsTheFocus(),
+      // The cursor is in a frame inside this one (which may be one Beckon cannot reach).
+      inChildFrame: isFrame(active),
+      field: {
+        tag: field ? field.tagName.toLowerCase() : (active ? active.tagName.toLowerCase() : ''),
+        inputType: field && field.tagName === 'INPUT' ? (field.type || '').toLowerCase() : '',
+        contentEditable: !!(field && field.isContentEditable),
+        readOnly: !!(field && field.readOnly),
+        disabled: !!(field && field.disabled),
+        closedShadowRoot: !field && hasClosedShadowRoot(active),
+      },
+      selection: selectedText(),
+      title: document.title,
+    };
+  }
+
+  // Punctuation a link may touch without a space: "(link)", "link.", "\"link\"".
+  const NO_SPACE_BEFORE = '([{<"\'\u201c\u2018';
+  const NO_SPACE_AFTER = '.,;:!?)]}>"\'\u201d\u2019';
+
+  /** The link with a space on either side where it would otherwise touch a word. */
+  function padded(text, before, after) {
+    const touchesBefore = !!before && !/\s/.test(before) && !NO_SPACE_BEFORE.includes(before);
+    const touchesAfter = !!after && !/\s/.test(after) && !NO_SPACE_AFTER.includes(after);
+    return `${touchesBefore ? ' ' : ''}${text}${touchesAfter ? ' ' : ''}`;
+  }
+
+  const count = (haystack, needle) => haystack.split(needle).length - 1;
+  const sleep = (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+  /** Text as it reads: non-breaking spaces (editors keep trailing spaces that way) as spaces. */
+  const plain = (text) => text.replace(/\u00a0/g, ' ');
+
+  /**
+   * Waits until `check` holds, then a little longer to see that it still does: editors apply an
+   * edit to their model later (Lexical and Draft.js a moment after), and one that redraws from its
+   * model can drop text it was never told of (CKEditor 5 did, after showing it). Bounded.
+   */
+  async function holds(check) {
+    const deadline = performance.now() + 1000;
+    await Promise.resolve();
+    while (!check()) {
+      if (performance.now() > deadline) return false;
+      await sleep(16);
+    }
+    await sleep(120);
+    return check();
+  }
+
+  /**
+   * An `<input>` or `<textarea>`: after any selected text (often the candidate's name the link
+   * is for), through `execCommand('insertText')`, which keeps the page's undo history and its
+   * framework (React and the like) in step. Setting `value` would not: React would undo it.
+   */
+  async function insertIntoValue(el, text) {
+    const end = el.selectionEnd;
+    if (typeof end !== 'number') return false;
+    const value = padded(text, el.value[end - 1], el.value[end]);
+    const expected = el.value.slice(0, end) + value + el.value.slice(end);
+    const original = el.value;
+    el.setSelectionRange(end, end);
+    if (!document.execCommand('insertText', false, value) || el.value === original) {
+      // Not undoable, but React's value tracker still sees the input event.
+      el.setRangeText(value, end, end, 'end');
+      el.dispatchEvent(new InputEvent('input', { bubbles: true, composed: true, inputType: 'insertText', data: value }));
+    }
+    // Read back: the page's own code may have refused or rewritten it.
+    return holds(() => el.isConnected && el.value === expected);
+  }
+
+  const BLOCKS = new Set(['p', 'div', 'li', 'td', 'th', 'pre', 'blockquote', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'body']);
+
+  function blockOf(node, host) {
+    for (let n = node; n; n = n.parentNode) {
+      if (n === host || (n.nodeType === Node.ELEMENT_NODE && BLOCKS.has(n.localName))) return n;
+    }
+    return host;
+  }
+
+  /** The text of `container` before (or after) a point. */
+  function textBeside(container, node, offset, side) {
+    const range = document.createRange();
+    range.selectNodeContents(container);
+    if (side === 'before') range.setEnd(node, offset);
+    else range.setStart(node, offset);
+    return plain(range.toString());
+  }
+
+  /** Resolves once the editor has seen a moved caret (bounded: editors such as Quill learn of it late). */
+  function caretSettled() {
+    return new Promise((resolve) => {
+      const done = () => {
+        document.removeEventListener('selectionchange', done);
+        setTimeout(resolve, 20);
+      };
+      document.addEventListener('selectionchange', done, { once: true });
+      setTimeout(done, 80);
+    });
+  }
+
+  /**
+   * A rich-text editor, through its own handlers, never by editing its DOM (model-driven editors
+   * redraw from their model and drop such text, or keep it on screen while the model, which is
+   * what gets sent, lacks it). In order, stopping at the first that takes the text:
+   * 1. a paste carrying plain text: ProseMirror, Quill, Lexical, Draft.js, CKEditor 5 and
+   *    TinyMCE implement paste as one undoable edit of their model (TinyMCE records undo no
+   *    other way); a plain contenteditable ignores a synthetic paste, so nothing happens twice;
+   * 2. `beforeinput`, which editors built on it (CKEditor 5, Lexical) take into their model;
+   * 3. `execCommand('insertText')`, the browser's own typing, for a plain contenteditable.
+   */
+  async function insertIntoEditable(host, target, text) {
+    const selection = document.getSelection();
+    if (!selection.rangeCount || !host.contains(selection.anchorNode)) return false;
+    if (selection.type === 'Range') {
+      selection.collapseToEnd(); // after, never over, the selection
+      await caretSettled();
+    }
+    const range = selection.getRangeAt(0);
+    const block = blockOf(range.startContainer, host);
+    const before = textBeside(block, range.startContainer, range.startOffset, 'before');
+    const after = textBeside(block, range.startContainer, range.startOffset, 'after');
+    const value = padded(text, before.slice(-1), after[0]);
+    const copies = () => count(plain(host.textContent), text);
+    const copiesBefore = copies();
+    // Where it should end up: right after the text that was before the cursor.
+    const expected = `${before.slice(-24)}${value}`.trim();
+    const taken = () => copies() > copiesBefore;
+
+    const data = new DataTransfer();
+    data.setData('text/plain', value);
+    const paste = new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true, composed: true });
+    if (target.dispatchEvent(paste) && !taken()) {
+      const input = new InputEvent('beforeinput', {
+        inputType: 'insertText', data: value, bubbles: true, cancelable: true, composed: true,
+      });
+      if (target.dispatchEvent(input) && !taken()) document.execCommand('insertText', false, value);
+    }
+    return holds(() => host.isConnected && copies() === copiesBefore + 1
+      && plain(host.textContent).includes(expected));
+  }
+
+  /**
+   * Puts `text` at the cursor and reads it back. `inserted`: it is there, once, right where the
+   * cursor was; `refused`: the field did not show it; `no_field`: the cursor is not in a field.
+   */
+  async function insert(text) {
+    const el = focusedField();
+    if (!el) return { outcome: 'no_field' };
+    const ok = isValueField(el)
+      ? await insertIntoValue(el, text)
+      : await insertIntoEditable(el, deepActiveElement(), text);
+    return { outcome: ok ? 'inserted' : 'refused' };
+  }
+
+  /** Puts text on the clipboard from this page; whether the browser allowed it. */
+  async function copy(text) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A short note in the page, in a closed shadow root so the page's styles can't break it. */
+  function toast(text, isError) {
+    const host = document.createElement('div');
+    const root = host.attachShadow({ mode: 'closed' });
+    const box = document.createElement('div');
+    box.setAttribute('role', isError ? 'alert' : 'status');
+    box.textContent = text;
+    box.style.cssText = 'position:fixed;z-index:2147483647;right:16px;bottom:16px;max-width:360px;'
+      + 'padding:12px 14px;border-radius:8px;font:14px/1.4 system-ui,sans-serif;color:#fff;'
+      + `box-shadow:0 4px 16px rgba(0,0,0,.25);background:${isError ? '#b91c1c' : '#312e81'}`;
+    root.appendChild(box);
+    document.documentElement.appendChild(host);
+    setTimeout(() => host.remove(), isError ? 8000 : 4000);
+    return true;
+  }
+
+  globalThis.beckonPage = { describe, insert, copy, toast };
+})();
