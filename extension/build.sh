@@ -27,7 +27,7 @@ wasm-bindgen --target web --no-typescript --remove-name-section --remove-produce
   --out-dir "$out/pkg" "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/beckon_extension.wasm"
 
 # Smaller: wasm-opt -Oz (npm's binaryen: Debian's predates the wasm features Rust emits) and
-# wasm-bindgen's glue minified by esbuild. Both from extension/package.json, pinned.
+# the JavaScript minified by esbuild. Both from extension/package.json, pinned.
 if [ ! -x "$here/node_modules/.bin/wasm-opt" ] || [ ! -x "$here/node_modules/.bin/esbuild" ]; then
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
@@ -35,10 +35,12 @@ wasm="$out/pkg/beckon_extension_bg.wasm"
 before_opt=$(stat -c %s "$wasm")
 "$here/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"
-glue="$out/pkg/beckon_extension.js"
-"$here/node_modules/.bin/esbuild" "$glue" --minify --log-level=warning --outfile="$glue.min"
-mv "$glue.min" "$glue"
 cp -R "$here/static/." "$out/"
+# Minified, not bundled or obfuscated: each file stays the module it is in static/.
+for script in "$out/pkg/beckon_extension.js" "$out"/*.js; do
+  "$here/node_modules/.bin/esbuild" "$script" --minify --log-level=warning --outfile="$script.min"
+  mv "$script.min" "$script"
+done
 
 version=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$here/static/manifest.json" | head -n 1)
 zip_file="$dist/beckon-extension-$version.zip"

@@ -1,23 +1,26 @@
 #!/usr/bin/env python3
-"""Draws the extension's icons (an indigo tile with a white beacon: a dot and two arcs) as PNGs.
+"""Draws the extension's icons (an indigo tile with a white envelope) as PNGs.
 Run once; the PNGs are committed. Standard library only, so no image package is needed."""
 import math, os, struct, zlib
 
 BRAND = (67, 56, 202)
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'static', 'icons')
 
+def _distance_to_segment(x, y, ax, ay, bx, by):
+    dx, dy = bx - ax, by - ay
+    t = max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)))
+    return math.hypot(x - (ax + t * dx), y - (ay + t * dy))
+
 def coverage(x, y):
-    """1.0 where the white mark is, 0.0 elsewhere; x, y in 0..1."""
-    cx, cy = 0.34, 0.66
-    d = math.hypot(x - cx, y - cy)
-    if d <= 0.11:
-        return 1.0
-    angle = math.atan2(cy - y, x - cx)  # 0 = right, pi/2 = up
-    if -0.15 <= angle <= math.pi / 2 + 0.15:
-        for radius in (0.30, 0.48):
-            if abs(d - radius) <= 0.055:
-                return 1.0
-    return 0.0
+    """1.0 where the white mark is, 0.0 elsewhere; x, y in 0..1. The mark is an envelope (an
+    invitation) whose flap is cut out of it in the tile's colour: it reads as mail at 16 px."""
+    left, right, top, bottom = 0.18, 0.82, 0.28, 0.74
+    if not (left <= x <= right and top <= y <= bottom):
+        return 0.0
+    fold_x, fold_y = 0.5, 0.54
+    flap = min(_distance_to_segment(x, y, left, top, fold_x, fold_y),
+               _distance_to_segment(x, y, right, top, fold_x, fold_y))
+    return 0.0 if flap <= 0.045 else 1.0
 
 def inside_tile(x, y, r=0.2):
     qx, qy = min(x, 1 - x), min(y, 1 - y)

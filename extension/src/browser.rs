@@ -15,8 +15,11 @@ use wasm_bindgen::prelude::*;
 use crate::{
     errors::{Failure, UserError},
     field::{self, FieldDescription, InsertionMode},
+    form::{InviteForm, Retries},
     invites::{recent_job_line, status_word},
-    qr, selection, settings,
+    qr,
+    recent::{self, RecentLink},
+    selection, settings,
     share::Invitation,
 };
 
@@ -164,18 +167,6 @@ pub async fn check_connection(server: String, key: String) -> Result<JsValue, Js
     })
 }
 
-/// The bare round trip the benchmark compares against: one GetCaller, nothing else.
-#[wasm_bindgen(js_name = getCallerRoundTrip)]
-pub async fn get_caller_round_trip(server: String, key: String) -> Result<(), JsValue> {
-    let connection = Connection::new(&server, &key)?;
-    connection
-        .organization()
-        .get_caller(connection.request(GetCallerRequest {})?)
-        .await
-        .map_err(|status| connection.failed(status))?;
-    Ok(())
-}
-
 #[derive(Serialize)]
 struct JobChoice {
     id: String,
@@ -215,24 +206,17 @@ pub async fn list_open_jobs(server: String, key: String) -> Result<JsValue, JsVa
     to_js(&open_jobs(&connection).await?)
 }
 
+/// A new request id for a submission (beside the form's fields); used unless the submission
+/// repeats one that got no answer (`form::Retries`).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct InviteForm {
-    job_id: String,
-    #[serde(default)]
-    job_title: String,
-    #[serde(default)]
-    candidate_name: String,
-    #[serde(default)]
-    candidate_email: String,
-    #[serde(default)]
-    send_email: bool,
-    /// The ATS application the link is for, if the recruiter gave it.
-    #[serde(default)]
-    external_id: String,
-    /// Chosen by the caller and kept across retries of the same form, so a retry after a lost
-    /// answer returns the first link instead of making a second invite.
-    request_id: String,
+struct FreshRequestId {
+    fresh_request_id: String,
+}
+
+thread_local! {
+    /// This page's unanswered submission (wasm runs on one thread per page).
+    static RETRIES: std::cell::RefCell<Retries> = std::cell::RefCell::default();
 }
 
 #[derive(Serialize)]
@@ -255,14 +239,12 @@ struct CreatedInvite {
 #[wasm_bindgen(js_name = createInvite)]
 pub async fn create_invite(server: String, key: String, form: JsValue) -> Result<JsValue, JsValue> {
     let connection = Connection::new(&server, &key)?;
+    // Read twice rather than with `#[serde(flatten)]`, whose buffering costs kilobytes of wasm.
+    let FreshRequestId { fresh_request_id } = from_js(form.clone())?;
     let form: InviteForm = from_js(form)?;
-    if form.job_id.trim().is_empty() {
-        return Err(to_js_error(UserError::new(
-            "no_job",
-            "Pick a job first.",
-            "Choose the job this interview is for from the list.",
-        )));
-    }
+    form.check().map_err(to_js_error)?;
+    let request_id =
+        RETRIES.with(|retries| retries.borrow_mut().request_id(&form, fresh_request_id));
     let response = connection
         .invites()
         .create_invite(connection.request(CreateInviteRequest {
@@ -271,13 +253,14 @@ pub async fn create_invite(server: String, key: String, form: JsValue) -> Result
             candidate_name: form.candidate_name.trim().to_string(),
             send_email: form.send_email,
             external_id: form.external_id.trim().to_string(),
-            request_id: form.request_id,
+            request_id,
             source: SOURCE.into(),
             ..Default::default()
         })?)
         .await
         .map_err(|status| connection.failed(status))?
         .into_inner();
+    RETRIES.with(|retries| retries.borrow_mut().answered());
     let invite = response.invite.unwrap_or_default();
     let share = Invitation {
         link: &response.link_url,
@@ -387,11 +370,7 @@ pub fn insertion_mode(field: JsValue) -> Result<String, JsValue> {
     match field::insertion_mode(&field) {
         Ok(InsertionMode::Value) => Ok("value".into()),
         Ok(InsertionMode::Editable) => Ok("editable".into()),
-        Err(reason) => Err(to_js_error(UserError::new(
-            "no_field",
-            "Can't insert the link here.",
-            reason.to_string(),
-        ))),
+        Err(reason) => Err(to_js_error(reason.into())),
     }
 }
 
@@ -414,34 +393,73 @@ pub fn link_handed_over(detail: &str, copied: bool) -> String {
 /// The note shown in the page once a link from the context menu or shortcut is in.
 #[wasm_bindgen(js_name = insertedNote)]
 pub fn inserted_note(candidate: &str) -> String {
-    format!("Beckon: the interview link for {candidate} is inserted.")
+    field::inserted_note(candidate)
 }
 
-#[wasm_bindgen(js_name = setupNeeded)]
-pub fn setup_needed() -> JsValue {
-    to_js_error(UserError::new(
-        "setup_needed",
-        "Set up Beckon first.",
-        "Enter your server and API key in the options page that just opened.",
-    ))
+/// A named error of the popup, the options page or the menu (`arg`: the origin for
+/// `cors_refused`, the message for `extension_bug`).
+#[wasm_bindgen(js_name = userError)]
+pub fn user_error(kind: &str, arg: &str) -> JsValue {
+    to_js_error(match kind {
+        "page_unreachable" => UserError::page_unreachable(),
+        "no_tab" => UserError::no_tab(),
+        "copy_failed" => UserError::copy_failed(),
+        "no_job" => UserError::no_job(),
+        "no_candidate" => UserError::no_candidate(),
+        "setup_needed" => UserError::setup_needed(),
+        "cors_refused" => UserError::cors_refused(arg),
+        _ => UserError::extension_bug(arg),
+    })
 }
 
-#[wasm_bindgen(js_name = noJobPicked)]
-pub fn no_job_picked() -> JsValue {
-    to_js_error(UserError::new(
-        "no_job",
-        "Pick a job first.",
-        "Open the Beckon popup once and choose a job; the menu and the shortcut use the last job you picked.",
-    ))
+/// The context menu's and shortcut's checks before asking who a link is for.
+#[wasm_bindgen(js_name = checkLinkFromPage)]
+pub fn check_link_from_page(
+    configured: bool,
+    last_job_id: &str,
+    field: JsValue,
+) -> Result<(), JsValue> {
+    let field: FieldDescription = from_js(field)?;
+    field::check_link_from_page(configured, last_job_id, &field)
+        .map(|_| ())
+        .map_err(to_js_error)
 }
 
-#[wasm_bindgen(js_name = noCandidate)]
-pub fn no_candidate() -> JsValue {
-    to_js_error(UserError::new(
-        "no_candidate",
-        "Who is it for?",
-        "Enter the candidate's name or email, so you can tell the links apart.",
-    ))
+/// The popup's checks before Generate calls the server.
+#[wasm_bindgen(js_name = checkForm)]
+pub fn check_form(form: JsValue) -> Result<(), JsValue> {
+    let form: InviteForm = from_js(form)?;
+    form.check().map_err(to_js_error)
+}
+
+/// The recent list with a link just made on top.
+#[wasm_bindgen(js_name = recentWithNew)]
+pub fn recent_with_new(recent: JsValue, created: JsValue) -> Result<JsValue, JsValue> {
+    let recent: Vec<RecentLink> = from_js(recent)?;
+    let mut entry: RecentLink = from_js(created)?;
+    entry.created_at = js_sys::Date::now();
+    to_js(&recent::with_new(recent, entry))
+}
+
+/// The invites whose status the popup refreshes when it opens.
+#[wasm_bindgen(js_name = recentToRefresh)]
+pub fn recent_to_refresh(recent: JsValue) -> Result<Vec<String>, JsValue> {
+    let recent: Vec<RecentLink> = from_js(recent)?;
+    Ok(recent::to_refresh(&recent))
+}
+
+/// The recent list with statuses as `inviteStatuses` returned them.
+#[wasm_bindgen(js_name = recentWithStatuses)]
+pub fn recent_with_statuses(recent: JsValue, states: JsValue) -> Result<JsValue, JsValue> {
+    #[derive(Deserialize)]
+    struct State {
+        id: String,
+        status: String,
+    }
+    let recent: Vec<RecentLink> = from_js(recent)?;
+    let states: Vec<State> = from_js(states)?;
+    let statuses: Vec<(String, String)> = states.into_iter().map(|s| (s.id, s.status)).collect();
+    to_js(&recent::with_statuses(recent, &statuses))
 }
 
 /// The address as it will be stored and called.

@@ -56,6 +56,87 @@ impl UserError {
         }
     }
 
+    /// Beckon was not allowed into the page (it is, only through a click on Beckon there), or
+    /// the page is one no extension may touch.
+    pub fn page_unreachable() -> Self {
+        Self::new(
+            "page_unreachable",
+            "Beckon can't reach this page.",
+            "Open Beckon from the page itself (its button, right-click menu or shortcut). Browser pages (chrome://, the Web Store) never allow it: copy the link instead.",
+        )
+    }
+
+    pub fn no_tab() -> Self {
+        Self::new(
+            "no_tab",
+            "No page to insert into.",
+            "Open Beckon from the page with the field.",
+        )
+    }
+
+    pub fn copy_failed() -> Self {
+        Self::new(
+            "copy_failed",
+            "Couldn't copy.",
+            "Select the link and press Ctrl+C.",
+        )
+    }
+
+    pub fn no_job() -> Self {
+        Self::new(
+            "no_job",
+            "Pick a job first.",
+            "Choose the job this interview is for from the list.",
+        )
+    }
+
+    /// The context menu and the shortcut use the job picked last in the popup.
+    pub fn no_job_picked() -> Self {
+        Self::new(
+            "no_job",
+            "Pick a job first.",
+            "Open the Beckon popup once and choose a job; the menu and the shortcut use the last job you picked.",
+        )
+    }
+
+    pub fn no_candidate() -> Self {
+        Self::new(
+            "no_candidate",
+            "Who is it for?",
+            "Enter the candidate's name or email, so you can tell the links apart.",
+        )
+    }
+
+    pub fn setup_needed() -> Self {
+        Self::new(
+            "setup_needed",
+            "Set up Beckon first.",
+            "Enter your server and API key in the options page that just opened.",
+        )
+        .in_options()
+    }
+
+    /// A call failed before reaching the server, yet something answers there: the server's CORS
+    /// settings refuse this extension's origin.
+    pub fn cors_refused(origin: &str) -> Self {
+        Self::new(
+            "cors_refused",
+            "The server is running but refuses this extension.",
+            format!(
+                "Add {origin} to the server's cors_origins (BECKON_CORS_ORIGINS) and restart it."
+            ),
+        )
+    }
+
+    /// Anything else: a defect of the extension, with what the person can report.
+    pub fn extension_bug(message: &str) -> Self {
+        Self::new(
+            "extension_bug",
+            "Something went wrong in the extension.",
+            format!("Try again; if it keeps happening, report this: {message}"),
+        )
+    }
+
     fn in_options(mut self) -> Self {
         self.fix_in_options = true;
         self

@@ -2,6 +2,8 @@
 //! content script describes the field; this decides, so the rules are tested here.
 use serde::{Deserialize, Serialize};
 
+use crate::errors::UserError;
+
 /// What the content script reports about the focused element.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -87,6 +89,37 @@ pub fn insertion_mode(field: &FieldDescription) -> Result<InsertionMode, NotInse
         _ if field.content_editable => Ok(InsertionMode::Editable),
         _ => Err(NotInsertable::NoField),
     }
+}
+
+/// What the context menu and the shortcut need before asking who a link is for: a server and
+/// key, a job picked earlier in the popup, and the cursor in a field that takes a link.
+pub fn check_link_from_page(
+    configured: bool,
+    last_job_id: &str,
+    field: &FieldDescription,
+) -> Result<InsertionMode, UserError> {
+    if !configured {
+        return Err(UserError::setup_needed());
+    }
+    if last_job_id.trim().is_empty() {
+        return Err(UserError::no_job_picked());
+    }
+    insertion_mode(field).map_err(UserError::from)
+}
+
+impl From<NotInsertable> for UserError {
+    fn from(reason: NotInsertable) -> Self {
+        UserError::new(
+            "no_field",
+            "Can't insert the link here.",
+            reason.to_string(),
+        )
+    }
+}
+
+/// The note shown in the page once a link from the context menu or shortcut is in.
+pub fn inserted_note(candidate: &str) -> String {
+    format!("Beckon: the interview link for {candidate} is inserted.")
 }
 
 /// What the page script found when it read the field back after inserting.
@@ -202,6 +235,37 @@ mod tests {
             assert_eq!(refused, NotInsertable::Unwritable);
             assert!(refused.to_string().contains("can't be written to"));
         }
+    }
+
+    #[test]
+    fn the_menu_asks_for_set_up_then_a_job_then_a_field() {
+        let field = input("text");
+        assert_eq!(
+            check_link_from_page(false, "job", &field)
+                .expect_err("setup")
+                .kind,
+            "setup_needed"
+        );
+        assert_eq!(
+            check_link_from_page(true, "", &field)
+                .expect_err("job")
+                .kind,
+            "no_job"
+        );
+        let body = FieldDescription {
+            tag: "body".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            check_link_from_page(true, "job", &body)
+                .expect_err("field")
+                .kind,
+            "no_field"
+        );
+        assert_eq!(
+            check_link_from_page(true, "job", &field),
+            Ok(InsertionMode::Value)
+        );
     }
 
     #[test]

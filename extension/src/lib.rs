@@ -4,8 +4,10 @@
 //! build.
 pub mod errors;
 pub mod field;
+pub mod form;
 pub mod invites;
 pub mod qr;
+pub mod recent;
 pub mod selection;
 pub mod settings;
 pub mod share;

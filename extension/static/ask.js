@@ -8,7 +8,6 @@ import {
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const tabId = Number(params.get('tab'));
-let requestId = crypto.randomUUID();
 
 function showError(error) {
   $('error-title').textContent = `${error.title} `;
@@ -40,7 +39,7 @@ async function start() {
     $('error').hidden = true;
     const answer = $('who').value.trim();
     if (!answer) {
-      showError(rustSide.noCandidate());
+      showError(rustSide.userError('no_candidate', ''));
       return;
     }
     const who = rustSide.guessCandidate(answer);
@@ -53,9 +52,8 @@ async function start() {
         candidateEmail: who.email || '',
         candidateName: who.email ? (who.name || '') : answer,
         sendEmail: false,
-        requestId,
+        freshRequestId: crypto.randomUUID(),
       });
-      requestId = crypto.randomUUID();
       await rememberInvite(created);
       const focus = await insertIntoTab(tabId, created.link);
       await toastInTab(tabId, focus.frameId,

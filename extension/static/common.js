@@ -4,17 +4,17 @@
 import init, * as rust from './pkg/beckon_extension.js';
 
 let loaded = null;
+let ready = false;
 
 /** The Rust side, loaded once per page or worker. */
 export function beckon() {
   loaded ??= init({ module_or_path: chrome.runtime.getURL('pkg/beckon_extension_bg.wasm') })
-    .then(() => rust);
+    .then(() => {
+      ready = true;
+      return rust;
+    });
   return loaded;
 }
-
-export const RECENT_LIMIT = 20;
-/** How many recent links get their status refreshed when the popup opens. */
-export const RECENT_REFRESH = 10;
 
 /**
  * Only the extension's own pages and worker may read its storage: page.js runs in web pages as
@@ -46,12 +46,10 @@ export async function loadSettings() {
 /** Any thrown value as `{kind, title, detail, fixInOptions}` for the person to read. */
 export function asUserError(error) {
   if (error && typeof error === 'object' && typeof error.title === 'string') return error;
-  return {
-    kind: 'extension_bug',
-    title: 'Something went wrong in the extension.',
-    detail: `Try again; if it keeps happening, report this: ${error && error.message ? error.message : String(error)}`,
-    fixInOptions: false,
-  };
+  const message = error && error.message ? error.message : String(error);
+  // Only when the wasm module itself failed to load are the words not Rust's.
+  if (!ready) return { kind: 'extension_bug', title: 'The extension failed to start.', detail: message, fixInOptions: false };
+  return rust.userError('extension_bug', message);
 }
 
 /**
@@ -65,30 +63,13 @@ export async function refineUnreachable(error, server) {
   } catch {
     return error;
   }
-  return {
-    ...error,
-    kind: 'cors_refused',
-    title: 'The server is running but refuses this extension.',
-    detail: `Add ${location.origin} to the server's cors_origins (BECKON_CORS_ORIGINS) and restart it.`,
-  };
+  return { ...error, ...(await beckon()).userError('cors_refused', location.origin) };
 }
 
-/** Adds a new link at the top of the recent list. The list keeps the link so it can be copied
- *  again: it stays in this browser's extension storage, like the API key. */
+/** Adds a link just made to the recent list (the rule is Rust's: `recent.rs`). */
 export async function rememberInvite(created) {
-  const { recent } = await loadSettings();
-  const entry = {
-    inviteId: created.inviteId,
-    link: created.link,
-    jobTitle: created.jobTitle,
-    candidateName: created.candidateName,
-    candidateEmail: created.candidateEmail,
-    externalId: created.externalId,
-    jobLine: created.jobLine,
-    status: created.status,
-    createdAt: Date.now(),
-  };
-  const next = [entry, ...recent.filter((r) => r.inviteId !== entry.inviteId)].slice(0, RECENT_LIMIT);
+  const [{ recent }, rustSide] = await Promise.all([loadSettings(), beckon()]);
+  const next = rustSide.recentWithNew(recent, created);
   await chrome.storage.local.set({ recent: next });
   return next;
 }
@@ -100,12 +81,7 @@ async function inject(tabId, target) {
   } catch {
     // No grant for this tab (it is reached only through a click on Beckon there) or a page no
     // extension may touch (chrome://, the Web Store).
-    throw {
-      kind: 'page_unreachable',
-      title: "Beckon can't reach this page.",
-      detail: 'Open Beckon from the page itself (its button, right-click menu or shortcut). Browser pages (chrome://, the Web Store) never allow it: copy the link instead.',
-      fixInOptions: false,
-    };
+    throw (await beckon()).userError('page_unreachable', '');
   }
 }
 
@@ -185,13 +161,10 @@ export async function askForLinkFromPage(tabId, frameId = null) {
   const settings = await loadSettings();
   try {
     const rustSide = await beckon();
-    if (!settings.server || !settings.apiKey) {
-      chrome.runtime.openOptionsPage();
-      throw rustSide.setupNeeded();
-    }
-    if (!settings.lastJobId) throw rustSide.noJobPicked();
-    const focus = await findFocus(tabId);
-    rustSide.insertionMode(focus.field);
+    const configured = !!(settings.server && settings.apiKey);
+    if (!configured) chrome.runtime.openOptionsPage();
+    const focus = configured && settings.lastJobId ? await findFocus(tabId) : { field: { tag: '' } };
+    rustSide.checkLinkFromPage(configured, settings.lastJobId, focus.field);
     const guess = rustSide.guessCandidate(focus.selection || '');
     const query = new URLSearchParams({
       tab: String(tabId),

@@ -1,8 +1,7 @@
 // The popup: pick a job, name the candidate, Generate, then copy / insert / share the link.
 // Calls and rules are on the Rust side (pkg/); this file wires them to the page.
 import {
-  RECENT_REFRESH, asUserError, beckon, findFocus, insertIntoTab, loadSettings, refineUnreachable,
-  rememberInvite,
+  asUserError, beckon, findFocus, insertIntoTab, loadSettings, refineUnreachable, rememberInvite,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -19,7 +18,6 @@ let settings = null;
 let rustSide = null;
 let jobs = [];
 let current = null; // the link just made
-let pending = null; // { body, requestId }: a retry of the same form reuses the request id
 let targetTab = null;
 // Whether the cursor was in a field of that tab when the popup opened (null: unknown yet).
 let fieldFocused = null;
@@ -60,8 +58,11 @@ function renderJobs() {
     option.textContent = job.title;
     return option;
   }));
-  const keep = visible.find((job) => job.id === previous) || visible[0];
+  // Never a job the recruiter did not pick: the remembered one, or the only one a search left.
+  const searched = query !== '' && visible.length === 1 ? visible[0] : null;
+  const keep = visible.find((job) => job.id === previous) || searched;
   if (keep) jobList.value = keep.id;
+  else jobList.selectedIndex = -1;
   if (!jobs.length) {
     jobsStatus.textContent = 'No open jobs. Create or reopen a job in Beckon first.';
   } else if (!visible.length) {
@@ -146,34 +147,29 @@ form.addEventListener('submit', async (event) => {
   event.preventDefault();
   clearError();
   const job = selectedJob();
-  if (!job) {
-    showError({ kind: 'no_job', title: 'Pick a job first.', detail: 'Choose the job this interview is for from the list.' });
-    jobSearch.focus();
-    return;
-  }
   const body = {
-    jobId: job.id,
-    jobTitle: job.title,
-    candidateName: nameInput.value.trim(),
-    candidateEmail: emailInput.value.trim(),
+    jobId: job ? job.id : '',
+    jobTitle: job ? job.title : '',
+    candidateName: nameInput.value,
+    candidateEmail: emailInput.value,
     sendEmail: sendEmail.checked,
-    externalId: $('external-id').value.trim(),
+    externalId: $('external-id').value,
   };
-  if (!body.candidateName && !body.candidateEmail) {
-    showError({ kind: 'no_candidate', title: 'Who is it for?', detail: "Enter the candidate's name or email, so you can tell the links apart." });
-    nameInput.focus();
+  try {
+    rustSide.checkForm(body);
+  } catch (thrown) {
+    showError(asUserError(thrown));
+    (job ? nameInput : jobSearch).focus();
     return;
   }
-  const bodyKey = JSON.stringify(body);
-  if (!pending || pending.body !== bodyKey) pending = { body: bodyKey, requestId: crypto.randomUUID() };
   generateButton.disabled = true;
   generateButton.textContent = 'Generating…';
-  const started = performance.now();
   try {
-    const created = await rustSide.createInvite(settings.server, settings.apiKey, { ...body, requestId: pending.requestId });
-    pending = null;
+    // A retry of the same form reuses the first request id (Rust keeps it), so a lost answer
+    // never makes a second invite.
+    const created = await rustSide.createInvite(settings.server, settings.apiKey,
+      { ...body, freshRequestId: crypto.randomUUID() });
     showResult(created);
-    window.beckonTimings.clickToLink = performance.now() - started;
     await chrome.storage.local.set({ lastJobId: job.id, lastJobTitle: job.title });
     renderRecent(await rememberInvite(created));
   } catch (thrown) {
@@ -190,6 +186,7 @@ form.addEventListener('submit', async (event) => {
 function showResult(created) {
   current = created;
   $('result-who').textContent = created.candidateName || created.candidateEmail;
+  $('result-job').textContent = created.jobLine;
   $('link').value = created.link;
   $('share-email').href = created.share.mailto;
   $('share-whatsapp').href = created.share.whatsapp;
@@ -200,8 +197,19 @@ function showResult(created) {
   $('qr').hidden = true;
   $('show-qr').setAttribute('aria-expanded', 'false');
   $('result').hidden = false;
+  form.hidden = true;
   $('copy').focus();
 }
+
+// Back to the form for the next candidate, on the same job.
+$('new-link').addEventListener('click', () => {
+  clearError();
+  $('result').hidden = true;
+  form.hidden = false;
+  for (const input of [nameInput, emailInput, $('external-id')]) input.value = '';
+  emailInput.dispatchEvent(new Event('input'));
+  nameInput.focus();
+});
 
 async function copyText(text) {
   try {
@@ -214,7 +222,7 @@ async function copyText(text) {
     area.select();
     const copied = document.execCommand('copy');
     area.remove();
-    if (!copied) throw { kind: 'copy_failed', title: "Couldn't copy.", detail: 'Select the link and press Ctrl+C.' };
+    if (!copied) throw rustSide.userError('copy_failed', '');
   }
 }
 
@@ -234,7 +242,7 @@ $('copy').addEventListener('click', async () => {
 async function insertLink(link) {
   clearError();
   try {
-    if (targetTab === null) throw { kind: 'no_tab', title: 'No page to insert into.', detail: 'Open Beckon from the page with the field.' };
+    if (targetTab === null) throw rustSide.userError('no_tab', '');
     await insertIntoTab(targetTab, link);
     return true;
   } catch (thrown) {
@@ -332,13 +340,12 @@ function renderRecent(recent) {
 }
 
 async function refreshStatuses(recent) {
-  const fresh = recent.slice(0, RECENT_REFRESH);
-  if (!fresh.length) return;
+  const ids = rustSide.recentToRefresh(recent);
+  if (!ids.length) return;
   try {
-    const states = await rustSide.inviteStatuses(settings.server, settings.apiKey, fresh.map((r) => r.inviteId));
-    const byId = new Map(states.map((s) => [s.id, s.status]));
+    const states = await rustSide.inviteStatuses(settings.server, settings.apiKey, ids);
     const { recent: latest } = await loadSettings();
-    const updated = latest.map((r) => (byId.has(r.inviteId) ? { ...r, status: byId.get(r.inviteId) } : r));
+    const updated = rustSide.recentWithStatuses(latest, states);
     await chrome.storage.local.set({ recent: updated });
     renderRecent(updated);
   } catch (thrown) {
@@ -353,7 +360,6 @@ for (const id of ['open-options', 'setup-options', 'error-options']) {
 }
 
 async function start() {
-  window.beckonTimings = {};
   [settings, rustSide, targetTab] = await Promise.all([loadSettings(), beckon(), findTargetTab()]);
   renderRecent(settings.recent);
   if (!settings.server || !settings.apiKey) {
@@ -366,10 +372,8 @@ async function start() {
   jobs = settings.jobs;
   if (jobs.length) renderJobs();
   (settings.lastJobId && jobs.some((j) => j.id === settings.lastJobId) ? nameInput : jobSearch).focus();
-  window.beckonTimings.interactive = performance.now();
   document.body.dataset.ready = 'true';
   await Promise.all([refreshJobs(), readPage(), refreshStatuses(settings.recent)]);
-  window.beckonTimings.loaded = performance.now();
   document.body.dataset.loaded = 'true';
 }
 
