@@ -24,6 +24,16 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(artifactsDir, name), fullPage: true });
 }
 
+/** What a recruiter sees of the popup: Chrome caps it at 600 px, the rest scrolls. */
+async function popupScreenshot(popup, name) {
+  await popup.screenshot({ path: path.join(artifactsDir, name), clip: { x: 0, y: 0, width: 380, height: 600 } });
+}
+
+/** The bottom edge of an element, in the popup's own pixels. */
+async function bottomOf(popup, selector) {
+  return popup.$eval(selector, (el) => el.getBoundingClientRect().bottom);
+}
+
 /** What is on the clipboard: pasted with the keyboard into a field of a fresh page. */
 async function clipboardText() {
   const reader = await browser.context.newPage();
@@ -134,6 +144,10 @@ test('popup: keyboard-only generate, prefilled from the selection, copy and inse
 
   assert.equal(await popup.inputValue('#name'), 'Ada Lovelace');
   assert.equal(await popup.evaluate(() => document.activeElement.id), 'job-search');
+  // Nothing remembered yet, so no job is chosen for the recruiter.
+  assert.equal(await popup.$eval('#jobs', (list) => list.selectedIndex), -1);
+  assert.ok(await bottomOf(popup, '#generate') <= 600, 'Generate is above the fold');
+  await popupScreenshot(popup, 'popup-form.png');
   await popup.keyboard.type('backend');
   assert.deepEqual(await popup.$$eval('#jobs option', (o) => o.map((x) => x.textContent)), ['Backend engineer']);
   await popup.keyboard.press('Tab'); // the job list
@@ -159,8 +173,12 @@ test('popup: keyboard-only generate, prefilled from the selection, copy and inse
   assert.match(await popup.getAttribute('#share-whatsapp', 'href'), /^https:\/\/wa\.me\/\?text=Hi%20Ada%2C%20/);
   assert.match(await popup.getAttribute('#share-sms', 'href'), /^sms:\?&body=Hi%20Ada%2C%20/);
 
+  assert.match(await popup.innerText('#result-title'), /Link for Ada Lovelace\s*Backend engineer/);
+  assert.equal(await popup.isHidden('#invite-form'), true, 'the result replaces the form');
   await popup.click('#show-qr');
   await popup.waitForSelector('#qr:not([hidden])');
+  assert.ok(await bottomOf(popup, '#new-link') <= 600, 'the result with its QR code fits the popup');
+  await popupScreenshot(popup, 'popup-result.png');
   assert.ok(await popup.$eval('#qr-image', (img) => img.decode().then(() => img.naturalWidth >= 200)));
   const [download] = await Promise.all([popup.waitForEvent('download'), popup.click('#download-qr')]);
   assert.match(download.suggestedFilename(), /^beckon-interview-Ada-Lovelace\.png$/);
@@ -169,9 +187,12 @@ test('popup: keyboard-only generate, prefilled from the selection, copy and inse
   const noteBefore = await ats.inputValue('#note');
   await popup.click('#insert');
   await popup.waitForSelector('#error[data-kind="no_field"]:not([hidden])');
-  assert.match(await popup.innerText('#error'), /Click into a text field[\s\S]*The link is on the clipboard/);
+  assert.match(await popup.innerText('#error'), /Put the cursor where the link goes[\s\S]*The link is on the clipboard/);
   assert.equal(await ats.inputValue('#note'), noteBefore);
-  await screenshot(popup, 'popup.png');
+  await popupScreenshot(popup, 'popup-not-inserted.png');
+  await popup.click('#new-link');
+  assert.equal(await popup.isVisible('#invite-form'), true);
+  assert.equal(await popup.inputValue('#name'), '');
   await popup.close();
   assert.equal(await clipboardText(), adaLink);
 
@@ -199,7 +220,7 @@ test('popup: a link inserted at the cursor of a contenteditable calendar descrip
   await calendar.evaluate(() => {
     const editor = document.getElementById('description');
     editor.focus();
-    const text = editor.lastElementChild.firstChild; // "Join here:"
+    const text = editor.lastElementChild.firstChild; // "Join here: "
     document.getSelection().collapse(text, text.length);
   });
   const calendarTab = await tabIdOf(browser.worker, calendar);
@@ -215,7 +236,14 @@ test('popup: a link inserted at the cursor of a contenteditable calendar descrip
   await popup.click('#insert');
   await popup.waitForFunction(() => document.getElementById('result-status').textContent.includes('Inserted'));
   const description = await calendar.$eval('#description', (el) => el.innerText);
-  assert.match(description, new RegExp(`Agenda: coding exercise\\.\\s+Join here: ${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  assert.match(description, new RegExp(`Agenda: coding exercise\\.\\s+Join here:\\s${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  // A clickable link, where the editor keeps links.
+  assert.equal(await calendar.$eval('#description a', (a) => a.href), link);
+  // The form has a location field: the popup offers to put the link there too.
+  await popup.click('#also-location');
+  await popup.waitForFunction(() => document.getElementById('result-status').textContent === 'Also in the location field.');
+  assert.equal(await calendar.inputValue('#where'), link);
+  assert.equal(await popup.isHidden('#also-location'), true);
   await popup.close();
   await calendar.close();
 });
@@ -240,7 +268,7 @@ test('the candidate opens the link, and the recent list shows it opened', async 
   const ada = popup.locator('#recent-list li', { hasText: 'Ada Lovelace' });
   await ada.locator('.badge.opened').waitFor();
   assert.equal(await popup.locator('#recent-list li', { hasText: 'Grace Hopper' }).locator('.badge').innerText(), 'invited');
-  await screenshot(popup, 'popup-recent.png');
+  await popupScreenshot(popup, 'popup-recent.png');
   await ada.getByRole('button', { name: /Copy the link for Ada Lovelace/ }).click();
   assert.equal(await clipboardText(), adaLink);
   await popup.close();
@@ -291,13 +319,13 @@ test('errors: a closed job, a revoked key and a stopped server are explained in 
   await revoked.waitForSelector('#error[data-kind="key_revoked"]:not([hidden])');
   assert.match(await revoked.innerText('#error'), /This API key doesn't work any more\./);
   assert.equal(await revoked.isVisible('#error-options'), true);
-  await screenshot(revoked, 'popup-key-revoked.png');
+  await popupScreenshot(revoked, 'popup-key-revoked.png');
   await revoked.close();
 
   await server.stop();
   const down = await openPopup(0);
   await down.waitForSelector('#error[data-kind="unreachable"]:not([hidden])');
   assert.match(await down.innerText('#error'), new RegExp(`Can't reach the Beckon server\\.[\\s\\S]*${server.url}`));
-  await screenshot(down, 'popup-server-down.png');
+  await popupScreenshot(down, 'popup-server-down.png');
   await down.close();
 });

@@ -47,7 +47,7 @@ impl std::fmt::Display for NotInsertable {
         match self {
             NotInsertable::NoField => write!(
                 f,
-                "Click into a text field or editor on the page first, then try again."
+                "Put the cursor where the link goes (a text field or editor) first, then insert it again."
             ),
             NotInsertable::Locked => {
                 write!(

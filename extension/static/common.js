@@ -129,7 +129,15 @@ export async function insertIntoTab(tabId, text) {
   const [answer] = await callPage(tabId, { frameIds: [focus.frameId] }, 'insert', [text]);
   const outcome = answer && answer.result ? answer.result.outcome : 'refused';
   if (outcome !== 'inserted') throw rustSide.insertionFailed(outcome);
-  return focus;
+  return { frameId: focus.frameId, locationOffer: !!answer.result.locationOffer };
+}
+
+/** Puts `text` into the location field of a calendar form in that frame too. */
+export async function fillLocationInTab(tabId, frameId, text) {
+  const rustSide = await beckon();
+  const [answer] = await callPage(tabId, { frameIds: [frameId] }, 'fillLocation', [text]);
+  const outcome = answer && answer.result ? answer.result.outcome : 'refused';
+  if (outcome !== 'inserted') throw rustSide.insertionFailed(outcome);
 }
 
 /** A short note shown in the page (used where there is no popup to show it in). */

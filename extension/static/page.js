@@ -202,17 +202,51 @@
     const expected = `${before.slice(-24)}${value}`.trim();
     const taken = () => copies() > copiesBefore;
 
+    // Offered as a link too, so that editors that keep links make it clickable; only when no
+    // space is added around it: editors parsing pasted HTML drop spaces at its edges.
+    const anchor = document.createElement('a');
+    anchor.href = text;
+    anchor.textContent = text;
+    const html = value === text ? anchor.outerHTML : null;
     const data = new DataTransfer();
     data.setData('text/plain', value);
+    if (html) data.setData('text/html', html);
     const paste = new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true, composed: true });
     if (target.dispatchEvent(paste) && !taken()) {
       const input = new InputEvent('beforeinput', {
         inputType: 'insertText', data: value, bubbles: true, cancelable: true, composed: true,
       });
-      if (target.dispatchEvent(input) && !taken()) document.execCommand('insertText', false, value);
+      if (target.dispatchEvent(input) && !taken()
+          && !(html && document.execCommand('insertHTML', false, html))) {
+        document.execCommand('insertText', false, value);
+      }
     }
     return holds(() => host.isConnected && copies() === copiesBefore + 1
       && plain(host.textContent).includes(expected));
+  }
+
+  // What calendar forms call the field that shows in the invite (and is tappable on phones).
+  const LOCATION_WORDS = /\b(location|where|venue|place|meeting link|video link|ort|lieu|ubicaci[oó]n|local)/i;
+
+  /** A calendar form's location field, other than `besides`, if the page has one. */
+  function locationField(besides) {
+    for (const el of document.querySelectorAll('input, textarea')) {
+      if (el === besides || el.disabled || el.readOnly) continue;
+      if (el.tagName === 'INPUT' && !['', 'text', 'url', 'search'].includes((el.type || '').toLowerCase())) continue;
+      const labels = [...(el.labels || [])].map((label) => label.textContent);
+      const words = [el.id, el.name, el.placeholder, el.getAttribute('aria-label'), ...labels].join(' ');
+      if (LOCATION_WORDS.test(words)) return el;
+    }
+    return null;
+  }
+
+  /** Puts `text` at the end of the page's location field too, and reads it back. */
+  async function fillLocation(text) {
+    const el = locationField(null);
+    if (!el) return { outcome: 'no_field' };
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+    return { outcome: (await insertIntoValue(el, text)) ? 'inserted' : 'refused' };
   }
 
   /**
@@ -225,7 +259,9 @@
     const ok = isValueField(el)
       ? await insertIntoValue(el, text)
       : await insertIntoEditable(el, deepActiveElement(), text);
-    return { outcome: ok ? 'inserted' : 'refused' };
+    const location = ok && locationField(el);
+    // A location field without the link: the popup offers to put it there too.
+    return { outcome: ok ? 'inserted' : 'refused', locationOffer: !!location && !location.value.includes(text) };
   }
 
   /** Puts text on the clipboard from this page; whether the browser allowed it. */
@@ -254,5 +290,5 @@
     return true;
   }
 
-  globalThis.beckonPage = { describe, insert, copy, toast };
+  globalThis.beckonPage = { describe, insert, fillLocation, copy, toast };
 })();

@@ -1,7 +1,8 @@
 // The popup: pick a job, name the candidate, Generate, then copy / insert / share the link.
 // Calls and rules are on the Rust side (pkg/); this file wires them to the page.
 import {
-  asUserError, beckon, findFocus, insertIntoTab, loadSettings, refineUnreachable, rememberInvite,
+  asUserError, beckon, fillLocationInTab, findFocus, insertIntoTab, loadSettings, refineUnreachable,
+  rememberInvite,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -237,13 +238,26 @@ $('copy').addEventListener('click', async () => {
 
 /**
  * Inserts a link where the cursor is in the page; whether it is there. When it is not, the
- * link goes to the clipboard and the error says so.
+ * link goes to the clipboard and the error says so. A calendar form's location field is then
+ * offered too.
  */
 async function insertLink(link) {
   clearError();
   try {
     if (targetTab === null) throw rustSide.userError('no_tab', '');
-    await insertIntoTab(targetTab, link);
+    const inserted = await insertIntoTab(targetTab, link);
+    const offer = $('also-location');
+    offer.hidden = !inserted.locationOffer;
+    offer.onclick = async () => {
+      clearError();
+      try {
+        await fillLocationInTab(targetTab, inserted.frameId, link);
+        offer.hidden = true;
+        $('result-status').textContent = 'Also in the location field.';
+      } catch (thrown) {
+        showError(asUserError(thrown));
+      }
+    };
     return true;
   } catch (thrown) {
     const error = asUserError(thrown);
