@@ -2,7 +2,8 @@
 use std::io::{self, Write};
 
 use beckon_proto::invite::v1::{
-    ApiKey, ApiKeyScope, CreateApiKeyRequest, ListApiKeysRequest, RevokeApiKeyRequest,
+    ApiKey, ApiKeyScope, CreateApiKeyRequest, CreateEnrollmentRequest, ListApiKeysRequest,
+    RevokeApiKeyRequest,
 };
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
@@ -21,6 +22,19 @@ pub enum Command {
         name: String,
         #[arg(long, value_enum)]
         scope: Scope,
+    },
+    /// Make a one-time enrolment link for a member's browser extension: pasted into the
+    /// extension's options, it becomes a `links` key of that member, so nobody handles a key.
+    Enroll {
+        /// The member whose extension it connects (`invitectl members list`).
+        #[arg(long)]
+        member: String,
+        /// The key's name [default: "Browser extension"].
+        #[arg(long)]
+        name: Option<String>,
+        /// How long the link works, 1 to 168 hours.
+        #[arg(long, default_value_t = 72)]
+        valid_hours: i32,
     },
     /// List every key, revoked ones included.
     List,
@@ -78,6 +92,26 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
                     Ok(())
                 }
             }
+        }
+        Command::Enroll {
+            member,
+            name,
+            valid_hours,
+        } => {
+            let request = CreateEnrollmentRequest {
+                member_id: member,
+                key_name: name.unwrap_or_default(),
+                valid_hours,
+            };
+            let response = client.create_enrollment(request).await?.into_inner();
+            let enrollment = response.enrollment.unwrap_or_default();
+            let record = Record::new("enrollment", &enrollment.id)
+                .field("url", response.url.as_str())
+                .field("member_id", enrollment.member_id.as_str())
+                .field("key_name", enrollment.key_name.as_str())
+                .field("expire_time", timestamp(enrollment.expire_time.as_ref()));
+            eprintln!("warning: the link is shown only now and works once: send it to the member privately.");
+            format.print_record(&record)
         }
         Command::List => {
             let keys = all_pages(|page_size, page_token| {

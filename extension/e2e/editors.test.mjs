@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildEditors } from './editors/build.mjs';
 import {
-  artifactsDir, clickToolbarButton, createJob, createLinksKey, extensionDir, extensionId,
+  artifactsDir, clickToolbarButton, createJob, extensionDir, extensionId, invitectl,
   launchBrowser, startPageServer, startServer, tabIdOf,
 } from './harness.mjs';
 
@@ -22,19 +22,15 @@ const count = (text, needle) => plain(text).split(needle).length - 1;
 let server;
 let pages;
 let browser;
+let jobId;
 
 before(async () => {
   mkdirSync(artifactsDir, { recursive: true });
   await buildEditors();
   server = await startServer({ corsOrigin: `chrome-extension://${extensionId(extensionDir)}` });
-  const jobId = await createJob(server, 'Backend engineer');
-  const key = await createLinksKey(server);
+  jobId = await createJob(server, 'Backend engineer');
   pages = await startPageServer();
   browser = await launchBrowser();
-  // Set up as the options page would (that page is tested in e2e.test.mjs).
-  await browser.worker.evaluate((settings) => chrome.storage.local.set(settings), {
-    server: server.url, apiKey: key.secret, lastJobId: jobId, lastJobTitle: 'Backend engineer',
-  });
 });
 
 after(async () => {
@@ -42,6 +38,45 @@ after(async () => {
   await pages?.close();
   await server?.stop();
   server?.cleanup();
+});
+
+test('enrolment: a one-time link from an admin connects the extension with a key of its member', async () => {
+  const member = /^member (\S+)/.exec(await invitectl(server, server.adminKey,
+    ['members', 'create', '--email', 'rita@example.com', '--name', 'Rita Recruiter']))[1];
+  const enrolled = JSON.parse(await invitectl(server, server.adminKey,
+    ['--output', 'json', 'keys', 'enroll', '--member', member, '--valid-hours', '2']));
+  const url = enrolled.url;
+  assert.match(url, new RegExp(`^${server.url}/enroll#be_[A-Za-z0-9_-]{43}$`));
+
+  // The page the link opens explains it; the code never reaches the server (it is the fragment).
+  const landing = await browser.context.newPage();
+  const response = await landing.goto(url);
+  assert.equal(response.status(), 200);
+  assert.match(await landing.innerText('body'), /Enrolment link/);
+  await landing.close();
+
+  const options = await browser.context.newPage();
+  await options.goto(`chrome-extension://${browser.id}/options.html`);
+  await options.fill('#enrollment-link', url);
+  await options.click('#connect');
+  const ok = options.locator('[data-kind="connected"]');
+  await ok.waitFor();
+  assert.match(await ok.innerText(), /Connected to .*\.\s+The key "Browser extension" may make interview links\. 1 open job\./s);
+  const keys = JSON.parse(await invitectl(server, server.adminKey, ['--output', 'json', 'keys', 'list']));
+  const made = keys.api_keys.filter((k) => k.name === 'Browser extension');
+  assert.equal(made.length, 1);
+  assert.equal(made[0].scope, 'links');
+  const stored = await browser.worker.evaluate(() => chrome.storage.local.get(['server', 'apiKey']));
+  assert.equal(stored.server, server.url);
+  assert.ok(stored.apiKey.startsWith(made[0].prefix));
+
+  // Used once: pasted again, it is refused in plain words and changes nothing.
+  await options.fill('#enrollment-link', url);
+  await options.click('#connect');
+  await options.locator('[data-error-kind="enrollment_spent"]').waitFor();
+  assert.equal((await browser.worker.evaluate(() => chrome.storage.local.get('apiKey'))).apiKey, stored.apiKey);
+  await options.close();
+  await browser.worker.evaluate((id) => chrome.storage.local.set({ lastJobId: id, lastJobTitle: 'Backend engineer' }), jobId);
 });
 
 /** An editor page, ready, with the cursor right after "join here: ". */

@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use beckon_proto::invite::v1::{
-    invite_service_client::InviteServiceClient, job_service_client::JobServiceClient,
-    organization_service_client::OrganizationServiceClient, ApiKeyScope, CreateInviteRequest,
-    GetCallerRequest, GetInviteRequest, JobState, ListJobsRequest,
+    enrollment_service_client::EnrollmentServiceClient, invite_service_client::InviteServiceClient,
+    job_service_client::JobServiceClient, organization_service_client::OrganizationServiceClient,
+    ApiKeyScope, CreateInviteRequest, GetCallerRequest, GetInviteRequest, JobState,
+    ListJobsRequest, RedeemEnrollmentRequest,
 };
 use serde::{Deserialize, Serialize};
 use tonic::{Code, Status};
@@ -197,6 +198,47 @@ async fn open_jobs(connection: &Connection) -> Result<Vec<JobChoice>, JsValue> {
         page_token = page.next_page_token;
     }
     Ok(jobs)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Enrolled {
+    server: String,
+    api_key: String,
+    masked_key: String,
+}
+
+/// Connect with an enrolment link: trades its one-time code at its server for this
+/// extension's own `links` key.
+#[wasm_bindgen(js_name = redeemEnrollment)]
+pub async fn redeem_enrollment(link: String) -> Result<JsValue, JsValue> {
+    let link = settings::parse_enrollment_link(&link).map_err(to_js_error)?;
+    let channel = Client::new_with_options(
+        link.server.clone(),
+        FetchOptions::new().timeout(CALL_TIMEOUT),
+    );
+    let answer = EnrollmentServiceClient::new(channel)
+        .redeem_enrollment(RedeemEnrollmentRequest { code: link.code })
+        .await;
+    let redeemed = match answer {
+        Ok(response) => response.into_inner(),
+        Err(status) if status.code() == Code::NotFound => {
+            return Err(to_js_error(UserError::enrollment_spent()))
+        }
+        Err(status) => {
+            let failure = match Failure::from_status(&status) {
+                Failure::Unreachable if !browser_online() => Failure::Offline,
+                failure => failure,
+            };
+            return Err(to_js_error(failure.explain(&link.server)));
+        }
+    };
+    let key = redeemed.api_key.unwrap_or_default();
+    to_js(&Enrolled {
+        server: link.server,
+        api_key: redeemed.secret,
+        masked_key: settings::masked_key(&key.prefix),
+    })
 }
 
 /// The open jobs, for the popup's job picker.

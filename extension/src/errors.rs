@@ -128,6 +128,16 @@ impl UserError {
         )
     }
 
+    /// The server knows no such unused, unexpired enrolment code.
+    pub fn enrollment_spent() -> Self {
+        Self::new(
+            "enrollment_spent",
+            "This enrolment link doesn't work any more.",
+            "Each link works once, until it expires. Ask your Beckon admin for a new one.",
+        )
+        .in_options()
+    }
+
     /// Anything else: a defect of the extension, with what the person can report.
     pub fn extension_bug(message: &str) -> Self {
         Self::new(

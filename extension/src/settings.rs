@@ -55,6 +55,45 @@ fn bad_address(detail: impl Into<String>) -> UserError {
     error
 }
 
+/// What an enrolment link (`<server>/enroll#be_…`, made by an admin) says: which server, and
+/// the one-time code the extension trades there for its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollmentLink {
+    pub server: String,
+    pub code: String,
+}
+
+pub fn parse_enrollment_link(text: &str) -> Result<EnrollmentLink, UserError> {
+    let bad = |detail: &str| {
+        let mut error = UserError::new("bad_enrollment_link", "Check the enrolment link.", detail);
+        error.fix_in_options = true;
+        error
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(bad("Paste the enrolment link your Beckon admin sent you."));
+    }
+    let Some((address, code)) = text.split_once('#') else {
+        return Err(bad(
+            "The link is cut short: it ends with #be_ and a long code. Copy the whole address.",
+        ));
+    };
+    let code = code.trim();
+    let base = address
+        .trim_end_matches('/')
+        .strip_suffix("/enroll")
+        .filter(|_| code.starts_with("be_") && code.len() > "be_".len());
+    match base {
+        Some(base) => Ok(EnrollmentLink {
+            server: normalize_server_address(base)?,
+            code: code.to_string(),
+        }),
+        None => Err(bad(
+            "That isn't a Beckon enrolment link: they look like https://beckon.example.com/enroll#be_….",
+        )),
+    }
+}
+
 /// Catches pasting the wrong thing before any call is made.
 pub fn check_api_key(key: &str) -> Result<(), UserError> {
     let key = key.trim();
@@ -166,6 +205,31 @@ mod tests {
     #[test]
     fn only_api_major_version_1_is_spoken() {
         assert!(check_api_version("1.0").is_ok());
+        assert_eq!(
+            parse_enrollment_link(" https://beckon.example.com/enroll#be_abc ").expect("parsed"),
+            EnrollmentLink {
+                server: "https://beckon.example.com".into(),
+                code: "be_abc".into()
+            }
+        );
+        assert_eq!(
+            parse_enrollment_link("http://127.0.0.1:8080/base/enroll/#be_x")
+                .expect("parsed")
+                .server,
+            "http://127.0.0.1:8080/base"
+        );
+        for cut in [
+            "",
+            "https://beckon.example.com/enroll",
+            "https://beckon.example.com/enroll#",
+            "https://beckon.example.com/i/abc#be_x",
+            "bk_123_secret",
+        ] {
+            assert_eq!(
+                parse_enrollment_link(cut).expect_err(cut).kind,
+                "bad_enrollment_link"
+            );
+        }
         assert_eq!(
             connection_summary("Chrome", "links", 2),
             "The key \"Chrome\" may make interview links. 2 open jobs."

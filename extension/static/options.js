@@ -98,6 +98,28 @@ form.addEventListener('submit', async (event) => {
   }
 });
 
+// Connect with an enrolment link: the server and a key of this extension's own, in one paste.
+document.getElementById('enroll').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const connect = document.getElementById('connect');
+  const linkInput = document.getElementById('enrollment-link');
+  connect.disabled = true;
+  try {
+    const rustSide = await beckon();
+    show('info', 'Connecting…', '');
+    const enrolled = await rustSide.redeemEnrollment(linkInput.value);
+    await chrome.storage.local.set(enrolled);
+    linkInput.value = '';
+    await renderSaved();
+    const report = await test(enrolled.server, enrolled.apiKey);
+    if (report) result.firstChild.querySelector('strong').textContent = `Connected to ${report.organizationName}.`;
+  } catch (thrown) {
+    showError(await refineUnreachable(asUserError(thrown), ''));
+  } finally {
+    connect.disabled = false;
+  }
+});
+
 testButton.addEventListener('click', async () => {
   testButton.disabled = true;
   try {
@@ -110,5 +132,5 @@ testButton.addEventListener('click', async () => {
   }
 });
 
-renderSaved().then(() => (serverInput.value ? keyInput : serverInput).focus())
+renderSaved().then(() => (serverInput.value ? keyInput : document.getElementById('enrollment-link')).focus())
   .catch((thrown) => showError(asUserError(thrown)));

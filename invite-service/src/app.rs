@@ -21,7 +21,7 @@ use crate::{
     background::{CohortWorker, Sweeper, Swept},
     config::Config,
     config::Secret,
-    grpc::{status::answer_undecodable, Api, PublicRegistrations},
+    grpc::{enrollment::Enrollments, status::answer_undecodable, Api, PublicRegistrations},
     links,
     relay::{self, Relay},
     store::{backlog, organization, public, Store},
@@ -32,7 +32,7 @@ use crate::{
 const DATABASE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The API services this port serves, as health and reflection name them.
-const API_SERVICES: [&str; 7] = [
+const API_SERVICES: [&str; 8] = [
     pb::job_service_server::SERVICE_NAME,
     pb::candidate_service_server::SERVICE_NAME,
     pb::invite_service_server::SERVICE_NAME,
@@ -40,6 +40,7 @@ const API_SERVICES: [&str; 7] = [
     pb::webhook_service_server::SERVICE_NAME,
     pb::ats_service_server::SERVICE_NAME,
     pb::public_registration_service_server::SERVICE_NAME,
+    pb::enrollment_service_server::SERVICE_NAME,
 ];
 
 /// A running invite-service.
@@ -407,6 +408,7 @@ async fn grpc_routes(
 ) -> anyhow::Result<(Routes, HealthReporter)> {
     let api = Api::new(store.clone(), cohort_work, stopping);
     let registrations = PublicRegistrations::new(store.clone(), limits.clone());
+    let enrollments = Enrollments::new(store.clone(), limits.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     beckon_common::health::register_liveness(&health).await;
     for service in API_SERVICES {
@@ -450,6 +452,7 @@ async fn grpc_routes(
         .add_service(api.webhook_service())
         .add_service(api.ats_service())
         .add_service(registrations.server())
+        .add_service(enrollments.server())
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha);

@@ -479,6 +479,15 @@ impl Config {
         format!("{}/i/{token}", self.public_base_url.trim_end_matches('/'))
     }
 
+    /// An enrolment link for the browser extension: the code rides in the fragment, which
+    /// browsers never send, so the page it opens (and any link scanner) never sees it.
+    pub fn enrollment_url(&self, code: &str) -> String {
+        format!(
+            "{}/enroll#{code}",
+            self.public_base_url.trim_end_matches('/')
+        )
+    }
+
     /// A job's public registration page for a token.
     pub fn public_link_url(&self, token: &str) -> String {
         format!("{}/p/{token}", self.public_base_url.trim_end_matches('/'))

@@ -51,6 +51,37 @@ pub mod api_key {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod enrollment {
+    use sea_orm::entity::prelude::*;
+
+    /// A one-time code that the browser extension trades for a `links` key of `member_id`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "enrollments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub org_id: Uuid,
+        pub member_id: Uuid,
+        /// SHA-256 of the code, hex; the code itself is never stored.
+        #[sea_orm(unique)]
+        pub code_hash: String,
+        /// The name the key gets.
+        pub key_name: String,
+        /// Who made it (`key:<id>`).
+        pub created_by: String,
+        pub created_at: ChronoDateTimeUtc,
+        pub expires_at: ChronoDateTimeUtc,
+        pub redeemed_at: Option<ChronoDateTimeUtc>,
+        /// The key it was traded for.
+        pub api_key_id: Option<Uuid>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod member {
     use sea_orm::entity::prelude::*;
 

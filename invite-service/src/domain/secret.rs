@@ -71,6 +71,20 @@ pub fn new_public_token() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>())
 }
 
+/// What starts every enrolment code, so people and scanners recognise one.
+pub const ENROLLMENT_PREFIX: &str = "be_";
+
+/// A one-time enrolment code for the browser extension: `be_` and 256 bits from the OS CSPRNG.
+/// Only its hash (`enrollment_code_hash`) is kept.
+pub fn new_enrollment_code() -> String {
+    format!("{ENROLLMENT_PREFIX}{}", new_public_token())
+}
+
+/// The stored form of an enrolment code; the same for a code with or without its prefix.
+pub fn enrollment_code_hash(code: &str) -> String {
+    sha256_hex(code.trim().trim_start_matches(ENROLLMENT_PREFIX).as_bytes())
+}
+
 /// The stored form of a link token. Looked up by this hash, never by the token.
 pub fn link_token_hash(token: &str) -> String {
     sha256_hex(token.as_bytes())
@@ -188,6 +202,17 @@ mod tests {
         let copy = LinkKey::decode(&key.encode()).expect("round trip");
         assert_eq!(copy.token(invite, 3), key.token(invite, 3));
         assert!(LinkKey::decode("short").is_none());
+    }
+
+    #[test]
+    fn enrollment_codes_are_random_and_found_with_or_without_their_prefix() {
+        let code = new_enrollment_code();
+        assert!(code.starts_with(ENROLLMENT_PREFIX));
+        assert_eq!(code.len(), ENROLLMENT_PREFIX.len() + 43);
+        assert_ne!(code, new_enrollment_code());
+        let bare = code.trim_start_matches(ENROLLMENT_PREFIX);
+        assert_eq!(enrollment_code_hash(&code), enrollment_code_hash(bare));
+        assert_eq!(enrollment_code_hash(&code), sha256_hex(bare.as_bytes()));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod ats;
 mod candidates;
 mod cohorts;
 mod convert;
+pub mod enrollment;
 mod invites;
 mod jobs;
 mod organization;

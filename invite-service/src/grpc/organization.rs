@@ -5,10 +5,17 @@ use super::{convert, mask_paths, request_id, Api};
 use crate::{
     domain::{validate::*, Action},
     store::{
+        enrollments,
         organization::{self as org, MemberChanges, NewMember},
         paging::Page,
     },
 };
+
+/// How long an enrolment link works unless asked otherwise, and at most.
+const DEFAULT_ENROLLMENT_HOURS: i32 = 72;
+const MAX_ENROLLMENT_HOURS: i32 = 7 * 24;
+/// The name of a key made by an enrolment when the admin gave none.
+const DEFAULT_ENROLLMENT_KEY_NAME: &str = "Browser extension";
 
 /// Reported by GetCaller so clients can tell an older server from a broken one.
 pub const API_VERSION: &str = "1.0";
@@ -139,6 +146,57 @@ impl OrganizationService for Api {
                 Ok(pb::CreateApiKeyResponse {
                     api_key: Some(convert::api_key(created.key)),
                     secret: created.secret,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn create_enrollment(
+        &self,
+        request: Request<pb::CreateEnrollmentRequest>,
+    ) -> Result<Response<pb::CreateEnrollmentResponse>, Status> {
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let member_id = v.id("member_id", &req.member_id);
+                let key_name = if req.key_name.trim().is_empty() {
+                    DEFAULT_ENROLLMENT_KEY_NAME.to_string()
+                } else {
+                    v.required_line("key_name", &req.key_name, MAX_NAME)
+                };
+                let hours = match req.valid_hours {
+                    0 => DEFAULT_ENROLLMENT_HOURS,
+                    h if (1..=MAX_ENROLLMENT_HOURS).contains(&h) => h,
+                    _ => {
+                        v.add(
+                            "valid_hours",
+                            format!("must be 1 to {MAX_ENROLLMENT_HOURS} (0 for {DEFAULT_ENROLLMENT_HOURS})"),
+                        );
+                        DEFAULT_ENROLLMENT_HOURS
+                    }
+                };
+                v.finish()?;
+                let created = enrollments::create(
+                    &self.store,
+                    &caller,
+                    member_id,
+                    key_name,
+                    chrono::Duration::hours(i64::from(hours)),
+                )
+                .await?;
+                let enrollment = created.enrollment;
+                Ok(pb::CreateEnrollmentResponse {
+                    url: self.store.config.enrollment_url(&created.code),
+                    code: created.code,
+                    enrollment: Some(pb::Enrollment {
+                        id: enrollment.id.to_string(),
+                        member_id: enrollment.member_id.to_string(),
+                        key_name: enrollment.key_name,
+                        expire_time: Some(convert::timestamp(enrollment.expires_at)),
+                    }),
                 })
             },
         )

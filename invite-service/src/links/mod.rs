@@ -4,7 +4,8 @@
 //! `POST /i/{token}/opened` once the browser shows it, which counts the open unless a known
 //! link preview sent it (`agent.rs`); `POST /i/{token}/start` starts the invite once, counts the
 //! open if nothing did, and sends the candidate on to the assessment; `/p/{token}` is a job's
-//! public registration page (`public.rs`). Every page carries a strict Content-Security-Policy
+//! public registration page (`public.rs`); `/enroll` explains an enrolment link for the browser
+//! extension (its code rides in the fragment, never sent here). Every page carries a strict Content-Security-Policy
 //! (`csp.rs`). Tokens are never logged.
 mod agent;
 mod csp;
@@ -73,6 +74,7 @@ impl Pages {
                 "rate_limited.html",
                 include_str!("templates/rate_limited.html"),
             ),
+            ("enroll.html", include_str!("templates/enroll.html")),
         ] {
             templates.add_template(name, source)?;
         }
@@ -133,6 +135,8 @@ pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
         .route("/i/{token}/opened", post(opened))
         .route("/i/{token}/start", post(start))
         .route("/p/{token}", get(public::show).post(public::register))
+        // The extension's enrolment link: the code is in the fragment, never sent here.
+        .route("/enroll", get(enroll))
         .with_state(state)
         // Anything larger than a form post is refused unread.
         .layer(RequestBodyLimitLayer::new(16 * 1024))
@@ -251,6 +255,11 @@ async fn show(State(state): State<Arc<LinkState>>, Path(token): Path<String>) ->
         }
         Err(err) => failure(pages, err),
     }
+}
+
+/// How to use an enrolment link; the same page for every link (the code never reaches here).
+async fn enroll(State(state): State<Arc<LinkState>>) -> Response {
+    Html(state.pages.render("enroll.html", context! {})).into_response()
 }
 
 /// The page's beacon: a browser showed the page. A dead link answers like every dead link.

@@ -5,6 +5,7 @@ pub mod ats;
 pub mod backlog;
 pub mod candidates;
 pub mod cohorts;
+pub mod enrollments;
 pub mod idempotency;
 pub mod invite_row;
 pub mod invites;

@@ -60,7 +60,7 @@ pub async fn bootstrap_if_empty(store: &Store) -> Result<Option<Bootstrapped>, S
     bootstrap(store, "My organization").await.map(Some)
 }
 
-async fn insert_key(
+pub(super) async fn insert_key(
     db: &impl ConnectionTrait,
     org_id: OrgId,
     name: &str,

@@ -447,6 +447,27 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// Takes one enrolment-code trade from the client address's allowance (the public pages'
+    /// per-address rate): codes can't be guessed, but every try costs a write.
+    pub async fn admit_redemption(&self, client: Option<IpAddr>) -> Result<(), ServiceError> {
+        let limit = Limit::new(
+            format!("enroll:addr:{}", address_key(client)),
+            self.per_address,
+        );
+        match self.limiter.acquire(&[limit]).await {
+            Ok(Admission::Admitted) => Ok(()),
+            Ok(Admission::RetryAfter(retry_after)) => Err(ServiceError::RateLimited {
+                retry_after,
+                what: "enrolment attempts",
+            }),
+            Err(err) => Err(ServiceError::Internal(
+                anyhow::Error::new(err).context("enrolment limits"),
+            )),
+        }
+    }
+}
+
 /// The address a limit is kept for: an IPv4 address, or an IPv6 client's /64 (one host is
 /// usually given a whole /64, so single addresses would be free for the taking).
 fn address_key(client: Option<IpAddr>) -> String {

@@ -91,6 +91,7 @@ async fn reflection_lists_exactly_the_services_of_this_port(backend: Backend) {
         [
             "beckon.invite.v1.AtsService",
             "beckon.invite.v1.CandidateService",
+            "beckon.invite.v1.EnrollmentService",
             "beckon.invite.v1.InviteService",
             "beckon.invite.v1.JobService",
             "beckon.invite.v1.OrganizationService",

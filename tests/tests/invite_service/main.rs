@@ -8,6 +8,7 @@ mod batches;
 mod cohorts;
 mod edge;
 mod email;
+mod enrollments;
 mod external_ids;
 mod lifecycle;
 mod links;

@@ -13,6 +13,7 @@ mod m20261201_000003_webhook_disabled_notices;
 mod m20261201_000004_claim_by_due_time;
 mod m20261202_000001_ats_partners;
 mod m20261203_000001_outbox_traceparent;
+mod m20261204_000001_enrollments;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_claim_by_due_time::ClaimByDueTime),
             Box::new(m20261202_000001_ats_partners::AtsPartners),
             Box::new(m20261203_000001_outbox_traceparent::OutboxTraceparent),
+            Box::new(m20261204_000001_enrollments::EnrollmentCodes),
         ]
     }
 }

@@ -1,0 +1,107 @@
+//! EnrollmentService.RedeemEnrollment, which takes no key: the one-time code is the credential,
+//! and a per-address limit stands in for authentication.
+use std::sync::Arc;
+
+use beckon_proto::invite::v1::{
+    self as pb,
+    enrollment_service_server::{EnrollmentService, EnrollmentServiceServer},
+};
+use tonic::{Request, Response, Status};
+
+use super::{convert, status};
+use crate::{
+    domain::{secret::ENROLLMENT_PREFIX, validate::Violations},
+    links::forwarded::TrustedProxies,
+    store::{enrollments, public::Limits, Store},
+};
+
+#[derive(Clone)]
+pub struct Enrollments {
+    store: Store,
+    limits: Arc<Limits>,
+    proxies: TrustedProxies,
+}
+
+impl Enrollments {
+    pub fn new(store: Store, limits: Arc<Limits>) -> Self {
+        Self {
+            proxies: TrustedProxies::new(&store.config),
+            store,
+            limits,
+        }
+    }
+
+    pub fn server(self) -> EnrollmentServiceServer<Self> {
+        let limit = self.store.config.max_request_bytes;
+        EnrollmentServiceServer::new(self).max_decoding_message_size(limit)
+    }
+}
+
+/// The code in what was pasted: a bare code, or the enrolment link with the code after `#`.
+fn code_in(pasted: &str) -> &str {
+    let pasted = pasted.trim();
+    pasted.rsplit_once('#').map_or(pasted, |(_, code)| code)
+}
+
+#[tonic::async_trait]
+impl EnrollmentService for Enrollments {
+    async fn redeem_enrollment(
+        &self,
+        request: Request<pb::RedeemEnrollmentRequest>,
+    ) -> Result<Response<pb::RedeemEnrollmentResponse>, Status> {
+        let observation = self.store.metrics.rpc.start(
+            request
+                .extensions()
+                .get::<beckon_common::metrics::RpcPath>(),
+        );
+        let forwarded: Vec<&str> = request
+            .metadata()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        let client = self
+            .proxies
+            .client_address(request.remote_addr(), &forwarded);
+        let req = request.into_inner();
+        let result = async {
+            let code = code_in(&req.code);
+            let mut v = Violations::new();
+            if code.is_empty() {
+                v.add("code", "is required");
+            } else if !code.starts_with(ENROLLMENT_PREFIX) && code.len() != 43 {
+                v.add("code", "is not an enrolment code (they start with be_)");
+            }
+            v.finish()?;
+            self.limits.admit_redemption(client).await?;
+            let redeemed = enrollments::redeem(&self.store, code).await?;
+            tracing::info!(key_id = %redeemed.key.id, "enrolment code traded for a key");
+            Ok(pb::RedeemEnrollmentResponse {
+                api_key: Some(convert::api_key(redeemed.key)),
+                secret: redeemed.secret,
+                organization_name: redeemed.organization.name,
+            })
+        }
+        .await;
+        let answer = result.map(Response::new).map_err(status::to_status);
+        if let Some(observation) = observation {
+            observation.finish(
+                answer
+                    .as_ref()
+                    .map_or_else(Status::code, |_| tonic::Code::Ok),
+            );
+        }
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_in;
+
+    #[test]
+    fn the_code_is_found_in_a_pasted_link_or_alone() {
+        assert_eq!(code_in(" be_abc "), "be_abc");
+        assert_eq!(code_in("https://beckon.example/enroll#be_abc"), "be_abc");
+    }
+}
