@@ -9,6 +9,8 @@ root="$(dirname "$here")"
 dist="$here/dist"
 out="$dist/unpacked"
 
+command -v npm >/dev/null || { echo "extension/build.sh needs npm (Node.js 18 or later)" >&2; exit 1; }
+
 # A target folder of its own: the size settings below would otherwise rebuild the host
 # artifacts other workspace builds share, and the wasm build need not wait for their lock.
 export CARGO_TARGET_DIR="$root/target/extension"
@@ -28,7 +30,9 @@ wasm-bindgen --target web --no-typescript --remove-name-section --remove-produce
 
 # Smaller: wasm-opt -Oz (npm's binaryen: Debian's predates the wasm features Rust emits) and
 # the JavaScript minified by esbuild. Both from extension/package.json, pinned.
-if [ ! -x "$here/node_modules/.bin/wasm-opt" ] || [ ! -x "$here/node_modules/.bin/esbuild" ]; then
+# Installed again whenever the lock file changed since the last install.
+if [ ! -x "$here/node_modules/.bin/wasm-opt" ] || [ ! -x "$here/node_modules/.bin/esbuild" ] \
+  || [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
 wasm="$out/pkg/beckon_extension_bg.wasm"

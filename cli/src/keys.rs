@@ -102,6 +102,7 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
                 member_id: member,
                 key_name: name.unwrap_or_default(),
                 valid_hours,
+                request_id: new_request_id(),
             };
             let response = client.create_enrollment(request).await?.into_inner();
             let enrollment = response.enrollment.unwrap_or_default();

@@ -301,6 +301,21 @@ test('the context-menu path asks in a window of its own and inserts at the curso
   const link = await browser.worker.evaluate(async () => (await chrome.storage.local.get('recent')).recent[0].link);
   assert.equal(await calendar.inputValue('#title'), `Interview: ${link}`);
   assert.equal(dialogs, 0, 'the page showed no dialog of its own');
+
+  // The cursor leaves the field while the window is open: it says so, and makes no link.
+  const recentBefore = await browser.worker.evaluate(async () => (await chrome.storage.local.get('recent')).recent.length);
+  await calendar.focus('#title');
+  const askingAgain = browser.context.waitForEvent('page', (page) => page.url().includes('/ask.html'));
+  assert.equal((await browser.worker.evaluate((tab) => globalThis.beckonAskForLinkFromPage(tab), tabId)).ok, true);
+  const again = await askingAgain;
+  await again.waitForSelector('body[data-ready="true"]');
+  await calendar.evaluate(() => document.activeElement.blur());
+  await again.fill('#who', 'Dorothy Vaughan');
+  await again.press('#who', 'Enter');
+  await again.waitForSelector('#error[data-kind="no_field"]:not([hidden])');
+  const recentAfter = await browser.worker.evaluate(async () => (await chrome.storage.local.get('recent')).recent.length);
+  assert.equal(recentAfter, recentBefore, 'no invite was made');
+  await again.close();
   await calendar.close();
 });
 

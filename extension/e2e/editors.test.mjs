@@ -138,6 +138,18 @@ for (const name of editors) {
     assert.equal(plain(model), `Hello candidate, join here: ${link} Thanks!`);
     const frame = await page.evaluate(() => window.testEditor.frame);
     const scope = frame ? await (await page.$(frame)).contentFrame() : page.mainFrame();
+    // The cursor is right after the link, where the recruiter goes on typing.
+    const beforeCursor = await scope.evaluate(() => {
+      let el = document.activeElement;
+      while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+      if (el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')) return el.value.slice(0, el.selectionStart);
+      const selection = (el.getRootNode().getSelection ? el.getRootNode() : document).getSelection();
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      range.setEnd(selection.focusNode, selection.focusOffset);
+      return range.toString();
+    });
+    assert.ok(plain(beforeCursor).endsWith(link), `the cursor follows the link: …${beforeCursor.slice(-30)}`);
     const clickable = await scope.evaluate((href) => !!document.querySelector(`a[href="${href}"]`), link);
     assert.equal(clickable, keepsLinks.has(name), 'a clickable link where the editor keeps links');
     await page.evaluate(() => window.testEditor.rerender());
@@ -152,16 +164,18 @@ for (const name of editors) {
   });
 }
 
-test('a selection is kept: the link goes after the selected name, with a space', async () => {
-  const page = await openEditor('prosemirror');
-  await page.evaluate(() => window.testEditor.selectText('candidate'));
-  const { popup, link } = await popupWithLink(page, 'Selected Candidate');
-  await popup.click('#insert');
-  await popup.waitForFunction(() => document.getElementById('result-status').textContent === 'Inserted into the page.');
-  await popup.close();
-  assert.equal(plain(await page.evaluate(() => window.testEditor.text())), `Hello candidate ${link}, join here:  Thanks!`);
-  await page.close();
-});
+for (const name of ['prosemirror', 'react']) {
+  test(`${name}: a selection is kept, and the link goes after the selected name with a space`, async () => {
+    const page = await openEditor(name);
+    await page.evaluate(() => window.testEditor.selectText('candidate'));
+    const { popup, link } = await popupWithLink(page, `Selected ${name}`);
+    await popup.click('#insert');
+    await popup.waitForFunction(() => document.getElementById('result-status').textContent === 'Inserted into the page.');
+    await popup.close();
+    assert.equal(plain(await page.evaluate(() => window.testEditor.text())), `Hello candidate ${link}, join here:  Thanks!`);
+    await page.close();
+  });
+}
 
 test("a closed shadow root's field: the popup says it can't be written to, and copies the link", async () => {
   const page = await openEditor('shadow-closed');

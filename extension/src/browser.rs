@@ -208,20 +208,40 @@ struct Enrolled {
     masked_key: String,
 }
 
+/// The server an enrolment link names (empty when it is not one): for telling a CORS refusal
+/// apart from a server that is down.
+#[wasm_bindgen(js_name = enrollmentLinkServer)]
+pub fn enrollment_link_server(link: &str) -> String {
+    settings::parse_enrollment_link(link)
+        .map(|link| link.server)
+        .unwrap_or_default()
+}
+
 /// Connect with an enrolment link: trades its one-time code at its server for this
 /// extension's own `links` key.
 #[wasm_bindgen(js_name = redeemEnrollment)]
-pub async fn redeem_enrollment(link: String) -> Result<JsValue, JsValue> {
+pub async fn redeem_enrollment(link: String, fresh_request_id: String) -> Result<JsValue, JsValue> {
     let link = settings::parse_enrollment_link(&link).map_err(to_js_error)?;
+    let request_id = ENROLLMENT_RETRIES.with(|retries| {
+        retries
+            .borrow_mut()
+            .request_id(&link.code, fresh_request_id)
+    });
     let channel = Client::new_with_options(
         link.server.clone(),
         FetchOptions::new().timeout(CALL_TIMEOUT),
     );
     let answer = EnrollmentServiceClient::new(channel)
-        .redeem_enrollment(RedeemEnrollmentRequest { code: link.code })
+        .redeem_enrollment(RedeemEnrollmentRequest {
+            code: link.code,
+            request_id,
+        })
         .await;
     let redeemed = match answer {
-        Ok(response) => response.into_inner(),
+        Ok(response) => {
+            ENROLLMENT_RETRIES.with(|retries| retries.borrow_mut().answered());
+            response.into_inner()
+        }
         Err(status) if status.code() == Code::NotFound => {
             return Err(to_js_error(UserError::enrollment_spent()))
         }
@@ -258,7 +278,9 @@ struct FreshRequestId {
 
 thread_local! {
     /// This page's unanswered submission (wasm runs on one thread per page).
-    static RETRIES: std::cell::RefCell<Retries> = std::cell::RefCell::default();
+    static RETRIES: std::cell::RefCell<Retries<InviteForm>> = std::cell::RefCell::default();
+    /// This page's unanswered enrolment trade: pasted again, the same link is the same request.
+    static ENROLLMENT_RETRIES: std::cell::RefCell<Retries<String>> = std::cell::RefCell::default();
 }
 
 #[derive(Serialize)]
@@ -444,6 +466,7 @@ pub fn inserted_note(candidate: &str) -> String {
 pub fn user_error(kind: &str, arg: &str) -> JsValue {
     to_js_error(match kind {
         "page_unreachable" => UserError::page_unreachable(),
+        "page_changed" => UserError::page_changed(),
         "no_tab" => UserError::no_tab(),
         "copy_failed" => UserError::copy_failed(),
         "no_job" => UserError::no_job(),

@@ -111,9 +111,18 @@ impl UserError {
         Self::new(
             "setup_needed",
             "Set up Beckon first.",
-            "Enter your server and API key in the options page that just opened.",
+            "In the options page that just opened, paste the enrolment link your Beckon admin sent you, or enter your server and an API key.",
         )
         .in_options()
+    }
+
+    /// The page navigated or lost a frame while Beckon was working in it.
+    pub fn page_changed() -> Self {
+        Self::new(
+            "page_changed",
+            "The page changed while Beckon was working in it.",
+            "Nothing was inserted. Click where the link goes and try again.",
+        )
     }
 
     /// A call failed before reaching the server, yet something answers there: the server's CORS

@@ -1,10 +1,10 @@
 //! Decides whether (and how) a link can go into the field that has focus on the page. The
-//! content script describes the field; this decides, so the rules are tested here.
+//! page script (`page.js`) describes the field; this decides, so the rules are tested here.
 use serde::{Deserialize, Serialize};
 
 use crate::errors::UserError;
 
-/// What the content script reports about the focused element.
+/// What the page script reports about the focused element.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct FieldDescription {
@@ -22,7 +22,7 @@ pub struct FieldDescription {
     pub unreachable_frame: bool,
 }
 
-/// How the content script puts text in.
+/// How the page script puts text in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum InsertionMode {
@@ -127,6 +127,9 @@ pub fn inserted_note(candidate: &str) -> String {
 pub enum Refusal {
     /// The field or editor did not take the link (nothing of it was left there).
     Refused,
+    /// The field changed, but not into what was expected (twice, cut short, late): it may hold
+    /// the link or part of it.
+    Unconfirmed,
     /// The cursor was no longer in a field.
     NoField,
 }
@@ -135,6 +138,7 @@ impl Refusal {
     pub fn from_outcome(outcome: &str) -> Self {
         match outcome {
             "no_field" => Refusal::NoField,
+            "unconfirmed" => Refusal::Unconfirmed,
             _ => Refusal::Refused,
         }
     }
@@ -143,6 +147,10 @@ impl Refusal {
         match self {
             Refusal::Refused => {
                 "The page's editor didn't take it, so nothing was inserted.".to_string()
+            }
+            Refusal::Unconfirmed => {
+                "The field changed, but not as expected: check it before you paste the link again."
+                    .to_string()
             }
             Refusal::NoField => NotInsertable::NoField.to_string(),
         }
@@ -281,6 +289,9 @@ mod tests {
             Refusal::from_outcome("no_field").explain(),
             NotInsertable::NoField.to_string()
         );
+        assert!(Refusal::from_outcome("unconfirmed")
+            .explain()
+            .contains("check it before you paste"));
     }
 
     #[test]

@@ -31,15 +31,22 @@ impl InviteForm {
     }
 }
 
-/// The request id of the last submission that got no answer, kept for a retry of the same form.
-#[derive(Debug, Default)]
-pub struct Retries {
-    unanswered: Option<(InviteForm, String)>,
+/// The request id of the last submission that got no answer, kept for a retry of the same
+/// submission (a form, an enrolment link).
+#[derive(Debug)]
+pub struct Retries<T> {
+    unanswered: Option<(T, String)>,
 }
 
-impl Retries {
-    /// The id to send: the unanswered one if this is the same form again, else `fresh`.
-    pub fn request_id(&mut self, form: &InviteForm, fresh: String) -> String {
+impl<T> Default for Retries<T> {
+    fn default() -> Self {
+        Self { unanswered: None }
+    }
+}
+
+impl<T: PartialEq + Clone> Retries<T> {
+    /// The id to send: the unanswered one if this is the same submission again, else `fresh`.
+    pub fn request_id(&mut self, form: &T, fresh: String) -> String {
         match &self.unanswered {
             Some((previous, id)) if previous == form => id.clone(),
             _ => {
@@ -49,7 +56,8 @@ impl Retries {
         }
     }
 
-    /// The server answered (with a link or a refusal): the next submission is a new request.
+    /// The server answered with what was asked for: the next submission is a new request. (A
+    /// refusal keeps the id: the server recorded nothing for it, so reusing it is harmless.)
     pub fn answered(&mut self) {
         self.unanswered = None;
     }
@@ -85,7 +93,7 @@ mod tests {
 
     #[test]
     fn a_retry_of_the_same_form_reuses_its_request_id_until_answered() {
-        let mut retries = Retries::default();
+        let mut retries = Retries::<InviteForm>::default();
         assert_eq!(retries.request_id(&form("Ada"), "id-1".into()), "id-1");
         // The answer was lost: the same form again is the same request.
         assert_eq!(retries.request_id(&form("Ada"), "id-2".into()), "id-1");

@@ -2,7 +2,8 @@
 // for the last-used job and inserted where the cursor is in the tab Beckon was invoked on. A
 // window of Beckon's own, so no page can pretend to be it or read what is typed.
 import {
-  asUserError, beckon, insertIntoTab, loadSettings, refineUnreachable, rememberInvite, toastInTab,
+  asUserError, beckon, checkFocus, insertIntoTab, loadSettings, refineUnreachable, rememberInvite,
+  toastInTab,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -46,6 +47,8 @@ async function start() {
     $('make').disabled = true;
     let created = null;
     try {
+      // The cursor may have left the field while this window was open: no link for nothing.
+      await checkFocus(tabId);
       created = await rustSide.createInvite(settings.server, settings.apiKey, {
         jobId: settings.lastJobId,
         jobTitle: settings.lastJobTitle,
@@ -55,15 +58,14 @@ async function start() {
         freshRequestId: crypto.randomUUID(),
       });
       await rememberInvite(created);
-      const focus = await insertIntoTab(tabId, created.link);
-      await toastInTab(tabId, focus.frameId,
-        rustSide.insertedNote(created.candidateName || created.candidateEmail), false);
+      await insertIntoTab(tabId, created.link);
+      await toastInTab(tabId, rustSide.insertedNote(created.candidateName || created.candidateEmail), false);
       window.close();
     } catch (thrown) {
       let error = await refineUnreachable(asUserError(thrown), settings.server);
       if (created) {
         // The link exists: hand it over another way.
-        error = rustSide.withLinkHandedOver(error, await copy(created.link));
+        error = { ...error, detail: rustSide.linkHandedOver(error.detail, await copy(created.link)) };
         $('link').value = created.link;
         $('result').hidden = false;
         $('ask').hidden = true;

@@ -88,11 +88,16 @@ async function inject(tabId, target) {
 /** Calls `beckonPage[name](...args)` (page.js) in the frames of `target`: `[{frameId, result}]`. */
 async function callPage(tabId, target, name, args = []) {
   await inject(tabId, target);
-  return chrome.scripting.executeScript({
-    target: { tabId, ...target },
-    func: (called, calledWith) => globalThis.beckonPage[called](...calledWith),
-    args: [name, args],
-  });
+  try {
+    return await chrome.scripting.executeScript({
+      target: { tabId, ...target },
+      func: (called, calledWith) => globalThis.beckonPage[called](...calledWith),
+      args: [name, args],
+    });
+  } catch {
+    // The tab navigated, or the frame went away, since the script was injected.
+    throw (await beckon()).userError('page_changed', '');
+  }
 }
 
 /**
@@ -132,6 +137,13 @@ export async function insertIntoTab(tabId, text) {
   return { frameId: focus.frameId, locationOffer: !!answer.result.locationOffer };
 }
 
+/** Whether the cursor is in a field of the tab that takes a link (throws why not). */
+export async function checkFocus(tabId) {
+  const rustSide = await beckon();
+  const focus = await findFocus(tabId);
+  rustSide.insertionMode(focus.field);
+}
+
 /** Puts `text` into the location field of a calendar form in that frame too. */
 export async function fillLocationInTab(tabId, frameId, text) {
   const rustSide = await beckon();
@@ -140,22 +152,15 @@ export async function fillLocationInTab(tabId, frameId, text) {
   if (outcome !== 'inserted') throw rustSide.insertionFailed(outcome);
 }
 
-/** A short note shown in the page (used where there is no popup to show it in). */
-export async function toastInTab(tabId, frameId, text, isError) {
+/**
+ * A short note shown in the page (where there is no popup to show it in): in the top frame,
+ * where it is not clipped by an editor's frame and Beckon may always write.
+ */
+export async function toastInTab(tabId, text, isError) {
   try {
-    await callPage(tabId, { frameIds: [frameId ?? 0] }, 'toast', [text, isError]);
+    await callPage(tabId, { frameIds: [0] }, 'toast', [text, isError]);
   } catch {
     // A page Beckon can't reach can't show it either.
-  }
-}
-
-/** Copies from inside the page (the service worker has no clipboard); whether it worked. */
-export async function copyInTab(tabId, frameId, text) {
-  try {
-    const [answer] = await callPage(tabId, { frameIds: [frameId ?? 0] }, 'copy', [text]);
-    return !!(answer && answer.result);
-  } catch {
-    return false;
   }
 }
 
@@ -165,7 +170,7 @@ export async function copyInTab(tabId, frameId, text) {
  * asking who the link is for, prefilled from the selection. That window makes the link and
  * inserts it. Errors are shown in the page, since there is no popup to show them in.
  */
-export async function askForLinkFromPage(tabId, frameId = null) {
+export async function askForLinkFromPage(tabId) {
   const settings = await loadSettings();
   try {
     const rustSide = await beckon();
@@ -188,7 +193,7 @@ export async function askForLinkFromPage(tabId, frameId = null) {
     return { ok: true };
   } catch (thrown) {
     const error = await refineUnreachable(asUserError(thrown), settings.server);
-    await toastInTab(tabId, frameId ?? 0, `Beckon: ${error.title} ${error.detail}`, true);
+    await toastInTab(tabId, `Beckon: ${error.title} ${error.detail}`, true);
     return { ok: false, error };
   }
 }

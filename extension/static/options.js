@@ -50,6 +50,14 @@ async function renderSaved() {
     : 'Shown only when you enter it; Beckon never shows a saved key again.';
 }
 
+/** Jobs, the last job and recent links belong to a server: another server starts afresh. */
+async function forgetOtherServer(server) {
+  const saved = await loadSettings();
+  if (saved.server && saved.server !== server) {
+    await chrome.storage.local.remove(['jobs', 'lastJobId', 'lastJobTitle', 'recent']);
+  }
+}
+
 /** The address and key to use: what is typed, else what is saved. */
 async function formValues() {
   const rustSide = await beckon();
@@ -80,6 +88,7 @@ form.addEventListener('submit', async (event) => {
   try {
     const { server, key } = await formValues();
     const report = await test(server, key);
+    await forgetOtherServer(server);
     await chrome.storage.local.set({
       server,
       apiKey: key,
@@ -107,14 +116,17 @@ document.getElementById('enroll').addEventListener('submit', async (event) => {
   try {
     const rustSide = await beckon();
     show('info', 'Connecting…', '');
-    const enrolled = await rustSide.redeemEnrollment(linkInput.value);
+    // Pasted again after a lost answer, the same link gets the same key (Rust keeps the id).
+    const enrolled = await rustSide.redeemEnrollment(linkInput.value, crypto.randomUUID());
+    await forgetOtherServer(enrolled.server);
     await chrome.storage.local.set(enrolled);
     linkInput.value = '';
     await renderSaved();
     const report = await test(enrolled.server, enrolled.apiKey);
     if (report) result.firstChild.querySelector('strong').textContent = `Connected to ${report.organizationName}.`;
   } catch (thrown) {
-    showError(await refineUnreachable(asUserError(thrown), ''));
+    const server = (await beckon()).enrollmentLinkServer(linkInput.value);
+    showError(await refineUnreachable(asUserError(thrown), server));
   } finally {
     connect.disabled = false;
   }

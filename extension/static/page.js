@@ -3,7 +3,9 @@
 // the cursor is and puts a link there; it holds no secrets, keeps nothing between calls, and
 // listens to nothing: the extension calls `globalThis.beckonPage.<name>()` in the frame it chose.
 (() => {
-  if (globalThis.beckonPage) return;
+  // A tab keeps its injected script across an extension update: only this version's will do.
+  const version = chrome.runtime.getManifest().version;
+  if (globalThis.beckonPage && globalThis.beckonPage.version === version) return;
 
   /** The focused element, through open shadow roots; the host of a closed one stops the walk. */
   function deepActiveElement(root = document) {
@@ -130,7 +132,7 @@
    */
   async function insertIntoValue(el, text) {
     const end = el.selectionEnd;
-    if (typeof end !== 'number') return false;
+    if (typeof end !== 'number') return 'refused';
     const value = padded(text, el.value[end - 1], el.value[end]);
     const expected = el.value.slice(0, end) + value + el.value.slice(end);
     const original = el.value;
@@ -141,7 +143,8 @@
       el.dispatchEvent(new InputEvent('input', { bubbles: true, composed: true, inputType: 'insertText', data: value }));
     }
     // Read back: the page's own code may have refused or rewritten it.
-    return holds(() => el.isConnected && el.value === expected);
+    if (await holds(() => el.isConnected && el.value === expected)) return 'inserted';
+    return el.isConnected && el.value !== original ? 'unconfirmed' : 'refused';
   }
 
   const BLOCKS = new Set(['p', 'div', 'li', 'td', 'th', 'pre', 'blockquote', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'body']);
@@ -185,8 +188,10 @@
    * 3. `execCommand('insertText')`, the browser's own typing, for a plain contenteditable.
    */
   async function insertIntoEditable(host, target, text) {
-    const selection = document.getSelection();
-    if (!selection.rangeCount || !host.contains(selection.anchorNode)) return false;
+    // Inside an open shadow root, its own selection says where the cursor is.
+    const root = host.getRootNode();
+    const selection = (root.getSelection && root.getSelection()) || document.getSelection();
+    if (!selection.rangeCount || !host.contains(selection.anchorNode)) return 'refused';
     if (selection.type === 'Range') {
       selection.collapseToEnd(); // after, never over, the selection
       await caretSettled();
@@ -198,6 +203,7 @@
     const value = padded(text, before.slice(-1), after[0]);
     const copies = () => count(plain(host.textContent), text);
     const copiesBefore = copies();
+    const textBefore = host.textContent;
     // Where it should end up: right after the text that was before the cursor.
     const expected = `${before.slice(-24)}${value}`.trim();
     const taken = () => copies() > copiesBefore;
@@ -221,17 +227,23 @@
         document.execCommand('insertText', false, value);
       }
     }
-    return holds(() => host.isConnected && copies() === copiesBefore + 1
-      && plain(host.textContent).includes(expected));
+    if (await holds(() => host.isConnected && copies() === copiesBefore + 1
+      && plain(host.textContent).includes(expected))) return 'inserted';
+    // Something changed, but not as expected (twice, elsewhere, late): say so, never "nothing".
+    return host.isConnected && host.textContent !== textBefore ? 'unconfirmed' : 'refused';
   }
 
   // What calendar forms call the field that shows in the invite (and is tappable on phones).
-  const LOCATION_WORDS = /\b(location|where|venue|place|meeting link|video link|ort|lieu|ubicaci[oó]n|local)/i;
+  const LOCATION_WORDS = /\b(location|where|venue|meeting link|video link|ort|lieu|ubicaci[oó]n|local)\b/i;
 
-  /** A calendar form's location field, other than `besides`, if the page has one. */
-  function locationField(besides) {
+  /**
+   * A calendar form's location field, if the page has one: not the field the cursor is in, and
+   * not one that holds `text` already.
+   */
+  function locationField(text) {
+    const cursorField = focusedField();
     for (const el of document.querySelectorAll('input, textarea')) {
-      if (el === besides || el.disabled || el.readOnly) continue;
+      if (el === cursorField || el.disabled || el.readOnly || el.value.includes(text)) continue;
       if (el.tagName === 'INPUT' && !['', 'text', 'url', 'search'].includes((el.type || '').toLowerCase())) continue;
       const labels = [...(el.labels || [])].map((label) => label.textContent);
       const words = [el.id, el.name, el.placeholder, el.getAttribute('aria-label'), ...labels].join(' ');
@@ -242,36 +254,26 @@
 
   /** Puts `text` at the end of the page's location field too, and reads it back. */
   async function fillLocation(text) {
-    const el = locationField(null);
+    const el = locationField(text);
     if (!el) return { outcome: 'no_field' };
     el.focus();
     el.setSelectionRange(el.value.length, el.value.length);
-    return { outcome: (await insertIntoValue(el, text)) ? 'inserted' : 'refused' };
+    return { outcome: await insertIntoValue(el, text) };
   }
 
   /**
    * Puts `text` at the cursor and reads it back. `inserted`: it is there, once, right where the
-   * cursor was; `refused`: the field did not show it; `no_field`: the cursor is not in a field.
+   * cursor was; `refused`: the field is unchanged; `unconfirmed`: the field changed, but not
+   * into what was expected; `no_field`: the cursor is not in a field (of this frame) any more.
    */
   async function insert(text) {
-    const el = focusedField();
+    const el = holdsTheFocus() === true ? focusedField() : null;
     if (!el) return { outcome: 'no_field' };
-    const ok = isValueField(el)
+    const outcome = isValueField(el)
       ? await insertIntoValue(el, text)
       : await insertIntoEditable(el, deepActiveElement(), text);
-    const location = ok && locationField(el);
     // A location field without the link: the popup offers to put it there too.
-    return { outcome: ok ? 'inserted' : 'refused', locationOffer: !!location && !location.value.includes(text) };
-  }
-
-  /** Puts text on the clipboard from this page; whether the browser allowed it. */
-  async function copy(text) {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch {
-      return false;
-    }
+    return { outcome, locationOffer: outcome === 'inserted' && !!locationField(text) };
   }
 
   /** A short note in the page, in a closed shadow root so the page's styles can't break it. */
@@ -290,5 +292,5 @@
     return true;
   }
 
-  globalThis.beckonPage = { describe, insert, fillLocation, copy, toast };
+  globalThis.beckonPage = { version, describe, insert, fillLocation, toast };
 })();

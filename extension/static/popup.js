@@ -243,10 +243,11 @@ $('copy').addEventListener('click', async () => {
  */
 async function insertLink(link) {
   clearError();
+  const offer = $('also-location');
+  offer.hidden = true;
   try {
     if (targetTab === null) throw rustSide.userError('no_tab', '');
     const inserted = await insertIntoTab(targetTab, link);
-    const offer = $('also-location');
     offer.hidden = !inserted.locationOffer;
     offer.onclick = async () => {
       clearError();

@@ -13,7 +13,7 @@ chrome.runtime.onInstalled.addListener(() => {
 // Both grant activeTab on the tab they came from: that is what lets Beckon into the page.
 chrome.contextMenus.onClicked.addListener((info, tab) => {
   if (info.menuItemId === MENU_ID && tab && tab.id !== undefined) {
-    askForLinkFromPage(tab.id, info.frameId ?? 0);
+    askForLinkFromPage(tab.id);
   }
 });
 

@@ -80,9 +80,24 @@ pub fn new_enrollment_code() -> String {
     format!("{ENROLLMENT_PREFIX}{}", new_public_token())
 }
 
-/// The stored form of an enrolment code; the same for a code with or without its prefix.
-pub fn enrollment_code_hash(code: &str) -> String {
-    sha256_hex(code.trim().trim_start_matches(ENROLLMENT_PREFIX).as_bytes())
+/// The code's random part: `be_` is optional. `None` when it can't be a code at all.
+pub fn enrollment_code_body(code: &str) -> Option<&str> {
+    let code = code.trim();
+    // By length, not by prefix: a bare body may itself start with "be_".
+    let body = match code.len() {
+        46 => code.strip_prefix(ENROLLMENT_PREFIX)?,
+        _ => code,
+    };
+    (body.len() == 43
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(body)
+}
+
+/// The stored form of an enrolment code's random part (`enrollment_code_body`).
+pub fn enrollment_code_hash(body: &str) -> String {
+    sha256_hex(body.as_bytes())
 }
 
 /// The stored form of a link token. Looked up by this hash, never by the token.
@@ -210,9 +225,23 @@ mod tests {
         assert!(code.starts_with(ENROLLMENT_PREFIX));
         assert_eq!(code.len(), ENROLLMENT_PREFIX.len() + 43);
         assert_ne!(code, new_enrollment_code());
-        let bare = code.trim_start_matches(ENROLLMENT_PREFIX);
-        assert_eq!(enrollment_code_hash(&code), enrollment_code_hash(bare));
-        assert_eq!(enrollment_code_hash(&code), sha256_hex(bare.as_bytes()));
+        let bare = &code[ENROLLMENT_PREFIX.len()..];
+        assert_eq!(enrollment_code_body(&code), Some(bare));
+        assert_eq!(enrollment_code_body(&format!(" {bare} ")), Some(bare));
+        for bad in [
+            "",
+            "be_",
+            "be_short",
+            "be_be_",
+            &code[..45],
+            &format!("{code}A"),
+        ] {
+            assert_eq!(enrollment_code_body(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            enrollment_code_body(&format!("be_{}", "a.".repeat(21) + "a")),
+            None
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@ use beckon_proto::invite::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{convert, status};
+use super::{convert, request_id, status};
 use crate::{
-    domain::{secret::ENROLLMENT_PREFIX, validate::Violations},
+    domain::{secret, validate::Violations},
     links::forwarded::TrustedProxies,
     store::{enrollments, public::Limits, Store},
 };
@@ -65,16 +65,24 @@ impl EnrollmentService for Enrollments {
             .client_address(request.remote_addr(), &forwarded);
         let req = request.into_inner();
         let result = async {
-            let code = code_in(&req.code);
             let mut v = Violations::new();
+            let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
+            let code = code_in(&req.code);
+            let body = secret::enrollment_code_body(code);
             if code.is_empty() {
                 v.add("code", "is required");
-            } else if !code.starts_with(ENROLLMENT_PREFIX) && code.len() != 43 {
-                v.add("code", "is not an enrolment code (they start with be_)");
+            } else if body.is_none() {
+                v.add(
+                    "code",
+                    "is not an enrolment code (be_ and 43 letters, digits, - or _)",
+                );
             }
             v.finish()?;
+            let Some(body) = body else {
+                return Err(crate::error::ServiceError::invalid("code", "is required"));
+            };
             self.limits.admit_redemption(client).await?;
-            let redeemed = enrollments::redeem(&self.store, code).await?;
+            let redeemed = enrollments::redeem(&self.store, body, request).await?;
             tracing::info!(key_id = %redeemed.key.id, "enrolment code traded for a key");
             Ok(pb::RedeemEnrollmentResponse {
                 api_key: Some(convert::api_key(redeemed.key)),

@@ -161,6 +161,7 @@ impl OrganizationService for Api {
             Action::ManageOrganization,
             |caller, req| async move {
                 let mut v = Violations::new();
+                let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
                 let member_id = v.id("member_id", &req.member_id);
                 let key_name = if req.key_name.trim().is_empty() {
                     DEFAULT_ENROLLMENT_KEY_NAME.to_string()
@@ -185,6 +186,7 @@ impl OrganizationService for Api {
                     member_id,
                     key_name,
                     chrono::Duration::hours(i64::from(hours)),
+                    request,
                 )
                 .await?;
                 let enrollment = created.enrollment;

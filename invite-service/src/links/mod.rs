@@ -137,6 +137,7 @@ pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
         .route("/p/{token}", get(public::show).post(public::register))
         // The extension's enrolment link: the code is in the fragment, never sent here.
         .route("/enroll", get(enroll))
+        .route("/enroll/", get(enroll))
         .with_state(state)
         // Anything larger than a form post is refused unread.
         .layer(RequestBodyLimitLayer::new(16 * 1024))

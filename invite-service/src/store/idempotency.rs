@@ -31,10 +31,15 @@ pub struct Idempotency {
 
 impl Idempotency {
     pub fn new(caller: &Caller, method: &str, request: &RequestId) -> Self {
+        Self::for_organization(caller.org_id, method, request)
+    }
+
+    /// For a call that has no key (an enrolment code's trade): its organization is the data's.
+    pub fn for_organization(org_id: Uuid, method: &str, request: &RequestId) -> Self {
         Self {
-            key: IdempotencyKey::new(caller.org_id, method, &request.request_id),
+            key: IdempotencyKey::new(org_id, method, &request.request_id),
             fingerprint: request.body_fingerprint.clone(),
-            org_id: caller.org_id,
+            org_id,
         }
     }
 

@@ -10,6 +10,7 @@ use super::at_rest::{assert_no_secret_in, databases_at_rest, Shown};
 on_both_databases!(
     a_code_is_traded_once_for_a_links_key_of_its_member_and_rests_nowhere,
     concurrent_trades_of_one_code_make_one_key,
+    a_lost_answer_is_asked_for_again_with_the_same_request_id,
     an_expired_code_is_refused_like_an_unknown_one,
     bad_enrolment_requests_are_refused_and_write_nothing,
 );
@@ -46,10 +47,50 @@ fn enrollments(app: &TestApp) -> EnrollmentServiceClient<tonic::transport::Chann
 }
 
 async fn redeem(app: &TestApp, code: &str) -> Result<RedeemEnrollmentResponse, tonic::Status> {
+    redeem_as(app, code, "").await
+}
+
+async fn redeem_as(
+    app: &TestApp,
+    code: &str,
+    request_id: &str,
+) -> Result<RedeemEnrollmentResponse, tonic::Status> {
     enrollments(app)
-        .redeem_enrollment(RedeemEnrollmentRequest { code: code.into() })
+        .redeem_enrollment(RedeemEnrollmentRequest {
+            code: code.into(),
+            request_id: request_id.into(),
+        })
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// A key's secret part: `bk_<prefix>_<secret>`, where the secret may hold `_` too.
+fn secret_part(key: &str) -> String {
+    key.strip_prefix("bk_")
+        .and_then(|rest| rest.split_once('_'))
+        .map(|(_, secret)| secret.to_string())
+        .expect("a key bk_<prefix>_<secret>")
+}
+
+/// Moves every enrolment's expiry a minute into the past, as time passing would.
+async fn backdate_enrollments(app: &TestApp) {
+    use invite_service::db::entities::enrollment;
+    use sea_orm::{sea_query::Expr, Database, EntityTrait};
+
+    let db = Database::connect(app.config().database_url())
+        .await
+        .expect("connect to the test database");
+    let changed = enrollment::Entity::update_many()
+        .col_expr(
+            enrollment::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .exec(&db)
+        .await
+        .expect("backdate the expiry")
+        .rows_affected;
+    assert_eq!(changed, 1, "one enrolment");
+    db.close().await.expect("close");
 }
 
 async fn keys_named(app: &TestApp, name: &str) -> Vec<ApiKey> {
@@ -113,8 +154,8 @@ async fn a_code_is_traded_once_for_a_links_key_of_its_member_and_rests_nowhere(b
             value: made.code.trim_start_matches("be_").into(),
         },
         Shown {
-            what: "the key it became".into(),
-            value: redeemed.secret.rsplit('_').next().expect("secret").into(),
+            what: "the key it became (its secret part)".into(),
+            value: secret_part(&redeemed.secret),
         },
     ];
     assert_no_secret_in(
@@ -126,11 +167,15 @@ async fn a_code_is_traded_once_for_a_links_key_of_its_member_and_rests_nowhere(b
 }
 
 async fn concurrent_trades_of_one_code_make_one_key(backend: Backend) {
-    let mut app = TestApp::spawn(backend).await;
+    // No per-address limit in the way: every trade reaches the database.
+    let mut app = TestApp::spawn_with(backend, |config| {
+        config.public_rate_per_address =
+            invite_service::config::Rate::new(1000, invite_service::config::Period::Second, 100);
+    })
+    .await;
     let member_id = member(&app, "rita@example.com").await;
     let made = enrollment(&app, &member_id).await;
-    // As many as one address may try at once (public_rate_per_address's burst).
-    let trades = (0..5).map(|_| {
+    let trades = (0..12).map(|_| {
         let app = &app;
         let code = made.code.clone();
         async move { redeem(app, &code).await }
@@ -146,25 +191,44 @@ async fn concurrent_trades_of_one_code_make_one_key(backend: Backend) {
     app.stop().await;
 }
 
-async fn an_expired_code_is_refused_like_an_unknown_one(backend: Backend) {
-    use invite_service::db::entities::enrollment;
-    use sea_orm::{sea_query::Expr, Database, EntityTrait};
+async fn a_lost_answer_is_asked_for_again_with_the_same_request_id(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let member_id = member(&app, "rita@example.com").await;
+    let create = CreateEnrollmentRequest {
+        member_id: member_id.clone(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..Default::default()
+    };
+    let mut organization = app.organization();
+    let first = organization
+        .create_enrollment(create.clone())
+        .await
+        .expect("create")
+        .into_inner();
+    let again = organization
+        .create_enrollment(create)
+        .await
+        .expect("create again")
+        .into_inner();
+    assert_eq!(again, first, "a retried create returns the same link");
 
+    let trade = uuid::Uuid::new_v4().to_string();
+    let traded = redeem_as(&app, &first.code, &trade).await.expect("trade");
+    let retried = redeem_as(&app, &first.code, &trade).await.expect("retry");
+    assert_eq!(retried, traded, "a retried trade returns the same key");
+    let other = redeem_as(&app, &first.code, &uuid::Uuid::new_v4().to_string())
+        .await
+        .expect_err("another request");
+    assert_eq!(other.code(), Code::NotFound);
+    assert_eq!(keys_named(&app, "Browser extension").await.len(), 1);
+    app.stop().await;
+}
+
+async fn an_expired_code_is_refused_like_an_unknown_one(backend: Backend) {
     let mut app = TestApp::spawn(backend).await;
     let member_id = member(&app, "rita@example.com").await;
     let made = enrollment(&app, &member_id).await;
-    let db = Database::connect(app.config().database_url())
-        .await
-        .expect("connect to the test database");
-    enrollment::Entity::update_many()
-        .col_expr(
-            enrollment::Column::ExpiresAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
-        )
-        .exec(&db)
-        .await
-        .expect("backdate the expiry");
-    db.close().await.expect("close");
+    backdate_enrollments(&app).await;
 
     let expired = redeem(&app, &made.code).await.expect_err("expired");
     let unknown = redeem(&app, "be_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
@@ -202,13 +266,30 @@ async fn bad_enrolment_requests_are_refused_and_write_nothing(backend: Backend) 
     .await;
     assert_eq!(too_long.code(), Code::InvalidArgument);
     assert!(too_long.message().contains("valid_hours"), "{too_long:?}");
-    let stranger = refused(CreateEnrollmentRequest {
-        member_id: uuid::Uuid::now_v7().to_string(),
-        ..Default::default()
-    })
-    .await;
-    assert_eq!(stranger.code(), Code::InvalidArgument);
-    assert!(stranger.message().contains("member_id"), "{stranger:?}");
+    // A member of another organization is nobody here.
+    let other_key = app.other_organization_key().await;
+    let stranger_id = app
+        .organization_as(&other_key)
+        .create_member(CreateMemberRequest {
+            member: Some(Member {
+                email: "stranger@example.com".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("a member elsewhere")
+        .into_inner()
+        .id;
+    for member_id in [stranger_id, uuid::Uuid::now_v7().to_string()] {
+        let stranger = refused(CreateEnrollmentRequest {
+            member_id,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(stranger.code(), Code::InvalidArgument);
+        assert!(stranger.message().contains("member_id"), "{stranger:?}");
+    }
 
     // Only admins make them: a links key may not.
     let links = organization
@@ -231,8 +312,17 @@ async fn bad_enrolment_requests_are_refused_and_write_nothing(backend: Backend) 
         .expect_err("not an admin");
     assert_eq!(denied.code(), Code::PermissionDenied);
 
-    for code in ["", "bk_0123456789ab_notacode"] {
-        let status = redeem(&app, code).await.expect_err("refused");
+    let body = "A".repeat(43);
+    for code in [
+        String::new(),
+        "bk_0123456789ab_notacode".into(),
+        "be_".into(),
+        "be_short".into(),
+        format!("be_{}", &body[1..]),
+        format!("be_{body}A"),
+        format!("be_{}!", &body[1..]),
+    ] {
+        let status = redeem(&app, &code).await.expect_err("refused");
         assert_eq!(status.code(), Code::InvalidArgument, "{code:?}: {status:?}");
     }
     assert!(keys_named(&app, "Browser extension").await.is_empty());
