@@ -190,6 +190,19 @@ test("a closed shadow root's field: the popup says it can't be written to, and c
   await page.close();
 });
 
+test('a field that refuses the link: the popup says so, never "Inserted", and copies the link', async () => {
+  const page = await openEditor('refusing');
+  const { popup, link } = await popupWithLink(page, 'Refused Field');
+  await popup.click('#insert');
+  await popup.waitForSelector('#error[data-kind="not_inserted"]:not([hidden])');
+  assert.match(await popup.innerText('#error'), /didn't take it, so nothing was inserted[\s\S]*The link is on the clipboard/);
+  assert.doesNotMatch(await popup.innerText('#result-status'), /Inserted/);
+  await popup.close();
+  assert.equal(await page.evaluate(() => window.testEditor.text()), INITIAL);
+  assert.equal(await clipboardText(), link);
+  await page.close();
+});
+
 test('a field used before but no longer focused never receives the link', async () => {
   const page = await openEditor('quill');
   const subject = await page.inputValue('#subject');

@@ -7,7 +7,7 @@ import * as esbuild from 'esbuild';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const editorNames = ['react', 'prosemirror', 'quill', 'lexical', 'draftjs', 'ckeditor5', 'tinymce',
-  'iframe', 'shadow-open', 'shadow-closed'];
+  'iframe', 'shadow-open', 'shadow-closed', 'refusing'];
 
 export async function buildEditors() {
   const src = path.join(here, 'src');
