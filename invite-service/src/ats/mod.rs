@@ -24,7 +24,7 @@ use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::{
-    domain::{ats::Ats, email::Email, Scope},
+    domain::{ats::Ats, email::Email, ids::JobId, Scope},
     error::ServiceError,
     store::{
         ats::{self as store_ats, AtsReference},
@@ -150,7 +150,7 @@ async fn start_interview(
         ));
     }
     let new = NewInvite {
-        job_id: ask.job_id,
+        job_id: JobId::from_uuid(ask.job_id),
         invitee: InviteeInput::Named {
             email: Some(ask.email.clone()),
             name: ask.name.clone(),

@@ -129,7 +129,7 @@ impl InviteService for Api {
             };
             v.finish()?;
             let new = NewInvite {
-                job_id,
+                job_id: JobId::from_uuid(job_id),
                 invitee,
                 external_id,
                 send_email: req.send_email,

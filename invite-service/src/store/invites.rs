@@ -44,7 +44,7 @@ pub enum InviteeInput {
 
 #[derive(Clone, Debug)]
 pub struct NewInvite {
-    pub job_id: Uuid,
+    pub job_id: JobId,
     pub invitee: InviteeInput,
     /// The caller's own id for the invite, validated; unique among live invites.
     pub external_id: Option<String>,
@@ -188,7 +188,7 @@ pub(crate) async fn create_many(
             idempotency,
             ..
         } = draft.request;
-        let job = &found.jobs[&new.job_id];
+        let job = &found.jobs[&new.job_id.uuid()];
         let candidate_id = draft.candidate_id.or_else(|| {
             candidate_ids
                 .get(&(caller.org_id, draft.candidate_email.clone()))
@@ -356,7 +356,7 @@ impl Found {
                 |i| i.id,
             )
         };
-        let job_ids: HashSet<Uuid> = requests.iter().map(|r| r.new.job_id).collect();
+        let job_ids: HashSet<Uuid> = requests.iter().map(|r| r.new.job_id.uuid()).collect();
         let jobs = by_id(
             job::Entity::find()
                 .filter(job::Column::Id.is_in(job_ids))
@@ -490,7 +490,7 @@ async fn check<'a>(
 
     let Some(job) = found
         .jobs
-        .get(&new.job_id)
+        .get(&new.job_id.uuid())
         .filter(|j| j.org_id == caller.org_id)
     else {
         return refused(ServiceError::NotFound("job"));
