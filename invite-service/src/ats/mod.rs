@@ -163,7 +163,7 @@ async fn start_interview(
         assignee_ids: Vec::new(),
         labels: Vec::new(),
         time_limit_minutes: None,
-        source: ats.name().into(),
+        source: ats.invite_source(),
         inviter_member_id: None,
         remind_after: None,
         ats: Some(ask.reference.clone()),

@@ -164,7 +164,7 @@ pub mod candidate {
 pub mod invite {
     use sea_orm::entity::prelude::*;
 
-    use crate::db::values::{AssigneeIds, DeliveryStatus, InviteStatus, Labels};
+    use crate::db::values::{AssigneeIds, DeliveryStatus, InviteSource, InviteStatus, Labels};
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "invites")]
@@ -191,7 +191,7 @@ pub mod invite {
         pub expires_at: Option<ChronoDateTimeUtc>,
         pub open_count: i32,
         pub send_count: i32,
-        pub source: String,
+        pub source: InviteSource,
         pub created_by_key_id: Option<Uuid>,
         pub created_at: ChronoDateTimeUtc,
         pub updated_at: ChronoDateTimeUtc,

@@ -35,6 +35,44 @@ pub enum WebhookDeliveryStatus {
     Failed,
 }
 
+/// How an invite came to be: the word the API shows as `Invite.source`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+pub enum InviteSource {
+    /// CreateInvite by a service or invitectl.
+    #[sea_orm(string_value = "api")]
+    Api,
+    /// CreateInvite from the browser extension.
+    #[sea_orm(string_value = "extension")]
+    Extension,
+    /// A member of a cohort (BulkCreateInvites).
+    #[sea_orm(string_value = "bulk")]
+    Bulk,
+    /// The candidate registered through the job's public link.
+    #[sea_orm(string_value = "public")]
+    Public,
+    /// Greenhouse asked for it as an assessment partner.
+    #[sea_orm(string_value = "greenhouse")]
+    Greenhouse,
+    /// Ashby asked for it as an assessment partner.
+    #[sea_orm(string_value = "ashby")]
+    Ashby,
+}
+
+impl InviteSource {
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteSource::Api => "api",
+            InviteSource::Extension => "extension",
+            InviteSource::Bulk => "bulk",
+            InviteSource::Public => "public",
+            InviteSource::Greenhouse => "greenhouse",
+            InviteSource::Ashby => "ashby",
+        }
+    }
+}
+
 /// The applicant tracking systems Beckon is an assessment partner of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]

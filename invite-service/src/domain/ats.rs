@@ -2,15 +2,20 @@
 //! (`ats/greenhouse.rs`, `ats/ashby.rs`) share. An ATS's test (Greenhouse) or assessment type
 //! (Ashby) is an open job; its interview or assessment is an invite, whose id it holds; what it
 //! hears of the invite's life is a `Progress`.
-use super::{webhooks::WebhookEvent, InviteStatus};
+use super::{webhooks::WebhookEvent, InviteSource, InviteStatus};
 
 pub use crate::db::values::{Ats, AtsProgress as Progress};
 
 impl Ats {
     pub fn name(self) -> &'static str {
+        self.invite_source().as_str()
+    }
+
+    /// The source of the invites it asks for.
+    pub fn invite_source(self) -> InviteSource {
         match self {
-            Ats::Greenhouse => "greenhouse",
-            Ats::Ashby => "ashby",
+            Ats::Greenhouse => InviteSource::Greenhouse,
+            Ats::Ashby => InviteSource::Ashby,
         }
     }
 }

@@ -13,9 +13,9 @@ pub mod webhooks;
 // The values of enum-like columns are declared with the schema, which fixes the text each is
 // stored as; what they mean is here.
 pub use crate::db::values::{
-    AssigneeIds, CohortState, DeliveryStatus, EventKind, EventTypes, InviteStatus, JobState,
-    Labels, MemberDelivery, MemberState, MessageKind, OutboxState, ReportedDelivery, Scope,
-    WebhookDeliveryStatus,
+    AssigneeIds, CohortState, DeliveryStatus, EventKind, EventTypes, InviteSource, InviteStatus,
+    JobState, Labels, MemberDelivery, MemberState, MessageKind, OutboxState, ReportedDelivery,
+    Scope, WebhookDeliveryStatus,
 };
 
 impl InviteStatus {

@@ -166,7 +166,7 @@ pub fn invite(row: invite::Model) -> pb::Invite {
         time_limit_minutes: row.time_limit_minutes.max(0) as u32,
         expire_time: row.expires_at.map(timestamp),
         open_count: row.open_count.max(0) as u32,
-        source: row.source,
+        source: row.source.as_str().into(),
         created_by_key_id: row
             .created_by_key_id
             .map(|id| id.to_string())

@@ -3,7 +3,7 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, request_id, Api};
 use crate::{
-    domain::{ids::JobId, validate::*, Action},
+    domain::{ids::JobId, validate::*, Action, InviteSource},
     error::ServiceError,
     store::{
         invites::{self, Expiry, InviteFilter, InviteeInput, NewInvite},
@@ -14,7 +14,8 @@ use crate::{
 
 const MAX_TIME_LIMIT_MINUTES: u32 = 7 * 24 * 60;
 const MAX_REASON: usize = 500;
-const SOURCES: &[&str] = &["api", "extension"];
+/// The sources a CreateInvite may name; the others are Beckon's own ways of making invites.
+const SOURCES: &[InviteSource] = &[InviteSource::Api, InviteSource::Extension];
 
 #[tonic::async_trait]
 impl InviteService for Api {
@@ -120,12 +121,16 @@ impl InviteService for Api {
                 );
             }
             let source = match req.source.trim() {
-                "" => "api".to_string(),
-                s if SOURCES.contains(&s) => s.to_string(),
-                _ => {
-                    v.add("source", format!("must be one of: {}", SOURCES.join(", ")));
-                    String::new()
-                }
+                "" => InviteSource::Api,
+                named => SOURCES
+                    .iter()
+                    .copied()
+                    .find(|s| s.as_str() == named)
+                    .unwrap_or_else(|| {
+                        let names: Vec<&str> = SOURCES.iter().map(|s| s.as_str()).collect();
+                        v.add("source", format!("must be one of: {}", names.join(", ")));
+                        InviteSource::Api
+                    }),
             };
             v.finish()?;
             let new = NewInvite {

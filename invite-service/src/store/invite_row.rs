@@ -10,7 +10,7 @@ use crate::{
     db::entities::{invite, job},
     domain::{
         secret::{self, LinkKey},
-        AssigneeIds, DeliveryStatus, InviteStatus, Labels,
+        AssigneeIds, DeliveryStatus, InviteSource, InviteStatus, Labels,
     },
 };
 
@@ -41,7 +41,7 @@ pub(crate) struct NewInviteRow<'a> {
     pub expiry: Expiry,
     /// One reminder this long after creation, if the candidate has not started by then.
     pub remind_after: Option<chrono::Duration>,
-    pub source: String,
+    pub source: InviteSource,
     pub created_by_key_id: Option<Uuid>,
     pub inviter_member_id: Option<Uuid>,
     pub cohort_id: Option<Uuid>,

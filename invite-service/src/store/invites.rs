@@ -25,7 +25,7 @@ use crate::{
     },
     domain::{
         email::Email, ids::JobId, secret, webhooks::WebhookEvent, DeliveryStatus, EventKind,
-        InviteStatus, JobState, MessageKind,
+        InviteSource, InviteStatus, JobState, MessageKind,
     },
     error::ServiceError,
 };
@@ -57,7 +57,7 @@ pub struct NewInvite {
     pub labels: Vec<String>,
     /// `None`: the job's default.
     pub time_limit_minutes: Option<i32>,
-    pub source: String,
+    pub source: InviteSource,
     /// The member who invites (told when the candidate starts or submits, if there are no
     /// assignees). `None`: the calling key's owner, if it has one.
     pub inviter_member_id: Option<Uuid>,
@@ -210,7 +210,7 @@ pub(crate) async fn create_many(
                 time_limit_minutes: new.time_limit_minutes,
                 expiry: new.expiry,
                 remind_after: new.remind_after,
-                source: new.source.clone(),
+                source: new.source,
                 created_by_key_id: Some(caller.key_id),
                 inviter_member_id: new.inviter_member_id.or(caller.owner_member_id),
                 cohort_id: None,

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     db::entities::{invite, job, member, organization, outbox, webhook_endpoint},
-    domain::{MessageKind, OutboxState, ReportedDelivery},
+    domain::{InviteSource, MessageKind, OutboxState, ReportedDelivery},
     error::ServiceError,
 };
 
@@ -199,7 +199,7 @@ pub(crate) async fn team_messages(
         query = query.filter(member::Column::Id.is_in(assignees.iter().copied()));
     } else if let Some(inviter) = invite.inviter_member_id {
         query = query.filter(member::Column::Id.eq(inviter));
-    } else if invite.source == "public" {
+    } else if invite.source == InviteSource::Public {
         query = query.limit(MAX_PUBLIC_RECIPIENTS);
     } else {
         return Ok(Vec::new());

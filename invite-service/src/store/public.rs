@@ -38,14 +38,13 @@ use crate::{
     domain::{
         secret,
         validate::{Violations, MAX_NAME},
-        DeliveryStatus, EventKind, InviteStatus, JobState, MessageKind,
+        DeliveryStatus, EventKind, InviteSource, InviteStatus, JobState, MessageKind,
     },
     error::ServiceError,
 };
 
 /// The audit trail's actor for what the candidate does through the public link.
 const CANDIDATE: &str = "candidate";
-pub const SOURCE: &str = "public";
 
 /// Invites whose link a registration sends again rather than making another invite.
 const REUSABLE: &[InviteStatus] = &[
@@ -319,7 +318,7 @@ async fn create_invite(
         time_limit_minutes: None,
         expiry: Expiry::JobDefault,
         remind_after: None,
-        source: SOURCE.into(),
+        source: InviteSource::Public,
         // No key and no inviter: the team hears through `outbox::team_messages`' public rule.
         created_by_key_id: None,
         inviter_member_id: None,

@@ -8,6 +8,7 @@ use tonic::Code;
 on_both_databases!(
     an_unknown_stored_status_is_an_internal_error,
     an_unknown_stored_delivery_status_is_an_internal_error,
+    an_unknown_stored_source_is_an_internal_error,
     labels_that_are_not_a_list_are_an_internal_error,
     assignees_and_labels_are_stored_as_json_lists,
 );
@@ -46,6 +47,21 @@ async fn an_unknown_stored_delivery_status_is_an_internal_error(backend: Backend
         .get_invite(GetInviteRequest { id })
         .await
         .expect_err("an invite whose delivery status is unknown cannot be answered");
+    assert_eq!(status.code(), Code::Internal, "{status:?}");
+}
+
+async fn an_unknown_stored_source_is_an_internal_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let created = app.create_invite().await;
+    let id = created.invite.expect("an invite").id;
+    app.overwrite_invite_column(&id, invite::Column::Source, "carrier pigeon")
+        .await;
+
+    let status = app
+        .invites()
+        .get_invite(GetInviteRequest { id })
+        .await
+        .expect_err("an invite whose source is unknown cannot be answered");
     assert_eq!(status.code(), Code::Internal, "{status:?}");
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::CohortOptions;
 use crate::{
     db::entities::{candidate, cohort, cohort_member, invite, invite_event, invite_label, job},
-    domain::{webhooks::WebhookEvent, EventKind, MessageKind},
+    domain::{webhooks::WebhookEvent, EventKind, InviteSource, MessageKind},
     error::ServiceError,
     store::{
         invite_row::{Expiry, NewInviteRow},
@@ -105,7 +105,7 @@ pub(super) async fn create_invites(
                 time_limit_minutes: options.time_limit_minutes,
                 expiry,
                 remind_after: options.remind_after_seconds.map(chrono::Duration::seconds),
-                source: "bulk".into(),
+                source: InviteSource::Bulk,
                 created_by_key_id: Some(caller.key_id),
                 inviter_member_id: options.inviter_member_id,
                 cohort_id: Some(cohort.id),
