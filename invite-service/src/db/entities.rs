@@ -335,7 +335,7 @@ pub mod outbox {
 pub mod cohort {
     use sea_orm::entity::prelude::*;
 
-    use crate::db::values::CohortState;
+    use crate::db::values::{CohortOptions, CohortState};
 
     /// One bulk call: its options, and counts kept up to date as its members are processed.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -345,8 +345,9 @@ pub mod cohort {
         pub id: Uuid,
         pub org_id: Uuid,
         pub job_id: Uuid,
-        /// The options every invite gets, as JSON (see `store::cohorts::CohortOptions`).
-        pub options: String,
+        /// The options every invite gets.
+        #[sea_orm(column_type = "JsonBinary")]
+        pub options: CohortOptions,
         pub created_by_key_id: Uuid,
         pub state: CohortState,
         pub total: i32,

@@ -35,6 +35,31 @@ pub enum WebhookDeliveryStatus {
     Failed,
 }
 
+/// What a cohort does with a candidate who already submitted to the job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SubmittedPolicy {
+    #[default]
+    Skip,
+    Reopen,
+    Retake,
+}
+
+/// The options every invite of a cohort gets: a JSON object (JSONB on PostgreSQL).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default, FromJsonQueryResult)]
+pub struct CohortOptions {
+    pub send_email: bool,
+    pub message: Option<String>,
+    pub ttl_seconds: Option<i64>,
+    pub locked: bool,
+    pub assignee_ids: Vec<Uuid>,
+    pub labels: Vec<String>,
+    pub time_limit_minutes: Option<i32>,
+    pub remind_after_seconds: Option<i64>,
+    pub inviter_member_id: Option<Uuid>,
+    pub include_pending: bool,
+    pub submitted_policy: SubmittedPolicy,
+}
+
 /// How an invite came to be: the word the API shows as `Invite.source`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "Text")]

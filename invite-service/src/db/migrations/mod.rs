@@ -14,6 +14,7 @@ mod m20261201_000004_claim_by_due_time;
 mod m20261202_000001_ats_partners;
 mod m20261203_000001_outbox_traceparent;
 mod m20261204_000001_enrollments;
+mod m20261204_000002_cohort_options_json;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_ats_partners::AtsPartners),
             Box::new(m20261203_000001_outbox_traceparent::OutboxTraceparent),
             Box::new(m20261204_000001_enrollments::EnrollmentCodes),
+            Box::new(m20261204_000002_cohort_options_json::CohortOptionsJson),
         ]
     }
 }

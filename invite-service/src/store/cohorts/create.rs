@@ -75,9 +75,7 @@ pub async fn create(
             id: Set(id),
             org_id: Set(caller.org_id),
             job_id: Set(job.id),
-            options: Set(
-                serde_json::to_string(options).map_err(|e| ServiceError::Internal(e.into()))?
-            ),
+            options: Set(options.clone()),
             created_by_key_id: Set(caller.key_id),
             state: Set(if total == failed {
                 CohortState::Done

@@ -24,7 +24,6 @@ mod retry;
 mod worker;
 
 use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use create::create;
@@ -38,29 +37,7 @@ pub use worker::process_next_chunk;
 use super::Caller;
 use crate::{db::entities::cohort, error::ServiceError};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum SubmittedPolicy {
-    #[default]
-    Skip,
-    Reopen,
-    Retake,
-}
-
-/// The options every invite of a cohort gets.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct CohortOptions {
-    pub send_email: bool,
-    pub message: Option<String>,
-    pub ttl_seconds: Option<i64>,
-    pub locked: bool,
-    pub assignee_ids: Vec<Uuid>,
-    pub labels: Vec<String>,
-    pub time_limit_minutes: Option<i32>,
-    pub remind_after_seconds: Option<i64>,
-    pub inviter_member_id: Option<Uuid>,
-    pub include_pending: bool,
-    pub submitted_policy: SubmittedPolicy,
-}
+pub use crate::db::values::{CohortOptions, SubmittedPolicy};
 
 /// The cohort's row, locked until the transaction ends (PostgreSQL locks the row a no-op
 /// UPDATE touches; SQLite has one writer anyway), then read.
@@ -90,7 +67,7 @@ async fn lock_if_any(
 
 /// Whether the cohort emails its invites (and so has a second stage).
 pub fn sends_email(cohort: &cohort::Model) -> bool {
-    serde_json::from_str::<CohortOptions>(&cohort.options).is_ok_and(|o| o.send_email)
+    cohort.options.send_email
 }
 
 /// The caller's cohort; another organization's answers like a missing one.

@@ -140,8 +140,7 @@ async fn process_chunk(store: &Store, cohort_id: Uuid, limit: u64) -> Result<(),
     let (Some(first), Some(last)) = (members.first(), members.last()) else {
         return Ok(());
     };
-    let options: CohortOptions = serde_json::from_str(&cohort.options)
-        .map_err(|e| ServiceError::Internal(anyhow::Error::new(e).context("cohort options")))?;
+    let options: CohortOptions = cohort.options.clone();
     let caller = Caller {
         org_id: cohort.org_id,
         key_id: cohort.created_by_key_id,
