@@ -3,9 +3,9 @@
 use beckon_tests::{fresh_postgres_database, on_both_databases, Backend};
 use chrono::Utc;
 use invite_service::db::{
-    entities::{member, outbox},
+    entities::{cohort, member, outbox},
     migrations::Migrator,
-    values::{MessageKind, OutboxState, ReportedDelivery},
+    values::{CohortOptions, MessageKind, OutboxState, ReportedDelivery, SubmittedPolicy},
 };
 use sea_orm::{
     sea_query::{Alias, Query, SimpleExpr},
@@ -14,7 +14,10 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
 
-on_both_databases!(the_webhook_notices_migration_keeps_the_outbox_and_finds_the_admins);
+on_both_databases!(
+    the_webhook_notices_migration_keeps_the_outbox_and_finds_the_admins,
+    the_cohort_options_migration_keeps_stored_options_readable,
+);
 
 /// A new database of `backend`, migrated up to (not including) the migration `name`.
 async fn database_before(
@@ -47,6 +50,65 @@ async fn insert(db: &DatabaseConnection, table: &str, row: &[(&str, SimpleExpr)]
     db.execute(db.get_database_backend().build(&insert))
         .await
         .unwrap_or_else(|err| panic!("insert into {table}: {err}"));
+}
+
+async fn the_cohort_options_migration_keeps_stored_options_readable(backend: Backend) {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let db = database_before(
+        backend,
+        folder.path(),
+        "m20261204_000002_cohort_options_json",
+    )
+    .await;
+    let now = Utc::now();
+    let org = Uuid::now_v7();
+    insert(
+        &db,
+        "organizations",
+        &[
+            ("id", org.into()),
+            ("name", "Acme".into()),
+            ("created_at", now.into()),
+        ],
+    )
+    .await;
+    let options = CohortOptions {
+        send_email: true,
+        message: Some("Good luck".into()),
+        labels: vec!["spring".into()],
+        assignee_ids: vec![Uuid::now_v7()],
+        submitted_policy: SubmittedPolicy::Reopen,
+        ..Default::default()
+    };
+    let cohort_id = Uuid::now_v7();
+    // As the service wrote it before: the options as JSON text.
+    let text = serde_json::to_string(&options).expect("options as JSON");
+    insert(
+        &db,
+        "cohorts",
+        &[
+            ("id", cohort_id.into()),
+            ("org_id", org.into()),
+            ("job_id", Uuid::now_v7().into()),
+            ("options", text.into()),
+            ("created_by_key_id", Uuid::now_v7().into()),
+            ("state", "running".into()),
+            ("total", 1.into()),
+            ("succeeded", 0.into()),
+            ("failed", 0.into()),
+            ("last_sequence", 0i64.into()),
+            ("created_at", now.into()),
+        ],
+    )
+    .await;
+    Migrator::up(&db, None).await.expect("migrate");
+    let read = cohort::Entity::find_by_id(cohort_id)
+        .one(&db)
+        .await
+        .expect("read the cohort")
+        .expect("the cohort");
+    assert_eq!(read.options, options);
+    db.close().await.expect("close");
 }
 
 async fn the_webhook_notices_migration_keeps_the_outbox_and_finds_the_admins(backend: Backend) {
