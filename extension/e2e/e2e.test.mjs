@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   artifactsDir, clickToolbarButton, createJob, createLinksKey, extensionDir, extensionId, invitectl,
-  launchBrowser, startPageServer, startServer, tabIdOf,
+  launchBrowser, pastedFromClipboard, startPageServer, startServer, tabIdOf,
 } from './harness.mjs';
 
 const expectedId = extensionId(extensionDir);
@@ -34,17 +34,8 @@ async function bottomOf(popup, selector) {
   return popup.$eval(selector, (el) => el.getBoundingClientRect().bottom);
 }
 
-/** What is on the clipboard: pasted with the keyboard into a field of a fresh page. */
-async function clipboardText() {
-  const reader = await browser.context.newPage();
-  await reader.goto(`${pages.url}/ats.html`);
-  await reader.fill('#note', '');
-  await reader.focus('#note');
-  await reader.keyboard.press('Control+V');
-  const text = await reader.inputValue('#note');
-  await reader.close();
-  return text;
-}
+/** What is on the clipboard. */
+const clipboardText = () => pastedFromClipboard(browser, pages);
 
 async function openPopup(tabId) {
   const popup = await browser.context.newPage();

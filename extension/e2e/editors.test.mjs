@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { buildEditors } from './editors/build.mjs';
 import {
   artifactsDir, clickToolbarButton, createJob, extensionDir, extensionId, invitectl,
-  launchBrowser, startPageServer, startServer, tabIdOf,
+  launchBrowser, pastedFromClipboard, startPageServer, startServer, tabIdOf,
 } from './harness.mjs';
 
 const INITIAL = 'Hello candidate, join here:  Thanks!';
@@ -102,17 +102,8 @@ async function popupWithLink(page, who) {
   return { popup, link: await popup.inputValue('#link') };
 }
 
-/** What is on the clipboard: pasted into a field of a fresh page. */
-async function clipboardText() {
-  const reader = await browser.context.newPage();
-  await reader.goto(`${pages.url}/ats.html`);
-  await reader.fill('#note', '');
-  await reader.focus('#note');
-  await reader.keyboard.press('Control+V');
-  const text = await reader.inputValue('#note');
-  await reader.close();
-  return text;
-}
+/** What is on the clipboard. */
+const clipboardText = () => pastedFromClipboard(browser, pages);
 
 const editors = ['react', 'prosemirror', 'quill', 'lexical', 'draftjs', 'ckeditor5', 'tinymce', 'iframe', 'shadow-open'];
 // Editors whose test page keeps links get a clickable one; the others (plain fields, and

@@ -252,6 +252,18 @@ export async function clickToolbarButton(browser, page) {
   }
 }
 
+/** What is on the clipboard: pasted with the keyboard into the fake ATS's field in a fresh page. */
+export async function pastedFromClipboard(browser, pages) {
+  const reader = await browser.context.newPage();
+  await reader.goto(`${pages.url}/ats.html`);
+  await reader.fill('#note', '');
+  await reader.focus('#note');
+  await reader.keyboard.press('Control+V');
+  const text = await reader.inputValue('#note');
+  await reader.close();
+  return text;
+}
+
 /** The Chrome tab id of a page, found by bringing it to the front. */
 export async function tabIdOf(worker, page) {
   await page.bringToFront();

@@ -8,7 +8,7 @@ use beckon_proto::invite::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{convert, request_id, status};
+use super::{convert, keyless, request_id};
 use crate::{
     domain::{secret, validate::Violations},
     links::forwarded::TrustedProxies,
@@ -49,57 +49,38 @@ impl EnrollmentService for Enrollments {
         &self,
         request: Request<pb::RedeemEnrollmentRequest>,
     ) -> Result<Response<pb::RedeemEnrollmentResponse>, Status> {
-        let observation = self.store.metrics.rpc.start(
-            request
-                .extensions()
-                .get::<beckon_common::metrics::RpcPath>(),
-        );
-        let forwarded: Vec<&str> = request
-            .metadata()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        let client = self
-            .proxies
-            .client_address(request.remote_addr(), &forwarded);
-        let req = request.into_inner();
-        let result = async {
-            let mut v = Violations::new();
-            let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
-            let code = code_in(&req.code);
-            let body = secret::enrollment_code_body(code);
-            if code.is_empty() {
-                v.add("code", "is required");
-            } else if body.is_none() {
-                v.add(
-                    "code",
-                    "is not an enrolment code (be_ and 43 letters, digits, - or _)",
-                );
-            }
-            v.finish()?;
-            let Some(body) = body else {
-                return Err(crate::error::ServiceError::invalid("code", "is required"));
-            };
-            self.limits.admit_redemption(client).await?;
-            let redeemed = enrollments::redeem(&self.store, body, request).await?;
-            tracing::info!(key_id = %redeemed.key.id, "enrolment code traded for a key");
-            Ok(pb::RedeemEnrollmentResponse {
-                api_key: Some(convert::api_key(redeemed.key)),
-                secret: redeemed.secret,
-                organization_name: redeemed.organization.name,
-            })
-        }
-        .await;
-        let answer = result.map(Response::new).map_err(status::to_status);
-        if let Some(observation) = observation {
-            observation.finish(
-                answer
-                    .as_ref()
-                    .map_or_else(Status::code, |_| tonic::Code::Ok),
-            );
-        }
-        answer
+        keyless(
+            &self.store,
+            &self.proxies,
+            request,
+            |client, req| async move {
+                let mut v = Violations::new();
+                let request = request_id(&mut v, &req, &req.request_id, |r| r.request_id.clear());
+                let code = code_in(&req.code);
+                let body = secret::enrollment_code_body(code);
+                if code.is_empty() {
+                    v.add("code", "is required");
+                } else if body.is_none() {
+                    v.add(
+                        "code",
+                        "is not an enrolment code (be_ and 43 letters, digits, - or _)",
+                    );
+                }
+                v.finish()?;
+                let Some(body) = body else {
+                    return Err(crate::error::ServiceError::invalid("code", "is required"));
+                };
+                self.limits.admit_redemption(client).await?;
+                let redeemed = enrollments::redeem(&self.store, body, request).await?;
+                tracing::info!(key_id = %redeemed.key.id, "enrolment code traded for a key");
+                Ok(pb::RedeemEnrollmentResponse {
+                    api_key: Some(convert::api_key(redeemed.key)),
+                    secret: redeemed.secret,
+                    organization_name: redeemed.organization.name,
+                })
+            },
+        )
+        .await
     }
 }
 

@@ -131,6 +131,44 @@ impl Api {
 
 /// A create call's request id with a fingerprint of the rest of the message, so that a reused
 /// request id with another body is refused.
+/// A call that takes no key (a public registration, an enrolment code's trade): counted like
+/// every RPC, and handled with the client's address, for the abuse limits that stand in for
+/// authentication (a forwarded header counts only when a trusted proxy sent it).
+async fn keyless<Req, Res, Fut>(
+    store: &Store,
+    proxies: &crate::links::forwarded::TrustedProxies,
+    request: Request<Req>,
+    handler: impl FnOnce(Option<std::net::IpAddr>, Req) -> Fut,
+) -> Result<Response<Res>, Status>
+where
+    Fut: Future<Output = Result<Res, ServiceError>>,
+{
+    let observation = store.metrics.rpc.start(
+        request
+            .extensions()
+            .get::<beckon_common::metrics::RpcPath>(),
+    );
+    let forwarded: Vec<&str> = request
+        .metadata()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let client = proxies.client_address(request.remote_addr(), &forwarded);
+    let answer = handler(client, request.into_inner())
+        .await
+        .map(Response::new)
+        .map_err(status::to_status);
+    if let Some(observation) = observation {
+        observation.finish(
+            answer
+                .as_ref()
+                .map_or_else(Status::code, |_| tonic::Code::Ok),
+        );
+    }
+    answer
+}
+
 fn request_id<M: prost::Message + Clone>(
     v: &mut Violations,
     message: &M,

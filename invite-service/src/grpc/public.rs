@@ -11,7 +11,7 @@ use beckon_proto::invite::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use super::{convert, status, Api};
+use super::{convert, keyless, Api};
 use crate::{
     domain::{validate::Violations, Action},
     links::forwarded::TrustedProxies,
@@ -85,51 +85,30 @@ impl PublicRegistrationService for PublicRegistrations {
         &self,
         request: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
-        let observation = self.store.metrics.rpc.start(
-            request
-                .extensions()
-                .get::<beckon_common::metrics::RpcPath>(),
-        );
-        // tonic's server puts the TCP peer on every request; a header only counts when a
-        // trusted proxy sent it.
-        let forwarded: Vec<&str> = request
-            .metadata()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        let client = self
-            .proxies
-            .client_address(request.remote_addr(), &forwarded);
-        let req = request.into_inner();
-        let result = async {
-            let mut v = Violations::new();
-            if req.public_token.trim().is_empty() {
-                v.add("public_token", "is required");
-            }
-            let registrant = Registrant::parse(&mut v, &req.name, &req.email);
-            let registrant = v.finish_with("email", registrant)?;
-            let registered = public::register(
-                &self.store,
-                &self.limits,
-                req.public_token.trim(),
-                &registrant,
-                client,
-            )
-            .await?;
-            registered.log();
-            // The same answer for a known and an unknown email.
-            Ok(pb::RegisterResponse {})
-        }
-        .await;
-        let answer = result.map(Response::new).map_err(status::to_status);
-        if let Some(observation) = observation {
-            observation.finish(
-                answer
-                    .as_ref()
-                    .map_or_else(Status::code, |_| tonic::Code::Ok),
-            );
-        }
-        answer
+        keyless(
+            &self.store,
+            &self.proxies,
+            request,
+            |client, req| async move {
+                let mut v = Violations::new();
+                if req.public_token.trim().is_empty() {
+                    v.add("public_token", "is required");
+                }
+                let registrant = Registrant::parse(&mut v, &req.name, &req.email);
+                let registrant = v.finish_with("email", registrant)?;
+                let registered = public::register(
+                    &self.store,
+                    &self.limits,
+                    req.public_token.trim(),
+                    &registrant,
+                    client,
+                )
+                .await?;
+                registered.log();
+                // The same answer for a known and an unknown email.
+                Ok(pb::RegisterResponse {})
+            },
+        )
+        .await
     }
 }

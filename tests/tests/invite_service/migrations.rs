@@ -52,6 +52,22 @@ async fn insert(db: &DatabaseConnection, table: &str, row: &[(&str, SimpleExpr)]
         .unwrap_or_else(|err| panic!("insert into {table}: {err}"));
 }
 
+/// A new organization's id.
+async fn insert_organization(db: &DatabaseConnection) -> Uuid {
+    let org = Uuid::now_v7();
+    insert(
+        db,
+        "organizations",
+        &[
+            ("id", org.into()),
+            ("name", "Acme".into()),
+            ("created_at", Utc::now().into()),
+        ],
+    )
+    .await;
+    org
+}
+
 async fn the_cohort_options_migration_keeps_stored_options_readable(backend: Backend) {
     let folder = tempfile::tempdir().expect("temp dir");
     let db = database_before(
@@ -61,17 +77,7 @@ async fn the_cohort_options_migration_keeps_stored_options_readable(backend: Bac
     )
     .await;
     let now = Utc::now();
-    let org = Uuid::now_v7();
-    insert(
-        &db,
-        "organizations",
-        &[
-            ("id", org.into()),
-            ("name", "Acme".into()),
-            ("created_at", now.into()),
-        ],
-    )
-    .await;
+    let org = insert_organization(&db).await;
     let options = CohortOptions {
         send_email: true,
         message: Some("Good luck".into()),
@@ -120,17 +126,7 @@ async fn the_webhook_notices_migration_keeps_the_outbox_and_finds_the_admins(bac
     )
     .await;
     let now = Utc::now();
-    let org = Uuid::now_v7();
-    insert(
-        &db,
-        "organizations",
-        &[
-            ("id", org.into()),
-            ("name", "Acme".into()),
-            ("created_at", now.into()),
-        ],
-    )
-    .await;
+    let org = insert_organization(&db).await;
     // Members owning an admin key, a revoked admin key, a narrower key; and one owning none.
     let mut members = Vec::new();
     for (n, key) in [
