@@ -21,7 +21,7 @@ use crate::{
     background::{CohortWorker, Sweeper, Swept},
     config::Config,
     config::Secret,
-    grpc::{enrollment::Enrollments, status::answer_undecodable, Api, PublicRegistrations},
+    grpc::{status::answer_undecodable, Api, Keyless},
     links,
     relay::{self, Relay},
     store::{backlog, organization, public, Store},
@@ -407,8 +407,7 @@ async fn grpc_routes(
     stopping: watch::Receiver<bool>,
 ) -> anyhow::Result<(Routes, HealthReporter)> {
     let api = Api::new(store.clone(), cohort_work, stopping);
-    let registrations = PublicRegistrations::new(store.clone(), limits.clone());
-    let enrollments = Enrollments::new(store.clone(), limits.clone());
+    let keyless = Keyless::new(store.clone(), limits.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     beckon_common::health::register_liveness(&health).await;
     for service in API_SERVICES {
@@ -451,8 +450,8 @@ async fn grpc_routes(
         .add_service(api.organization_service())
         .add_service(api.webhook_service())
         .add_service(api.ats_service())
-        .add_service(registrations.server())
-        .add_service(enrollments.server())
+        .add_service(keyless.clone().registration_server())
+        .add_service(keyless.enrollment_server())
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha);

@@ -1,41 +1,13 @@
 //! EnrollmentService.RedeemEnrollment, which takes no key: the one-time code is the credential,
 //! and a per-address limit stands in for authentication.
-use std::sync::Arc;
-
-use beckon_proto::invite::v1::{
-    self as pb,
-    enrollment_service_server::{EnrollmentService, EnrollmentServiceServer},
-};
+use beckon_proto::invite::v1::{self as pb, enrollment_service_server::EnrollmentService};
 use tonic::{Request, Response, Status};
 
-use super::{convert, keyless, request_id};
+use super::{convert, keyless, public::Keyless, request_id};
 use crate::{
     domain::{secret, validate::Violations},
-    links::forwarded::TrustedProxies,
-    store::{enrollments, public::Limits, Store},
+    store::enrollments,
 };
-
-#[derive(Clone)]
-pub struct Enrollments {
-    store: Store,
-    limits: Arc<Limits>,
-    proxies: TrustedProxies,
-}
-
-impl Enrollments {
-    pub fn new(store: Store, limits: Arc<Limits>) -> Self {
-        Self {
-            proxies: TrustedProxies::new(&store.config),
-            store,
-            limits,
-        }
-    }
-
-    pub fn server(self) -> EnrollmentServiceServer<Self> {
-        let limit = self.store.config.max_request_bytes;
-        EnrollmentServiceServer::new(self).max_decoding_message_size(limit)
-    }
-}
 
 /// The code in what was pasted: a bare code, or the enrolment link with the code after `#`.
 fn code_in(pasted: &str) -> &str {
@@ -44,7 +16,7 @@ fn code_in(pasted: &str) -> &str {
 }
 
 #[tonic::async_trait]
-impl EnrollmentService for Enrollments {
+impl EnrollmentService for Keyless {
     async fn redeem_enrollment(
         &self,
         request: Request<pb::RedeemEnrollmentRequest>,

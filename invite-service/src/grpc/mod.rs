@@ -5,7 +5,7 @@ mod ats;
 mod candidates;
 mod cohorts;
 mod convert;
-pub mod enrollment;
+mod enrollment;
 mod invites;
 mod jobs;
 mod organization;
@@ -13,7 +13,7 @@ mod public;
 pub mod status;
 mod webhooks;
 
-pub use public::PublicRegistrations;
+pub use public::Keyless;
 
 use std::future::Future;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use beckon_proto::invite::v1::{
     self as pb,
+    enrollment_service_server::EnrollmentServiceServer,
     public_registration_service_server::{
         PublicRegistrationService, PublicRegistrationServiceServer,
     },
@@ -56,15 +57,17 @@ pub async fn rotate_job_public_link(
     .await
 }
 
-/// PublicRegistrationService: the gRPC twin of the `/p/{token}` page.
+/// The services that take no key: PublicRegistrationService (the gRPC twin of the `/p/{token}`
+/// page, here) and EnrollmentService (`enrollment.rs`). Their abuse limits, by the client's
+/// address, stand in for authentication.
 #[derive(Clone)]
-pub struct PublicRegistrations {
-    store: Store,
-    limits: Arc<Limits>,
-    proxies: TrustedProxies,
+pub struct Keyless {
+    pub(super) store: Store,
+    pub(super) limits: Arc<Limits>,
+    pub(super) proxies: TrustedProxies,
 }
 
-impl PublicRegistrations {
+impl Keyless {
     pub fn new(store: Store, limits: Arc<Limits>) -> Self {
         Self {
             proxies: TrustedProxies::new(&store.config),
@@ -73,14 +76,19 @@ impl PublicRegistrations {
         }
     }
 
-    pub fn server(self) -> PublicRegistrationServiceServer<Self> {
+    pub fn registration_server(self) -> PublicRegistrationServiceServer<Self> {
         let limit = self.store.config.max_request_bytes;
         PublicRegistrationServiceServer::new(self).max_decoding_message_size(limit)
+    }
+
+    pub fn enrollment_server(self) -> EnrollmentServiceServer<Self> {
+        let limit = self.store.config.max_request_bytes;
+        EnrollmentServiceServer::new(self).max_decoding_message_size(limit)
     }
 }
 
 #[tonic::async_trait]
-impl PublicRegistrationService for PublicRegistrations {
+impl PublicRegistrationService for Keyless {
     async fn register(
         &self,
         request: Request<pb::RegisterRequest>,
