@@ -176,41 +176,71 @@ mod tests {
     use super::{asks_for_ssl_mode, describe, is_local};
 
     /// Every SQLite connection, the writer's and each reader's, runs with the settings Beckon
-    /// relies on: read from the connections themselves, as SQLite reports them.
+    /// relies on: read from the connections themselves, all held at once, as SQLite reports them.
     #[tokio::test]
     async fn every_sqlite_connection_runs_with_beckons_settings() {
-        use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+        use sea_orm::sqlx::{self, sqlite::SqliteConnection, Row};
 
-        async fn pragma(db: &DatabaseConnection, name: &str) -> String {
-            let row = db
-                .query_one(Statement::from_string(
-                    db.get_database_backend(),
-                    format!("PRAGMA {name}"),
-                ))
+        async fn pragma(connection: &mut SqliteConnection, name: &str) -> String {
+            let row = sqlx::query(&format!("PRAGMA {name}"))
+                .fetch_one(connection)
                 .await
-                .expect("a pragma")
-                .expect("a row");
-            row.try_get_by_index::<i64>(0)
+                .expect("a pragma");
+            row.try_get::<i64, _>(0)
                 .map(|n| n.to_string())
-                .or_else(|_| row.try_get_by_index::<String>(0))
+                .or_else(|_| row.try_get::<String, _>(0))
                 .expect("a value")
         }
 
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}", dir.path().join("beckon.db").display());
-        let (read, write) =
-            super::connect(&url, Some(dir.path()), 4, std::time::Duration::from_secs(5))
+        let readers = 4;
+        let (read, write) = super::connect(
+            &url,
+            Some(dir.path()),
+            readers,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .expect("open the database");
+        let mut connections = vec![(
+            "writer",
+            write
+                .get_sqlite_connection_pool()
+                .acquire()
                 .await
-                .expect("open the database");
-        for (pool, db) in [("writer", &write), ("reader", &read)] {
+                .expect("the writer"),
+        )];
+        for _ in 0..readers {
+            let reader = read
+                .get_sqlite_connection_pool()
+                .acquire()
+                .await
+                .expect("a reader");
+            connections.push(("reader", reader));
+        }
+        for (pool, connection) in &mut connections {
+            let connection = &mut **connection;
             // journal_mode is the file's; the others are each connection's own.
-            assert_eq!(pragma(db, "journal_mode").await, "wal", "{pool}");
-            assert_eq!(pragma(db, "synchronous").await, "1", "{pool}: NORMAL");
-            assert_eq!(pragma(db, "foreign_keys").await, "1", "{pool}");
-            assert_eq!(pragma(db, "secure_delete").await, "1", "{pool}");
-            assert_eq!(pragma(db, "temp_store").await, "2", "{pool}: MEMORY");
-            assert_eq!(pragma(db, "wal_autocheckpoint").await, "0", "{pool}");
-            assert_eq!(pragma(db, "busy_timeout").await, "10000", "{pool}");
+            assert_eq!(pragma(connection, "journal_mode").await, "wal", "{pool}");
+            assert_eq!(
+                pragma(connection, "synchronous").await,
+                "1",
+                "{pool}: NORMAL"
+            );
+            assert_eq!(pragma(connection, "foreign_keys").await, "1", "{pool}");
+            assert_eq!(pragma(connection, "secure_delete").await, "1", "{pool}");
+            assert_eq!(
+                pragma(connection, "temp_store").await,
+                "2",
+                "{pool}: MEMORY"
+            );
+            assert_eq!(
+                pragma(connection, "wal_autocheckpoint").await,
+                "0",
+                "{pool}"
+            );
+            assert_eq!(pragma(connection, "busy_timeout").await, "10000", "{pool}");
         }
     }
 

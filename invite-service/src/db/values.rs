@@ -44,8 +44,10 @@ pub enum SubmittedPolicy {
     Retake,
 }
 
-/// The options every invite of a cohort gets: a JSON object (JSONB on PostgreSQL).
+/// The options every invite of a cohort gets: a JSON object (JSONB on PostgreSQL). A field added
+/// later takes its default in cohorts stored before.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default, FromJsonQueryResult)]
+#[serde(default)]
 pub struct CohortOptions {
     pub send_email: bool,
     pub message: Option<String>,
@@ -357,9 +359,16 @@ beckon_common::display_as_stored!(
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::Iterable;
+    use sea_orm::{ActiveEnum, Iterable};
 
     use super::*;
+
+    #[test]
+    fn an_invite_source_shows_the_word_it_is_stored_as() {
+        for source in InviteSource::iter() {
+            assert_eq!(source.as_str(), source.to_value());
+        }
+    }
 
     /// The texts rows already hold: changing one would strand them.
     #[test]

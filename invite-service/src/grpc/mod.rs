@@ -129,8 +129,6 @@ impl Api {
     }
 }
 
-/// A create call's request id with a fingerprint of the rest of the message, so that a reused
-/// request id with another body is refused.
 /// A call that takes no key (a public registration, an enrolment code's trade): counted like
 /// every RPC, and handled with the client's address, for the abuse limits that stand in for
 /// authentication (a forwarded header counts only when a trusted proxy sent it).
@@ -169,6 +167,8 @@ where
     answer
 }
 
+/// A create call's request id with a fingerprint of the rest of the message, so that a reused
+/// request id with another body is refused.
 fn request_id<M: prost::Message + Clone>(
     v: &mut Violations,
     message: &M,
