@@ -181,11 +181,13 @@
    * A rich-text editor, through its own handlers, never by editing its DOM (model-driven editors
    * redraw from their model and drop such text, or keep it on screen while the model, which is
    * what gets sent, lacks it). In order, stopping at the first that takes the text:
-   * 1. a paste carrying plain text: ProseMirror, Quill, Lexical, Draft.js, CKEditor 5 and
-   *    TinyMCE implement paste as one undoable edit of their model (TinyMCE records undo no
-   *    other way); a plain contenteditable ignores a synthetic paste, so nothing happens twice;
+   * 1. a paste carrying the text (and the link as HTML, when no space is added around it):
+   *    ProseMirror, Quill, Lexical, Draft.js, CKEditor 5 and TinyMCE implement paste as one
+   *    undoable edit of their model (TinyMCE records undo no other way); a plain
+   *    contenteditable ignores a synthetic paste, so nothing happens twice;
    * 2. `beforeinput`, which editors built on it (CKEditor 5, Lexical) take into their model;
-   * 3. `execCommand('insertText')`, the browser's own typing, for a plain contenteditable.
+   * 3. the browser's own editing (`insertHTML` for a clickable link, else `insertText`), for a
+   *    plain contenteditable.
    */
   async function insertIntoEditable(host, target, text) {
     // Inside an open shadow root, its own selection says where the cursor is.
