@@ -124,8 +124,8 @@ export async function findFocus(tabId) {
 }
 
 /**
- * Puts `text` at the cursor of the tab and checks it is there; throws a user error if it can't
- * (and then nothing was written).
+ * Puts `text` at the cursor of the tab and checks it is there; throws a user error if it is not,
+ * which says whether the field is unchanged or changed in a way Beckon could not confirm.
  */
 export async function insertIntoTab(tabId, text) {
   const rustSide = await beckon();
