@@ -194,6 +194,25 @@ test('a field that refuses the link: the popup says so, never "Inserted", and co
   await page.close();
 });
 
+test("a field in another site's frame: named as one no extension may write to, and the link copied", async () => {
+  // The same server under another name is another origin, which the tab's grant does not cover.
+  const other = pages.url.replace('127.0.0.1', 'localhost');
+  const page = await browser.context.newPage();
+  await page.goto(`${pages.url}/cross-origin.html?frame=${encodeURIComponent(`${other}/frame-input.html`)}`);
+  const frame = await (await page.waitForSelector('#widget')).contentFrame();
+  await frame.waitForSelector('#field');
+  await frame.focus('#field');
+  const { popup, link } = await popupWithLink(page, 'Other Origin');
+  await popup.click('#insert');
+  await popup.waitForSelector('#error:not([hidden])');
+  assert.match(await popup.innerText('#error'), /can't be written to by extensions[\s\S]*The link is on the clipboard/);
+  await popup.close();
+  assert.equal(await frame.inputValue('#field'), '');
+  assert.equal(await page.inputValue('#subject'), 'Your interview');
+  assert.equal(await clipboardText(), link);
+  await page.close();
+});
+
 test('a field used before but no longer focused never receives the link', async () => {
   const page = await openEditor('quill');
   const subject = await page.inputValue('#subject');
