@@ -27,7 +27,11 @@ let jobId;
 before(async () => {
   mkdirSync(artifactsDir, { recursive: true });
   await buildEditors();
-  server = await startServer({ corsOrigin: `chrome-extension://${extensionId(extensionDir)}` });
+  // invite-service's own debug logs too: the enrolment test looks there for secrets.
+  server = await startServer({
+    corsOrigin: `chrome-extension://${extensionId(extensionDir)}`,
+    logLevel: 'info,invite_service=debug',
+  });
   jobId = await createJob(server, 'Backend engineer');
   pages = await startPageServer();
   browser = await launchBrowser();
@@ -76,6 +80,14 @@ test('enrolment: a one-time link from an admin connects the extension with a key
   await options.locator('[data-error-kind="enrollment_spent"]').waitFor();
   assert.equal((await browser.worker.evaluate(() => chrome.storage.local.get('apiKey'))).apiKey, stored.apiKey);
   await options.close();
+  // Neither the code nor the key it became is in the service's logs.
+  const code = url.split('#be_')[1];
+  const keySecret = stored.apiKey.slice(made[0].prefix.length + 1);
+  assert.ok(code.length === 43 && keySecret.length >= 40);
+  const logs = server.logs();
+  assert.ok(logs.length > 0, 'the service logged something');
+  assert.ok(!logs.includes(code), 'the enrolment code is not logged');
+  assert.ok(!logs.includes(keySecret), 'the key is not logged');
   await browser.worker.evaluate((id) => chrome.storage.local.set({ lastJobId: id, lastJobTitle: 'Backend engineer' }), jobId);
 });
 

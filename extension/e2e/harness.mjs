@@ -39,7 +39,7 @@ export function freePort() {
  * Starts the real invite-service on a fresh database and resolves once it has printed the
  * admin key, which it does only after binding its port.
  */
-export async function startServer({ corsOrigin }) {
+export async function startServer({ corsOrigin, logLevel = 'warn' }) {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'beckon-ext-e2e-'));
   const url = `http://127.0.0.1:${port}`;
@@ -50,12 +50,15 @@ export async function startServer({ corsOrigin }) {
       BECKON_PUBLIC_BASE_URL: url,
       BECKON_DATA_DIR: dataDir,
       BECKON_CORS_ORIGINS: corsOrigin,
-      RUST_LOG: 'warn',
+      RUST_LOG: logLevel,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Everything the service wrote, for tests that look for what must never be logged.
   let stderr = '';
+  let stdout = '';
   proc.stderr.on('data', (chunk) => { stderr += chunk; });
+  proc.stdout.on('data', (chunk) => { stdout += chunk; });
   const adminKey = await new Promise((resolve, reject) => {
     let sawBanner = false;
     const lines = readline.createInterface({ input: proc.stdout });
@@ -71,6 +74,7 @@ export async function startServer({ corsOrigin }) {
   return {
     url,
     adminKey,
+    logs: () => stdout + stderr,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       await exited;
