@@ -16,14 +16,11 @@ use beckon_proto::notify::v1::{
     notify_service_client::NotifyServiceClient, EnqueueMessagesRequest, MessageKind as PbKind,
     OutgoingMessage,
 };
-use lettre::{
-    message::Mailbox, transport::smtp::PoolConfig, AsyncSmtpTransport, AsyncTransport,
-    Tokio1Executor,
-};
+use lettre::{transport::smtp::PoolConfig, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use notify_service::{
     config::{SmtpConfig, SmtpSecurity},
     domain::MessageKind,
-    mail::{build_message, Email},
+    mail::{Composer, Email},
     templates::{default_template, render, Rendered},
 };
 use tonic::transport::Channel;
@@ -341,6 +338,14 @@ fn variables(i: u64) -> BTreeMap<String, String> {
     ])
 }
 
+/// Builds messages as notify-service does with the bench's From (unsigned, as its runs are).
+fn composer() -> anyhow::Result<Composer> {
+    Composer::new(&notify_service::Config {
+        from_address: FROM.into(),
+        ..notify_service::Config::default()
+    })
+}
+
 fn recipient(i: u64) -> String {
     // 100 domains, as a real cohort spreads over a few.
     format!("cand{i}@d{}.bench.example.com", i % 100)
@@ -355,7 +360,7 @@ async fn sink_ceiling(args: &NotifyArgs) -> anyhow::Result<Throughput> {
         .timeout(Some(Duration::from_secs(10)))
         .pool_config(PoolConfig::new().max_size(args.pool_size))
         .build();
-    let from: Mailbox = FROM.parse().context("the From address")?;
+    let composer = Arc::new(composer()?);
     let content: Rendered = render(
         &default_template(MessageKind::Invite),
         &variables(0),
@@ -369,7 +374,7 @@ async fn sink_ceiling(args: &NotifyArgs) -> anyhow::Result<Throughput> {
     let mut tasks = Vec::new();
     for _ in 0..args.workers {
         let transport = transport.clone();
-        let from = from.clone();
+        let composer = composer.clone();
         let content = content.clone();
         let next = next.clone();
         let errors = errors.clone();
@@ -386,8 +391,10 @@ async fn sink_ceiling(args: &NotifyArgs) -> anyhow::Result<Throughput> {
                     message_id: format!("<{}@bench.example.com>", uuid::Uuid::now_v7()),
                     idempotency_key: format!("ceiling-{i}"),
                     content: content.clone(),
+                    reply_to: None,
+                    unsubscribe_url: None,
                 };
-                let sent = match build_message(&from, &email) {
+                let sent = match composer.compose(&email) {
                     Ok(message) => transport.send(message).await.is_ok(),
                     Err(_) => false,
                 };
@@ -880,24 +887,23 @@ async fn limiter_cost(args: &NotifyArgs) -> anyhow::Result<bool> {
 /// smtp-source, then notify-service, each sending `messages` of notify's invite email to one
 /// smtp-sink. The message smtp-source sends is the one notify builds, byte for byte.
 async fn against_postfix(args: &NotifyArgs) -> anyhow::Result<bool> {
-    let from: Mailbox = FROM.parse().context("the From address")?;
     let content: Rendered = render(
         &default_template(MessageKind::Invite),
         &variables(0),
         "Candidate 0",
     )
     .map_err(|err| anyhow::anyhow!("rendering the invite template: {err}"))?;
-    let message = build_message(
-        &from,
-        &Email {
+    let message = composer()?
+        .compose(&Email {
             to_address: recipient(0),
             to_name: "Candidate 0".into(),
             message_id: format!("<{}@bench.example.com>", uuid::Uuid::now_v7()),
             idempotency_key: "postfix-0".into(),
             content,
-        },
-    )
-    .map_err(|err| anyhow::anyhow!("building the message: {err}"))?;
+            reply_to: None,
+            unsubscribe_url: None,
+        })
+        .map_err(|err| anyhow::anyhow!("building the message: {err}"))?;
     let folder = tempfile::tempdir().context("a temporary folder")?;
     let message_file = folder.path().join("invite.eml");
     // smtp-source ends each line with CRLF itself.

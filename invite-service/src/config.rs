@@ -479,6 +479,11 @@ impl Config {
         format!("{}/i/{token}", self.public_base_url.trim_end_matches('/'))
     }
 
+    /// Where a candidate stops an organization's bulk mail (List-Unsubscribe, RFC 8058).
+    pub fn unsubscribe_url(&self, token: &str) -> String {
+        format!("{}/u/{token}", self.public_base_url.trim_end_matches('/'))
+    }
+
     /// An enrolment link for the browser extension: the code rides in the fragment, which
     /// browsers never send, so the page it opens (and any link scanner) never sees it.
     pub fn enrollment_url(&self, code: &str) -> String {

@@ -72,9 +72,11 @@ pub fn client(config: &crate::config::Config) -> anyhow::Result<Client> {
     ))
 }
 
-/// Which of `emails` notify-service has on its suppression list.
+/// Which of `emails` no mail of the organization can reach: on notify-service's suppression
+/// list, or unsubscribed from the organization's mail.
 pub async fn suppressed_among(
     config: &crate::config::Config,
+    org_id: Uuid,
     emails: Vec<String>,
 ) -> anyhow::Result<std::collections::HashSet<String>> {
     let mut client = client(config)?;
@@ -83,11 +85,27 @@ pub async fn suppressed_among(
         let answer = client
             .check_suppressions(pb::CheckSuppressionsRequest {
                 addresses: chunk.to_vec(),
+                organization_id: org_id.to_string(),
             })
             .await?;
         suppressed.extend(answer.into_inner().suppressed);
     }
     Ok(suppressed)
+}
+
+/// Tells notify-service that the address wants no more of the organization's mail.
+pub async fn unsubscribe(
+    config: &crate::config::Config,
+    org_id: Uuid,
+    address: &str,
+) -> anyhow::Result<()> {
+    client(config)?
+        .unsubscribe(pb::UnsubscribeRequest {
+            organization_id: org_id.to_string(),
+            address: address.to_string(),
+        })
+        .await?;
+    Ok(())
 }
 
 /// What a relay round did.
@@ -421,10 +439,25 @@ fn invite_variables(
         variables.insert("custom_message".to_string(), invite.message.clone());
         let inviter = invite
             .inviter_member_id
-            .and_then(|id| subjects.inviters.get(&id))
-            .map(|m| m.name.clone())
-            .unwrap_or_default();
-        variables.insert("inviter_name".to_string(), inviter);
+            .and_then(|id| subjects.inviters.get(&id));
+        variables.extend([
+            (
+                "inviter_name".to_string(),
+                inviter.map(|m| m.name.clone()).unwrap_or_default(),
+            ),
+            // The candidate's answer goes to them (the Reply-To).
+            (
+                "inviter_email".to_string(),
+                inviter.map(|m| m.email.clone()).unwrap_or_default(),
+            ),
+        ]);
+        // Mail sent in bulk carries a way to stop it (List-Unsubscribe, RFC 8058).
+        if invite.cohort_id.is_some() {
+            variables.insert(
+                "unsubscribe_url".to_string(),
+                store.unsubscribe_url(invite.id),
+            );
+        }
     }
     Ok(())
 }

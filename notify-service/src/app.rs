@@ -19,7 +19,7 @@ use beckon_common::reachability::{self, Dependency, HealthPublisher, Readiness};
 use crate::{
     config::Config,
     grpc::{status::answer_undecodable, NotifyApi},
-    mail::{FileMailer, Mailer, SmtpMailer},
+    mail::{self, Composer, FileMailer, Mailer, SmtpMailer},
     metrics::QueueDepth,
     queue::{memory::MemoryQueue, redis::RedisQueue, Queue, QueueError, QueueSettings},
     store::Store,
@@ -143,13 +143,13 @@ pub async fn start_on(config: Config, listener: TcpListener) -> anyhow::Result<R
             Arc::new(MemoryLimiter::new()),
         ),
     };
-    let from = config
-        .from_address
-        .parse()
-        .context("from_address is not a mailbox")?;
+    for warning in mail::signing_warnings(&config) {
+        tracing::warn!("{warning}");
+    }
+    let composer = Composer::new(&config)?;
     let mailer: Arc<dyn Mailer> = match &config.smtp {
-        Some(smtp) => Arc::new(SmtpMailer::new(smtp, from)?),
-        None => Arc::new(FileMailer::new(config.mail_dir(), from)?),
+        Some(smtp) => Arc::new(SmtpMailer::new(smtp, composer)?),
+        None => Arc::new(FileMailer::new(config.mail_dir(), composer)?),
     };
 
     let (stop_workers, stop) = watch::channel(false);

@@ -65,6 +65,47 @@ impl SmtpConfig {
     }
 }
 
+/// DKIM signing (RFC 6376) of every message: receivers check the signature against the public
+/// key published at `<selector>._domainkey.<domain>`, and mail without one from a domain that
+/// asks for it lands in spam or is refused.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DkimConfig {
+    /// The key's name in DNS (`s=`), e.g. `beckon2026`.
+    #[serde(deserialize_with = "beckon_common::config::text")]
+    pub selector: String,
+    /// The signing domain (`d=`). Unset: the From address's domain.
+    #[serde(deserialize_with = "beckon_common::config::optional_text")]
+    pub domain: Option<String>,
+    /// An RSA key in PKCS#1 PEM (`-----BEGIN RSA PRIVATE KEY-----`), or an Ed25519 key as the
+    /// base64 of its 32 bytes.
+    pub private_key: Option<Secret>,
+    /// A file holding the key, instead of `private_key` (a mounted secret).
+    pub private_key_file: Option<PathBuf>,
+}
+
+impl DkimConfig {
+    /// The signing domain: `domain`, else the From address's.
+    pub fn domain_for(&self, from_domain: &str) -> String {
+        self.domain
+            .clone()
+            .unwrap_or_else(|| from_domain.to_string())
+            .to_ascii_lowercase()
+    }
+
+    /// The private key's text, from the setting or its file.
+    pub fn key_text(&self) -> Result<Secret, String> {
+        match (&self.private_key, &self.private_key_file) {
+            (Some(key), None) => Ok(key.clone()),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map(Secret::new)
+                .map_err(|err| format!("cannot be read from {}: {err}", path.display())),
+            (Some(_), Some(_)) => Err("and dkim.private_key_file: give one, not both".into()),
+            (None, None) => Err("or dkim.private_key_file is required to sign".into()),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -91,6 +132,8 @@ pub struct Config {
     pub mail_dir: Option<PathBuf>,
     /// The From of every message, e.g. `Beckon <invites@example.com>`.
     pub from_address: String,
+    /// Signs every message; unset: unsigned, and a warning at start when mail goes out by SMTP.
+    pub dkim: Option<DkimConfig>,
     /// Messages sent at the same time by this replica.
     pub workers: usize,
     /// For the SMTP relay as a whole, shared by every replica, e.g. `50/second burst 50`.
@@ -152,6 +195,10 @@ pub const SETTINGS: &[&str] = &[
     "smtp.timeout_secs",
     "mail_dir",
     "from_address",
+    "dkim.selector",
+    "dkim.domain",
+    "dkim.private_key",
+    "dkim.private_key_file",
     "workers",
     "relay_rate",
     "organization_rate",
@@ -173,7 +220,12 @@ pub const SETTINGS: &[&str] = &[
 ];
 
 /// Settings whose values never appear in the startup log.
-const SECRETS: &[&str] = &["auth_token", "seal_keys", "smtp.password"];
+const SECRETS: &[&str] = &[
+    "auth_token",
+    "seal_keys",
+    "smtp.password",
+    "dkim.private_key",
+];
 
 /// The variable that names the configuration file.
 pub const CONFIG_VARIABLE: &str = "BECKON_NOTIFY_CONFIG";
@@ -216,6 +268,7 @@ impl Default for Config {
             smtp: None,
             mail_dir: None,
             from_address: "Beckon <beckon@localhost>".into(),
+            dkim: None,
             workers: 16,
             relay_rate: Rate::new(50, Period::Second, 50),
             organization_rate: Rate::new(20, Period::Second, 20),
@@ -310,6 +363,13 @@ impl Config {
                 "from_address",
                 "must be an address such as `Beckon <invites@example.com>`",
             ));
+        }
+        if let Some(dkim) = &self.dkim {
+            if let Err((setting, problem)) =
+                crate::mail::check_dkim(dkim, &self.message_id_domain())
+            {
+                return Err(invalid(setting, &problem));
+            }
         }
         if let Some(smtp) = &self.smtp {
             if smtp.host.trim().is_empty() {
@@ -429,6 +489,7 @@ mod tests {
     fn every_setting_can_come_from_the_environment() {
         let config = Config {
             smtp: Some(SmtpConfig::default()),
+            dkim: Some(DkimConfig::default()),
             ..Config::default()
         };
         let value = serde_json::to_value(config).expect("serializable");

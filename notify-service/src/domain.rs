@@ -31,6 +31,8 @@ enum VariableRule {
     Text,
     /// An absolute http(s) URL.
     Url,
+    /// An email address (it also becomes a header).
+    Email,
 }
 
 /// Every variable a template may use, and the rule its value follows.
@@ -42,6 +44,10 @@ const VARIABLES: &[(&str, VariableRule)] = &[
     ("organization_name", VariableRule::Line),
     ("custom_message", VariableRule::Text),
     ("inviter_name", VariableRule::Line),
+    // Also the Reply-To: the candidate's answer goes to who invited them.
+    ("inviter_email", VariableRule::Email),
+    // Also the List-Unsubscribe header (RFC 8058 one-click): on mail sent in bulk.
+    ("unsubscribe_url", VariableRule::Url),
     ("recipient_name", VariableRule::Line),
     ("webhook_endpoint_id", VariableRule::Line),
     ("webhook_url", VariableRule::Url),
@@ -179,6 +185,8 @@ pub fn validate_message(
                 true => None,
                 false => Some("must be an absolute http(s) URL".into()),
             },
+            VariableRule::Email => (!value.trim().is_empty() && !email_ok(value.trim()))
+                .then(|| "must be an email address such as grace@example.com".into()),
         };
         if let Some(problem) = problem {
             bad(&format!("variables.{name}"), problem);

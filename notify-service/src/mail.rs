@@ -1,5 +1,6 @@
 //! Sending mail with lettre: SMTP or SMTPS over connections kept open, or, with no SMTP server
 //! configured, `.eml` files in a folder. Each attempt of a delivery sends the same Message-ID.
+//! Every message is built, and DKIM-signed when a key is configured, by one `Composer`.
 use std::{
     path::PathBuf,
     sync::{Mutex, MutexGuard},
@@ -9,6 +10,10 @@ use std::{
 use lettre::{
     address::Envelope,
     message::{
+        dkim::{
+            DkimCanonicalization, DkimCanonicalizationType, DkimConfig as Signing,
+            DkimSigningAlgorithm, DkimSigningKey,
+        },
         header::{ContentType, HeaderName, HeaderValue},
         Mailbox, MultiPart, SinglePart,
     },
@@ -22,7 +27,7 @@ use lettre::{
 use tokio::net::TcpStream;
 
 use crate::{
-    config::{SmtpConfig, SmtpSecurity},
+    config::{Config, DkimConfig, SmtpConfig, SmtpSecurity},
     templates::Rendered,
 };
 
@@ -34,6 +39,10 @@ pub struct Email {
     pub message_id: String,
     pub idempotency_key: String,
     pub content: Rendered,
+    /// Where the recipient's answer goes (the inviter), when not to the From address.
+    pub reply_to: Option<Mailbox>,
+    /// For mail sent in bulk: `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058).
+    pub unsubscribe_url: Option<String>,
 }
 
 /// What an attempt came to.
@@ -55,27 +64,188 @@ pub trait Mailer: Send + Sync + 'static {
     async fn send(&self, email: &Email) -> SendOutcome;
 }
 
-/// `X-Beckon-Idempotency-Key`: lets a receiving system see that two copies are one message.
-#[derive(Clone)]
-struct IdempotencyKeyHeader(String);
+/// A header whose value is given whole: ASCII, one line (values were checked at enqueue).
+macro_rules! plain_header {
+    ($(#[$doc:meta])* $type:ident, $name:literal) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        struct $type(String);
 
-impl lettre::message::header::Header for IdempotencyKeyHeader {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("X-Beckon-Idempotency-Key")
+        impl lettre::message::header::Header for $type {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($name)
+            }
+
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(Self(s.to_string()))
+            }
+
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), self.0.clone())
+            }
+        }
+    };
+}
+
+plain_header!(
+    /// Lets a receiving system see that two copies are one message.
+    IdempotencyKeyHeader,
+    "X-Beckon-Idempotency-Key"
+);
+plain_header!(
+    /// `<url>`: where the recipient stops this sender's mail (RFC 2369).
+    ListUnsubscribe,
+    "List-Unsubscribe"
+);
+plain_header!(
+    /// `List-Unsubscribe=One-Click`: the URL takes a POST, no page needed (RFC 8058).
+    ListUnsubscribePost,
+    "List-Unsubscribe-Post"
+);
+
+/// The headers a signature covers: those RFC 6376 recommends, and the ones a mail client acts
+/// on (Reply-To, and List-Unsubscribe with its -Post, which RFC 8058 requires signed). One that a
+/// message lacks is signed as absent: nobody can add it on the way. Not Content-Type: lettre
+/// writes a multipart message's Content-Type with its body, where its signer does not see it,
+/// so naming it would break every signature (the body hash covers the parts all the same).
+const SIGNED_HEADERS: &[&str] = &[
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Reply-To",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "MIME-Version",
+];
+
+/// Builds every message, and signs it when DKIM is configured.
+pub struct Composer {
+    from: Mailbox,
+    dkim: Option<Signing>,
+}
+
+impl Composer {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let from: Mailbox = config
+            .from_address
+            .parse()
+            .map_err(|_| anyhow::anyhow!("from_address is not a mailbox"))?;
+        let dkim = match &config.dkim {
+            None => None,
+            Some(dkim) => {
+                let key = dkim
+                    .key_text()
+                    .and_then(|text| signing_key(text.expose()))
+                    .map_err(|problem| anyhow::anyhow!("dkim.private_key {problem}"))?;
+                Some(Signing::new(
+                    dkim.selector.clone(),
+                    dkim.domain_for(from.email.domain()),
+                    key,
+                    SIGNED_HEADERS
+                        .iter()
+                        .map(|name| HeaderName::new_from_ascii_str(name))
+                        .collect(),
+                    // Relaxed: a relay that refolds a header or trims trailing space breaks no
+                    // signature.
+                    DkimCanonicalization {
+                        header: DkimCanonicalizationType::Relaxed,
+                        body: DkimCanonicalizationType::Relaxed,
+                    },
+                ))
+            }
+        };
+        Ok(Self { from, dkim })
     }
 
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self(s.to_string()))
+    pub fn compose(&self, email: &Email) -> Result<Message, String> {
+        let mut message = build_message(&self.from, email)?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(message)
     }
+}
 
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
+/// The key: RSA in PKCS#1 PEM, or Ed25519 as the base64 of its 32 bytes. Errors never quote it.
+fn signing_key(text: &str) -> Result<DkimSigningKey, String> {
+    let text = text.trim();
+    if text.starts_with("-----BEGIN RSA PRIVATE KEY-----") {
+        DkimSigningKey::new(text, DkimSigningAlgorithm::Rsa)
+            .map_err(|_| "is not a readable RSA key in PKCS#1 PEM".into())
+    } else if text.starts_with("-----BEGIN") {
+        Err(
+            "must be an RSA key in PKCS#1 PEM (-----BEGIN RSA PRIVATE KEY-----); convert a \
+             PKCS#8 one with `openssl rsa -traditional -in key.pem`"
+                .into(),
+        )
+    } else {
+        DkimSigningKey::new(text, DkimSigningAlgorithm::Ed25519).map_err(|_| {
+            "must be an RSA key in PKCS#1 PEM, or an Ed25519 key as the base64 of its 32 bytes"
+                .into()
+        })
+    }
+}
+
+/// Checks the DKIM settings once at start: the setting at fault and what is wrong.
+pub fn check_dkim(dkim: &DkimConfig, from_domain: &str) -> Result<(), (&'static str, String)> {
+    let dns_name = |name: &str| {
+        !name.is_empty()
+            && name.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    };
+    if !dns_name(&dkim.selector) {
+        return Err((
+            "dkim.selector",
+            "must be the key's name in DNS: letters, digits, '-' and '.' (e.g. beckon2026)".into(),
+        ));
+    }
+    if !dns_name(&dkim.domain_for(from_domain)) {
+        return Err((
+            "dkim.domain",
+            "must be a domain name such as example.com".into(),
+        ));
+    }
+    dkim.key_text()
+        .and_then(|text| signing_key(text.expose()).map(|_| ()))
+        .map_err(|problem| ("dkim.private_key", problem))
+}
+
+/// What a start should warn about: mail that leaves by SMTP unsigned, or signed for a domain
+/// that is not the From's (DMARC counts only an aligned signature).
+pub fn signing_warnings(config: &Config) -> Vec<String> {
+    let from_domain = config.message_id_domain();
+    match &config.dkim {
+        None if config.smtp.is_some() => vec![format!(
+            "mail from {from_domain} is not DKIM-signed, so receivers may file it as spam or \
+             refuse it: set dkim.selector and dkim.private_key (BECKON_NOTIFY_DKIM__SELECTOR, \
+             BECKON_NOTIFY_DKIM__PRIVATE_KEY) and publish the public key at \
+             <selector>._domainkey.{from_domain}"
+        )],
+        None => Vec::new(),
+        Some(dkim) => {
+            let signing = dkim.domain_for(&from_domain);
+            let aligned = from_domain == signing || from_domain.ends_with(&format!(".{signing}"));
+            match aligned {
+                true => Vec::new(),
+                false => vec![format!(
+                    "DKIM signs for {signing} but mail is from {from_domain}: DMARC counts only \
+                     a signature for the From address's domain or a parent of it"
+                )],
+            }
+        }
     }
 }
 
 /// Builds the MIME message. lettre encodes every header value, and the values were checked to
 /// be single lines at enqueue: CR/LF never reaches a header.
-pub fn build_message(from: &Mailbox, email: &Email) -> Result<Message, String> {
+fn build_message(from: &Mailbox, email: &Email) -> Result<Message, String> {
     let address = email
         .to_address
         .parse()
@@ -84,12 +254,20 @@ pub fn build_message(from: &Mailbox, email: &Email) -> Result<Message, String> {
         (!email.to_name.is_empty()).then(|| email.to_name.clone()),
         address,
     );
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(email.content.subject.clone())
         .message_id(Some(email.message_id.clone()))
         .header(IdempotencyKeyHeader(email.idempotency_key.clone()));
+    if let Some(reply_to) = &email.reply_to {
+        builder = builder.reply_to(reply_to.clone());
+    }
+    if let Some(url) = &email.unsubscribe_url {
+        builder = builder
+            .header(ListUnsubscribe(format!("<{url}>")))
+            .header(ListUnsubscribePost("List-Unsubscribe=One-Click".into()));
+    }
     let body = if email.content.html_body.is_empty() {
         MultiPart::mixed().singlepart(
             SinglePart::builder()
@@ -124,7 +302,7 @@ pub struct SmtpMailer {
     timeout: Duration,
     idle: Mutex<Vec<Idle>>,
     pool_size: usize,
-    from: Mailbox,
+    composer: Composer,
 }
 
 struct Idle {
@@ -152,7 +330,7 @@ impl From<lettre::transport::smtp::Error> for Failure {
 }
 
 impl SmtpMailer {
-    pub fn new(config: &SmtpConfig, from: Mailbox) -> anyhow::Result<Self> {
+    pub fn new(config: &SmtpConfig, composer: Composer) -> anyhow::Result<Self> {
         let tls = match config.security {
             SmtpSecurity::None => Tls::None,
             SmtpSecurity::StartTls => Tls::Required(TlsParameters::new(config.host.clone())?),
@@ -174,7 +352,7 @@ impl SmtpMailer {
             timeout: Duration::from_secs(config.timeout_secs),
             idle: Mutex::new(Vec::new()),
             pool_size: config.pool_size as usize,
-            from,
+            composer,
         })
     }
 
@@ -272,7 +450,7 @@ const BOUNCE_CODES: &[&str] = &["550", "551", "553"];
 #[async_trait::async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, email: &Email) -> SendOutcome {
-        let message = match build_message(&self.from, email) {
+        let message = match self.composer.compose(email) {
             Ok(message) => message,
             Err(reason) => {
                 return SendOutcome::Permanent {
@@ -313,15 +491,15 @@ impl Mailer for SmtpMailer {
 /// Writes each message as an `.eml` file: the default when no SMTP server is configured.
 pub struct FileMailer {
     transport: AsyncFileTransport<Tokio1Executor>,
-    from: Mailbox,
+    composer: Composer,
 }
 
 impl FileMailer {
-    pub fn new(dir: PathBuf, from: Mailbox) -> anyhow::Result<Self> {
+    pub fn new(dir: PathBuf, composer: Composer) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         Ok(Self {
             transport: AsyncFileTransport::new(dir),
-            from,
+            composer,
         })
     }
 }
@@ -329,7 +507,7 @@ impl FileMailer {
 #[async_trait::async_trait]
 impl Mailer for FileMailer {
     async fn send(&self, email: &Email) -> SendOutcome {
-        let message = match build_message(&self.from, email) {
+        let message = match self.composer.compose(email) {
             Ok(message) => message,
             Err(reason) => {
                 return SendOutcome::Permanent {

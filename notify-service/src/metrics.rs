@@ -95,7 +95,7 @@ impl Metrics {
             Outcome::Sent { .. } => "sent",
             Outcome::Deferred { .. } => "deferred",
             Outcome::Failed { .. } => "failed",
-            Outcome::Suppressed => "suppressed",
+            Outcome::Suppressed(_) => "suppressed",
         };
         self.deliveries
             .get_or_create(&OutcomeLabels { outcome })

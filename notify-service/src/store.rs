@@ -2,7 +2,7 @@
 //! organization templates. Every state change of a delivery is guarded by its current state, so
 //! a late or duplicate worker can never take a final delivery back.
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, BTreeSet, HashSet},
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -24,7 +24,7 @@ use uuid::Uuid;
 use crate::{
     config::Config,
     db::{
-        entities::{delivery, suppression, template},
+        entities::{delivery, suppression, template, unsubscribe},
         migrations::Migrator,
     },
     domain::{message_id, DeliveryState, MessageKind, NewMessage},
@@ -142,20 +142,33 @@ impl Store {
         let at = now();
         let domain = self.config.message_id_domain();
         let recipients: Vec<&str> = messages.iter().map(|m| m.recipient.as_str()).collect();
-        let suppressed: HashSet<String> = suppression::Entity::find()
-            .filter(suppression::Column::Address.is_in(recipients))
+        let bounced: HashSet<String> = suppression::Entity::find()
+            .filter(suppression::Column::Address.is_in(recipients.clone()))
             .all(&self.read)
             .await?
             .into_iter()
             .map(|s| s.address)
             .collect();
+        let unsubscribed: HashSet<(Uuid, String)> = unsubscribe::Entity::find()
+            .filter(unsubscribe::Column::Address.is_in(recipients))
+            .all(&self.read)
+            .await?
+            .into_iter()
+            .map(|u| (u.org_id, u.address))
+            .collect();
         let fresh_ids: Vec<Uuid> = messages.iter().map(|_| Uuid::now_v7()).collect();
         let mut rows = Vec::with_capacity(messages.len());
         for (m, id) in messages.iter().zip(&fresh_ids) {
-            let state = if suppressed.contains(&m.recipient) {
-                DeliveryState::Suppressed
+            let blocked = if bounced.contains(&m.recipient) {
+                Some(Blocked::Bounced)
+            } else if unsubscribed.contains(&(m.org_id, m.recipient.clone())) {
+                Some(Blocked::Unsubscribed)
             } else {
-                DeliveryState::Queued
+                None
+            };
+            let state = match blocked {
+                Some(_) => DeliveryState::Suppressed,
+                None => DeliveryState::Queued,
             };
             let variables = if state.is_final() {
                 "{}".to_string()
@@ -175,11 +188,7 @@ impl Store {
                 traceparent: Set(m.traceparent.clone()),
                 state: Set(state),
                 attempts: Set(0),
-                last_error: Set(if state.is_final() {
-                    "recipient is on the suppression list".into()
-                } else {
-                    String::new()
-                }),
+                last_error: Set(blocked.map(Blocked::reason).unwrap_or("").to_string()),
                 message_id: Set(message_id(&m.idempotency_key, &domain)),
                 next_attempt_at: Set(m.not_before.unwrap_or(at).max(at)),
                 published_at: Set(at),
@@ -349,10 +358,10 @@ impl Store {
             Outcome::Failed { attempts, error } => {
                 (DeliveryState::Failed, *attempts, Some(error.clone()))
             }
-            Outcome::Suppressed => (
+            Outcome::Suppressed(blocked) => (
                 DeliveryState::Suppressed,
                 None,
-                Some("recipient is on the suppression list".to_string()),
+                Some(blocked.reason().to_string()),
             ),
         };
         update = update.col_expr(delivery::Column::State, Expr::value(state));
@@ -490,16 +499,34 @@ impl Store {
         Ok(page)
     }
 
-    pub async fn is_suppressed(&self, address: &str) -> Result<bool, NotifyError> {
-        Ok(suppression::Entity::find_by_id(address.to_string())
+    /// Whether the organization's mail may not go to the address, and why.
+    pub async fn blocked(
+        &self,
+        org_id: Uuid,
+        address: &str,
+    ) -> Result<Option<Blocked>, NotifyError> {
+        if suppression::Entity::find_by_id(address.to_string())
             .one(&self.read)
             .await?
-            .is_some())
+            .is_some()
+        {
+            return Ok(Some(Blocked::Bounced));
+        }
+        let unsubscribed = unsubscribe::Entity::find_by_id((org_id, address.to_string()))
+            .one(&self.read)
+            .await?
+            .is_some();
+        Ok(unsubscribed.then_some(Blocked::Unsubscribed))
     }
 
-    /// The addresses of `addresses` that are on the suppression list.
-    pub async fn suppressed_among(&self, addresses: &[String]) -> Result<Vec<String>, NotifyError> {
-        let mut found = Vec::new();
+    /// The addresses of `addresses` that are on the suppression list, or, given an
+    /// organization, that unsubscribed from its mail.
+    pub async fn suppressed_among(
+        &self,
+        org_id: Option<Uuid>,
+        addresses: &[String],
+    ) -> Result<Vec<String>, NotifyError> {
+        let mut found = BTreeSet::new();
         // Bounded statements: SQLite limits the number of bound values.
         for chunk in addresses.chunks(1000) {
             found.extend(
@@ -510,8 +537,36 @@ impl Store {
                     .into_iter()
                     .map(|s| s.address),
             );
+            if let Some(org_id) = org_id {
+                found.extend(
+                    unsubscribe::Entity::find()
+                        .filter(unsubscribe::Column::OrgId.eq(org_id))
+                        .filter(unsubscribe::Column::Address.is_in(chunk.iter().cloned()))
+                        .all(&self.read)
+                        .await?
+                        .into_iter()
+                        .map(|u| u.address),
+                );
+            }
         }
-        Ok(found)
+        Ok(found.into_iter().collect())
+    }
+
+    /// The address asked the organization for no more mail. Idempotent.
+    pub async fn unsubscribe(&self, org_id: Uuid, address: &str) -> Result<(), NotifyError> {
+        unsubscribe::Entity::insert(unsubscribe::ActiveModel {
+            org_id: Set(org_id),
+            address: Set(address.to_string()),
+            created_at: Set(now()),
+        })
+        .on_conflict(
+            OnConflict::columns([unsubscribe::Column::OrgId, unsubscribe::Column::Address])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&self.write)
+        .await?;
+        Ok(())
     }
 
     pub async fn suppress(&self, address: &str, reason: &str) -> Result<(), NotifyError> {
@@ -631,5 +686,23 @@ pub enum Outcome {
         attempts: Option<i32>,
         error: String,
     },
-    Suppressed,
+    Suppressed(Blocked),
+}
+
+/// Why nothing may be sent to an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    /// It bounced: nobody's mail goes to it.
+    Bounced,
+    /// It asked the organization for no more mail.
+    Unsubscribed,
+}
+
+impl Blocked {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Blocked::Bounced => "recipient is on the suppression list",
+            Blocked::Unsubscribed => "the recipient unsubscribed from this organization's email",
+        }
+    }
 }

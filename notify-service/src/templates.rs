@@ -34,6 +34,12 @@ fn html(body: &str) -> String {
     )
 }
 
+/// For mail sent in bulk (a cohort's): how to get no more of it, beside the List-Unsubscribe
+/// header that mail clients show as a button.
+const UNSUBSCRIBE_TEXT: &str =
+    "{% if unsubscribe_url %}\n--\nNo more email from us: {{ unsubscribe_url }}\n{% endif %}";
+const UNSUBSCRIBE_HTML: &str = "{% if unsubscribe_url %}<p style=\"color:#5b6476;font-size:13px\"><a href=\"{{ unsubscribe_url }}\" style=\"color:#5b6476\">No more email from us</a></p>{% endif %}";
+
 fn button() -> &'static str {
     "<p><a href=\"{{ link }}\" style=\"display:inline-block;background:#2f5bea;color:#fff;padding:10px 20px;border-radius:6px;text-decoration:none\">Open your invitation</a></p><p style=\"color:#5b6476;font-size:13px\">Or paste this link into your browser: {{ link }}<br>This link is personal: please do not share it.</p>"
 }
@@ -45,18 +51,18 @@ pub fn default_template(kind: MessageKind) -> TemplateSource {
     let (subject, text, html_body) = match kind {
         MessageKind::Invite => (
             "Your invitation: {{ position_title }}".to_string(),
-            format!("{GREETING}\n\n{FROM_TEAM} invited you to {{{{ position_title }}}}.\n{message_text}\nStart here: {{{{ link }}}}\n\nThis link is personal: please do not share it.\n"),
-            html(&format!("<p>{GREETING}</p><p>{FROM_TEAM} invited you to <strong>{{{{ position_title }}}}</strong>.</p>{message_html}{}", button())),
+            format!("{GREETING}\n\n{FROM_TEAM} invited you to {{{{ position_title }}}}.\n{message_text}\nStart here: {{{{ link }}}}\n\nThis link is personal: please do not share it.\n{UNSUBSCRIBE_TEXT}"),
+            html(&format!("<p>{GREETING}</p><p>{FROM_TEAM} invited you to <strong>{{{{ position_title }}}}</strong>.</p>{message_html}{}{UNSUBSCRIBE_HTML}", button())),
         ),
         MessageKind::Resend => (
             "Your invitation (sent again): {{ position_title }}".to_string(),
-            format!("{GREETING}\n\nHere is your invitation to {{{{ position_title }}}} again.\n{message_text}\nStart here: {{{{ link }}}}\n"),
-            html(&format!("<p>{GREETING}</p><p>Here is your invitation to <strong>{{{{ position_title }}}}</strong> again.</p>{message_html}{}", button())),
+            format!("{GREETING}\n\nHere is your invitation to {{{{ position_title }}}} again.\n{message_text}\nStart here: {{{{ link }}}}\n{UNSUBSCRIBE_TEXT}"),
+            html(&format!("<p>{GREETING}</p><p>Here is your invitation to <strong>{{{{ position_title }}}}</strong> again.</p>{message_html}{}{UNSUBSCRIBE_HTML}", button())),
         ),
         MessageKind::Reminder => (
             "Reminder: {{ position_title }} is waiting for you".to_string(),
-            format!("{GREETING}\n\nA friendly reminder: you have not started {{{{ position_title }}}} yet.\n\nStart here: {{{{ link }}}}\n"),
-            html(&format!("<p>{GREETING}</p><p>A friendly reminder: you have not started <strong>{{{{ position_title }}}}</strong> yet.</p>{}", button())),
+            format!("{GREETING}\n\nA friendly reminder: you have not started {{{{ position_title }}}} yet.\n\nStart here: {{{{ link }}}}\n{UNSUBSCRIBE_TEXT}"),
+            html(&format!("<p>{GREETING}</p><p>A friendly reminder: you have not started <strong>{{{{ position_title }}}}</strong> yet.</p>{}{UNSUBSCRIBE_HTML}", button())),
         ),
         MessageKind::PublicRegistration => (
             "Your link for {{ position_title }}".to_string(),

@@ -11,6 +11,7 @@ use std::{sync::Arc, time::Duration};
 use beckon_common::progress::Progress;
 use beckon_limiter::{Admission, Limit, RateLimiter};
 use chrono::Utc;
+use lettre::message::Mailbox;
 use tokio::{sync::watch, task::JoinSet};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -171,8 +172,13 @@ impl Workers {
             self.queue.publish(&[delivery.id]).await?;
             return Ok(Handled::Ack);
         };
-        if self.store.is_suppressed(&delivery.recipient).await? {
-            self.record(delivery.id, Outcome::Suppressed).await?;
+        if let Some(blocked) = self
+            .store
+            .blocked(delivery.org_id, &delivery.recipient)
+            .await?
+        {
+            self.record(delivery.id, Outcome::Suppressed(blocked))
+                .await?;
             return Ok(Handled::Ack);
         }
         self.wait_for_limits(&delivery).await?;
@@ -324,11 +330,16 @@ impl Workers {
                 })
             }
         };
+        let given = |name: &str| variables.get(name).filter(|value| !value.is_empty());
         let email = Email {
             to_address: delivery.recipient.clone(),
             to_name: delivery.recipient_name.clone(),
             message_id: delivery.message_id.clone(),
             idempotency_key: delivery.idempotency_key.clone(),
+            reply_to: given("inviter_email")
+                .and_then(|address| address.parse().ok())
+                .map(|address| Mailbox::new(given("inviter_name").cloned(), address)),
+            unsubscribe_url: given("unsubscribe_url").cloned(),
             content,
         };
         Ok(match self.mailer.send(&email).await {

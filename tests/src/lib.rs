@@ -1,6 +1,7 @@
 //! Test support: boots the real invite-service on port 0 with a database of its own (a SQLite
 //! file, or a fresh PostgreSQL database) and gives typed gRPC clients and an HTTP client.
 pub mod ats;
+pub mod dkim;
 pub mod edge;
 pub mod haproxy;
 pub mod logs;

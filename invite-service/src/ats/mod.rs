@@ -132,13 +132,16 @@ async fn start_interview(
     }
     // The ATS shows why no email can go (Ashby's 422), instead of an invite that fails later.
     // Without notify-service, a suppressed address is found when its email fails.
-    let suppressed =
-        crate::relay::suppressed_among(&store.config, vec![ask.email.as_str().to_string()])
-            .await
-            .unwrap_or_else(|err| {
-                tracing::warn!(error = ?err, "could not check suppressions for an ATS invite");
-                Default::default()
-            });
+    let suppressed = crate::relay::suppressed_among(
+        &store.config,
+        caller.org_id,
+        vec![ask.email.as_str().to_string()],
+    )
+    .await
+    .unwrap_or_else(|err| {
+        tracing::warn!(error = ?err, "could not check suppressions for an ATS invite");
+        Default::default()
+    });
     if suppressed.contains(ask.email.as_str()) {
         return Err(ServiceError::precondition(
             "ADDRESS_SUPPRESSED",

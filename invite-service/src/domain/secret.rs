@@ -1,5 +1,6 @@
 //! Secrets: link tokens, API keys and sealed idempotent answers. Only hashes are stored.
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use hmac::Hmac;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -26,6 +27,10 @@ pub fn sha256_hex(data: &[u8]) -> String {
 #[derive(Clone)]
 pub struct LinkKey([u8; TOKEN_BYTES]);
 
+/// An unsubscribe link's MAC is cut to 128 bits: forging one still takes 2^128 tries, and the
+/// URL stays short enough for a mail header on one line.
+const UNSUBSCRIBE_TAG_BYTES: usize = 16;
+
 impl LinkKey {
     pub fn generate() -> Self {
         Self(random_bytes())
@@ -50,6 +55,42 @@ impl LinkKey {
         mac.update(invite_id.as_bytes());
         mac.update(&generation.to_be_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// The token of an invite's unsubscribe link: the invite's id and a MAC of it. It names the
+    /// invite without its link (which stays secret and may change), and nobody can make one
+    /// for another invite.
+    pub fn unsubscribe_token(&self, invite_id: uuid::Uuid) -> String {
+        use hmac::Mac;
+        let tag = self.unsubscribe_mac(invite_id).finalize().into_bytes();
+        format!(
+            "{}{}",
+            invite_id.simple(),
+            URL_SAFE_NO_PAD.encode(&tag[..UNSUBSCRIBE_TAG_BYTES])
+        )
+    }
+
+    /// The invite an unsubscribe token was made for; `None` for anything this key did not make.
+    pub fn unsubscribe_invite(&self, token: &str) -> Option<uuid::Uuid> {
+        use hmac::Mac;
+        let (id, tag) = token.split_at_checked(32)?;
+        let invite_id = uuid::Uuid::try_parse(id).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        (tag.len() == UNSUBSCRIBE_TAG_BYTES).then_some(())?;
+        // Compared in constant time.
+        self.unsubscribe_mac(invite_id)
+            .verify_truncated_left(&tag)
+            .ok()
+            .map(|_| invite_id)
+    }
+
+    fn unsubscribe_mac(&self, invite_id: uuid::Uuid) -> Hmac<Sha256> {
+        use hmac::Mac;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC accepts keys of any length");
+        mac.update(b"beckon unsubscribe v1");
+        mac.update(invite_id.as_bytes());
+        mac
     }
 
     /// What seals webhook signing secrets at rest: a key derived from this one under its own
@@ -199,6 +240,31 @@ impl IdempotencyKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unsubscribe_token_names_its_invite_and_only_its_key_makes_one() {
+        let key = LinkKey::generate();
+        let invite = uuid::Uuid::now_v7();
+        let token = key.unsubscribe_token(invite);
+        assert_eq!(key.unsubscribe_invite(&token), Some(invite));
+        assert_eq!(LinkKey::generate().unsubscribe_invite(&token), None);
+        let other = uuid::Uuid::now_v7();
+        let forged = format!("{}{}", other.simple(), &token[32..]);
+        assert_eq!(key.unsubscribe_invite(&forged), None);
+        for bad in [
+            "",
+            "short",
+            &token[..40],
+            &format!("{token}x"),
+            "é".repeat(40).as_str(),
+        ] {
+            assert_eq!(key.unsubscribe_invite(bad), None, "{bad}");
+        }
+        // URL-safe as it is.
+        assert!(token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    }
 
     #[test]
     fn link_tokens_are_long_keyed_and_change_with_the_generation() {

@@ -324,7 +324,7 @@ pub async fn bulk_create_invites(
             .map(|e| e.email.clone())
             .collect();
         // Without notify-service, suppressed addresses are found when their email fails.
-        let suppressed = relay::suppressed_among(&api.store.config, emails)
+        let suppressed = relay::suppressed_among(&api.store.config, caller.org_id, emails)
             .await
             .unwrap_or_else(|err| {
                 tracing::warn!(error = ?err, "could not check suppressions for a bulk invite");

@@ -5,8 +5,10 @@
 //! link preview sent it (`agent.rs`); `POST /i/{token}/start` starts the invite once, counts the
 //! open if nothing did, and sends the candidate on to the assessment; `/p/{token}` is a job's
 //! public registration page (`public.rs`); `/enroll` explains an enrolment link for the browser
-//! extension (its code rides in the fragment, never sent here). Every page carries a strict Content-Security-Policy
-//! (`csp.rs`). Tokens are never logged.
+//! extension (its code rides in the fragment, never sent here); `/u/{token}` stops an
+//! organization's mail to a candidate (`GET` asks, `POST` does it: the List-Unsubscribe one-click
+//! of RFC 8058, which mail clients send without a page). Every page carries a strict
+//! Content-Security-Policy (`csp.rs`). Tokens are never logged.
 mod agent;
 mod csp;
 pub mod forwarded;
@@ -75,6 +77,10 @@ impl Pages {
                 include_str!("templates/rate_limited.html"),
             ),
             ("enroll.html", include_str!("templates/enroll.html")),
+            (
+                "unsubscribe.html",
+                include_str!("templates/unsubscribe.html"),
+            ),
         ] {
             templates.add_template(name, source)?;
         }
@@ -108,11 +114,12 @@ struct LinkState {
 }
 
 /// A request's path as logs and traces name it: a link page's token (`/i/<token>/…`,
-/// `/p/<token>`) replaced, since a token may reach neither; any other path as it is.
+/// `/p/<token>`, `/u/<token>`) replaced, since a token may reach neither; any other path as it
+/// is.
 pub fn route_of(path: &str) -> String {
     let mut segments = path.splitn(4, '/');
     match (segments.next(), segments.next(), segments.next()) {
-        (Some(""), Some(page @ ("i" | "p")), Some(_token)) => match segments.next() {
+        (Some(""), Some(page @ ("i" | "p" | "u")), Some(_token)) => match segments.next() {
             Some(rest) => format!("/{page}/{{token}}/{rest}"),
             None => format!("/{page}/{{token}}"),
         },
@@ -135,6 +142,7 @@ pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
         .route("/i/{token}/opened", post(opened))
         .route("/i/{token}/start", post(start))
         .route("/p/{token}", get(public::show).post(public::register))
+        .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
         // The extension's enrolment link: the code is in the fragment, never sent here.
         .route("/enroll", get(enroll))
         .route("/enroll/", get(enroll))
@@ -337,6 +345,53 @@ async fn start(
     }
 }
 
+/// Asks before unsubscribing: a link scanner's GET changes nothing.
+async fn unsubscribe_page(
+    State(state): State<Arc<LinkState>>,
+    Path(token): Path<String>,
+) -> Response {
+    let pages = &state.pages;
+    match links::unsubscribe_target(&state.store, &token).await {
+        Ok(Some(target)) => {
+            let mut response = Html(pages.render(
+                "unsubscribe.html",
+                context! { organization_name => target.organization_name, token => token, done => false },
+            ))
+            .into_response();
+            // Its form posts to this page.
+            response.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                pages.policies.registration.clone(),
+            );
+            response
+        }
+        Ok(None) => not_found(pages),
+        Err(err) => failure(pages, err),
+    }
+}
+
+/// The page's button, or a mail client's one-click POST (RFC 8058; its body,
+/// `List-Unsubscribe=One-Click`, need not be read): answered only once notify-service has it.
+async fn unsubscribe(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
+    let pages = &state.pages;
+    let target = match links::unsubscribe_target(&state.store, &token).await {
+        Ok(Some(target)) => target,
+        Ok(None) => return not_found(pages),
+        Err(err) => return failure(pages, err),
+    };
+    if let Err(err) =
+        crate::relay::unsubscribe(&state.store.config, target.org_id, &target.email).await
+    {
+        return failure(pages, ServiceError::Unavailable(err));
+    }
+    tracing::info!(invite_id = %target.invite_id, "candidate unsubscribed from the organization's email");
+    Html(pages.render(
+        "unsubscribe.html",
+        context! { organization_name => target.organization_name, done => true },
+    ))
+    .into_response()
+}
+
 /// The job's assessment URL with the invite's id added, so the platform knows who arrived.
 fn assessment_url(link: &LiveLink) -> Option<String> {
     let mut url = url::Url::parse(&link.job.assessment_url).ok()?;
@@ -352,6 +407,7 @@ mod tests {
         assert_eq!(super::route_of("/i/s3cr3t"), "/i/{token}");
         assert_eq!(super::route_of("/i/s3cr3t/opened"), "/i/{token}/opened");
         assert_eq!(super::route_of("/p/s3cr3t"), "/p/{token}");
+        assert_eq!(super::route_of("/u/s3cr3t"), "/u/{token}");
         assert_eq!(
             super::route_of("/beckon.invite.v1.InviteService/CreateInvite"),
             "/beckon.invite.v1.InviteService/CreateInvite"

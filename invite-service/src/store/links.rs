@@ -17,7 +17,7 @@ use super::{
     Store,
 };
 use crate::{
-    db::entities::{invite, invite_event, job},
+    db::entities::{invite, invite_event, job, organization},
     domain::{secret, webhooks::WebhookEvent, EventKind, InviteStatus},
     error::ServiceError,
 };
@@ -41,6 +41,42 @@ pub enum StartOutcome {
     Locked(LiveLink),
     /// The work was already submitted.
     Submitted(LiveLink),
+}
+
+/// Whom an unsubscribe link stops mail to: the invite's candidate, from its organization.
+#[derive(Clone, Debug)]
+pub struct UnsubscribeTarget {
+    pub invite_id: Uuid,
+    pub org_id: Uuid,
+    pub organization_name: String,
+    pub email: String,
+}
+
+/// The invite behind an unsubscribe token, whatever its state: a revoked or expired invite's
+/// candidate may still want no more mail. `None` for a token this server did not make or an
+/// invite that is gone.
+pub async fn unsubscribe_target(
+    store: &Store,
+    token: &str,
+) -> Result<Option<UnsubscribeTarget>, ServiceError> {
+    let Some(invite_id) = store.link_key.unsubscribe_invite(token) else {
+        return Ok(None);
+    };
+    let Some(invite) = invite::Entity::find_by_id(invite_id)
+        .one(&store.read)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let organization = organization::Entity::find_by_id(invite.org_id)
+        .one(&store.read)
+        .await?;
+    Ok(organization.map(|organization| UnsubscribeTarget {
+        invite_id,
+        org_id: invite.org_id,
+        organization_name: organization.name,
+        email: invite.candidate_email,
+    }))
 }
 
 /// Finds the live invite behind a token, expiring it first if its time has passed. One indexed

@@ -109,6 +109,12 @@ impl Store {
             .link_url(&self.link_key.token(invite_id, generation))
     }
 
+    /// The invite's unsubscribe link (mail sent in bulk carries it).
+    pub fn unsubscribe_url(&self, invite_id: Uuid) -> String {
+        self.config
+            .unsubscribe_url(&self.link_key.unsubscribe_token(invite_id))
+    }
+
     pub async fn migrate(&self) -> anyhow::Result<()> {
         self.migrate_then(async { Ok(()) }).await
     }

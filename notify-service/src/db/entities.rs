@@ -66,6 +66,27 @@ pub mod suppression {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod unsubscribe {
+    use sea_orm::entity::prelude::*;
+
+    /// An address that asked one organization for no more mail: nothing of that
+    /// organization's is sent to it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notify_unsubscribes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub org_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub address: String,
+        pub created_at: ChronoDateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod template {
     use sea_orm::entity::prelude::*;
 

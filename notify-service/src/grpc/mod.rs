@@ -333,8 +333,14 @@ impl NotifyService for NotifyApi {
                 .iter()
                 .map(|a| a.trim().to_lowercase())
                 .collect();
+            let org_id = match req.organization_id.trim() {
+                "" => None,
+                id => Some(Uuid::parse_str(id).map_err(|_| {
+                    NotifyError::invalid("organization_id", "must be an organization id (a UUID)")
+                })?),
+            };
             Ok(pb::CheckSuppressionsResponse {
-                suppressed: self.store.suppressed_among(&addresses).await?,
+                suppressed: self.store.suppressed_among(org_id, &addresses).await?,
             })
         })
         .await
@@ -354,6 +360,35 @@ impl NotifyService for NotifyApi {
             } else {
                 Err(NotifyError::NotFound("suppression"))
             }
+        })
+        .await
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: Request<pb::UnsubscribeRequest>,
+    ) -> Result<Response<pb::UnsubscribeResponse>, Status> {
+        self.call(request, |req| async move {
+            let mut violations = Vec::new();
+            let org_id = Uuid::parse_str(req.organization_id.trim()).ok();
+            if org_id.is_none() {
+                violations.push(FieldViolation {
+                    field: "organization_id".into(),
+                    description: "must be an organization id (a UUID)".into(),
+                });
+            }
+            let address = req.address.trim().to_lowercase();
+            if !domain::email_ok(&address) {
+                violations.push(FieldViolation {
+                    field: "address".into(),
+                    description: "must be an email address".into(),
+                });
+            }
+            domain::finish(violations)?;
+            if let Some(org_id) = org_id {
+                self.store.unsubscribe(org_id, &address).await?;
+            }
+            Ok(pb::UnsubscribeResponse {})
         })
         .await
     }

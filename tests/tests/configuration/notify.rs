@@ -222,13 +222,18 @@ async fn every_setting_from_its_environment_variable_alone_is_used() {
 
     // The settings the next two tests give, and the rest are all of them.
     let mut covered = mailing.names();
-    // otlp_endpoint: traces.rs gives it and follows the spans to a collector.
+    // otlp_endpoint: traces.rs gives it and follows the spans to a collector; dkim.*: the DKIM
+    // test gives them by variable, and the file test the key's file.
     covered.extend([
         "database_url",
         "mail_dir",
         "smtp.username",
         "smtp.password",
         "otlp_endpoint",
+        "dkim.selector",
+        "dkim.domain",
+        "dkim.private_key",
+        "dkim.private_key_file",
     ]);
     let all: BTreeSet<&str> = notify_service::config::SETTINGS.iter().copied().collect();
     assert_eq!(covered, all);
@@ -355,6 +360,127 @@ async fn the_redis_named_by_the_variable_carries_the_queue(redis_url: String) {
     beckon_tests::notify::remove_redis_keys(&redis_url, &prefix).await;
 }
 
+/// notify-service sending through `smtp` from `from`, with `given`'s other variables.
+fn mailing(smtp: &SmtpServer, dir: &Path, from: &str) -> Given {
+    let mut given = Given::new("BECKON_NOTIFY_");
+    given.set("listen_addr", "127.0.0.1:0", json!("127.0.0.1:0"));
+    given.set("data_dir", path_text(dir), json!(path_text(dir)));
+    let host = smtp.addr.ip().to_string();
+    given.set("smtp.host", &host, json!(host));
+    given.set(
+        "smtp.port",
+        smtp.addr.port().to_string(),
+        json!(smtp.addr.port()),
+    );
+    given.set("smtp.security", "none", json!("none"));
+    given.set("from_address", from, json!(from));
+    given
+}
+
+/// DKIM by its variables: every message is signed, over the headers RFC 6376 asks for, as
+/// dkimpy verifies with the key published in DNS, and a change on the way is caught; the key
+/// never shows. Mail leaving unsigned, or signed for a domain that is not the From's, is
+/// warned about at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dkim_by_its_variables_signs_every_message_as_an_independent_verifier_accepts() {
+    use beckon_tests::dkim::{rsa_key, signed_headers, tag, verify};
+    let smtp = SmtpServer::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = rsa_key();
+    let mut given = mailing(&smtp, dir.path(), "Hiring <hiring@mail.example.test>");
+    given.set("dkim.selector", "beckon2026", json!("beckon2026"));
+    // A parent of the From's domain: aligned, as DMARC's relaxed mode counts it.
+    given.set("dkim.domain", "example.test", json!("example.test"));
+    given.set("dkim.private_key", &key.private_pem, json!("<secret>"));
+    let mut running = start(command_with(&given)).await;
+    let settings = running.settings(SETTINGS_MESSAGE).await;
+    given.assert_shown_in(&settings);
+    enqueue(&running, None, "ada@example.com")
+        .await
+        .expect("enqueue");
+    let mail = smtp
+        .wait_for(Duration::from_secs(30), to("ada@example.com"))
+        .await;
+    let email = mail
+        .iter()
+        .find(|m| m.to == ["ada@example.com"])
+        .expect("the email arrived");
+    let signature = email.header("DKIM-Signature").expect("a DKIM signature");
+    assert_eq!(tag(&signature, "d").as_deref(), Some("example.test"));
+    assert_eq!(tag(&signature, "s").as_deref(), Some("beckon2026"));
+    assert_eq!(tag(&signature, "a").as_deref(), Some("rsa-sha256"));
+    let signed = signed_headers(&signature);
+    for header in ["from", "to", "subject", "date", "message-id"] {
+        assert!(signed.iter().any(|h| h == header), "{header} in {signed:?}");
+    }
+    verify(
+        email.data.as_bytes(),
+        "beckon2026",
+        "example.test",
+        &key.dns_record,
+    )
+    .expect("dkimpy verifies the signature");
+    let changed = email.data.replacen("Subject: ", "Subject: Re: ", 1);
+    assert!(
+        verify(
+            changed.as_bytes(),
+            "beckon2026",
+            "example.test",
+            &key.dns_record
+        )
+        .is_err(),
+        "a changed subject fails"
+    );
+    let other = rsa_key();
+    assert!(
+        verify(
+            email.data.as_bytes(),
+            "beckon2026",
+            "example.test",
+            &other.dns_record
+        )
+        .is_err(),
+        "another published key fails"
+    );
+    running.drain_log().await;
+    let secret_line = key
+        .private_pem
+        .lines()
+        .nth(1)
+        .expect("a line of the key")
+        .to_string();
+    for line in &running.log {
+        assert!(!line.contains(&secret_line), "{line}");
+        assert!(!line.contains("DKIM-signed"), "{line}");
+    }
+
+    // Unsigned, by SMTP: said at start, with what to set.
+    let unsigned_dir = tempfile::tempdir().expect("temp dir");
+    let unsigned = mailing(&smtp, unsigned_dir.path(), "Hiring <hiring@example.test>");
+    let mut running = start(command_with(&unsigned)).await;
+    running
+        .log_line(|line| {
+            (line.contains("mail from example.test is not DKIM-signed")
+                && line.contains("BECKON_NOTIFY_DKIM__PRIVATE_KEY"))
+            .then_some(())
+        })
+        .await;
+
+    // Signed for another domain: DMARC would not count it.
+    let other_dir = tempfile::tempdir().expect("temp dir");
+    let mut misaligned = mailing(&smtp, other_dir.path(), "Hiring <hiring@example.test>");
+    misaligned.set("dkim.selector", "beckon2026", json!("beckon2026"));
+    misaligned.set("dkim.domain", "elsewhere.test", json!("elsewhere.test"));
+    misaligned.set("dkim.private_key", &key.private_pem, json!("<secret>"));
+    let mut running = start(command_with(&misaligned)).await;
+    running
+        .log_line(|line| {
+            line.contains("DKIM signs for elsewhere.test but mail is from example.test")
+                .then_some(())
+        })
+        .await;
+}
+
 /// SMTP credentials by variables: accepted, the username shown, the password never.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_credentials_from_variables_are_taken_and_the_password_never_shown() {
@@ -392,6 +518,8 @@ async fn every_setting_from_the_toml_file_is_used() {
     let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("file.db").display());
     let redis_url = beckon_tests::notify::redis_url();
     let prefix = unique("test-config-notify");
+    let key_file = dir.path().join("dkim.pem");
+    std::fs::write(&key_file, beckon_tests::dkim::rsa_key().private_pem).expect("write the key");
     let file = dir.path().join("notify.toml");
     let toml = format!(
         r#"
@@ -431,8 +559,13 @@ username = "beckon"
 password = "file-password"
 pool_size = 3
 timeout_secs = 7
+
+[dkim]
+selector = "file2026"
+private_key_file = "{key_file}"
 "#,
         data_dir = dir.path().display(),
+        key_file = key_file.display(),
     );
     std::fs::write(&file, toml).expect("write the file");
     let mut command = notify_service();
@@ -458,6 +591,12 @@ timeout_secs = 7
         },
         "mail_dir": format!("{}/eml", dir.path().display()),
         "from_address": "File <file@example.test>",
+        "dkim": {
+            "selector": "file2026",
+            "domain": null,
+            "private_key": null,
+            "private_key_file": path_text(&key_file),
+        },
         "workers": 4,
         "relay_rate": "11/second burst 12",
         "organization_rate": "3/second burst 3",
@@ -513,6 +652,25 @@ async fn mistakes_are_refused_once_with_exit_status_2_naming_the_setting() {
     refused(command)
         .await
         .assert_one_line(&["`smtp.security`", "BECKON_NOTIFY_SMTP__SECURITY"]);
+
+    let mut command = base();
+    command
+        .env("BECKON_NOTIFY_DKIM__SELECTOR", "beckon2026")
+        .env(
+            "BECKON_NOTIFY_DKIM__PRIVATE_KEY",
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQ\n",
+        );
+    refused(command).await.assert_one_line(&[
+        "`dkim.private_key`",
+        "PKCS#1",
+        "openssl rsa -traditional",
+    ]);
+
+    let mut command = base();
+    command.env("BECKON_NOTIFY_DKIM__PRIVATE_KEY", "not a key at all");
+    refused(command)
+        .await
+        .assert_one_line(&["`dkim.selector`", "the key's name in DNS"]);
 
     let mut command = base();
     command.env("BECKON_NOTIFY_SMTP__PORT", "2525");

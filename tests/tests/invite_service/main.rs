@@ -6,6 +6,7 @@ mod ats;
 mod bad_input;
 mod batches;
 mod cohorts;
+mod deliverability;
 mod edge;
 mod email;
 mod enrollments;

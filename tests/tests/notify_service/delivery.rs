@@ -1,5 +1,5 @@
 //! What happens to a message: sent once with the right headers, retried on 4xx, failed and
-//! suppressed on 5xx.
+//! suppressed on 5xx, not sent to an address that unsubscribed from its organization.
 use std::time::Duration;
 
 use beckon_proto::notify::v1::*;
@@ -16,6 +16,7 @@ on_every_queue!(
     a_451_three_times_is_delivered_on_the_fourth_attempt,
     a_550_fails_with_the_reason_and_suppresses_the_address,
     a_message_is_not_sent_before_its_time,
+    an_unsubscribe_stops_one_organizations_mail_and_no_other,
 );
 
 const ORG: &str = "0190d9a2-7c3e-7000-8000-000000000001";
@@ -257,5 +258,86 @@ async fn a_message_is_not_sent_before_its_time(backend: QueueBackend) {
                 && sent.nanos >= later.timestamp_subsec_nanos() as i32),
         "sent at {sent:?}, not before {later}"
     );
+    app.stop().await;
+}
+
+async fn an_unsubscribe_stops_one_organizations_mail_and_no_other(backend: QueueBackend) {
+    const OTHER_ORG: &str = "0190d9a2-7c3e-7000-8000-000000000002";
+    let smtp = SmtpServer::start().await;
+    let mut app = NotifyApp::spawn(backend, &smtp).await;
+    // Waiting for its time when the address unsubscribes: checked again when it is sent.
+    let mut waiting = invite_message("left-0", "leaver@example.com");
+    waiting.not_before = Some(prost_types::Timestamp {
+        seconds: chrono::Utc::now().timestamp() + 1,
+        nanos: 0,
+    });
+    let waiting = enqueue(&mut app, vec![waiting]).await;
+    assert_eq!(waiting[0].state, DeliveryState::Queued as i32);
+
+    let refused = app
+        .client
+        .unsubscribe(UnsubscribeRequest {
+            organization_id: "acme".into(),
+            address: "not an address".into(),
+        })
+        .await
+        .expect_err("bad");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    for field in ["organization_id", "address"] {
+        assert!(refused.message().contains(field), "{}", refused.message());
+    }
+    for _ in 0..2 {
+        app.client
+            .unsubscribe(UnsubscribeRequest {
+                organization_id: ORG.into(),
+                address: " Leaver@Example.com ".into(),
+            })
+            .await
+            .expect("unsubscribe, twice alike");
+    }
+
+    let waited = delivery_when(&mut app, &waiting[0].id, |d| {
+        d.state == DeliveryState::Suppressed as i32
+    })
+    .await;
+    assert_eq!(waited.state, DeliveryState::Suppressed as i32, "{waited:?}");
+    assert!(waited.last_error.contains("unsubscribed"), "{waited:?}");
+    let next = enqueue(
+        &mut app,
+        vec![invite_message("left-1", "leaver@example.com")],
+    )
+    .await;
+    assert_eq!(next[0].state, DeliveryState::Suppressed as i32);
+    assert!(next[0].last_error.contains("unsubscribed"), "{:?}", next[0]);
+
+    // Another organization's mail still goes.
+    let mut theirs = invite_message("other-1", "leaver@example.com");
+    theirs.organization_id = OTHER_ORG.into();
+    let theirs = enqueue(&mut app, vec![theirs]).await;
+    let sent = delivery_when(&mut app, &theirs[0].id, |d| {
+        d.state == DeliveryState::Sent as i32
+    })
+    .await;
+    assert_eq!(sent.state, DeliveryState::Sent as i32, "{sent:?}");
+    assert_eq!(smtp.attempts("leaver@example.com"), 1);
+
+    let check = |organization_id: &str| CheckSuppressionsRequest {
+        addresses: vec!["leaver@example.com".into(), "ada@example.com".into()],
+        organization_id: organization_id.into(),
+    };
+    for (org, expected) in [
+        (ORG, vec!["leaver@example.com"]),
+        (OTHER_ORG, vec![]),
+        ("", vec![]),
+    ] {
+        let suppressed = app
+            .client
+            .check_suppressions(check(org))
+            .await
+            .expect("check")
+            .into_inner()
+            .suppressed;
+        assert_eq!(suppressed, expected, "{org}");
+    }
     app.stop().await;
 }

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_notify_initial_schema;
 mod m20261203_000001_delivery_traceparent;
+mod m20261205_000001_unsubscribes;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_notify_initial_schema::InitialSchema),
             Box::new(m20261203_000001_delivery_traceparent::DeliveryTraceparent),
+            Box::new(m20261205_000001_unsubscribes::Unsubscribes),
         ]
     }
 
