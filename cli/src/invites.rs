@@ -5,7 +5,8 @@ use beckon_proto::invite::v1::{
     invite_service_client::InviteServiceClient, CompleteInviteRequest, CreateInviteRequest,
     DeliveryStatus, GetInviteRequest, Invite, InviteEvent, InviteStatus, ListInviteEventsRequest,
     ListInvitesRequest, LockInviteRequest, LookupInviteRequest, ReissueInviteRequest,
-    ReopenInviteRequest, ResendInviteRequest, RevokeInviteRequest, UnlockInviteRequest,
+    RenewInviteRequest, ReopenInviteRequest, ResendInviteRequest, RevokeInviteRequest,
+    UnlockInviteRequest,
 };
 use clap::{Args, Subcommand, ValueEnum};
 use prost_types::Duration;
@@ -85,6 +86,9 @@ pub enum Command {
         #[arg(long)]
         qr: bool,
     },
+    /// Bring an expired invite back with a new link and expiry, emailed to the candidate (what
+    /// they asked for from the expired link's page, when the job wants the team to approve).
+    Renew { id: String },
     /// Take a submitted invite back to started, on the same link.
     Reopen { id: String },
     /// Keep the candidate from starting until `invites unlock` (the link still opens).
@@ -288,6 +292,13 @@ async fn call(
                 &response.link_url,
                 qr,
             )
+        }
+        Command::Renew { id } => {
+            let invite = client
+                .renew_invite(RenewInviteRequest { id })
+                .await?
+                .into_inner();
+            format.print_record(&record(&invite))
         }
         Command::Reopen { id } => {
             let invite = client

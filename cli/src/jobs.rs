@@ -34,6 +34,10 @@ pub enum Command {
         /// Included in invite emails unless an invite sets its own.
         #[arg(long)]
         message: Option<String>,
+        /// A candidate whose link expired and who asks for a new one waits for the team
+        /// (`invites renew`) instead of getting it at once.
+        #[arg(long)]
+        renewal_needs_approval: bool,
     },
     /// List jobs, all of them unless --state is given.
     List {
@@ -46,6 +50,13 @@ pub enum Command {
     Close { id: String },
     /// Let the job accept new invites again.
     Open { id: String },
+    /// Whether a candidate asking for a new link from an expired one waits for the team
+    /// (`invites renew`): `on`, or `off` (the new link is emailed at once).
+    RenewalApproval {
+        #[arg(value_enum)]
+        setting: Switch,
+        id: String,
+    },
     /// Turn the job's public registration link on or off, or replace it (`rotate`: the old URL
     /// stops working). The URL is printed when the link is made or rotated, and only then.
     Public {
@@ -66,6 +77,12 @@ pub enum PublicAction {
     Off,
     /// Replace the link with a new one; the old URL stops working.
     Rotate,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -92,10 +109,12 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
             expiry_days,
             time_limit_minutes,
             message,
+            renewal_needs_approval,
         } => {
             let job = Job {
                 title,
                 assessment_url,
+                renewal_needs_approval,
                 defaults: Some(InviteDefaults {
                     expiry_days,
                     time_limit_minutes,
@@ -144,6 +163,20 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
                 .update_job(set_state(id, JobState::Open))
                 .await?
                 .into_inner();
+            format.print_record(&record(&job))
+        }
+        Command::RenewalApproval { setting, id } => {
+            let request = UpdateJobRequest {
+                job: Some(Job {
+                    id,
+                    renewal_needs_approval: matches!(setting, Switch::On),
+                    ..Default::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["renewal_needs_approval".into()],
+                }),
+            };
+            let job = client.update_job(request).await?.into_inner();
             format.print_record(&record(&job))
         }
         Command::Public { action, id, qr } => {
@@ -229,6 +262,7 @@ fn record(job: &Job) -> Record {
         .field("state", state_name(job.state))
         .field("assessment_url", job.assessment_url.as_str())
         .field("public_link_enabled", job.public_link_enabled)
+        .field("renewal_needs_approval", job.renewal_needs_approval)
         .field("expiry_days", defaults.expiry_days)
         .field("time_limit_minutes", defaults.time_limit_minutes)
         .field("message", defaults.message)

@@ -74,6 +74,8 @@ export async function startServer({ corsOrigin, logLevel = 'warn' }) {
   return {
     url,
     adminKey,
+    // Mail goes to .eml files in `mail/` here (no SMTP server is set).
+    dataDir,
     logs: () => stdout + stderr,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');

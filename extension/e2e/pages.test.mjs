@@ -4,7 +4,7 @@
 // and dark mode, with reduced motion asked for; every request the page makes goes to the
 // service itself. Screenshots of each land in artifacts/candidate-pages/ (look at them).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -74,7 +74,10 @@ before(async () => {
   await pressStart(submitted.link);
   await invitectl(server, server.adminKey, ['invites', 'complete', submitted.id]);
   pages.set('invite-submitted', { url: submitted.link });
-  pages.set('link-not-available', { url: `${server.url}/i/${'x'.repeat(43)}` });
+  const dead = `${server.url}/i/${'x'.repeat(43)}`;
+  pages.set('link-not-available', { url: dead });
+  pages.set('new-link-invalid', { url: dead, served: await posted(dead, { email: 'not an address' }) });
+  pages.set('new-link-asked', { url: dead, served: await posted(dead, { email: 'ada@example.com' }) });
 
   const publicUrl = /^public_url (\S+)/m.exec(await invitectl(server, server.adminKey, ['jobs', 'public', 'on', job]))[1];
   pages.set('registration', { url: publicUrl });
@@ -95,6 +98,20 @@ before(async () => {
   await invitectl(server, server.adminKey, ['jobs', 'close', closing]);
   pages.set('registration-closed', { url: closedUrl });
   pages.set('enrolment-link', { url: `${server.url}/enroll` });
+
+  // A cohort's email carries its unsubscribe page (List-Unsubscribe): the page asks, then says
+  // it is done. `bulk send` returns once every email has its outcome, here an .eml file.
+  const list = path.join(server.dataDir, 'wave.txt');
+  writeFileSync(list, 'katherine@example.com\n');
+  await invitectl(server, server.adminKey, ['bulk', 'send', '--job', job, '--list', list, '--send-email', '--yes']);
+  const mailDir = path.join(server.dataDir, 'mail');
+  const unsubscribe = readdirSync(mailDir)
+    .map((file) => readFileSync(path.join(mailDir, file), 'utf8'))
+    .map((message) => /^List-Unsubscribe: <([^>]+)>/m.exec(message))
+    .find(Boolean)?.[1];
+  assert.ok(unsubscribe, 'the cohort email has a List-Unsubscribe URL');
+  pages.set('unsubscribe', { url: unsubscribe });
+  pages.set('unsubscribed', { url: unsubscribe, served: await posted(unsubscribe, { 'List-Unsubscribe': 'One-Click' }) });
 });
 
 after(async () => {

@@ -382,6 +382,7 @@ fn message(
         MessageKind::TeamStarted => pb::MessageKind::TeamStarted,
         MessageKind::TeamSubmitted => pb::MessageKind::TeamSubmitted,
         MessageKind::WebhookDisabled => pb::MessageKind::WebhookDisabled,
+        MessageKind::TeamRenewalRequested => pb::MessageKind::TeamRenewalRequested,
     };
     Ok(OutgoingMessage {
         idempotency_key: idempotency_key(row),
@@ -424,6 +425,8 @@ fn invite_variables(
                 .to_string(),
         ),
         ("position_title".to_string(), job.title.clone()),
+        // What the team acts on (a renewal to approve).
+        ("invite_id".to_string(), invite.id.to_string()),
     ]);
     if row.kind.is_to_candidate() {
         if invite.status.link_is_dead() {

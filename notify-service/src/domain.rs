@@ -49,6 +49,7 @@ const VARIABLES: &[(&str, VariableRule)] = &[
     // Also the List-Unsubscribe header (RFC 8058 one-click): on mail sent in bulk.
     ("unsubscribe_url", VariableRule::Url),
     ("recipient_name", VariableRule::Line),
+    ("invite_id", VariableRule::Line),
     ("webhook_endpoint_id", VariableRule::Line),
     ("webhook_url", VariableRule::Url),
     // Endpoint descriptions may hold several lines; they appear only in bodies.

@@ -84,6 +84,11 @@ pub fn default_template(kind: MessageKind) -> TemplateSource {
             format!("Hi {{{{ recipient_name or 'there' }}}},\n\nThis is a copy of your invitation to {{{{ candidate_name }}}} for {{{{ position_title }}}}.\n{message_text}"),
             html(&format!("<p>Hi {{{{ recipient_name or 'there' }}}},</p><p>This is a copy of your invitation to <strong>{{{{ candidate_name }}}}</strong> for <strong>{{{{ position_title }}}}</strong>.</p>{message_html}")),
         ),
+        MessageKind::TeamRenewalRequested => (
+            "{{ candidate_name or 'A candidate' }} asks for a new link to {{ position_title }}".to_string(),
+            "Hi {{ recipient_name or 'there' }},\n\n{{ candidate_name or 'A candidate' }}'s link to {{ position_title }} expired, and they asked for a new one.\n\nTo send it: invitectl invites renew {{ invite_id }}\nTo leave it, do nothing: they are not told either way.\n".to_string(),
+            html("<p>Hi {{ recipient_name or 'there' }},</p><p><strong>{{ candidate_name or 'A candidate' }}</strong>'s link to <strong>{{ position_title }}</strong> expired, and they asked for a new one.</p><p>To send it: <code>invitectl invites renew {{ invite_id }}</code><br>To leave it, do nothing: they are not told either way.</p>"),
+        ),
         MessageKind::WebhookDisabled => (
             "Webhook endpoint turned off{% if organization_name %} at {{ organization_name }}{% endif %}".to_string(),
             "Hi {{ recipient_name or 'there' }},\n\nBeckon turned off the webhook endpoint {{ webhook_url }}{% if webhook_description %} ({{ webhook_description }}){% endif %}: {{ webhook_disabled_reason }}.\n\nIts events are kept. Fix the receiver, then turn the endpoint on again (invitectl webhooks update {{ webhook_endpoint_id }} --enable): it receives what waited, and failed messages can be replayed (invitectl webhooks replay-failed {{ webhook_endpoint_id }} --since 5d).\n".to_string(),

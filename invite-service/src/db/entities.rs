@@ -130,6 +130,8 @@ pub mod job {
         /// public link. Unique.
         pub public_token_hash: Option<String>,
         pub public_link_enabled: bool,
+        /// A candidate's request for a new link, from one that expired, waits for the team.
+        pub renewal_needs_approval: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

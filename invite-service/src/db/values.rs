@@ -287,6 +287,10 @@ pub enum EventKind {
     Reminded,
     #[sea_orm(string_value = "locked")]
     Locked,
+    #[sea_orm(string_value = "renewal_requested")]
+    RenewalRequested,
+    #[sea_orm(string_value = "renewed")]
+    Renewed,
 }
 
 /// Kinds of outbox message, as notify-service names them.
@@ -310,6 +314,9 @@ pub enum MessageKind {
     /// not an invite.
     #[sea_orm(string_value = "webhook_disabled")]
     WebhookDisabled,
+    /// To the invite's team: the candidate asks for a new link to an expired invite.
+    #[sea_orm(string_value = "team_renewal_requested")]
+    TeamRenewalRequested,
 }
 
 /// Where an outbox row is: to hand over, handed over (notify-service has it), or done.

@@ -54,6 +54,7 @@ impl MessageKind {
             | MessageKind::Reminder => true,
             MessageKind::TeamStarted
             | MessageKind::TeamSubmitted
+            | MessageKind::TeamRenewalRequested
             | MessageKind::WebhookDisabled => false,
         }
     }

@@ -81,12 +81,16 @@ impl WebhookEvent {
             EventKind::Started => WebhookEvent::InviteStarted,
             EventKind::Submitted => WebhookEvent::InviteSubmitted,
             EventKind::Revoked => WebhookEvent::InviteRevoked,
-            EventKind::Reissued => WebhookEvent::InviteReissued,
+            // A renewal is a new link too: the invite is live again.
+            EventKind::Reissued | EventKind::Renewed => WebhookEvent::InviteReissued,
             EventKind::Reopened => WebhookEvent::InviteReopened,
             EventKind::Locked => WebhookEvent::InviteLocked,
             EventKind::Unlocked => WebhookEvent::InviteUnlocked,
             EventKind::Expired => WebhookEvent::InviteExpired,
-            EventKind::Resent | EventKind::Reminded | EventKind::DeliveryFailed => return None,
+            EventKind::Resent
+            | EventKind::Reminded
+            | EventKind::DeliveryFailed
+            | EventKind::RenewalRequested => return None,
         })
     }
 

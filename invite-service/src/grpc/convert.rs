@@ -133,6 +133,7 @@ pub fn job(row: job::Model) -> pb::Job {
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
         public_link_enabled: row.public_link_enabled,
+        renewal_needs_approval: row.renewal_needs_approval,
     }
 }
 

@@ -9,6 +9,7 @@ use crate::{
         invites::{self, Expiry, InviteFilter, InviteeInput, NewInvite},
         now,
         paging::Page,
+        renewals,
     },
 };
 
@@ -267,6 +268,21 @@ impl InviteService for Api {
                 invite: Some(convert::invite(reissued.invite)),
                 link_url: reissued.link_url,
             })
+        })
+        .await
+    }
+
+    async fn renew_invite(
+        &self,
+        request: Request<pb::RenewInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ManageInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            v.finish()?;
+            renewals::renew(&self.store, &caller, id)
+                .await
+                .map(convert::invite)
         })
         .await
     }

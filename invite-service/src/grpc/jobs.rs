@@ -64,6 +64,7 @@ impl JobService for Api {
                     .unwrap_or(JobState::Open),
                 assessment_url: v.http_url("job.assessment_url", &job.assessment_url),
                 defaults: defaults(&mut v, "job.defaults", job.defaults),
+                renewal_needs_approval: job.renewal_needs_approval,
             };
             v.finish()?;
             jobs::create(&self.store, &caller, new, request)
@@ -120,7 +121,13 @@ impl JobService for Api {
             let paths = mask_paths(
                 &mut v,
                 req.update_mask,
-                &["title", "state", "assessment_url", "defaults"],
+                &[
+                    "title",
+                    "state",
+                    "assessment_url",
+                    "defaults",
+                    "renewal_needs_approval",
+                ],
                 || {
                     let mut populated = Vec::new();
                     if !job.title.is_empty() {
@@ -134,6 +141,9 @@ impl JobService for Api {
                     }
                     if job.defaults.is_some() {
                         populated.push("defaults");
+                    }
+                    if job.renewal_needs_approval {
+                        populated.push("renewal_needs_approval");
                     }
                     populated
                 },
@@ -155,6 +165,9 @@ impl JobService for Api {
             }
             if has("defaults") {
                 changes.defaults = Some(defaults(&mut v, "job.defaults", job.defaults.clone()));
+            }
+            if has("renewal_needs_approval") {
+                changes.renewal_needs_approval = Some(job.renewal_needs_approval);
             }
             if paths.is_empty() {
                 v.add("update_mask", "names no field to update");

@@ -1,5 +1,7 @@
 //! The candidate's link pages, served on the same port as gRPC:
-//! `GET /i/{token}` shows the invite (and so does `HEAD`, without the body), changing nothing:
+//! `GET /i/{token}` shows the invite (and so does `HEAD`, without the body), changing nothing;
+//! a dead link shows the same page whatever made it dead, with a form whose `POST /i/{token}`
+//! asks for a new link (`store::renewals`), answered alike whether or not the address matched:
 //! link scanners and chat previews fetch links before the person does. The page's script posts
 //! `POST /i/{token}/opened` once the browser shows it, which counts the open unless a known
 //! link preview sent it (`agent.rs`); `POST /i/{token}/start` starts the invite once, counts the
@@ -14,35 +16,40 @@ mod csp;
 pub mod forwarded;
 mod public;
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{
-    extract::{Path, State},
+    extract::{rejection::FormRejection, Path, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     routing::{get, post},
-    Router,
+    Extension, Form, Router,
 };
 use minijinja::{context, Environment};
+use serde::Deserialize;
+use tonic::transport::server::TcpConnectInfo;
 use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
 
 use self::{agent::Agent, csp::Policies, forwarded::TrustedProxies};
 use crate::{
-    domain::InviteStatus,
-    error::ServiceError,
+    domain::{email::Email, InviteStatus},
+    error::{retry_after_secs, ServiceError},
     metrics::PageOutcome,
     store::{
         links::{self, LiveLink, OpenSignal, StartOutcome},
         public::Limits,
+        renewals::{self, Asked},
         Store,
     },
 };
 
-/// The page templates, checked when the server starts; the 404 page rendered once, so every
+/// The page templates, checked when the server starts; the 404 pages rendered once, so every
 /// dead link gets exactly the same bytes.
 struct Pages {
     templates: Environment<'static>,
     not_found: String,
+    /// What `GET` of a dead invite link shows: the 404 page with the form to ask for a new link.
+    dead_link: String,
     policies: Policies,
 }
 
@@ -81,15 +88,24 @@ impl Pages {
                 "unsubscribe.html",
                 include_str!("templates/unsubscribe.html"),
             ),
+            ("dead_link.html", include_str!("templates/dead_link.html")),
+            (
+                "renewal_sent.html",
+                include_str!("templates/renewal_sent.html"),
+            ),
         ] {
             templates.add_template(name, source)?;
         }
         let not_found = templates
             .get_template("not_found.html")?
             .render(context! {})?;
+        let dead_link = templates
+            .get_template("dead_link.html")?
+            .render(context! {})?;
         Ok(Self {
             templates,
             not_found,
+            dead_link,
             policies: Policies::new()?,
         })
     }
@@ -138,7 +154,7 @@ pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
     });
     Ok(Router::new()
         // `get` answers HEAD too: the same status and headers, no body.
-        .route("/i/{token}", get(show))
+        .route("/i/{token}", get(show).post(ask_for_new_link))
         .route("/i/{token}/opened", post(opened))
         .route("/i/{token}/start", post(start))
         .route("/p/{token}", get(public::show).post(public::register))
@@ -174,6 +190,60 @@ pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
 
 fn not_found(pages: &Pages) -> Response {
     (StatusCode::NOT_FOUND, Html(pages.not_found.clone())).into_response()
+}
+
+/// A dead invite link's page, the same for every one; its form posts to the link itself.
+fn dead_link(pages: &Pages, status: StatusCode, body: String) -> Response {
+    let mut response = (status, Html(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        pages.policies.registration.clone(),
+    );
+    response
+}
+
+/// The client's address: tonic's server puts the TCP peer on every request, these pages' too;
+/// a forwarded header only counts when a trusted proxy sent it.
+fn client_address(
+    state: &LinkState,
+    connection: Option<Extension<TcpConnectInfo>>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let peer = connection.and_then(|Extension(info)| info.remote_addr());
+    state.proxies.client_address(peer, &forwarded)
+}
+
+/// Too many of `what` (registrations, requests for a new link) in a short time.
+fn rate_limited_page(
+    pages: &Pages,
+    token: &str,
+    retry_after: Duration,
+    what: &str,
+    back: &str,
+) -> Response {
+    let seconds = retry_after_secs(retry_after);
+    let wait = match seconds {
+        0..=59 => format!("in {seconds} seconds"),
+        60..=3599 => format!("in {} minutes", seconds.div_ceil(60)),
+        _ => "later".to_string(),
+    };
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        Html(pages.render(
+            "rate_limited.html",
+            context! { token => token, wait => wait, what => what, back => back },
+        )),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 fn failure(pages: &Pages, err: ServiceError) -> Response {
@@ -260,8 +330,67 @@ async fn show(State(state): State<Arc<LinkState>>, Path(token): Path<String>) ->
         }
         Ok(None) => {
             metrics.link_page(PageOutcome::Dead);
-            not_found(pages)
+            dead_link(pages, StatusCode::NOT_FOUND, pages.dead_link.clone())
         }
+        Err(err) => failure(pages, err),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NewLinkForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// The dead link page's form: whatever the link and the address, the same answer; the work
+/// (a renewal, or the team asked) happens only when the link expired and the address is its
+/// candidate's.
+async fn ask_for_new_link(
+    State(state): State<Arc<LinkState>>,
+    Path(token): Path<String>,
+    connection: Option<Extension<TcpConnectInfo>>,
+    headers: HeaderMap,
+    form: Result<Form<NewLinkForm>, FormRejection>,
+) -> Response {
+    let pages = &state.pages;
+    // A body that is not a form is answered like an empty form.
+    let form = form.map(|Form(form)| form).unwrap_or_default();
+    let email = match Email::parse(&form.email) {
+        Ok(email) => email,
+        Err(_) => {
+            let error = match form.email.trim().is_empty() {
+                true => "Please enter your email address.",
+                false => "Please enter an email address such as ada@example.com.",
+            };
+            let body = pages.render(
+                "dead_link.html",
+                context! { email => form.email, error => error },
+            );
+            return dead_link(pages, StatusCode::UNPROCESSABLE_ENTITY, body);
+        }
+    };
+    let client = client_address(&state, connection, &headers);
+    match renewals::ask(&state.store, &state.limits, &token, &email, client).await {
+        Ok(asked) => {
+            match asked {
+                Asked::Renewed(invite_id) => {
+                    tracing::info!(%invite_id, "expired invite renewed: the candidate asked")
+                }
+                Asked::TeamAsked(invite_id) => {
+                    tracing::info!(%invite_id, "the team is asked to renew an expired invite")
+                }
+                Asked::Nothing => tracing::debug!("a new link was asked for; none is due"),
+            }
+            Html(pages.render("renewal_sent.html", context! { email => email.as_str() }))
+                .into_response()
+        }
+        Err(ServiceError::RateLimited { retry_after, .. }) => rate_limited_page(
+            pages,
+            &token,
+            retry_after,
+            "requests for a new link",
+            "Back",
+        ),
         Err(err) => failure(pages, err),
     }
 }

@@ -2,11 +2,11 @@
 //! registers (form fields `name` and `email`). Unknown and turned-off links get the dead-link
 //! 404 page; a closed job's link says registrations are closed. Success says the same thing
 //! whether or not the email was known. Tokens and emails are never logged.
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc};
 
 use axum::{
     extract::{rejection::FormRejection, Path, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     response::{Html, IntoResponse, Response},
     Extension, Form,
 };
@@ -14,11 +14,11 @@ use minijinja::context;
 use serde::Deserialize;
 use tonic::transport::server::TcpConnectInfo;
 
-use super::{failure, not_found, LinkState, Pages};
+use super::{client_address, failure, not_found, rate_limited_page, LinkState, Pages};
 use crate::{
     db::entities::job,
     domain::validate::Violations,
-    error::{retry_after_secs, ServiceError},
+    error::ServiceError,
     store::public::{self, Registrant},
 };
 
@@ -84,15 +84,7 @@ pub(super) async fn register(
             );
         }
     };
-    // tonic's server puts the TCP peer on every request, these pages' too; a header only counts
-    // when a trusted proxy sent it.
-    let forwarded: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .collect();
-    let peer = connection.and_then(|Extension(info)| info.remote_addr());
-    let client = state.proxies.client_address(peer, &forwarded);
+    let client = client_address(&state, connection, &headers);
     match public::register(&state.store, &state.limits, &token, &registrant, client).await {
         Ok(registered) => {
             registered.log();
@@ -107,9 +99,13 @@ pub(super) async fn register(
         Err(ServiceError::FailedPrecondition { .. }) => {
             closed_page(pages, StatusCode::CONFLICT, &job)
         }
-        Err(ServiceError::RateLimited { retry_after, .. }) => {
-            rate_limited_page(pages, &token, retry_after)
-        }
+        Err(ServiceError::RateLimited { retry_after, .. }) => rate_limited_page(
+            pages,
+            &token,
+            retry_after,
+            "registrations",
+            "Back to the registration form",
+        ),
         Err(err) => failure(pages, err),
     }
 }
@@ -150,27 +146,6 @@ fn closed_page(pages: &Pages, status: StatusCode, job: &job::Model) -> Response 
         Html(pages.render("public_closed.html", context! { job_title => job.title })),
     )
         .into_response()
-}
-
-fn rate_limited_page(pages: &Pages, token: &str, retry_after: Duration) -> Response {
-    let seconds = retry_after_secs(retry_after);
-    let wait = match seconds {
-        0..=59 => format!("in {seconds} seconds"),
-        60..=3599 => format!("in {} minutes", seconds.div_ceil(60)),
-        _ => "later".to_string(),
-    };
-    let mut response = (
-        StatusCode::TOO_MANY_REQUESTS,
-        Html(pages.render(
-            "rate_limited.html",
-            context! { token => token, wait => wait },
-        )),
-    )
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
 }
 
 /// What the page says about each bad field: for people, where the API's violations are for

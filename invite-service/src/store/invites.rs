@@ -549,7 +549,8 @@ async fn check<'a>(
     }))
 }
 
-/// The states that free an invite's external id; the invite never leaves them.
+/// The states that free an invite's external id. Only a renewal (`renewals.rs`) leaves one
+/// (expired), and it fails if the id names another live invite by then.
 const DEAD: &[InviteStatus] = &[InviteStatus::Revoked, InviteStatus::Expired];
 
 fn expiry_transition() -> Transition<'static> {

@@ -25,6 +25,7 @@ pub struct NewJob {
     pub state: JobState,
     pub assessment_url: String,
     pub defaults: JobDefaults,
+    pub renewal_needs_approval: bool,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -34,6 +35,7 @@ pub struct JobChanges {
     pub state: Option<JobState>,
     pub assessment_url: Option<String>,
     pub defaults: Option<JobDefaults>,
+    pub renewal_needs_approval: Option<bool>,
 }
 
 pub async fn create(
@@ -77,6 +79,7 @@ async fn try_create(
         updated_at: Set(at),
         public_token_hash: Set(None),
         public_link_enabled: Set(false),
+        renewal_needs_approval: Set(new.renewal_needs_approval),
     }
     .insert(&txn)
     .await?;
@@ -145,6 +148,9 @@ pub async fn update(
         job.default_expiry_days = Set(defaults.expiry_days);
         job.default_time_limit_minutes = Set(defaults.time_limit_minutes);
         job.default_message = Set(defaults.message);
+    }
+    if let Some(approval) = changes.renewal_needs_approval {
+        job.renewal_needs_approval = Set(approval);
     }
     job.updated_at = Set(now());
     let job = job.update(&txn).await?;

@@ -16,6 +16,7 @@ pub mod organization;
 pub mod outbox;
 pub mod paging;
 pub mod public;
+pub mod renewals;
 pub mod sweeps;
 pub mod transitions;
 pub mod webhooks;

@@ -173,33 +173,42 @@ pub(crate) async fn webhook_disabled(
 pub enum TeamEvent {
     Started,
     Submitted,
+    /// The candidate asks for a new link to an expired invite: an action, not a notice, so
+    /// every member it goes to gets it.
+    RenewalRequested,
 }
 
 /// The members to tell: the invite's assignees, else whoever invited; for a candidate who came
-/// through a public link, up to five members. Members who turned this kind off are left out.
+/// through a public link, or a renewal nobody in particular owns, up to five members. Members
+/// who turned this kind off are left out.
 pub(crate) async fn team_messages(
     db: &impl ConnectionTrait,
     invite: &invite::Model,
     event: TeamEvent,
 ) -> Result<Vec<NewOutbox>, ServiceError> {
-    let wants = match event {
-        TeamEvent::Started => member::Column::NotifyStarted,
-        TeamEvent::Submitted => member::Column::NotifySubmitted,
-    };
-    let kind = match event {
-        TeamEvent::Started => MessageKind::TeamStarted,
-        TeamEvent::Submitted => MessageKind::TeamSubmitted,
+    let (kind, wants) = match event {
+        TeamEvent::Started => (
+            MessageKind::TeamStarted,
+            Some(member::Column::NotifyStarted),
+        ),
+        TeamEvent::Submitted => (
+            MessageKind::TeamSubmitted,
+            Some(member::Column::NotifySubmitted),
+        ),
+        TeamEvent::RenewalRequested => (MessageKind::TeamRenewalRequested, None),
     };
     let assignees = &invite.assignee_ids.0;
     let mut query = member::Entity::find()
         .filter(member::Column::OrgId.eq(invite.org_id))
-        .filter(wants.eq(true))
         .order_by_asc(member::Column::Id);
+    if let Some(wants) = wants {
+        query = query.filter(wants.eq(true));
+    }
     if !assignees.is_empty() {
         query = query.filter(member::Column::Id.is_in(assignees.iter().copied()));
     } else if let Some(inviter) = invite.inviter_member_id {
         query = query.filter(member::Column::Id.eq(inviter));
-    } else if invite.source == InviteSource::Public {
+    } else if invite.source == InviteSource::Public || event == TeamEvent::RenewalRequested {
         query = query.limit(MAX_PUBLIC_RECIPIENTS);
     } else {
         return Ok(Vec::new());

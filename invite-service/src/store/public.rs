@@ -447,6 +447,41 @@ impl Limits {
 }
 
 impl Limits {
+    /// Takes one request for a new link (from an expired one's page) from the link's, the
+    /// client address's and the email's allowance, or from none: the public pages' rates, kept
+    /// apart from registrations'.
+    pub async fn admit_renewal(
+        &self,
+        token_hash: &str,
+        client: Option<IpAddr>,
+        email: &str,
+    ) -> Result<(), ServiceError> {
+        let limits = [
+            Limit::new(format!("renew:link:{}", &token_hash[..32]), self.per_link),
+            Limit::new(
+                format!("renew:addr:{}", address_key(client)),
+                self.per_address,
+            ),
+            Limit::new(
+                format!(
+                    "renew:email:{}",
+                    &secret::sha256_hex(email.as_bytes())[..32]
+                ),
+                self.per_email,
+            ),
+        ];
+        match self.limiter.acquire(&limits).await {
+            Ok(Admission::Admitted) => Ok(()),
+            Ok(Admission::RetryAfter(retry_after)) => Err(ServiceError::RateLimited {
+                retry_after,
+                what: "requests for a new link",
+            }),
+            Err(err) => Err(ServiceError::Internal(
+                anyhow::Error::new(err).context("new link request limits"),
+            )),
+        }
+    }
+
     /// Takes one enrolment-code trade from the client address's allowance (the public pages'
     /// per-address rate): codes can't be guessed, but every try costs a write.
     pub async fn admit_redemption(&self, client: Option<IpAddr>) -> Result<(), ServiceError> {

@@ -24,6 +24,8 @@ pub enum MessageKind {
     Reminder,
     #[sea_orm(string_value = "webhook_disabled")]
     WebhookDisabled,
+    #[sea_orm(string_value = "team_renewal_requested")]
+    TeamRenewalRequested,
 }
 
 impl MessageKind {

@@ -34,6 +34,7 @@ pub fn kind(value: i32) -> Option<MessageKind> {
         pb::MessageKind::InviterCopy => MessageKind::InviterCopy,
         pb::MessageKind::Reminder => MessageKind::Reminder,
         pb::MessageKind::WebhookDisabled => MessageKind::WebhookDisabled,
+        pb::MessageKind::TeamRenewalRequested => MessageKind::TeamRenewalRequested,
     })
 }
 
@@ -47,6 +48,7 @@ fn kind_to_pb(kind: MessageKind) -> pb::MessageKind {
         MessageKind::InviterCopy => pb::MessageKind::InviterCopy,
         MessageKind::Reminder => pb::MessageKind::Reminder,
         MessageKind::WebhookDisabled => pb::MessageKind::WebhookDisabled,
+        MessageKind::TeamRenewalRequested => pb::MessageKind::TeamRenewalRequested,
     }
 }
 

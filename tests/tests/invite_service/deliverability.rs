@@ -135,7 +135,7 @@ async fn cohort_mail_is_signed_answered_to_the_inviter_and_unsubscribed_in_one_c
     assert!(html.contains("Stop emails from"), "{html}");
     assert!(html.contains("<form method=\"post\""), "{html}");
     let dead = app
-        .get(&format!("{}/i/no-such-link", app.base_url))
+        .post(&format!("{}/i/no-such-link/start", app.base_url))
         .await
         .text()
         .await

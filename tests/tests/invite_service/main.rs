@@ -19,6 +19,7 @@ mod postgres;
 mod public;
 mod races;
 mod readiness;
+mod renewals;
 mod shutdown;
 mod stored_data;
 mod tenancy;

@@ -293,8 +293,10 @@ async fn a_link_turned_off_answers_like_an_unknown_one_until_turned_on_again(bac
     let job = app.create_job("Ops").await;
     let url = make_public(&app, &job.id).await;
     let unknown = unknown_page(&app).await;
+    // A dead invite link's page offers a new link besides; what any dead link answers a post
+    // with is the same.
     let dead_invite = app
-        .get(&format!("{}/i/{}", app.base_url, "x".repeat(43)))
+        .post(&format!("{}/i/{}/start", app.base_url, "x".repeat(43)))
         .await;
     assert_eq!(dead_invite.status(), 404);
     assert_eq!(

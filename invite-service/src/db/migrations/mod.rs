@@ -15,6 +15,7 @@ mod m20261202_000001_ats_partners;
 mod m20261203_000001_outbox_traceparent;
 mod m20261204_000001_enrollments;
 mod m20261204_000002_cohort_options_json;
+mod m20261205_000001_job_renewal_approval;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_outbox_traceparent::OutboxTraceparent),
             Box::new(m20261204_000001_enrollments::EnrollmentCodes),
             Box::new(m20261204_000002_cohort_options_json::CohortOptionsJson),
+            Box::new(m20261205_000001_job_renewal_approval::JobRenewalApproval),
         ]
     }
 }
