@@ -129,6 +129,9 @@ pub struct InviteOptions {
     /// Email one reminder this many hours after the invite if the candidate has not started.
     #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(1..))]
     pub remind_after_hours: Option<u32>,
+    /// The candidates' IANA time zone (e.g. Europe/Berlin): the times they read are in it.
+    #[arg(long, value_name = "ZONE")]
+    pub time_zone: Option<String>,
 }
 
 impl InviteOptions {
@@ -209,6 +212,7 @@ async fn call(
                 locked: options.locked,
                 assignee_ids: options.assignee_ids,
                 labels: options.labels,
+                time_zone: options.time_zone.unwrap_or_default(),
                 request_id: new_request_id(),
                 ..Default::default()
             };
@@ -416,6 +420,7 @@ fn record(invite: &Invite) -> Record {
         .field("candidate_email", invite.candidate_email.as_str())
         .field("candidate_name", invite.candidate_name.as_str())
         .field("external_id", invite.external_id.as_str())
+        .field("time_zone", invite.time_zone.as_str())
         .field("status", status_name(invite.status))
         .field("delivery_status", delivery_name(invite.delivery_status))
         .field("locked", invite.locked)

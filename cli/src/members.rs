@@ -21,6 +21,9 @@ pub enum Command {
         /// a webhook endpoint off.
         #[arg(long)]
         admin: bool,
+        /// The IANA time zone the member reads times in (e.g. America/New_York); UTC if unset.
+        #[arg(long, value_name = "ZONE")]
+        time_zone: Option<String>,
     },
     /// List every member.
     List,
@@ -33,18 +36,27 @@ pub enum Command {
         /// Whether the member administers the organization's integrations.
         #[arg(long, value_name = "true|false", group = "changes")]
         admin: Option<bool>,
+        /// The IANA time zone the member reads times in; an empty one means UTC.
+        #[arg(long, value_name = "ZONE", group = "changes")]
+        time_zone: Option<String>,
     },
 }
 
 pub async fn run(command: Command, connector: &Connector, format: Format) -> anyhow::Result<()> {
     let mut client = connector.connect().await?.organization();
     match command {
-        Command::Create { email, name, admin } => {
+        Command::Create {
+            email,
+            name,
+            admin,
+            time_zone,
+        } => {
             let request = CreateMemberRequest {
                 member: Some(Member {
                     email,
                     name: name.unwrap_or_default(),
                     admin,
+                    time_zone: time_zone.unwrap_or_default(),
                     ..Default::default()
                 }),
                 request_id: new_request_id(),
@@ -68,7 +80,12 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
             let records: Vec<Record> = members.iter().map(record).collect();
             format.print_list("members", &records, &["id", "email", "name", "admin"])
         }
-        Command::Update { id, name, admin } => {
+        Command::Update {
+            id,
+            name,
+            admin,
+            time_zone,
+        } => {
             let mut member = Member {
                 id,
                 ..Default::default()
@@ -81,6 +98,10 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
             if let Some(admin) = admin {
                 member.admin = admin;
                 paths.push("admin".to_string());
+            }
+            if let Some(time_zone) = time_zone {
+                member.time_zone = time_zone;
+                paths.push("time_zone".to_string());
             }
             let request = UpdateMemberRequest {
                 member: Some(member),
@@ -99,5 +120,6 @@ fn record(member: &Member) -> Record {
         .field("notify_started", member.notify_started)
         .field("notify_submitted", member.notify_submitted)
         .field("admin", member.admin)
+        .field("time_zone", member.time_zone.as_str())
         .field("create_time", timestamp(member.create_time.as_ref()))
 }

@@ -20,7 +20,10 @@ use uuid::Uuid;
 
 use crate::{
     db::entities::{invite, outbox as outbox_row},
-    domain::{MessageKind, ReportedDelivery},
+    domain::{
+        time_zone::{local_time, TimeZone},
+        MessageKind, ReportedDelivery,
+    },
     store::{
         outbox::{self, Subjects},
         Store,
@@ -425,8 +428,6 @@ fn invite_variables(
                 .to_string(),
         ),
         ("position_title".to_string(), job.title.clone()),
-        // What the team acts on (a renewal to approve).
-        ("invite_id".to_string(), invite.id.to_string()),
     ]);
     if row.kind.is_to_candidate() {
         if invite.status.link_is_dead() {
@@ -440,6 +441,11 @@ fn invite_variables(
             store.link_url(invite.id, row.link_generation),
         );
         variables.insert("custom_message".to_string(), invite.message.clone());
+        // In the candidate's own time zone, named, with its offset.
+        if let Some(expires_at) = invite.expires_at {
+            let zone = TimeZone::from_stored(invite.time_zone.as_deref());
+            variables.insert("link_expires".to_string(), local_time(expires_at, zone));
+        }
         let inviter = invite
             .inviter_member_id
             .and_then(|id| subjects.inviters.get(&id));
@@ -460,6 +466,17 @@ fn invite_variables(
                 "unsubscribe_url".to_string(),
                 store.unsubscribe_url(invite.id),
             );
+        }
+    } else {
+        // When it happened, in the member's own time zone.
+        let member = subjects
+            .team_members
+            .get(&(row.org_id, row.recipient.clone()));
+        let zone = member.and_then(|m| TimeZone::from_stored(m.time_zone.as_deref()));
+        variables.insert("event_time".to_string(), local_time(row.created_at, zone));
+        if row.kind == MessageKind::TeamRenewalRequested {
+            // What the team acts on.
+            variables.insert("invite_id".to_string(), invite.id.to_string());
         }
     }
     Ok(())

@@ -10,6 +10,23 @@ use crate::error::{FieldViolation, NotifyError};
 // Declared with the schema, which fixes the text each is stored as; what they mean is here.
 pub use crate::db::values::{DeliveryState, MessageKind};
 
+impl MessageKind {
+    /// A candidate's own mail: what an unsubscribe from an organization stops.
+    pub fn is_to_candidate(self) -> bool {
+        match self {
+            MessageKind::Invite
+            | MessageKind::Resend
+            | MessageKind::PublicRegistration
+            | MessageKind::Reminder => true,
+            MessageKind::TeamStarted
+            | MessageKind::TeamSubmitted
+            | MessageKind::InviterCopy
+            | MessageKind::WebhookDisabled
+            | MessageKind::TeamRenewalRequested => false,
+        }
+    }
+}
+
 impl DeliveryState {
     pub fn is_final(self) -> bool {
         matches!(
@@ -50,6 +67,9 @@ const VARIABLES: &[(&str, VariableRule)] = &[
     ("unsubscribe_url", VariableRule::Url),
     ("recipient_name", VariableRule::Line),
     ("invite_id", VariableRule::Line),
+    // Times, each already in its reader's time zone, named, with its offset.
+    ("link_expires", VariableRule::Line),
+    ("event_time", VariableRule::Line),
     ("webhook_endpoint_id", VariableRule::Line),
     ("webhook_url", VariableRule::Url),
     // Endpoint descriptions may hold several lines; they appear only in bodies.
@@ -219,7 +239,8 @@ pub fn validate_message(
 fn url_ok(value: &str) -> bool {
     matches!(
         value.split_once("://"),
-        Some(("http" | "https", rest)) if !rest.is_empty() && !value.chars().any(|c| c.is_control() || c.is_whitespace())
+        // No `<` or `>`: a URL may become a header's `<url>`.
+        Some(("http" | "https", rest)) if !rest.is_empty() && !value.chars().any(|c| c.is_control() || c.is_whitespace() || c == '<' || c == '>')
     )
 }
 

@@ -220,7 +220,7 @@ pub fn check_dkim(dkim: &DkimConfig, from_domain: &str) -> Result<(), (&'static 
 /// What a start should warn about: mail that leaves by SMTP unsigned, or signed for a domain
 /// that is not the From's (DMARC counts only an aligned signature).
 pub fn signing_warnings(config: &Config) -> Vec<String> {
-    let from_domain = config.message_id_domain();
+    let from_domain = config.message_id_domain().to_ascii_lowercase();
     match &config.dkim {
         None if config.smtp.is_some() => vec![format!(
             "mail from {from_domain} is not DKIM-signed, so receivers may file it as spam or \
@@ -264,9 +264,11 @@ fn build_message(from: &Mailbox, email: &Email) -> Result<Message, String> {
         builder = builder.reply_to(reply_to.clone());
     }
     if let Some(url) = &email.unsubscribe_url {
-        builder = builder
-            .header(ListUnsubscribe(format!("<{url}>")))
-            .header(ListUnsubscribePost("List-Unsubscribe=One-Click".into()));
+        builder = builder.header(ListUnsubscribe(format!("<{url}>")));
+        // One-click is for HTTPS URLs only (RFC 8058 §3.1); a plain one is a page to visit.
+        if url.starts_with("https://") {
+            builder = builder.header(ListUnsubscribePost("List-Unsubscribe=One-Click".into()));
+        }
     }
     let body = if email.content.html_body.is_empty() {
         MultiPart::mixed().singlepart(
@@ -520,5 +522,55 @@ impl Mailer for FileMailer {
             Ok(_) => SendOutcome::Sent,
             Err(err) => SendOutcome::Temporary(format!("writing the mail file: {err}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(unsubscribe_url: Option<&str>) -> Email {
+        Email {
+            to_address: "ada@example.com".into(),
+            to_name: "Ada".into(),
+            message_id: "<1@beckon.test>".into(),
+            idempotency_key: "k".into(),
+            content: Rendered {
+                subject: "Hi".into(),
+                text_body: "Hello".into(),
+                html_body: String::new(),
+            },
+            reply_to: None,
+            unsubscribe_url: unsubscribe_url.map(str::to_string),
+        }
+    }
+
+    fn headers(message: &Message) -> String {
+        String::from_utf8_lossy(&message.formatted()).into_owned()
+    }
+
+    #[test]
+    fn one_click_unsubscribe_is_offered_over_https_only() {
+        let from: Mailbox = "Beckon <invites@beckon.test>".parse().expect("mailbox");
+        let https = build_message(&from, &email(Some("https://beckon.test/u/abc"))).expect("built");
+        let text = headers(&https);
+        assert!(
+            text.contains("List-Unsubscribe: <https://beckon.test/u/abc>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{text}"
+        );
+        let http =
+            build_message(&from, &email(Some("http://127.0.0.1:8080/u/abc"))).expect("built");
+        let text = headers(&http);
+        assert!(
+            text.contains("List-Unsubscribe: <http://127.0.0.1:8080/u/abc>"),
+            "{text}"
+        );
+        assert!(!text.contains("List-Unsubscribe-Post"), "{text}");
+        let none = build_message(&from, &email(None)).expect("built");
+        assert!(!headers(&none).contains("List-Unsubscribe"));
     }
 }

@@ -161,7 +161,9 @@ impl Store {
         for (m, id) in messages.iter().zip(&fresh_ids) {
             let blocked = if bounced.contains(&m.recipient) {
                 Some(Blocked::Bounced)
-            } else if unsubscribed.contains(&(m.org_id, m.recipient.clone())) {
+            } else if m.kind.is_to_candidate()
+                && unsubscribed.contains(&(m.org_id, m.recipient.clone()))
+            {
                 Some(Blocked::Unsubscribed)
             } else {
                 None
@@ -499,10 +501,12 @@ impl Store {
         Ok(page)
     }
 
-    /// Whether the organization's mail may not go to the address, and why.
+    /// Whether the organization's mail of this kind may not go to the address, and why. An
+    /// unsubscribe stops a candidate's mail only: a member's notices still go.
     pub async fn blocked(
         &self,
         org_id: Uuid,
+        kind: MessageKind,
         address: &str,
     ) -> Result<Option<Blocked>, NotifyError> {
         if suppression::Entity::find_by_id(address.to_string())
@@ -511,6 +515,9 @@ impl Store {
             .is_some()
         {
             return Ok(Some(Blocked::Bounced));
+        }
+        if !kind.is_to_candidate() {
+            return Ok(None);
         }
         let unsubscribed = unsubscribe::Entity::find_by_id((org_id, address.to_string()))
             .one(&self.read)

@@ -34,6 +34,9 @@ fn html(body: &str) -> String {
     )
 }
 
+/// When the candidate's link stops working, in their own time zone.
+const EXPIRES_TEXT: &str = "{% if link_expires %}It works until {{ link_expires }}.\n{% endif %}";
+
 /// For mail sent in bulk (a cohort's): how to get no more of it, beside the List-Unsubscribe
 /// header that mail clients show as a button.
 const UNSUBSCRIBE_TEXT: &str =
@@ -41,7 +44,7 @@ const UNSUBSCRIBE_TEXT: &str =
 const UNSUBSCRIBE_HTML: &str = "{% if unsubscribe_url %}<p style=\"color:#5b6476;font-size:13px\"><a href=\"{{ unsubscribe_url }}\" style=\"color:#5b6476\">No more email from us</a></p>{% endif %}";
 
 fn button() -> &'static str {
-    "<p><a href=\"{{ link }}\" style=\"display:inline-block;background:#2f5bea;color:#fff;padding:10px 20px;border-radius:6px;text-decoration:none\">Open your invitation</a></p><p style=\"color:#5b6476;font-size:13px\">Or paste this link into your browser: {{ link }}<br>This link is personal: please do not share it.</p>"
+    "<p><a href=\"{{ link }}\" style=\"display:inline-block;background:#2f5bea;color:#fff;padding:10px 20px;border-radius:6px;text-decoration:none\">Open your invitation</a></p><p style=\"color:#5b6476;font-size:13px\">Or paste this link into your browser: {{ link }}<br>This link is personal: please do not share it.{% if link_expires %}<br>It works until {{ link_expires }}.{% endif %}</p>"
 }
 
 /// The built-in template of a kind.
@@ -51,33 +54,33 @@ pub fn default_template(kind: MessageKind) -> TemplateSource {
     let (subject, text, html_body) = match kind {
         MessageKind::Invite => (
             "Your invitation: {{ position_title }}".to_string(),
-            format!("{GREETING}\n\n{FROM_TEAM} invited you to {{{{ position_title }}}}.\n{message_text}\nStart here: {{{{ link }}}}\n\nThis link is personal: please do not share it.\n{UNSUBSCRIBE_TEXT}"),
+            format!("{GREETING}\n\n{FROM_TEAM} invited you to {{{{ position_title }}}}.\n{message_text}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}\nThis link is personal: please do not share it.\n{UNSUBSCRIBE_TEXT}"),
             html(&format!("<p>{GREETING}</p><p>{FROM_TEAM} invited you to <strong>{{{{ position_title }}}}</strong>.</p>{message_html}{}{UNSUBSCRIBE_HTML}", button())),
         ),
         MessageKind::Resend => (
             "Your invitation (sent again): {{ position_title }}".to_string(),
-            format!("{GREETING}\n\nHere is your invitation to {{{{ position_title }}}} again.\n{message_text}\nStart here: {{{{ link }}}}\n{UNSUBSCRIBE_TEXT}"),
+            format!("{GREETING}\n\nHere is your invitation to {{{{ position_title }}}} again.\n{message_text}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
             html(&format!("<p>{GREETING}</p><p>Here is your invitation to <strong>{{{{ position_title }}}}</strong> again.</p>{message_html}{}{UNSUBSCRIBE_HTML}", button())),
         ),
         MessageKind::Reminder => (
             "Reminder: {{ position_title }} is waiting for you".to_string(),
-            format!("{GREETING}\n\nA friendly reminder: you have not started {{{{ position_title }}}} yet.\n\nStart here: {{{{ link }}}}\n{UNSUBSCRIBE_TEXT}"),
+            format!("{GREETING}\n\nA friendly reminder: you have not started {{{{ position_title }}}} yet.\n\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
             html(&format!("<p>{GREETING}</p><p>A friendly reminder: you have not started <strong>{{{{ position_title }}}}</strong> yet.</p>{}{UNSUBSCRIBE_HTML}", button())),
         ),
         MessageKind::PublicRegistration => (
             "Your link for {{ position_title }}".to_string(),
-            format!("{GREETING}\n\nThank you for registering for {{{{ position_title }}}}{{% if organization_name %}} at {{{{ organization_name }}}}{{% endif %}}.\n\nStart here: {{{{ link }}}}\n\nThis link is personal: please do not share it.\n"),
+            format!("{GREETING}\n\nThank you for registering for {{{{ position_title }}}}{{% if organization_name %}} at {{{{ organization_name }}}}{{% endif %}}.\n\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}\nThis link is personal: please do not share it.\n"),
             html(&format!("<p>{GREETING}</p><p>Thank you for registering for <strong>{{{{ position_title }}}}</strong>{{% if organization_name %}} at {{{{ organization_name }}}}{{% endif %}}.</p>{}", button())),
         ),
         MessageKind::TeamStarted => (
             "{{ candidate_name or 'A candidate' }} started {{ position_title }}".to_string(),
-            "Hi {{ recipient_name or 'there' }},\n\n{{ candidate_name or 'A candidate' }} just started {{ position_title }}.\n".to_string(),
-            html("<p>Hi {{ recipient_name or 'there' }},</p><p><strong>{{ candidate_name or 'A candidate' }}</strong> just started <strong>{{ position_title }}</strong>.</p>"),
+            "Hi {{ recipient_name or 'there' }},\n\n{{ candidate_name or 'A candidate' }} just started {{ position_title }}{% if event_time %} ({{ event_time }}){% endif %}.\n".to_string(),
+            html("<p>Hi {{ recipient_name or 'there' }},</p><p><strong>{{ candidate_name or 'A candidate' }}</strong> just started <strong>{{ position_title }}</strong>{% if event_time %} ({{ event_time }}){% endif %}.</p>"),
         ),
         MessageKind::TeamSubmitted => (
             "{{ candidate_name or 'A candidate' }} submitted {{ position_title }}".to_string(),
-            "Hi {{ recipient_name or 'there' }},\n\n{{ candidate_name or 'A candidate' }} submitted {{ position_title }}: it is ready for review.\n".to_string(),
-            html("<p>Hi {{ recipient_name or 'there' }},</p><p><strong>{{ candidate_name or 'A candidate' }}</strong> submitted <strong>{{ position_title }}</strong>: it is ready for review.</p>"),
+            "Hi {{ recipient_name or 'there' }},\n\n{{ candidate_name or 'A candidate' }} submitted {{ position_title }}{% if event_time %} ({{ event_time }}){% endif %}: it is ready for review.\n".to_string(),
+            html("<p>Hi {{ recipient_name or 'there' }},</p><p><strong>{{ candidate_name or 'A candidate' }}</strong> submitted <strong>{{ position_title }}</strong>{% if event_time %} ({{ event_time }}){% endif %}: it is ready for review.</p>"),
         ),
         MessageKind::InviterCopy => (
             "Copy: you invited {{ candidate_name }} to {{ position_title }}".to_string(),

@@ -174,7 +174,7 @@ impl Workers {
         };
         if let Some(blocked) = self
             .store
-            .blocked(delivery.org_id, &delivery.recipient)
+            .blocked(delivery.org_id, delivery.kind, &delivery.recipient)
             .await?
         {
             self.record(delivery.id, Outcome::Suppressed(blocked))

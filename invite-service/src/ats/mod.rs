@@ -170,6 +170,8 @@ async fn start_interview(
         inviter_member_id: None,
         remind_after: None,
         ats: Some(ask.reference.clone()),
+        // Neither ATS's contract gives the candidate's.
+        time_zone: None,
     };
     match invites::create(store, caller, new, None).await {
         Ok(created) => Ok(created.invite.id),

@@ -99,6 +99,8 @@ pub mod member {
         /// Administers the organization's integrations: emailed when Beckon turns a webhook
         /// endpoint off.
         pub admin: bool,
+        /// The IANA time zone the member reads times in (checked when written); none: UTC.
+        pub time_zone: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -211,6 +213,9 @@ pub mod invite {
         /// The caller's own id (e.g. an ATS application id); unique per organization among
         /// live invites (index `invites_live_external_id`).
         pub external_id: Option<String>,
+        /// The candidate's IANA time zone (checked when written): the times they read are shown
+        /// in it. None: UTC.
+        pub time_zone: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -60,6 +60,8 @@ pub struct CohortOptions {
     pub inviter_member_id: Option<Uuid>,
     pub include_pending: bool,
     pub submitted_policy: SubmittedPolicy,
+    /// The candidates' IANA time zone, checked; `None`: UTC.
+    pub time_zone: Option<String>,
 }
 
 /// How an invite came to be: the word the API shows as `Invite.source`.
@@ -392,11 +394,12 @@ mod tests {
         assert_eq!(
             texts(EventKind::iter().map(|s| s.to_value()).collect()),
             "created sent opened started submitted revoked reissued reopened unlocked resent \
-             expired delivery_failed reminded locked"
+             expired delivery_failed reminded locked renewal_requested renewed"
         );
         assert_eq!(
             texts(MessageKind::iter().map(|s| s.to_value()).collect()),
-            "invite resend public_registration reminder team_started team_submitted webhook_disabled"
+            "invite resend public_registration reminder team_started team_submitted webhook_disabled \
+             team_renewal_requested"
         );
         assert_eq!(
             texts(ReportedDelivery::iter().map(|s| s.to_value()).collect()),

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod roster;
 pub mod seal;
 pub mod secret;
+pub mod time_zone;
 pub mod validate;
 pub mod webhook_secret;
 pub mod webhooks;

@@ -166,6 +166,20 @@ impl Violations {
         Some(trimmed.to_string())
     }
 
+    /// An IANA time zone name, kept as the database names it; empty: none (UTC).
+    pub fn time_zone(&mut self, field: &str, value: &str) -> Option<String> {
+        if value.trim().is_empty() {
+            return None;
+        }
+        match super::time_zone::TimeZone::parse(value) {
+            Ok(zone) => Some(zone.name().to_string()),
+            Err(problem) => {
+                self.add(field, problem);
+                None
+            }
+        }
+    }
+
     /// A resource id. Malformed ids are a caller's mistake, not a missing resource.
     pub fn id(&mut self, field: &str, value: &str) -> Uuid {
         if value.trim().is_empty() {

@@ -87,6 +87,7 @@ fn options(v: &mut Violations, req: &pb::BulkCreateInvitesRequest) -> CohortOpti
             .then(|| v.id("inviter_id", &req.inviter_id)),
         include_pending: req.include_pending,
         submitted_policy,
+        time_zone: v.time_zone("time_zone", &req.time_zone),
     }
 }
 

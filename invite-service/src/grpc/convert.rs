@@ -186,6 +186,7 @@ pub fn invite(row: invite::Model) -> pb::Invite {
         remind_time: row.remind_at.map(timestamp),
         cohort_id: row.cohort_id.map(|id| id.to_string()).unwrap_or_default(),
         external_id: row.external_id.unwrap_or_default(),
+        time_zone: row.time_zone.unwrap_or_default(),
     }
 }
 
@@ -209,6 +210,7 @@ pub fn member(row: member::Model) -> pb::Member {
         notify_submitted: row.notify_submitted,
         admin: row.admin,
         create_time: Some(timestamp(row.created_at)),
+        time_zone: row.time_zone.unwrap_or_default(),
     }
 }
 

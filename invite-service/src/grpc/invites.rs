@@ -133,6 +133,7 @@ impl InviteService for Api {
                         InviteSource::Api
                     }),
             };
+            let time_zone = v.time_zone("time_zone", &req.time_zone);
             v.finish()?;
             let new = NewInvite {
                 job_id: JobId::from_uuid(job_id),
@@ -150,6 +151,7 @@ impl InviteService for Api {
                 inviter_member_id,
                 remind_after,
                 ats: None,
+                time_zone,
             };
             let created = invites::create(&self.store, &caller, new, request).await?;
             Ok(pb::CreateInviteResponse {

@@ -51,12 +51,14 @@ impl OrganizationService for Api {
                 let m = req.member.unwrap_or_default();
                 let email = v.required_email("member.email", &m.email);
                 let name = v.single_line("member.name", &m.name, MAX_NAME);
+                let time_zone = v.time_zone("member.time_zone", &m.time_zone);
                 let new = NewMember {
                     email: v.finish_with("member.email", email)?,
                     name,
                     notify_started: m.notify_started,
                     notify_submitted: m.notify_submitted,
                     admin: m.admin,
+                    time_zone,
                 };
                 org::create_member(&self.store, &caller, new, request)
                     .await
@@ -102,10 +104,23 @@ impl OrganizationService for Api {
                 let paths = mask_paths(
                     &mut v,
                     req.update_mask,
-                    &["name", "notify_started", "notify_submitted", "admin"],
+                    &[
+                        "name",
+                        "notify_started",
+                        "notify_submitted",
+                        "admin",
+                        "time_zone",
+                    ],
                     // Booleans cannot be told apart from "not sent": without a mask, the fields
-                    // a member had before `admin`, so older clients never take it away.
-                    || vec!["name", "notify_started", "notify_submitted"],
+                    // a member had before `admin`, so older clients never take it away; a time
+                    // zone when one is given.
+                    || {
+                        let mut paths = vec!["name", "notify_started", "notify_submitted"];
+                        if !m.time_zone.is_empty() {
+                            paths.push("time_zone");
+                        }
+                        paths
+                    },
                 );
                 let has = |p: &str| paths.iter().any(|path| path == p);
                 let changes = MemberChanges {
@@ -113,6 +128,8 @@ impl OrganizationService for Api {
                     notify_started: has("notify_started").then_some(m.notify_started),
                     notify_submitted: has("notify_submitted").then_some(m.notify_submitted),
                     admin: has("admin").then_some(m.admin),
+                    time_zone: has("time_zone")
+                        .then(|| v.time_zone("member.time_zone", &m.time_zone)),
                 };
                 v.finish()?;
                 org::update_member(&self.store, &caller, id, changes)

@@ -20,10 +20,12 @@ fn hash_source(text: &str) -> String {
 
 /// The policies, computed once from the inline style and script.
 pub(super) struct Policies {
-    /// Pages with no form and no script (dead link, error, closed, sent, please wait, and the
-    /// invite page answered to a refused Start): also every other answer of these routes.
+    /// Pages with no form and no script (a dead link's beacon or Start, error, closed, sent,
+    /// please wait, and the invite page answered to a refused Start): also every other answer
+    /// of these routes.
     pub document: HeaderValue,
-    /// The public registration form, which posts to its own URL and gets a page back.
+    /// Pages whose form posts to their own URL and gets a page back: the public registration
+    /// form, a dead link's page (asking for a new link), the unsubscribe page.
     pub registration: HeaderValue,
     style: String,
     script: String,

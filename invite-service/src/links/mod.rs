@@ -32,13 +32,17 @@ use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLaye
 
 use self::{agent::Agent, csp::Policies, forwarded::TrustedProxies};
 use crate::{
-    domain::{email::Email, InviteStatus},
+    domain::{
+        email::Email,
+        time_zone::{local_time, TimeZone},
+        InviteStatus,
+    },
     error::{retry_after_secs, ServiceError},
     metrics::PageOutcome,
     store::{
         links::{self, LiveLink, OpenSignal, StartOutcome},
         public::Limits,
-        renewals::{self, Asked},
+        renewals::{self, Asked, Renewal},
         Store,
     },
 };
@@ -283,6 +287,10 @@ fn invite_page(
             candidate_name => link.invite.candidate_name,
             message => link.invite.message,
             time_limit_minutes => link.invite.time_limit_minutes,
+            // In the candidate's own time zone, named, with its offset.
+            expires => link.invite.expires_at.map(|at| {
+                local_time(at, TimeZone::from_stored(link.invite.time_zone.as_deref()))
+            }),
             token => token,
             state => state,
             beacon => page == InvitePage::Shown,
@@ -371,15 +379,14 @@ async fn ask_for_new_link(
     };
     let client = client_address(&state, connection, &headers);
     match renewals::ask(&state.store, &state.limits, &token, &email, client).await {
-        Ok(asked) => {
-            match asked {
-                Asked::Renewed(invite_id) => {
-                    tracing::info!(%invite_id, "expired invite renewed: the candidate asked")
-                }
-                Asked::TeamAsked(invite_id) => {
-                    tracing::info!(%invite_id, "the team is asked to renew an expired invite")
-                }
-                Asked::Nothing => tracing::debug!("a new link was asked for; none is due"),
+        Ok(due) => {
+            // Answered before the work is done, so the answer takes as long whether or not the
+            // address matched. A crash in between loses the ask; the candidate asks again.
+            if let Some(renewal) = due {
+                let store = state.store.clone();
+                tokio::spawn(async move { carry_out(&store, renewal).await });
+            } else {
+                tracing::debug!("a new link was asked for; none is due");
             }
             Html(pages.render("renewal_sent.html", context! { email => email.as_str() }))
                 .into_response()
@@ -511,6 +518,7 @@ async fn unsubscribe(State(state): State<Arc<LinkState>>, Path(token): Path<Stri
     if let Err(err) =
         crate::relay::unsubscribe(&state.store.config, target.org_id, &target.email).await
     {
+        tracing::warn!(invite_id = %target.invite_id, error = ?err, "notify-service did not record an unsubscribe; the candidate may try again");
         return failure(pages, ServiceError::Unavailable(err));
     }
     tracing::info!(invite_id = %target.invite_id, "candidate unsubscribed from the organization's email");
@@ -519,6 +527,30 @@ async fn unsubscribe(State(state): State<Arc<LinkState>>, Path(token): Path<Stri
         context! { organization_name => target.organization_name, done => true },
     ))
     .into_response()
+}
+
+/// Carries out a candidate's due request for a new link, and says what came of it.
+async fn carry_out(store: &Store, renewal: Renewal) {
+    let invite_id = renewal.invite_id;
+    match renewals::carry_out(store, renewal).await {
+        Ok(Asked::Renewed) => {
+            tracing::info!(%invite_id, "expired invite renewed: the candidate asked")
+        }
+        Ok(Asked::TeamAsked) => {
+            tracing::info!(%invite_id, "the team is asked to renew an expired invite")
+        }
+        Ok(Asked::AlreadyAsked) => {
+            tracing::info!(%invite_id, "a renewal was asked for again; the team was asked already")
+        }
+        Ok(Asked::NobodyToAsk) => tracing::warn!(
+            %invite_id,
+            "a renewal waits for approval, but the invite has no assignee or inviter and the organization no admin to ask"
+        ),
+        Ok(Asked::Nothing) => tracing::debug!(%invite_id, "a renewal was due, but no longer"),
+        Err(err) => {
+            tracing::error!(%invite_id, error = ?err, "a candidate's request for a new link failed")
+        }
+    }
 }
 
 /// The job's assessment URL with the invite's id added, so the platform knows who arrived.

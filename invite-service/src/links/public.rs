@@ -1,6 +1,6 @@
 //! A job's public registration page: `GET /p/{token}` shows the form, `POST /p/{token}`
-//! registers (form fields `name` and `email`). Unknown and turned-off links get the dead-link
-//! 404 page; a closed job's link says registrations are closed. Success says the same thing
+//! registers (form fields `name` and `email`). Unknown and turned-off links get the plain 404
+//! page; a closed job's link says registrations are closed. Success says the same thing
 //! whether or not the email was known. Tokens and emails are never logged.
 use std::{collections::BTreeMap, sync::Arc};
 

@@ -46,6 +46,8 @@ pub(crate) struct NewInviteRow<'a> {
     pub inviter_member_id: Option<Uuid>,
     pub cohort_id: Option<Uuid>,
     pub external_id: Option<String>,
+    /// The candidate's IANA time zone, checked; `None`: UTC.
+    pub time_zone: Option<String>,
 }
 
 impl NewInviteRow<'_> {
@@ -102,6 +104,7 @@ impl NewInviteRow<'_> {
                 .map(|after| to_stored_precision(at + after))),
             reminded_at: Set(None),
             external_id: Set(self.external_id),
+            time_zone: Set(self.time_zone),
         }
     }
 }

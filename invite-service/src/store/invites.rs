@@ -65,6 +65,8 @@ pub struct NewInvite {
     pub remind_after: Option<chrono::Duration>,
     /// The applicant tracking system that asked for the invite, kept with it.
     pub ats: Option<super::ats::AtsReference>,
+    /// The candidate's IANA time zone, checked; `None`: UTC.
+    pub time_zone: Option<String>,
 }
 
 /// An invite together with its link: only creates and reissues return one.
@@ -215,6 +217,7 @@ pub(crate) async fn create_many(
                 inviter_member_id: new.inviter_member_id.or(caller.owner_member_id),
                 cohort_id: None,
                 external_id: new.external_id.clone(),
+                time_zone: new.time_zone.clone(),
             }
             .into_active_model(&context.link_key, at),
         );

@@ -141,6 +141,8 @@ pub struct NewMember {
     pub notify_started: bool,
     pub notify_submitted: bool,
     pub admin: bool,
+    /// An IANA name, checked; `None`: UTC.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -149,6 +151,8 @@ pub struct MemberChanges {
     pub notify_started: Option<bool>,
     pub notify_submitted: Option<bool>,
     pub admin: Option<bool>,
+    /// `Some(None)` clears it.
+    pub time_zone: Option<Option<String>>,
 }
 
 pub async fn create_member(
@@ -185,6 +189,7 @@ pub async fn create_member(
             notify_started: Set(new.notify_started),
             notify_submitted: Set(new.notify_submitted),
             admin: Set(new.admin),
+            time_zone: Set(new.time_zone.clone()),
             created_at: Set(now()),
         }
         .insert(&txn)
@@ -248,6 +253,9 @@ pub async fn update_member(
     }
     if let Some(admin) = changes.admin {
         row.admin = Set(admin);
+    }
+    if let Some(time_zone) = changes.time_zone {
+        row.time_zone = Set(time_zone);
     }
     let row = row.update(&txn).await?;
     txn.commit().await?;

@@ -179,8 +179,9 @@ pub enum TeamEvent {
 }
 
 /// The members to tell: the invite's assignees, else whoever invited; for a candidate who came
-/// through a public link, or a renewal nobody in particular owns, up to five members. Members
-/// who turned this kind off are left out.
+/// through a public link, up to five members; for a renewal nobody owns, up to five admins.
+/// Members who turned this kind off are left out (a renewal request is an action to take, not
+/// a notice: it has no switch).
 pub(crate) async fn team_messages(
     db: &impl ConnectionTrait,
     invite: &invite::Model,
@@ -208,7 +209,12 @@ pub(crate) async fn team_messages(
         query = query.filter(member::Column::Id.is_in(assignees.iter().copied()));
     } else if let Some(inviter) = invite.inviter_member_id {
         query = query.filter(member::Column::Id.eq(inviter));
-    } else if invite.source == InviteSource::Public || event == TeamEvent::RenewalRequested {
+    } else if event == TeamEvent::RenewalRequested {
+        // Nobody owns the invite: the organization's admins decide.
+        query = query
+            .filter(member::Column::Admin.eq(true))
+            .limit(MAX_PUBLIC_RECIPIENTS);
+    } else if invite.source == InviteSource::Public {
         query = query.limit(MAX_PUBLIC_RECIPIENTS);
     } else {
         return Ok(Vec::new());
@@ -471,12 +477,14 @@ pub async fn record(
 }
 
 /// What the messages of a relay batch talk about, loaded once per batch: their invites, and
-/// those invites' jobs and inviters, the webhook endpoints and the organizations, each by id.
+/// those invites' jobs and inviters, the webhook endpoints and the organizations, each by id;
+/// the members the team's messages go to, by organization and address.
 pub struct Subjects {
     pub invites: HashMap<Uuid, invite::Model>,
     pub jobs: HashMap<Uuid, job::Model>,
     pub organizations: HashMap<Uuid, organization::Model>,
     pub inviters: HashMap<Uuid, member::Model>,
+    pub team_members: HashMap<(Uuid, String), member::Model>,
     pub webhook_endpoints: HashMap<Uuid, webhook_endpoint::Model>,
 }
 
@@ -516,6 +524,24 @@ pub async fn subjects(store: &Store, rows: &[outbox::Model]) -> Result<Subjects,
         .into_iter()
         .map(|m| (m.id, m))
         .collect();
+    let team_rows: Vec<&outbox::Model> = rows
+        .iter()
+        .filter(|r| r.invite_id.is_some() && !r.kind.is_to_candidate())
+        .collect();
+    let team_members = if team_rows.is_empty() {
+        HashMap::new()
+    } else {
+        let addresses: HashSet<&str> = team_rows.iter().map(|r| r.recipient.as_str()).collect();
+        let orgs: HashSet<Uuid> = team_rows.iter().map(|r| r.org_id).collect();
+        member::Entity::find()
+            .filter(member::Column::OrgId.is_in(orgs))
+            .filter(member::Column::Email.is_in(addresses))
+            .all(&store.read)
+            .await?
+            .into_iter()
+            .map(|m| ((m.org_id, m.email.clone()), m))
+            .collect()
+    };
     let endpoint_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.webhook_endpoint_id).collect();
     let webhook_endpoints = if endpoint_ids.is_empty() {
         HashMap::new()
@@ -533,6 +559,7 @@ pub async fn subjects(store: &Store, rows: &[outbox::Model]) -> Result<Subjects,
         jobs,
         organizations,
         inviters,
+        team_members,
         webhook_endpoints,
     })
 }

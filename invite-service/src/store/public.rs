@@ -324,6 +324,8 @@ async fn create_invite(
         inviter_member_id: None,
         cohort_id: None,
         external_id: None,
+        // A form has no way to know it: times read in UTC.
+        time_zone: None,
     }
     .into_active_model(&store.link_key, now())
     .insert(txn)

@@ -47,6 +47,11 @@ pub(crate) async fn apply(
     if let Some(locked) = transition.locked {
         update = update.filter(invite::Column::Locked.eq(locked));
     }
+    // An expiry only while the time has passed: an invite renewed since it was read as due
+    // (`renewals.rs`) has a new expiry, and stays live.
+    if transition.event == EventKind::Expired {
+        update = update.filter(invite::Column::ExpiresAt.lte(now()));
+    }
     for (column, value) in transition.changes {
         update = update.col_expr(column, value);
     }

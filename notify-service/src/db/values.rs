@@ -64,7 +64,7 @@ mod tests {
         let kinds: Vec<String> = MessageKind::iter().map(|k| k.to_value()).collect();
         assert_eq!(
             kinds.join(" "),
-            "invite resend team_started team_submitted public_registration inviter_copy reminder webhook_disabled"
+            "invite resend team_started team_submitted public_registration inviter_copy reminder webhook_disabled team_renewal_requested"
         );
         let states: Vec<String> = DeliveryState::iter().map(|s| s.to_value()).collect();
         assert_eq!(states.join(" "), "queued sent deferred failed suppressed");

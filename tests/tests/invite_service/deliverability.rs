@@ -105,10 +105,9 @@ async fn cohort_mail_is_signed_answered_to_the_inviter_and_unsubscribed_in_one_c
     for header in ["list-unsubscribe", "list-unsubscribe-post", "reply-to"] {
         assert!(signed.iter().any(|h| h == header), "{header} in {signed:?}");
     }
-    assert_eq!(
-        wave.header("List-Unsubscribe-Post").as_deref(),
-        Some("List-Unsubscribe=One-Click")
-    );
+    // One-click (List-Unsubscribe-Post) is offered for https URLs only (RFC 8058 §3.1); this
+    // server's is http. The POST a mail client makes works all the same (below).
+    assert_eq!(wave.header("List-Unsubscribe-Post"), None);
     let header = wave.header("List-Unsubscribe").expect("List-Unsubscribe");
     let unsubscribe = header
         .strip_prefix('<')

@@ -23,6 +23,7 @@ mod renewals;
 mod shutdown;
 mod stored_data;
 mod tenancy;
+mod time_zones;
 mod transport;
 mod webhook_crash;
 mod webhooks;

@@ -16,6 +16,7 @@ mod m20261203_000001_outbox_traceparent;
 mod m20261204_000001_enrollments;
 mod m20261204_000002_cohort_options_json;
 mod m20261205_000001_job_renewal_approval;
+mod m20261205_000002_time_zones;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_enrollments::EnrollmentCodes),
             Box::new(m20261204_000002_cohort_options_json::CohortOptionsJson),
             Box::new(m20261205_000001_job_renewal_approval::JobRenewalApproval),
+            Box::new(m20261205_000002_time_zones::TimeZones),
         ]
     }
 }

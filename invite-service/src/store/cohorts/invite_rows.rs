@@ -110,6 +110,7 @@ pub(super) async fn create_invites(
                 inviter_member_id: options.inviter_member_id,
                 cohort_id: Some(cohort.id),
                 external_id: None,
+                time_zone: options.time_zone.clone(),
             }
             .into_active_model(&store.link_key, at),
         );
