@@ -393,6 +393,7 @@ async fn sink_ceiling(args: &NotifyArgs) -> anyhow::Result<Throughput> {
                     content: content.clone(),
                     reply_to: None,
                     unsubscribe_url: None,
+                    calendar: None,
                 };
                 let sent = match composer.compose(&email) {
                     Ok(message) => transport.send(message).await.is_ok(),
@@ -902,6 +903,7 @@ async fn against_postfix(args: &NotifyArgs) -> anyhow::Result<bool> {
             content,
             reply_to: None,
             unsubscribe_url: None,
+            calendar: None,
         })
         .map_err(|err| anyhow::anyhow!("building the message: {err}"))?;
     let folder = tempfile::tempdir().context("a temporary folder")?;

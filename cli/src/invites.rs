@@ -5,8 +5,8 @@ use beckon_proto::invite::v1::{
     invite_service_client::InviteServiceClient, CompleteInviteRequest, CreateInviteRequest,
     DeliveryStatus, GetInviteRequest, Invite, InviteEvent, InviteStatus, ListInviteEventsRequest,
     ListInvitesRequest, LockInviteRequest, LookupInviteRequest, ReissueInviteRequest,
-    RenewInviteRequest, ReopenInviteRequest, ResendInviteRequest, RevokeInviteRequest,
-    UnlockInviteRequest,
+    RenewInviteRequest, ReopenInviteRequest, RescheduleInviteRequest, ResendInviteRequest,
+    RevokeInviteRequest, UnlockInviteRequest,
 };
 use clap::{Args, Subcommand, ValueEnum};
 use prost_types::Duration;
@@ -42,6 +42,8 @@ pub enum Command {
         external_id: Option<String>,
         #[command(flatten)]
         options: InviteOptions,
+        #[command(flatten)]
+        schedule: ScheduleArgs,
         /// Also print the link as a QR code, e.g. for a candidate on site to scan.
         #[arg(long)]
         qr: bool,
@@ -86,6 +88,12 @@ pub enum Command {
         #[arg(long)]
         qr: bool,
     },
+    /// Move a scheduled interview; the candidate is emailed the calendar update.
+    Reschedule {
+        id: String,
+        #[command(flatten)]
+        schedule: ScheduleArgs,
+    },
     /// Bring an expired invite back with a new link and expiry, emailed to the candidate (what
     /// they asked for from the expired link's page, when the job wants the team to approve).
     Renew { id: String },
@@ -102,6 +110,26 @@ pub enum Command {
     /// Print a link as a QR code in the terminal, or write it as a PNG or SVG image. Needs the
     /// link's URL: the server shows a link only when it is made.
     Qr(QrArgs),
+}
+
+/// A live interview's time: its emails carry a calendar invitation.
+#[derive(Args)]
+pub struct ScheduleArgs {
+    /// When the interview starts, e.g. 2026-12-08T15:00:00+01:00.
+    #[arg(long = "at", value_name = "RFC3339", value_parser = parse_time)]
+    pub start: Option<prost_types::Timestamp>,
+    /// How long it lasts (default 60).
+    #[arg(long = "minutes", value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub duration_minutes: Option<u32>,
+}
+
+fn parse_time(text: &str) -> Result<prost_types::Timestamp, String> {
+    let at = chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|err| format!("not an RFC 3339 time such as 2026-12-08T15:00:00+01:00: {err}"))?;
+    Ok(prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    })
 }
 
 /// What an invite is sent with: shared by `invites create` and `bulk send`.
@@ -197,9 +225,12 @@ async fn call(
             candidate_id,
             external_id,
             options,
+            schedule,
             qr,
         } => {
             let request = CreateInviteRequest {
+                scheduled_start_time: schedule.start,
+                duration_minutes: schedule.duration_minutes.unwrap_or_default(),
                 job_id,
                 candidate_email: email.unwrap_or_default(),
                 candidate_name: name.unwrap_or_default(),
@@ -296,6 +327,15 @@ async fn call(
                 &response.link_url,
                 qr,
             )
+        }
+        Command::Reschedule { id, schedule } => {
+            let request = RescheduleInviteRequest {
+                id,
+                scheduled_start_time: schedule.start,
+                duration_minutes: schedule.duration_minutes.unwrap_or_default(),
+            };
+            let invite = client.reschedule_invite(request).await?.into_inner();
+            format.print_record(&record(&invite))
         }
         Command::Renew { id } => {
             let invite = client
@@ -421,6 +461,11 @@ fn record(invite: &Invite) -> Record {
         .field("candidate_name", invite.candidate_name.as_str())
         .field("external_id", invite.external_id.as_str())
         .field("time_zone", invite.time_zone.as_str())
+        .field(
+            "scheduled_start_time",
+            timestamp(invite.scheduled_start_time.as_ref()),
+        )
+        .field("duration_minutes", invite.duration_minutes)
         .field("status", status_name(invite.status))
         .field("delivery_status", delivery_name(invite.delivery_status))
         .field("locked", invite.locked)

@@ -386,6 +386,8 @@ fn message(
         MessageKind::TeamSubmitted => pb::MessageKind::TeamSubmitted,
         MessageKind::WebhookDisabled => pb::MessageKind::WebhookDisabled,
         MessageKind::TeamRenewalRequested => pb::MessageKind::TeamRenewalRequested,
+        MessageKind::Rescheduled => pb::MessageKind::Rescheduled,
+        MessageKind::Cancelled => pb::MessageKind::Cancelled,
     };
     Ok(OutgoingMessage {
         idempotency_key: idempotency_key(row),
@@ -399,6 +401,42 @@ fn message(
         cohort_id: cohort_id.map(|id| id.to_string()).unwrap_or_default(),
         traceparent: row.traceparent.clone().unwrap_or_default(),
     })
+}
+
+/// A scheduled interview's time in the candidate's zone, and, for their own emails, its
+/// calendar invitation: a UID for the invite, the current SEQUENCE, a cancellation when the
+/// message is one.
+fn calendar_variables(
+    store: &Store,
+    row: &outbox_row::Model,
+    invite: &invite::Model,
+    variables: &mut HashMap<String, String>,
+) {
+    let (Some(start), Some(minutes)) = (invite.scheduled_at, invite.duration_minutes) else {
+        return;
+    };
+    let zone = TimeZone::from_stored(invite.time_zone.as_deref());
+    variables.insert("scheduled_local".to_string(), local_time(start, zone));
+    variables.insert("calendar_minutes".to_string(), minutes.to_string());
+    if !row.kind.is_to_candidate() {
+        return;
+    }
+    let method = match row.kind {
+        MessageKind::Cancelled => "CANCEL",
+        _ => "REQUEST",
+    };
+    variables.extend([
+        ("calendar_uid".to_string(), store.calendar_uid(invite.id)),
+        (
+            "calendar_start".to_string(),
+            start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ),
+        (
+            "calendar_sequence".to_string(),
+            invite.calendar_sequence.to_string(),
+        ),
+        ("calendar_method".to_string(), method.to_string()),
+    ]);
 }
 
 /// The variables of a message about an invite: its candidate and job, and for the candidate's
@@ -429,6 +467,11 @@ fn invite_variables(
         ),
         ("position_title".to_string(), job.title.clone()),
     ]);
+    calendar_variables(store, row, invite, variables);
+    if row.kind == MessageKind::Cancelled {
+        // The link is dead by design: the candidate is told, with no link.
+        return Ok(());
+    }
     if row.kind.is_to_candidate() {
         if invite.status.link_is_dead() {
             return Err("the invite was revoked or expired before its email went out");

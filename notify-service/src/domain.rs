@@ -17,7 +17,9 @@ impl MessageKind {
             MessageKind::Invite
             | MessageKind::Resend
             | MessageKind::PublicRegistration
-            | MessageKind::Reminder => true,
+            | MessageKind::Reminder
+            | MessageKind::Rescheduled
+            | MessageKind::Cancelled => true,
             MessageKind::TeamStarted
             | MessageKind::TeamSubmitted
             | MessageKind::InviterCopy
@@ -70,6 +72,13 @@ const VARIABLES: &[(&str, VariableRule)] = &[
     // Times, each already in its reader's time zone, named, with its offset.
     ("link_expires", VariableRule::Line),
     ("event_time", VariableRule::Line),
+    // A live interview: when, in the candidate's zone; and its calendar invitation.
+    ("scheduled_local", VariableRule::Line),
+    ("calendar_uid", VariableRule::Line),
+    ("calendar_start", VariableRule::Line),
+    ("calendar_minutes", VariableRule::Line),
+    ("calendar_sequence", VariableRule::Line),
+    ("calendar_method", VariableRule::Line),
     ("webhook_endpoint_id", VariableRule::Line),
     ("webhook_url", VariableRule::Url),
     // Endpoint descriptions may hold several lines; they appear only in bodies.

@@ -15,7 +15,7 @@ use lettre::{
             DkimSigningAlgorithm, DkimSigningKey,
         },
         header::{ContentType, HeaderName, HeaderValue},
-        Mailbox, MultiPart, SinglePart,
+        Attachment, Mailbox, MultiPart, SinglePart,
     },
     transport::smtp::{
         authentication::{Credentials, DEFAULT_MECHANISMS},
@@ -43,6 +43,25 @@ pub struct Email {
     pub reply_to: Option<Mailbox>,
     /// For mail sent in bulk: `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058).
     pub unsubscribe_url: Option<String>,
+    /// A live interview's calendar invitation, or its cancellation.
+    pub calendar: Option<Invitation>,
+}
+
+/// A live interview as a calendar event (RFC 5545), sent as an iTIP REQUEST or CANCEL
+/// (RFC 5546): the From address organizes it, the recipient attends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    /// The same for every version of the event: a calendar updates the one it has.
+    pub uid: String,
+    /// Raised on every change: a calendar keeps the highest.
+    pub sequence: u32,
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub minutes: u32,
+    pub cancel: bool,
+    /// The event's title.
+    pub summary: String,
+    /// The candidate's link: the event's location and URL. None when cancelled.
+    pub link: Option<String>,
 }
 
 /// What an attempt came to.
@@ -160,12 +179,76 @@ impl Composer {
     }
 
     pub fn compose(&self, email: &Email) -> Result<Message, String> {
-        let mut message = build_message(&self.from, email)?;
+        let calendar = email
+            .calendar
+            .as_ref()
+            .map(|invitation| calendar_text(&self.from, email, invitation));
+        let mut message = build_message(&self.from, email, calendar)?;
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }
         Ok(message)
     }
+}
+
+/// The invitation as an iCalendar object: one VEVENT, times in UTC, the link as its location.
+fn calendar_text(from: &Mailbox, email: &Email, invitation: &Invitation) -> CalendarText {
+    use icalendar::{
+        Attendee, Calendar, Component, EventLike, EventStatus, PartStat, Property, Role,
+    };
+    let method = if invitation.cancel {
+        "CANCEL"
+    } else {
+        "REQUEST"
+    };
+    let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", from.email));
+    if let Some(name) = &from.name {
+        organizer.add_parameter("CN", name);
+    }
+    let mut attendee = Attendee::new(format!("mailto:{}", email.to_address))
+        .role(Role::ReqParticipant)
+        .partstat(PartStat::NeedsAction)
+        .rsvp(true);
+    if !email.to_name.is_empty() {
+        attendee = attendee.cn(email.to_name.clone());
+    }
+    let mut event = icalendar::Event::new();
+    event
+        .uid(&invitation.uid)
+        .sequence(invitation.sequence)
+        .timestamp(chrono::Utc::now())
+        .starts(invitation.start)
+        .ends(invitation.start + chrono::Duration::minutes(i64::from(invitation.minutes)))
+        .summary(&invitation.summary)
+        .append_property(organizer)
+        .attendee(attendee)
+        .status(match invitation.cancel {
+            true => EventStatus::Cancelled,
+            false => EventStatus::Confirmed,
+        });
+    if let Some(link) = &invitation.link {
+        event
+            .location(link)
+            .url(link)
+            .description(&format!("Join here: {link}"));
+    }
+    let mut calendar = Calendar::empty();
+    calendar
+        .append_property(("VERSION", "2.0"))
+        .append_property(("PRODID", "-//Beckon//Beckon//EN"))
+        .append_property(("CALSCALE", "GREGORIAN"))
+        .append_property(("METHOD", method))
+        .push(event.done());
+    CalendarText {
+        method,
+        text: calendar.to_string(),
+    }
+}
+
+/// An iCalendar object and its iTIP method.
+struct CalendarText {
+    method: &'static str,
+    text: String,
 }
 
 /// The key: RSA in PKCS#1 PEM, or Ed25519 as the base64 of its 32 bytes. Errors never quote it.
@@ -245,7 +328,11 @@ pub fn signing_warnings(config: &Config) -> Vec<String> {
 
 /// Builds the MIME message. lettre encodes every header value, and the values were checked to
 /// be single lines at enqueue: CR/LF never reaches a header.
-fn build_message(from: &Mailbox, email: &Email) -> Result<Message, String> {
+fn build_message(
+    from: &Mailbox,
+    email: &Email,
+    calendar: Option<CalendarText>,
+) -> Result<Message, String> {
     let address = email
         .to_address
         .parse()
@@ -270,17 +357,44 @@ fn build_message(from: &Mailbox, email: &Email) -> Result<Message, String> {
             builder = builder.header(ListUnsubscribePost("List-Unsubscribe=One-Click".into()));
         }
     }
-    let body = if email.content.html_body.is_empty() {
-        MultiPart::mixed().singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(email.content.text_body.clone()),
-        )
-    } else {
-        MultiPart::alternative_plain_html(
+    let text = || {
+        SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.content.text_body.clone())
+    };
+    let body = match (email.content.html_body.is_empty(), calendar) {
+        (true, None) => MultiPart::mixed().singlepart(text()),
+        (false, None) => MultiPart::alternative_plain_html(
             email.content.text_body.clone(),
             email.content.html_body.clone(),
-        )
+        ),
+        // A calendar client reads the text/calendar alternative (and its method); others offer
+        // the .ics attachment.
+        (html_is_empty, Some(calendar)) => {
+            let calendar_type = ContentType::parse(&format!(
+                "text/calendar; charset=utf-8; method={}",
+                calendar.method
+            ))
+            .map_err(|e| format!("the calendar part's type: {e}"))?;
+            let mut alternatives = MultiPart::alternative().singlepart(text());
+            if !html_is_empty {
+                alternatives = alternatives.singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(email.content.html_body.clone()),
+                );
+            }
+            alternatives = alternatives.singlepart(
+                SinglePart::builder()
+                    .header(calendar_type)
+                    .body(calendar.text.clone()),
+            );
+            let ics_type = ContentType::parse("application/ics")
+                .map_err(|e| format!("the attachment's type: {e}"))?;
+            MultiPart::mixed()
+                .multipart(alternatives)
+                .singlepart(Attachment::new("invite.ics".into()).body(calendar.text, ics_type))
+        }
     };
     builder
         .multipart(body)
@@ -542,6 +656,7 @@ mod tests {
             },
             reply_to: None,
             unsubscribe_url: unsubscribe_url.map(str::to_string),
+            calendar: None,
         }
     }
 
@@ -552,7 +667,8 @@ mod tests {
     #[test]
     fn one_click_unsubscribe_is_offered_over_https_only() {
         let from: Mailbox = "Beckon <invites@beckon.test>".parse().expect("mailbox");
-        let https = build_message(&from, &email(Some("https://beckon.test/u/abc"))).expect("built");
+        let https =
+            build_message(&from, &email(Some("https://beckon.test/u/abc")), None).expect("built");
         let text = headers(&https);
         assert!(
             text.contains("List-Unsubscribe: <https://beckon.test/u/abc>"),
@@ -563,14 +679,14 @@ mod tests {
             "{text}"
         );
         let http =
-            build_message(&from, &email(Some("http://127.0.0.1:8080/u/abc"))).expect("built");
+            build_message(&from, &email(Some("http://127.0.0.1:8080/u/abc")), None).expect("built");
         let text = headers(&http);
         assert!(
             text.contains("List-Unsubscribe: <http://127.0.0.1:8080/u/abc>"),
             "{text}"
         );
         assert!(!text.contains("List-Unsubscribe-Post"), "{text}");
-        let none = build_message(&from, &email(None)).expect("built");
+        let none = build_message(&from, &email(None), None).expect("built");
         assert!(!headers(&none).contains("List-Unsubscribe"));
     }
 }

@@ -34,6 +34,11 @@ fn html(body: &str) -> String {
     )
 }
 
+/// A live interview's time, in the candidate's own time zone.
+const WHEN_TEXT: &str =
+    "{% if scheduled_local %}When: {{ scheduled_local }}, {{ calendar_minutes }} minutes (the invitation is attached for your calendar).\n{% endif %}";
+const WHEN_HTML: &str = "{% if scheduled_local %}<p><strong>When:</strong> {{ scheduled_local }}, {{ calendar_minutes }} minutes (the invitation is attached for your calendar).</p>{% endif %}";
+
 /// When the candidate's link stops working, in their own time zone.
 const EXPIRES_TEXT: &str = "{% if link_expires %}It works until {{ link_expires }}.\n{% endif %}";
 
@@ -54,8 +59,8 @@ pub fn default_template(kind: MessageKind) -> TemplateSource {
     let (subject, text, html_body) = match kind {
         MessageKind::Invite => (
             "Your invitation: {{ position_title }}".to_string(),
-            format!("{GREETING}\n\n{FROM_TEAM} invited you to {{{{ position_title }}}}.\n{message_text}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}\nThis link is personal: please do not share it.\n{UNSUBSCRIBE_TEXT}"),
-            html(&format!("<p>{GREETING}</p><p>{FROM_TEAM} invited you to <strong>{{{{ position_title }}}}</strong>.</p>{message_html}{}{UNSUBSCRIBE_HTML}", button())),
+            format!("{GREETING}\n\n{FROM_TEAM} invited you to {{{{ position_title }}}}.\n{WHEN_TEXT}{message_text}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}\nThis link is personal: please do not share it.\n{UNSUBSCRIBE_TEXT}"),
+            html(&format!("<p>{GREETING}</p><p>{FROM_TEAM} invited you to <strong>{{{{ position_title }}}}</strong>.</p>{WHEN_HTML}{message_html}{}{UNSUBSCRIBE_HTML}", button())),
         ),
         MessageKind::Resend => (
             "Your invitation (sent again): {{ position_title }}".to_string(),
@@ -86,6 +91,16 @@ pub fn default_template(kind: MessageKind) -> TemplateSource {
             "Copy: you invited {{ candidate_name }} to {{ position_title }}".to_string(),
             format!("Hi {{{{ recipient_name or 'there' }}}},\n\nThis is a copy of your invitation to {{{{ candidate_name }}}} for {{{{ position_title }}}}.\n{message_text}"),
             html(&format!("<p>Hi {{{{ recipient_name or 'there' }}}},</p><p>This is a copy of your invitation to <strong>{{{{ candidate_name }}}}</strong> for <strong>{{{{ position_title }}}}</strong>.</p>{message_html}")),
+        ),
+        MessageKind::Rescheduled => (
+            "New time: {{ position_title }}".to_string(),
+            format!("{GREETING}\n\nYour {{{{ position_title }}}} interview has moved to {{{{ scheduled_local }}}} ({{{{ calendar_minutes }}}} minutes). The calendar invitation attached updates the one you have.\n\nJoin here: {{{{ link }}}}\n{EXPIRES_TEXT}"),
+            html(&format!("<p>{GREETING}</p><p>Your <strong>{{{{ position_title }}}}</strong> interview has moved to <strong>{{{{ scheduled_local }}}}</strong> ({{{{ calendar_minutes }}}} minutes). The calendar invitation attached updates the one you have.</p>{}", button())),
+        ),
+        MessageKind::Cancelled => (
+            "Cancelled: {{ position_title }}".to_string(),
+            format!("{GREETING}\n\nYour {{{{ position_title }}}} interview{{% if scheduled_local %}} on {{{{ scheduled_local }}}}{{% endif %}} is cancelled, and your link no longer works. The calendar cancellation attached takes it out of your calendar.\n\n{FROM_TEAM}\n"),
+            html(&format!("<p>{GREETING}</p><p>Your <strong>{{{{ position_title }}}}</strong> interview{{% if scheduled_local %}} on {{{{ scheduled_local }}}}{{% endif %}} is cancelled, and your link no longer works. The calendar cancellation attached takes it out of your calendar.</p><p>{FROM_TEAM}</p>")),
         ),
         MessageKind::TeamRenewalRequested => (
             "{{ candidate_name or 'A candidate' }} asks for a new link to {{ position_title }}".to_string(),

@@ -20,7 +20,7 @@ use crate::{
     config::Config,
     db::entities::delivery,
     error::NotifyError,
-    mail::{Email, Mailer, SendOutcome},
+    mail::{Email, Invitation, Mailer, SendOutcome},
     queue::{Lease, Queue, QueueError},
     seal::OpenError,
     store::{Outcome, Store},
@@ -340,6 +340,7 @@ impl Workers {
                 .and_then(|address| address.parse().ok())
                 .map(|address| Mailbox::new(given("inviter_name").cloned(), address)),
             unsubscribe_url: given("unsubscribe_url").cloned(),
+            calendar: invitation(&variables, &content.subject),
             content,
         };
         Ok(match self.mailer.send(&email).await {
@@ -483,6 +484,40 @@ async fn pause(stop: &mut watch::Receiver<bool>, how_long: Duration) {
         _ = tokio::time::sleep(how_long) => {},
         _ = stop.changed() => {},
     }
+}
+
+/// A message's calendar invitation, from its `calendar_*` variables; none when they are not
+/// all there and readable (then the email goes without one, said in the log).
+fn invitation(
+    variables: &std::collections::BTreeMap<String, String>,
+    subject: &str,
+) -> Option<Invitation> {
+    let uid = variables
+        .get("calendar_uid")
+        .filter(|uid| !uid.is_empty())?;
+    let read = || -> Option<Invitation> {
+        Some(Invitation {
+            uid: uid.clone(),
+            sequence: variables.get("calendar_sequence")?.parse().ok()?,
+            start: chrono::DateTime::parse_from_rfc3339(variables.get("calendar_start")?)
+                .ok()?
+                .with_timezone(&Utc),
+            minutes: variables.get("calendar_minutes")?.parse().ok()?,
+            cancel: variables.get("calendar_method").map(String::as_str) == Some("CANCEL"),
+            summary: subject.to_string(),
+            link: variables
+                .get("link")
+                .filter(|link| !link.is_empty())
+                .cloned(),
+        })
+    };
+    let invitation = read();
+    if invitation.is_none() {
+        tracing::warn!(
+            "a message's calendar variables do not read; it goes without its invitation"
+        );
+    }
+    invitation
 }
 
 #[cfg(test)]

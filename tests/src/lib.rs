@@ -4,6 +4,7 @@ pub mod ats;
 pub mod dkim;
 pub mod edge;
 pub mod haproxy;
+pub mod ical;
 pub mod logs;
 pub mod metrics;
 pub mod notify;

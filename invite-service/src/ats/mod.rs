@@ -172,6 +172,7 @@ async fn start_interview(
         ats: Some(ask.reference.clone()),
         // Neither ATS's contract gives the candidate's.
         time_zone: None,
+        schedule: None,
     };
     match invites::create(store, caller, new, None).await {
         Ok(created) => Ok(created.invite.id),

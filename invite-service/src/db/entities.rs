@@ -216,6 +216,12 @@ pub mod invite {
         /// The candidate's IANA time zone (checked when written): the times they read are shown
         /// in it. None: UTC.
         pub time_zone: Option<String>,
+        /// A live interview's start; its calendar invitation goes with the candidate's emails.
+        pub scheduled_at: Option<ChronoDateTimeUtc>,
+        pub duration_minutes: Option<i32>,
+        /// The iCalendar SEQUENCE: raised on every reschedule, reissue and cancellation, so a
+        /// calendar takes the newest.
+        pub calendar_sequence: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

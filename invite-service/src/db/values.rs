@@ -293,6 +293,8 @@ pub enum EventKind {
     RenewalRequested,
     #[sea_orm(string_value = "renewed")]
     Renewed,
+    #[sea_orm(string_value = "rescheduled")]
+    Rescheduled,
 }
 
 /// Kinds of outbox message, as notify-service names them.
@@ -319,6 +321,13 @@ pub enum MessageKind {
     /// To the invite's team: the candidate asks for a new link to an expired invite.
     #[sea_orm(string_value = "team_renewal_requested")]
     TeamRenewalRequested,
+    /// To the candidate: their interview's new time (a calendar update).
+    #[sea_orm(string_value = "rescheduled")]
+    Rescheduled,
+    /// To the candidate: their interview is off (a calendar cancellation). Sent with the link
+    /// dead.
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
 }
 
 /// Where an outbox row is: to hand over, handed over (notify-service has it), or done.
@@ -394,12 +403,12 @@ mod tests {
         assert_eq!(
             texts(EventKind::iter().map(|s| s.to_value()).collect()),
             "created sent opened started submitted revoked reissued reopened unlocked resent \
-             expired delivery_failed reminded locked renewal_requested renewed"
+             expired delivery_failed reminded locked renewal_requested renewed rescheduled"
         );
         assert_eq!(
             texts(MessageKind::iter().map(|s| s.to_value()).collect()),
             "invite resend public_registration reminder team_started team_submitted webhook_disabled \
-             team_renewal_requested"
+             team_renewal_requested rescheduled cancelled"
         );
         assert_eq!(
             texts(ReportedDelivery::iter().map(|s| s.to_value()).collect()),

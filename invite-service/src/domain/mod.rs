@@ -52,7 +52,9 @@ impl MessageKind {
             MessageKind::Invite
             | MessageKind::Resend
             | MessageKind::PublicRegistration
-            | MessageKind::Reminder => true,
+            | MessageKind::Reminder
+            | MessageKind::Rescheduled
+            | MessageKind::Cancelled => true,
             MessageKind::TeamStarted
             | MessageKind::TeamSubmitted
             | MessageKind::TeamRenewalRequested

@@ -11,6 +11,8 @@ pub const MAX_EMAIL: usize = 254;
 pub const MAX_MESSAGE: usize = 2000;
 pub const MAX_URL: usize = 2048;
 pub const MAX_LABEL: usize = 64;
+/// An interview's longest length: a day.
+pub const MAX_DURATION_MINUTES: u32 = 24 * 60;
 pub const MAX_LABELS: usize = 20;
 pub const MAX_ASSIGNEES: usize = 20;
 pub const MAX_EXTERNAL_ID: usize = 255;
@@ -164,6 +166,21 @@ impl Violations {
             return None;
         }
         Some(trimmed.to_string())
+    }
+
+    /// An interview's length: 1 to 1440 minutes; `Some(None)` for 0 (not given).
+    pub fn duration_minutes(&mut self, field: &str, minutes: u32) -> Option<Option<i32>> {
+        match minutes {
+            0 => Some(None),
+            1..=MAX_DURATION_MINUTES => Some(Some(minutes as i32)),
+            _ => {
+                self.add(
+                    field,
+                    format!("must be 1 to {MAX_DURATION_MINUTES} minutes"),
+                );
+                None
+            }
+        }
     }
 
     /// An IANA time zone name, kept as the database names it; empty: none (UTC).

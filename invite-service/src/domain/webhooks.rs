@@ -90,7 +90,8 @@ impl WebhookEvent {
             EventKind::Resent
             | EventKind::Reminded
             | EventKind::DeliveryFailed
-            | EventKind::RenewalRequested => return None,
+            | EventKind::RenewalRequested
+            | EventKind::Rescheduled => return None,
         })
     }
 

@@ -187,6 +187,8 @@ pub fn invite(row: invite::Model) -> pb::Invite {
         cohort_id: row.cohort_id.map(|id| id.to_string()).unwrap_or_default(),
         external_id: row.external_id.unwrap_or_default(),
         time_zone: row.time_zone.unwrap_or_default(),
+        scheduled_start_time: row.scheduled_at.map(timestamp),
+        duration_minutes: row.duration_minutes.map_or(0, |m| m.max(0) as u32),
     }
 }
 

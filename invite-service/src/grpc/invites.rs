@@ -6,6 +6,7 @@ use crate::{
     domain::{ids::JobId, validate::*, Action, InviteSource},
     error::ServiceError,
     store::{
+        invite_row::Schedule,
         invites::{self, Expiry, InviteFilter, InviteeInput, NewInvite},
         now,
         paging::Page,
@@ -17,6 +18,22 @@ const MAX_TIME_LIMIT_MINUTES: u32 = 7 * 24 * 60;
 const MAX_REASON: usize = 500;
 /// The sources a CreateInvite may name; the others are Beckon's own ways of making invites.
 const SOURCES: &[InviteSource] = &[InviteSource::Api, InviteSource::Extension];
+/// A scheduled interview's length when none is given.
+const DEFAULT_DURATION_MINUTES: i32 = 60;
+
+/// A live interview's start: a timestamp that reads, in the future.
+fn scheduled_start(
+    v: &mut Violations,
+    at: &prost_types::Timestamp,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let start = convert::from_timestamp(v, "scheduled_start_time", at)?;
+    if start <= now {
+        v.add("scheduled_start_time", "must be in the future");
+        return None;
+    }
+    Some(start)
+}
 
 #[tonic::async_trait]
 impl InviteService for Api {
@@ -134,6 +151,20 @@ impl InviteService for Api {
                     }),
             };
             let time_zone = v.time_zone("time_zone", &req.time_zone);
+            let schedule = req.scheduled_start_time.as_ref().and_then(|start| {
+                let start = scheduled_start(&mut v, start, at)?;
+                let minutes = v.duration_minutes("duration_minutes", req.duration_minutes)?;
+                Some(Schedule {
+                    start,
+                    duration_minutes: minutes.unwrap_or(DEFAULT_DURATION_MINUTES),
+                })
+            });
+            if schedule.is_none() && req.duration_minutes > 0 {
+                v.add(
+                    "duration_minutes",
+                    "needs scheduled_start_time: only a scheduled interview has a length",
+                );
+            }
             v.finish()?;
             let new = NewInvite {
                 job_id: JobId::from_uuid(job_id),
@@ -152,6 +183,7 @@ impl InviteService for Api {
                 remind_after,
                 ats: None,
                 time_zone,
+                schedule,
             };
             let created = invites::create(&self.store, &caller, new, request).await?;
             Ok(pb::CreateInviteResponse {
@@ -270,6 +302,33 @@ impl InviteService for Api {
                 invite: Some(convert::invite(reissued.invite)),
                 link_url: reissued.link_url,
             })
+        })
+        .await
+    }
+
+    async fn reschedule_invite(
+        &self,
+        request: Request<pb::RescheduleInviteRequest>,
+    ) -> Result<Response<pb::Invite>, Status> {
+        self.call(request, Action::ManageInvites, |caller, req| async move {
+            let mut v = Violations::new();
+            let id = v.id("id", &req.id);
+            let start = match &req.scheduled_start_time {
+                Some(start) => scheduled_start(&mut v, start, now()),
+                None => {
+                    v.add("scheduled_start_time", "is required");
+                    None
+                }
+            };
+            let minutes = v
+                .duration_minutes("duration_minutes", req.duration_minutes)
+                .flatten();
+            v.finish()?;
+            let start = start
+                .ok_or_else(|| ServiceError::invalid("scheduled_start_time", "is required"))?;
+            invites::reschedule(&self.store, &caller, id, start, minutes)
+                .await
+                .map(convert::invite)
         })
         .await
     }

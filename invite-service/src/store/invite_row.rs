@@ -22,6 +22,13 @@ pub enum Expiry {
     At(DateTime<Utc>),
 }
 
+/// A live interview's time: when it starts and how long it lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    pub start: DateTime<Utc>,
+    pub duration_minutes: i32,
+}
+
 /// A new invite, as its path decides it.
 pub(crate) struct NewInviteRow<'a> {
     pub id: Uuid,
@@ -48,6 +55,8 @@ pub(crate) struct NewInviteRow<'a> {
     pub external_id: Option<String>,
     /// The candidate's IANA time zone, checked; `None`: UTC.
     pub time_zone: Option<String>,
+    /// A live interview's time: its emails carry a calendar invitation.
+    pub schedule: Option<Schedule>,
 }
 
 impl NewInviteRow<'_> {
@@ -105,6 +114,9 @@ impl NewInviteRow<'_> {
             reminded_at: Set(None),
             external_id: Set(self.external_id),
             time_zone: Set(self.time_zone),
+            scheduled_at: Set(self.schedule.map(|s| to_stored_precision(s.start))),
+            duration_minutes: Set(self.schedule.map(|s| s.duration_minutes)),
+            calendar_sequence: Set(0),
         }
     }
 }

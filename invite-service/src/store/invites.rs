@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     candidates,
     idempotency::{Idempotency, RequestId},
-    invite_row::NewInviteRow,
+    invite_row::{NewInviteRow, Schedule},
     now,
     outbox::{self, NewOutbox, TeamEvent},
     paging::{Order, Page},
@@ -67,6 +67,8 @@ pub struct NewInvite {
     pub ats: Option<super::ats::AtsReference>,
     /// The candidate's IANA time zone, checked; `None`: UTC.
     pub time_zone: Option<String>,
+    /// A live interview's time.
+    pub schedule: Option<Schedule>,
 }
 
 /// An invite together with its link: only creates and reissues return one.
@@ -218,6 +220,7 @@ pub(crate) async fn create_many(
                 cohort_id: None,
                 external_id: new.external_id.clone(),
                 time_zone: new.time_zone.clone(),
+                schedule: new.schedule,
             }
             .into_active_model(&context.link_key, at),
         );
@@ -755,7 +758,25 @@ pub async fn revoke(
     reason: String,
 ) -> Result<invite::Model, ServiceError> {
     let revoked = |invite: &invite::Model| invite.status == InviteStatus::Revoked;
-    change(store, caller, id, revoked, |_| {
+    change(store, caller, id, revoked, |invite| {
+        // A scheduled interview is taken out of the candidate's calendar.
+        let (changes, outbox) = match invite.scheduled_at {
+            Some(_) if !invite.candidate_email.is_empty() => (
+                vec![
+                    (invite::Column::Status, Expr::value(InviteStatus::Revoked)),
+                    next_calendar_sequence(invite),
+                ],
+                vec![NewOutbox::to_candidate(
+                    invite,
+                    MessageKind::Cancelled,
+                    invite.link_generation,
+                )],
+            ),
+            _ => (
+                vec![(invite::Column::Status, Expr::value(InviteStatus::Revoked))],
+                Vec::new(),
+            ),
+        };
         Ok(Transition {
             from: &[
                 InviteStatus::Created,
@@ -765,10 +786,69 @@ pub async fn revoke(
                 InviteStatus::Submitted,
             ],
             locked: None,
-            changes: vec![(invite::Column::Status, Expr::value(InviteStatus::Revoked))],
+            changes,
             event: EventKind::Revoked,
             detail: reason,
-            outbox: Vec::new(),
+            outbox,
+        })
+    })
+    .await
+}
+
+/// The calendar invitation's next version: a calendar takes the highest SEQUENCE.
+pub(crate) fn next_calendar_sequence(
+    invite: &invite::Model,
+) -> (invite::Column, sea_orm::sea_query::SimpleExpr) {
+    (
+        invite::Column::CalendarSequence,
+        Expr::value(invite.calendar_sequence + 1),
+    )
+}
+
+/// Moves a scheduled interview and emails the candidate the calendar update.
+pub async fn reschedule(
+    store: &Store,
+    caller: &Caller,
+    id: Uuid,
+    start: DateTime<Utc>,
+    duration_minutes: Option<i32>,
+) -> Result<invite::Model, ServiceError> {
+    change(store, caller, id, never_done, |invite| {
+        require(
+            invite.scheduled_at.is_some(),
+            "INVITE_NOT_SCHEDULED",
+            "the invite has no scheduled interview to move",
+        )?;
+        let mut changes = vec![
+            (
+                invite::Column::ScheduledAt,
+                Expr::value(Some(super::to_stored_precision(start))),
+            ),
+            next_calendar_sequence(invite),
+        ];
+        if let Some(minutes) = duration_minutes {
+            changes.push((invite::Column::DurationMinutes, Expr::value(Some(minutes))));
+        }
+        let outbox = if invite.candidate_email.is_empty() {
+            Vec::new()
+        } else {
+            changes.push((
+                invite::Column::DeliveryStatus,
+                Expr::value(DeliveryStatus::Queued),
+            ));
+            vec![NewOutbox::to_candidate(
+                invite,
+                MessageKind::Rescheduled,
+                invite.link_generation,
+            )]
+        };
+        Ok(Transition {
+            from: InviteStatus::LIVE,
+            locked: None,
+            changes,
+            event: EventKind::Rescheduled,
+            detail: format!("to {}", start.to_rfc3339()),
+            outbox,
         })
     })
     .await
@@ -900,6 +980,10 @@ pub async fn reissue(
             ),
             (invite::Column::LinkGeneration, Expr::value(generation)),
         ];
+        if invite.scheduled_at.is_some() {
+            // The calendar's location is the link: a new link is a new version of the event.
+            changes.push(next_calendar_sequence(invite));
+        }
         let outbox = if send_email {
             vec![NewOutbox::to_candidate(
                 invite,

@@ -110,6 +110,16 @@ impl Store {
             .link_url(&self.link_key.token(invite_id, generation))
     }
 
+    /// The UID of an invite's calendar event, the same for every version of it: the invite's
+    /// id at the host that serves its link.
+    pub fn calendar_uid(&self, invite_id: Uuid) -> String {
+        let host = url::Url::parse(&self.config.public_base_url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_string))
+            .unwrap_or_else(|| "beckon".to_string());
+        format!("{invite_id}@{host}")
+    }
+
     /// The invite's unsubscribe link (mail sent in bulk carries it).
     pub fn unsubscribe_url(&self, invite_id: Uuid) -> String {
         self.config

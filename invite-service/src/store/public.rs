@@ -326,6 +326,7 @@ async fn create_invite(
         external_id: None,
         // A form has no way to know it: times read in UTC.
         time_zone: None,
+        schedule: None,
     }
     .into_active_model(&store.link_key, now())
     .insert(txn)

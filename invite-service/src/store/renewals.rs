@@ -256,23 +256,27 @@ async fn revival(
     } else {
         InviteStatus::Created
     };
+    let mut changes = vec![
+        (
+            invite::Column::TokenHash,
+            Expr::value(secret::link_token_hash(&token)),
+        ),
+        (invite::Column::LinkGeneration, Expr::value(generation)),
+        (invite::Column::Status, Expr::value(status)),
+        (invite::Column::ExpiresAt, Expr::value(Some(at + lasted))),
+        (invite::Column::RemindAt, Expr::value(remind_at)),
+        (
+            invite::Column::DeliveryStatus,
+            Expr::value(DeliveryStatus::Queued),
+        ),
+    ];
+    if invite.scheduled_at.is_some() {
+        changes.push(super::invites::next_calendar_sequence(invite));
+    }
     Ok(Transition {
         from: &[InviteStatus::Expired],
         locked: None,
-        changes: vec![
-            (
-                invite::Column::TokenHash,
-                Expr::value(secret::link_token_hash(&token)),
-            ),
-            (invite::Column::LinkGeneration, Expr::value(generation)),
-            (invite::Column::Status, Expr::value(status)),
-            (invite::Column::ExpiresAt, Expr::value(Some(at + lasted))),
-            (invite::Column::RemindAt, Expr::value(remind_at)),
-            (
-                invite::Column::DeliveryStatus,
-                Expr::value(DeliveryStatus::Queued),
-            ),
-        ],
+        changes,
         event: EventKind::Renewed,
         detail: detail.into(),
         outbox: vec![NewOutbox::to_candidate(

@@ -26,6 +26,10 @@ pub enum MessageKind {
     WebhookDisabled,
     #[sea_orm(string_value = "team_renewal_requested")]
     TeamRenewalRequested,
+    #[sea_orm(string_value = "rescheduled")]
+    Rescheduled,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
 }
 
 impl MessageKind {
@@ -64,7 +68,7 @@ mod tests {
         let kinds: Vec<String> = MessageKind::iter().map(|k| k.to_value()).collect();
         assert_eq!(
             kinds.join(" "),
-            "invite resend team_started team_submitted public_registration inviter_copy reminder webhook_disabled team_renewal_requested"
+            "invite resend team_started team_submitted public_registration inviter_copy reminder webhook_disabled team_renewal_requested rescheduled cancelled"
         );
         let states: Vec<String> = DeliveryState::iter().map(|s| s.to_value()).collect();
         assert_eq!(states.join(" "), "queued sent deferred failed suppressed");

@@ -35,6 +35,8 @@ pub fn kind(value: i32) -> Option<MessageKind> {
         pb::MessageKind::Reminder => MessageKind::Reminder,
         pb::MessageKind::WebhookDisabled => MessageKind::WebhookDisabled,
         pb::MessageKind::TeamRenewalRequested => MessageKind::TeamRenewalRequested,
+        pb::MessageKind::Rescheduled => MessageKind::Rescheduled,
+        pb::MessageKind::Cancelled => MessageKind::Cancelled,
     })
 }
 
@@ -49,6 +51,8 @@ fn kind_to_pb(kind: MessageKind) -> pb::MessageKind {
         MessageKind::Reminder => pb::MessageKind::Reminder,
         MessageKind::WebhookDisabled => pb::MessageKind::WebhookDisabled,
         MessageKind::TeamRenewalRequested => pb::MessageKind::TeamRenewalRequested,
+        MessageKind::Rescheduled => pb::MessageKind::Rescheduled,
+        MessageKind::Cancelled => pb::MessageKind::Cancelled,
     }
 }
 

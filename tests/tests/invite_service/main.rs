@@ -5,6 +5,7 @@ mod at_rest;
 mod ats;
 mod bad_input;
 mod batches;
+mod calendars;
 mod cohorts;
 mod deliverability;
 mod edge;

@@ -17,6 +17,7 @@ mod m20261204_000001_enrollments;
 mod m20261204_000002_cohort_options_json;
 mod m20261205_000001_job_renewal_approval;
 mod m20261205_000002_time_zones;
+mod m20261205_000003_scheduled_interviews;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_cohort_options_json::CohortOptionsJson),
             Box::new(m20261205_000001_job_renewal_approval::JobRenewalApproval),
             Box::new(m20261205_000002_time_zones::TimeZones),
+            Box::new(m20261205_000003_scheduled_interviews::ScheduledInterviews),
         ]
     }
 }

@@ -111,6 +111,8 @@ pub(super) async fn create_invites(
                 cohort_id: Some(cohort.id),
                 external_id: None,
                 time_zone: options.time_zone.clone(),
+                // Interviews are scheduled one by one.
+                schedule: None,
             }
             .into_active_model(&store.link_key, at),
         );
