@@ -119,7 +119,7 @@ pub struct ScheduleArgs {
     #[arg(long = "at", value_name = "RFC3339", value_parser = parse_time)]
     pub start: Option<prost_types::Timestamp>,
     /// How long it lasts (default 60).
-    #[arg(long = "minutes", value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=1440))]
+    #[arg(long = "minutes", value_name = "MINUTES", requires = "start", value_parser = clap::value_parser!(u32).range(1..=1440))]
     pub duration_minutes: Option<u32>,
 }
 
@@ -329,6 +329,9 @@ async fn call(
             )
         }
         Command::Reschedule { id, schedule } => {
+            if schedule.start.is_none() {
+                anyhow::bail!("invites reschedule needs --at, the interview's new start");
+            }
             let request = RescheduleInviteRequest {
                 id,
                 scheduled_start_time: schedule.start,

@@ -19,7 +19,7 @@ use tonic::{
 use uuid::Uuid;
 
 use crate::{
-    db::entities::{invite, outbox as outbox_row},
+    db::entities::{invite, job, outbox as outbox_row},
     domain::{
         time_zone::{local_time, TimeZone},
         MessageKind, ReportedDelivery,
@@ -404,12 +404,13 @@ fn message(
 }
 
 /// A scheduled interview's time in the candidate's zone, and, for their own emails, its
-/// calendar invitation: a UID for the invite, the current SEQUENCE, a cancellation when the
-/// message is one.
+/// calendar invitation: a UID for the invite, the current SEQUENCE, a fixed title (whether it is
+/// a cancellation, notify-service reads from the message's kind).
 fn calendar_variables(
     store: &Store,
     row: &outbox_row::Model,
     invite: &invite::Model,
+    job: &job::Model,
     variables: &mut HashMap<String, String>,
 ) {
     let (Some(start), Some(minutes)) = (invite.scheduled_at, invite.duration_minutes) else {
@@ -421,10 +422,6 @@ fn calendar_variables(
     if !row.kind.is_to_candidate() {
         return;
     }
-    let method = match row.kind {
-        MessageKind::Cancelled => "CANCEL",
-        _ => "REQUEST",
-    };
     variables.extend([
         ("calendar_uid".to_string(), store.calendar_uid(invite.id)),
         (
@@ -435,7 +432,11 @@ fn calendar_variables(
             "calendar_sequence".to_string(),
             invite.calendar_sequence.to_string(),
         ),
-        ("calendar_method".to_string(), method.to_string()),
+        // The event's title stays the same whichever email carries it.
+        (
+            "calendar_summary".to_string(),
+            format!("Interview: {}", job.title),
+        ),
     ]);
 }
 
@@ -467,7 +468,23 @@ fn invite_variables(
         ),
         ("position_title".to_string(), job.title.clone()),
     ]);
-    calendar_variables(store, row, invite, variables);
+    calendar_variables(store, row, invite, job, variables);
+    if row.kind.is_to_candidate() {
+        let inviter = invite
+            .inviter_member_id
+            .and_then(|id| subjects.inviters.get(&id));
+        variables.extend([
+            (
+                "inviter_name".to_string(),
+                inviter.map(|m| m.name.clone()).unwrap_or_default(),
+            ),
+            // The candidate's answer goes to them (the Reply-To).
+            (
+                "inviter_email".to_string(),
+                inviter.map(|m| m.email.clone()).unwrap_or_default(),
+            ),
+        ]);
+    }
     if row.kind == MessageKind::Cancelled {
         // The link is dead by design: the candidate is told, with no link.
         return Ok(());
@@ -489,20 +506,6 @@ fn invite_variables(
             let zone = TimeZone::from_stored(invite.time_zone.as_deref());
             variables.insert("link_expires".to_string(), local_time(expires_at, zone));
         }
-        let inviter = invite
-            .inviter_member_id
-            .and_then(|id| subjects.inviters.get(&id));
-        variables.extend([
-            (
-                "inviter_name".to_string(),
-                inviter.map(|m| m.name.clone()).unwrap_or_default(),
-            ),
-            // The candidate's answer goes to them (the Reply-To).
-            (
-                "inviter_email".to_string(),
-                inviter.map(|m| m.email.clone()).unwrap_or_default(),
-            ),
-        ]);
         // Mail sent in bulk carries a way to stop it (List-Unsubscribe, RFC 8058).
         if invite.cohort_id.is_some() {
             variables.insert(

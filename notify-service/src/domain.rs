@@ -78,7 +78,7 @@ const VARIABLES: &[(&str, VariableRule)] = &[
     ("calendar_start", VariableRule::Line),
     ("calendar_minutes", VariableRule::Line),
     ("calendar_sequence", VariableRule::Line),
-    ("calendar_method", VariableRule::Line),
+    ("calendar_summary", VariableRule::Line),
     ("webhook_endpoint_id", VariableRule::Line),
     ("webhook_url", VariableRule::Url),
     // Endpoint descriptions may hold several lines; they appear only in bodies.

@@ -201,16 +201,31 @@ fn calendar_text(from: &Mailbox, email: &Email, invitation: &Invitation) -> Cale
     } else {
         "REQUEST"
     };
-    let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", from.email));
-    if let Some(name) = &from.name {
-        organizer.add_parameter("CN", name);
-    }
+    // The inviter organizes, so the candidate's RSVP reaches them; Beckon sends on their behalf.
+    // Without one, the From address organizes.
+    let mut organizer = match &email.reply_to {
+        Some(inviter) => {
+            let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", inviter.email));
+            organizer.add_parameter("SENT-BY", &format!("mailto:{}", from.email));
+            if let Some(name) = &inviter.name {
+                organizer.add_parameter("CN", &parameter_text(name));
+            }
+            organizer
+        }
+        None => {
+            let mut organizer = Property::new("ORGANIZER", format!("mailto:{}", from.email));
+            if let Some(name) = &from.name {
+                organizer.add_parameter("CN", &parameter_text(name));
+            }
+            organizer
+        }
+    };
     let mut attendee = Attendee::new(format!("mailto:{}", email.to_address))
         .role(Role::ReqParticipant)
         .partstat(PartStat::NeedsAction)
         .rsvp(true);
     if !email.to_name.is_empty() {
-        attendee = attendee.cn(email.to_name.clone());
+        attendee = attendee.cn(parameter_text(&email.to_name));
     }
     let mut event = icalendar::Event::new();
     event
@@ -220,7 +235,7 @@ fn calendar_text(from: &Mailbox, email: &Email, invitation: &Invitation) -> Cale
         .starts(invitation.start)
         .ends(invitation.start + chrono::Duration::minutes(i64::from(invitation.minutes)))
         .summary(&invitation.summary)
-        .append_property(organizer)
+        .append_property(organizer.done())
         .attendee(attendee)
         .status(match invitation.cancel {
             true => EventStatus::Cancelled,
@@ -243,6 +258,15 @@ fn calendar_text(from: &Mailbox, email: &Email, invitation: &Invitation) -> Cale
         method,
         text: calendar.to_string(),
     }
+}
+
+/// A name fit for a parameter value (CN): RFC 5545 parameter values cannot hold `"`, which the
+/// icalendar crate leaves as it is, and a name from outside must not end the value early.
+fn parameter_text(name: &str) -> String {
+    name.chars()
+        .map(|c| if c == '"' { '\'' } else { c })
+        .filter(|c| !c.is_control())
+        .collect()
 }
 
 /// An iCalendar object and its iTIP method.

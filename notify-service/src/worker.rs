@@ -340,7 +340,7 @@ impl Workers {
                 .and_then(|address| address.parse().ok())
                 .map(|address| Mailbox::new(given("inviter_name").cloned(), address)),
             unsubscribe_url: given("unsubscribe_url").cloned(),
-            calendar: invitation(&variables, &content.subject),
+            calendar: invitation(&variables, kind),
             content,
         };
         Ok(match self.mailer.send(&email).await {
@@ -490,7 +490,7 @@ async fn pause(stop: &mut watch::Receiver<bool>, how_long: Duration) {
 /// all there and readable (then the email goes without one, said in the log).
 fn invitation(
     variables: &std::collections::BTreeMap<String, String>,
-    subject: &str,
+    kind: crate::domain::MessageKind,
 ) -> Option<Invitation> {
     let uid = variables
         .get("calendar_uid")
@@ -503,8 +503,9 @@ fn invitation(
                 .ok()?
                 .with_timezone(&Utc),
             minutes: variables.get("calendar_minutes")?.parse().ok()?,
-            cancel: variables.get("calendar_method").map(String::as_str) == Some("CANCEL"),
-            summary: subject.to_string(),
+            // What the message is decides, not a variable: a cancellation never re-adds it.
+            cancel: kind == crate::domain::MessageKind::Cancelled,
+            summary: variables.get("calendar_summary")?.clone(),
             link: variables
                 .get("link")
                 .filter(|link| !link.is_empty())

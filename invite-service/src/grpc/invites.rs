@@ -159,7 +159,7 @@ impl InviteService for Api {
                     duration_minutes: minutes.unwrap_or(DEFAULT_DURATION_MINUTES),
                 })
             });
-            if schedule.is_none() && req.duration_minutes > 0 {
+            if req.scheduled_start_time.is_none() && req.duration_minutes > 0 {
                 v.add(
                     "duration_minutes",
                     "needs scheduled_start_time: only a scheduled interview has a length",

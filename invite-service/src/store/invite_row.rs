@@ -29,6 +29,17 @@ pub struct Schedule {
     pub duration_minutes: i32,
 }
 
+impl Schedule {
+    pub fn end(&self) -> DateTime<Utc> {
+        self.start + chrono::Duration::minutes(i64::from(self.duration_minutes))
+    }
+
+    /// A day after the interview ends: its link works at least until then.
+    pub fn link_needed_until(&self) -> DateTime<Utc> {
+        to_stored_precision(self.end() + chrono::Duration::days(1))
+    }
+}
+
 /// A new invite, as its path decides it.
 pub(crate) struct NewInviteRow<'a> {
     pub id: Uuid,
@@ -70,6 +81,14 @@ impl NewInviteRow<'_> {
                 Some(at + chrono::Duration::days(i64::from(job.default_expiry_days)))
             }
             Expiry::JobDefault => None,
+        };
+        // The link works until a day after the interview ends, whatever expiry was asked for:
+        // an interview in the calendar with a dead link could not even be cancelled.
+        let expires_at = match (expires_at, self.schedule) {
+            (Some(expires_at), Some(schedule)) => {
+                Some(expires_at.max(schedule.link_needed_until()))
+            }
+            (expires_at, _) => expires_at,
         };
         // A link that is not emailed is handed straight back to be shared: that is its sending.
         let (status, delivery) = if self.send_email {

@@ -760,18 +760,23 @@ pub async fn revoke(
     let revoked = |invite: &invite::Model| invite.status == InviteStatus::Revoked;
     change(store, caller, id, revoked, |invite| {
         // A scheduled interview is taken out of the candidate's calendar.
-        let (changes, outbox) = match invite.scheduled_at {
-            Some(_) if !invite.candidate_email.is_empty() => (
-                vec![
-                    (invite::Column::Status, Expr::value(InviteStatus::Revoked)),
-                    next_calendar_sequence(invite),
-                ],
-                vec![NewOutbox::to_candidate(
-                    invite,
-                    MessageKind::Cancelled,
-                    invite.link_generation,
-                )],
-            ),
+        let ahead = scheduled(invite).is_some_and(|schedule| schedule.end() > now());
+        let (changes, outbox) = match ahead {
+            true if InviteStatus::LIVE.contains(&invite.status)
+                && !invite.candidate_email.is_empty() =>
+            {
+                (
+                    vec![
+                        (invite::Column::Status, Expr::value(InviteStatus::Revoked)),
+                        next_calendar_sequence(invite),
+                    ],
+                    vec![NewOutbox::to_candidate(
+                        invite,
+                        MessageKind::Cancelled,
+                        invite.link_generation,
+                    )],
+                )
+            }
             _ => (
                 vec![(invite::Column::Status, Expr::value(InviteStatus::Revoked))],
                 Vec::new(),
@@ -795,6 +800,14 @@ pub async fn revoke(
     .await
 }
 
+/// The invite's interview, if it is one.
+pub(crate) fn scheduled(invite: &invite::Model) -> Option<Schedule> {
+    Some(Schedule {
+        start: invite.scheduled_at?,
+        duration_minutes: invite.duration_minutes?,
+    })
+}
+
 /// The calendar invitation's next version: a calendar takes the highest SEQUENCE.
 pub(crate) fn next_calendar_sequence(
     invite: &invite::Model,
@@ -813,21 +826,36 @@ pub async fn reschedule(
     start: DateTime<Utc>,
     duration_minutes: Option<i32>,
 ) -> Result<invite::Model, ServiceError> {
-    change(store, caller, id, never_done, |invite| {
+    let start = super::to_stored_precision(start);
+    // A retry of the same move finds it made: nothing is sent twice.
+    let moved = move |invite: &invite::Model| {
+        invite.scheduled_at == Some(start)
+            && duration_minutes.is_none_or(|minutes| invite.duration_minutes == Some(minutes))
+    };
+    change(store, caller, id, moved, |invite| {
         require(
             invite.scheduled_at.is_some(),
             "INVITE_NOT_SCHEDULED",
             "the invite has no scheduled interview to move",
         )?;
+        let schedule = Schedule {
+            start,
+            duration_minutes: duration_minutes.or(invite.duration_minutes).unwrap_or(60),
+        };
         let mut changes = vec![
+            (invite::Column::ScheduledAt, Expr::value(Some(start))),
             (
-                invite::Column::ScheduledAt,
-                Expr::value(Some(super::to_stored_precision(start))),
+                invite::Column::DurationMinutes,
+                Expr::value(Some(schedule.duration_minutes)),
             ),
             next_calendar_sequence(invite),
         ];
-        if let Some(minutes) = duration_minutes {
-            changes.push((invite::Column::DurationMinutes, Expr::value(Some(minutes))));
+        // The link keeps working until a day after the interview ends.
+        if let Some(expires_at) = invite.expires_at {
+            let needed = schedule.link_needed_until();
+            if expires_at < needed {
+                changes.push((invite::Column::ExpiresAt, Expr::value(Some(needed))));
+            }
         }
         let outbox = if invite.candidate_email.is_empty() {
             Vec::new()

@@ -110,14 +110,10 @@ impl Store {
             .link_url(&self.link_key.token(invite_id, generation))
     }
 
-    /// The UID of an invite's calendar event, the same for every version of it: the invite's
-    /// id at the host that serves its link.
+    /// The UID of an invite's calendar event, the same for every version of it, whatever the
+    /// settings become: the invite's id (a UUID, unique on its own) in Beckon's name.
     pub fn calendar_uid(&self, invite_id: Uuid) -> String {
-        let host = url::Url::parse(&self.config.public_base_url)
-            .ok()
-            .and_then(|url| url.host_str().map(str::to_string))
-            .unwrap_or_else(|| "beckon".to_string());
-        format!("{invite_id}@{host}")
+        format!("{invite_id}@beckon.invite")
     }
 
     /// The invite's unsubscribe link (mail sent in bulk carries it).

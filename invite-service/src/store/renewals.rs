@@ -124,18 +124,20 @@ pub async fn carry_out(store: &Store, renewal: Renewal) -> Result<Asked, Service
         Asked::AlreadyAsked
     } else {
         let messages = outbox::team_messages(&txn, &invite, TeamEvent::RenewalRequested).await?;
-        insert_event(
-            &txn,
-            &invite,
-            EventKind::RenewalRequested,
-            CANDIDATE,
-            "asked for a new link from the expired one",
-        )
-        .await?;
-        outbox::insert(&txn, &invite, &messages).await?;
-        match messages.is_empty() {
-            true => Asked::NobodyToAsk,
-            false => Asked::TeamAsked,
+        if messages.is_empty() {
+            // Not recorded: asked again once someone can be asked, it goes through.
+            Asked::NobodyToAsk
+        } else {
+            insert_event(
+                &txn,
+                &invite,
+                EventKind::RenewalRequested,
+                CANDIDATE,
+                "asked for a new link from the expired one",
+            )
+            .await?;
+            outbox::insert(&txn, &invite, &messages).await?;
+            Asked::TeamAsked
         }
     };
     txn.commit().await?;
@@ -270,8 +272,23 @@ async fn revival(
             Expr::value(DeliveryStatus::Queued),
         ),
     ];
-    if invite.scheduled_at.is_some() {
-        changes.push(super::invites::next_calendar_sequence(invite));
+    match super::invites::scheduled(invite) {
+        // Still ahead: the calendar gets the new link.
+        Some(schedule) if schedule.end() > at => {
+            changes.push(super::invites::next_calendar_sequence(invite));
+        }
+        // Past: no calendar invitation for it goes out again.
+        Some(_) => changes.extend([
+            (
+                invite::Column::ScheduledAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            ),
+            (
+                invite::Column::DurationMinutes,
+                Expr::value(Option::<i32>::None),
+            ),
+        ]),
+        None => {}
     }
     Ok(Transition {
         from: &[InviteStatus::Expired],

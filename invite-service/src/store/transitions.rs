@@ -78,7 +78,7 @@ pub(crate) async fn change(
     store: &Store,
     caller: &Caller,
     id: Uuid,
-    done: fn(&invite::Model) -> bool,
+    done: impl FnOnce(&invite::Model) -> bool,
     transition: impl FnOnce(&invite::Model) -> Result<Transition<'static>, ServiceError>,
 ) -> Result<invite::Model, ServiceError> {
     let txn = store.write.begin().await?;
