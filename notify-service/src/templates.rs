@@ -64,13 +64,13 @@ pub fn default_template(kind: MessageKind) -> TemplateSource {
         ),
         MessageKind::Resend => (
             "Your invitation (sent again): {{ position_title }}".to_string(),
-            format!("{GREETING}\n\nHere is your invitation to {{{{ position_title }}}} again.\n{message_text}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
-            html(&format!("<p>{GREETING}</p><p>Here is your invitation to <strong>{{{{ position_title }}}}</strong> again.</p>{message_html}{}{UNSUBSCRIBE_HTML}", button())),
+            format!("{GREETING}\n\nHere is your invitation to {{{{ position_title }}}} again.\n{WHEN_TEXT}{message_text}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
+            html(&format!("<p>{GREETING}</p><p>Here is your invitation to <strong>{{{{ position_title }}}}</strong> again.</p>{WHEN_HTML}{message_html}{}{UNSUBSCRIBE_HTML}", button())),
         ),
         MessageKind::Reminder => (
             "Reminder: {{ position_title }} is waiting for you".to_string(),
-            format!("{GREETING}\n\nA friendly reminder: you have not started {{{{ position_title }}}} yet.\n\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
-            html(&format!("<p>{GREETING}</p><p>A friendly reminder: you have not started <strong>{{{{ position_title }}}}</strong> yet.</p>{}{UNSUBSCRIBE_HTML}", button())),
+            format!("{GREETING}\n\nA friendly reminder: you have not started {{{{ position_title }}}} yet.\n{WHEN_TEXT}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
+            html(&format!("<p>{GREETING}</p><p>A friendly reminder: you have not started <strong>{{{{ position_title }}}}</strong> yet.</p>{WHEN_HTML}{}{UNSUBSCRIBE_HTML}", button())),
         ),
         MessageKind::PublicRegistration => (
             "Your link for {{ position_title }}".to_string(),

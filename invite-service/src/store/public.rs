@@ -420,36 +420,10 @@ impl Limits {
         client: Option<IpAddr>,
         email: &str,
     ) -> Result<(), ServiceError> {
-        let limits = [
-            Limit::new(format!("public:link:{job_id}"), self.per_link),
-            Limit::new(
-                format!("public:addr:{}", address_key(client)),
-                self.per_address,
-            ),
-            // Hashed: no email addresses in Redis.
-            Limit::new(
-                format!(
-                    "public:email:{}",
-                    &secret::sha256_hex(email.as_bytes())[..32]
-                ),
-                self.per_email,
-            ),
-        ];
-        match self.limiter.acquire(&limits).await {
-            Ok(Admission::Admitted) => Ok(()),
-            Ok(Admission::RetryAfter(retry_after)) => Err(ServiceError::RateLimited {
-                retry_after,
-                what: "registrations",
-            }),
-            // Fails closed: while the limiter is down, nobody can flood anything.
-            Err(err) => Err(ServiceError::Internal(
-                anyhow::Error::new(err).context("public registration limits"),
-            )),
-        }
+        let limits = self.link_address_email("public", &job_id.to_string(), client, email);
+        self.take(&limits, "registrations").await
     }
-}
 
-impl Limits {
     /// Takes one request for a new link (from an expired one's page) from the link's, the
     /// client address's and the email's allowance, or from none: the public pages' rates, kept
     /// apart from registrations'.
@@ -459,30 +433,8 @@ impl Limits {
         client: Option<IpAddr>,
         email: &str,
     ) -> Result<(), ServiceError> {
-        let limits = [
-            Limit::new(format!("renew:link:{}", &token_hash[..32]), self.per_link),
-            Limit::new(
-                format!("renew:addr:{}", address_key(client)),
-                self.per_address,
-            ),
-            Limit::new(
-                format!(
-                    "renew:email:{}",
-                    &secret::sha256_hex(email.as_bytes())[..32]
-                ),
-                self.per_email,
-            ),
-        ];
-        match self.limiter.acquire(&limits).await {
-            Ok(Admission::Admitted) => Ok(()),
-            Ok(Admission::RetryAfter(retry_after)) => Err(ServiceError::RateLimited {
-                retry_after,
-                what: "requests for a new link",
-            }),
-            Err(err) => Err(ServiceError::Internal(
-                anyhow::Error::new(err).context("new link request limits"),
-            )),
-        }
+        let limits = self.link_address_email("renew", token_hash, client, email);
+        self.take(&limits, "requests for a new link").await
     }
 
     /// Takes one enrolment-code trade from the client address's allowance (the public pages'
@@ -492,14 +444,42 @@ impl Limits {
             format!("enroll:addr:{}", address_key(client)),
             self.per_address,
         );
-        match self.limiter.acquire(&[limit]).await {
+        self.take(&[limit], "enrolment attempts").await
+    }
+
+    /// One link's, one client address's and one email's allowance, kept under `scope`. The
+    /// link and the email are hashed: neither a token nor an address reaches Redis.
+    fn link_address_email(
+        &self,
+        scope: &str,
+        link: &str,
+        client: Option<IpAddr>,
+        email: &str,
+    ) -> [Limit; 3] {
+        let short_hash = |text: &str| secret::sha256_hex(text.as_bytes())[..32].to_string();
+        [
+            Limit::new(format!("{scope}:link:{}", short_hash(link)), self.per_link),
+            Limit::new(
+                format!("{scope}:addr:{}", address_key(client)),
+                self.per_address,
+            ),
+            Limit::new(
+                format!("{scope}:email:{}", short_hash(email)),
+                self.per_email,
+            ),
+        ]
+    }
+
+    /// Takes one from each of `limits`, or from none; `what` names them when one has none left.
+    async fn take(&self, limits: &[Limit], what: &'static str) -> Result<(), ServiceError> {
+        match self.limiter.acquire(limits).await {
             Ok(Admission::Admitted) => Ok(()),
-            Ok(Admission::RetryAfter(retry_after)) => Err(ServiceError::RateLimited {
-                retry_after,
-                what: "enrolment attempts",
-            }),
+            Ok(Admission::RetryAfter(retry_after)) => {
+                Err(ServiceError::RateLimited { retry_after, what })
+            }
+            // Fails closed: while the limiter is down, nobody can flood anything.
             Err(err) => Err(ServiceError::Internal(
-                anyhow::Error::new(err).context("enrolment limits"),
+                anyhow::Error::new(err).context(format!("the limits on {what}")),
             )),
         }
     }
