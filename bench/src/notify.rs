@@ -365,6 +365,7 @@ async fn sink_ceiling(args: &NotifyArgs) -> anyhow::Result<Throughput> {
         &default_template(MessageKind::Invite),
         &variables(0),
         "Candidate 0",
+        beckon_i18n::Locale::En,
     )
     .map_err(|err| anyhow::anyhow!("rendering the invite template: {err}"))?;
     let next = Arc::new(AtomicU64::new(0));
@@ -892,6 +893,7 @@ async fn against_postfix(args: &NotifyArgs) -> anyhow::Result<bool> {
         &default_template(MessageKind::Invite),
         &variables(0),
         "Candidate 0",
+        beckon_i18n::Locale::En,
     )
     .map_err(|err| anyhow::anyhow!("rendering the invite template: {err}"))?;
     let message = composer()?

@@ -143,6 +143,7 @@ async fn send(args: SendArgs, connector: &Connector, format: Format) -> anyhow::
         assignee_ids: args.options.assignee_ids.clone(),
         labels: args.options.labels.clone(),
         time_zone: args.options.time_zone.clone().unwrap_or_default(),
+        locale: args.options.locale.clone().unwrap_or_default(),
         include_pending: args.include_pending,
         submitted_policy: SubmittedPolicy::from(args.submitted) as i32,
         validate_only: true,

@@ -160,6 +160,10 @@ pub struct InviteOptions {
     /// The candidates' IANA time zone (e.g. Europe/Berlin): the times they read are in it.
     #[arg(long, value_name = "ZONE")]
     pub time_zone: Option<String>,
+    /// The candidates' language (en, de, fr, es, pt-BR): their emails and pages are in it.
+    /// Unset: the job's, else the organization's default.
+    #[arg(long, value_name = "TAG")]
+    pub locale: Option<String>,
 }
 
 impl InviteOptions {
@@ -244,6 +248,7 @@ async fn call(
                 assignee_ids: options.assignee_ids,
                 labels: options.labels,
                 time_zone: options.time_zone.unwrap_or_default(),
+                locale: options.locale.unwrap_or_default(),
                 request_id: new_request_id(),
                 ..Default::default()
             };
@@ -464,6 +469,7 @@ fn record(invite: &Invite) -> Record {
         .field("candidate_name", invite.candidate_name.as_str())
         .field("external_id", invite.external_id.as_str())
         .field("time_zone", invite.time_zone.as_str())
+        .field("locale", invite.locale.as_str())
         .field(
             "scheduled_start_time",
             timestamp(invite.scheduled_start_time.as_ref()),

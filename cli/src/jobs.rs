@@ -38,6 +38,10 @@ pub enum Command {
         /// (`invites renew`) instead of getting it at once.
         #[arg(long)]
         renewal_needs_approval: bool,
+        /// The language of its candidates' emails and pages when an invite sets none (en, de,
+        /// fr, es, pt-BR); the organization's default if unset.
+        #[arg(long, value_name = "TAG")]
+        locale: Option<String>,
     },
     /// List jobs, all of them unless --state is given.
     List {
@@ -57,6 +61,9 @@ pub enum Command {
         setting: Switch,
         id: String,
     },
+    /// Set the language of the job's candidate emails and pages (en, de, fr, es, pt-BR); an
+    /// empty one ("") means the organization's default.
+    Locale { id: String, tag: String },
     /// Turn the job's public registration link on or off, or replace it (`rotate`: the old URL
     /// stops working). The URL is printed when the link is made or rotated, and only then.
     Public {
@@ -110,11 +117,13 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
             time_limit_minutes,
             message,
             renewal_needs_approval,
+            locale,
         } => {
             let job = Job {
                 title,
                 assessment_url,
                 renewal_needs_approval,
+                locale: locale.unwrap_or_default(),
                 defaults: Some(InviteDefaults {
                     expiry_days,
                     time_limit_minutes,
@@ -174,6 +183,20 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
                 }),
                 update_mask: Some(FieldMask {
                     paths: vec!["renewal_needs_approval".into()],
+                }),
+            };
+            let job = client.update_job(request).await?.into_inner();
+            format.print_record(&record(&job))
+        }
+        Command::Locale { id, tag } => {
+            let request = UpdateJobRequest {
+                job: Some(Job {
+                    id,
+                    locale: tag,
+                    ..Default::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["locale".into()],
                 }),
             };
             let job = client.update_job(request).await?.into_inner();
@@ -263,6 +286,7 @@ fn record(job: &Job) -> Record {
         .field("assessment_url", job.assessment_url.as_str())
         .field("public_link_enabled", job.public_link_enabled)
         .field("renewal_needs_approval", job.renewal_needs_approval)
+        .field("locale", job.locale.as_str())
         .field("expiry_days", defaults.expiry_days)
         .field("time_limit_minutes", defaults.time_limit_minutes)
         .field("message", defaults.message)

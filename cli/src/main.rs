@@ -9,6 +9,7 @@ mod invites;
 mod jobs;
 mod keys;
 mod members;
+mod org;
 mod output;
 mod qr;
 mod webhooks;
@@ -95,6 +96,9 @@ enum Command {
     /// List, show, follow and retry bulk invites.
     #[command(subcommand)]
     Cohorts(cohorts::Command),
+    /// Show the organization; change its name or default language.
+    #[command(subcommand, alias = "organization")]
+    Org(org::Command),
     /// Add and list the organization's members.
     #[command(subcommand)]
     Members(members::Command),
@@ -150,6 +154,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Invites(command) => invites::run(command, &connector, output).await,
         Command::Bulk(command) => bulk::run(command, &connector, output).await,
         Command::Cohorts(command) => cohorts::run(command, &connector, output).await,
+        Command::Org(command) => org::run(command, &connector, output).await,
         Command::Members(command) => members::run(command, &connector, output).await,
         Command::Keys(command) => keys::run(command, &connector, output).await,
         Command::Webhooks(command) => webhooks::run(command, &connector, output).await,

@@ -24,6 +24,10 @@ pub enum Command {
         /// The IANA time zone the member reads times in (e.g. America/New_York); UTC if unset.
         #[arg(long, value_name = "ZONE")]
         time_zone: Option<String>,
+        /// The language of the member's notifications (en, de, fr, es, pt-BR); the
+        /// organization's default if unset.
+        #[arg(long, value_name = "TAG")]
+        locale: Option<String>,
     },
     /// List every member.
     List,
@@ -39,6 +43,10 @@ pub enum Command {
         /// The IANA time zone the member reads times in; an empty one means UTC.
         #[arg(long, value_name = "ZONE", group = "changes")]
         time_zone: Option<String>,
+        /// The language of the member's notifications; an empty one means the organization's
+        /// default.
+        #[arg(long, value_name = "TAG", group = "changes")]
+        locale: Option<String>,
     },
 }
 
@@ -50,6 +58,7 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
             name,
             admin,
             time_zone,
+            locale,
         } => {
             let request = CreateMemberRequest {
                 member: Some(Member {
@@ -57,6 +66,7 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
                     name: name.unwrap_or_default(),
                     admin,
                     time_zone: time_zone.unwrap_or_default(),
+                    locale: locale.unwrap_or_default(),
                     ..Default::default()
                 }),
                 request_id: new_request_id(),
@@ -85,6 +95,7 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
             name,
             admin,
             time_zone,
+            locale,
         } => {
             let mut member = Member {
                 id,
@@ -102,6 +113,10 @@ pub async fn run(command: Command, connector: &Connector, format: Format) -> any
             if let Some(time_zone) = time_zone {
                 member.time_zone = time_zone;
                 paths.push("time_zone".to_string());
+            }
+            if let Some(locale) = locale {
+                member.locale = locale;
+                paths.push("locale".to_string());
             }
             let request = UpdateMemberRequest {
                 member: Some(member),
@@ -121,5 +136,6 @@ fn record(member: &Member) -> Record {
         .field("notify_submitted", member.notify_submitted)
         .field("admin", member.admin)
         .field("time_zone", member.time_zone.as_str())
+        .field("locale", member.locale.as_str())
         .field("create_time", timestamp(member.create_time.as_ref()))
 }

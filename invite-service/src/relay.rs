@@ -18,10 +18,13 @@ use tonic::{
 };
 use uuid::Uuid;
 
+use beckon_i18n::{text, Locale};
+
 use crate::{
-    db::entities::{invite, job, outbox as outbox_row},
+    db::entities::{invite, job, organization, outbox as outbox_row},
     domain::{
         time_zone::{local_time, TimeZone},
+        webhooks::{DISABLED_FAILING, DISABLED_GONE},
         MessageKind, ReportedDelivery,
     },
     store::{
@@ -342,11 +345,9 @@ fn message(
     store: &Store,
     row: &outbox_row::Model,
 ) -> Result<OutgoingMessage, &'static str> {
-    let organization_name = subjects
-        .organizations
-        .get(&row.org_id)
-        .map(|o| o.name.clone())
-        .unwrap_or_default();
+    let organization = subjects.organizations.get(&row.org_id);
+    let organization_name = organization.map(|o| o.name.clone()).unwrap_or_default();
+    let locale = reader_locale(subjects, row, organization);
     let mut variables = HashMap::from([("organization_name".to_string(), organization_name)]);
     let (invite_id, cohort_id) = match row.invite_id {
         Some(invite_id) => {
@@ -354,7 +355,7 @@ fn message(
                 .invites
                 .get(&invite_id)
                 .ok_or("the invite is gone")?;
-            invite_variables(subjects, store, row, invite, &mut variables)?;
+            invite_variables(subjects, store, row, invite, locale, &mut variables)?;
             (invite.id.to_string(), invite.cohort_id)
         }
         None => {
@@ -371,7 +372,11 @@ fn message(
                 ),
                 (
                     "webhook_disabled_reason".to_string(),
-                    endpoint.disabled_reason.clone(),
+                    match endpoint.disabled_reason.as_str() {
+                        DISABLED_GONE => text(locale, "webhook-disabled-gone", &[]),
+                        DISABLED_FAILING => text(locale, "webhook-disabled-failing", &[]),
+                        other => other.to_string(),
+                    },
                 ),
             ]);
             (String::new(), None)
@@ -400,7 +405,33 @@ fn message(
         invite_id,
         cohort_id: cohort_id.map(|id| id.to_string()).unwrap_or_default(),
         traceparent: row.traceparent.clone().unwrap_or_default(),
+        locale: locale.tag().to_string(),
     })
+}
+
+/// The language the row's reader reads: a candidate the invite's, else the job's; a member
+/// their own; else the organization's default.
+fn reader_locale(
+    subjects: &Subjects,
+    row: &outbox_row::Model,
+    organization: Option<&organization::Model>,
+) -> Locale {
+    let default = organization.map(|o| o.default_locale.as_str());
+    let chosen = if row.kind.is_to_candidate() {
+        let invite = row.invite_id.and_then(|id| subjects.invites.get(&id));
+        let job = invite.and_then(|i| subjects.jobs.get(&i.job_id));
+        Locale::first_of([
+            invite.and_then(|i| i.locale.as_deref()),
+            job.and_then(|j| j.locale.as_deref()),
+            default,
+        ])
+    } else {
+        let member = subjects
+            .team_members
+            .get(&(row.org_id, row.recipient.clone()));
+        Locale::first_of([member.and_then(|m| m.locale.as_deref()), default])
+    };
+    chosen.unwrap_or(Locale::FALLBACK)
 }
 
 /// A scheduled interview's time in the candidate's zone, and, for their own emails, its
@@ -411,13 +442,17 @@ fn calendar_variables(
     row: &outbox_row::Model,
     invite: &invite::Model,
     job: &job::Model,
+    locale: Locale,
     variables: &mut HashMap<String, String>,
 ) {
     let (Some(start), Some(minutes)) = (invite.scheduled_at, invite.duration_minutes) else {
         return;
     };
     let zone = TimeZone::from_stored(invite.time_zone.as_deref());
-    variables.insert("scheduled_local".to_string(), local_time(start, zone));
+    variables.insert(
+        "scheduled_local".to_string(),
+        local_time(start, zone, locale),
+    );
     variables.insert("calendar_minutes".to_string(), minutes.to_string());
     if !row.kind.is_to_candidate() {
         return;
@@ -435,7 +470,11 @@ fn calendar_variables(
         // The event's title stays the same whichever email carries it.
         (
             "calendar_summary".to_string(),
-            format!("Interview: {}", job.title),
+            text(
+                locale,
+                "calendar-summary",
+                &[("position", job.title.as_str().into())],
+            ),
         ),
     ]);
 }
@@ -447,6 +486,7 @@ fn invite_variables(
     store: &Store,
     row: &outbox_row::Model,
     invite: &invite::Model,
+    locale: Locale,
     variables: &mut HashMap<String, String>,
 ) -> Result<(), &'static str> {
     let job = subjects.jobs.get(&invite.job_id).ok_or("the job is gone")?;
@@ -468,7 +508,7 @@ fn invite_variables(
         ),
         ("position_title".to_string(), job.title.clone()),
     ]);
-    calendar_variables(store, row, invite, job, variables);
+    calendar_variables(store, row, invite, job, locale, variables);
     if row.kind.is_to_candidate() {
         let inviter = invite
             .inviter_member_id
@@ -504,7 +544,10 @@ fn invite_variables(
         // In the candidate's own time zone, named, with its offset.
         if let Some(expires_at) = invite.expires_at {
             let zone = TimeZone::from_stored(invite.time_zone.as_deref());
-            variables.insert("link_expires".to_string(), local_time(expires_at, zone));
+            variables.insert(
+                "link_expires".to_string(),
+                local_time(expires_at, zone, locale),
+            );
         }
         // Mail sent in bulk carries a way to stop it (List-Unsubscribe, RFC 8058).
         if invite.cohort_id.is_some() {
@@ -519,7 +562,10 @@ fn invite_variables(
             .team_members
             .get(&(row.org_id, row.recipient.clone()));
         let zone = member.and_then(|m| TimeZone::from_stored(m.time_zone.as_deref()));
-        variables.insert("event_time".to_string(), local_time(row.created_at, zone));
+        variables.insert(
+            "event_time".to_string(),
+            local_time(row.created_at, zone, locale),
+        );
         if row.kind == MessageKind::TeamRenewalRequested {
             // What the team acts on.
             variables.insert("invite_id".to_string(), invite.id.to_string());

@@ -2,6 +2,7 @@
 //! a message may carry and how each is checked.
 use std::collections::BTreeMap;
 
+use beckon_i18n::Locale;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -112,6 +113,8 @@ pub struct NewMessage {
     pub cohort_id: String,
     /// The sender's W3C trace context, when it gave a valid one.
     pub traceparent: Option<String>,
+    /// The language it is written in.
+    pub locale: Locale,
 }
 
 /// The raw fields of a message, as they arrive.
@@ -126,6 +129,8 @@ pub struct RawMessage<'a> {
     pub invite_id: &'a str,
     pub cohort_id: &'a str,
     pub traceparent: &'a str,
+    /// Empty: English.
+    pub locale: &'a str,
 }
 
 fn single_line_ok(value: &str, max: usize) -> Result<(), String> {
@@ -224,6 +229,14 @@ pub fn validate_message(
         }
         variables.insert(name.clone(), value.trim().to_string());
     }
+    let locale = match raw.locale.trim() {
+        "" => Locale::FALLBACK,
+        tag => Locale::for_tag(tag).unwrap_or_else(|refused| {
+            bad("locale", refused.to_string());
+            ok = false;
+            Locale::FALLBACK
+        }),
+    };
     for (name, value) in [("invite_id", raw.invite_id), ("cohort_id", raw.cohort_id)] {
         if let Err(problem) = single_line_ok(value, MAX_KEY) {
             bad(name, problem);
@@ -242,6 +255,7 @@ pub fn validate_message(
         cohort_id: raw.cohort_id.trim().to_string(),
         // One that does not parse is ignored, as the trace context standard asks.
         traceparent: beckon_common::telemetry::parse_traceparent(raw.traceparent),
+        locale,
     })
 }
 
@@ -296,6 +310,7 @@ mod tests {
                 invite_id: "",
                 cohort_id: "",
                 traceparent: "",
+                locale: "",
             },
             &mut violations,
         );

@@ -62,6 +62,8 @@ pub struct Invitation {
     pub summary: String,
     /// The candidate's link: the event's location and URL. None when cancelled.
     pub link: Option<String>,
+    /// The event's description, in the candidate's language: how to join.
+    pub description: Option<String>,
 }
 
 /// What an attempt came to.
@@ -242,10 +244,10 @@ fn calendar_text(from: &Mailbox, email: &Email, invitation: &Invitation) -> Cale
             false => EventStatus::Confirmed,
         });
     if let Some(link) = &invitation.link {
-        event
-            .location(link)
-            .url(link)
-            .description(&format!("Join here: {link}"));
+        event.location(link).url(link);
+    }
+    if let Some(description) = &invitation.description {
+        event.description(description);
     }
     let mut calendar = Calendar::empty();
     calendar

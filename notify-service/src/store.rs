@@ -12,6 +12,7 @@ use std::{
 
 use anyhow::Context;
 use beckon_common::paging::{self, Order};
+use beckon_i18n::Locale;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, OnConflict},
@@ -188,6 +189,7 @@ impl Store {
                 invite_id: Set(m.invite_id.clone()),
                 cohort_id: Set(m.cohort_id.clone()),
                 traceparent: Set(m.traceparent.clone()),
+                locale: Set(m.locale.tag().to_string()),
                 state: Set(state),
                 attempts: Set(0),
                 last_error: Set(blocked.map(Blocked::reason).unwrap_or("").to_string()),
@@ -621,47 +623,78 @@ impl Store {
         Ok(removed > 0)
     }
 
+    /// The organization's template a message in `locale` uses: the one for the language, else
+    /// the one for every language; with the language it is for (`None`: every language).
     pub async fn org_template(
         &self,
         org_id: Uuid,
         kind: MessageKind,
-    ) -> Result<Option<TemplateSource>, NotifyError> {
-        Ok(template::Entity::find_by_id((org_id, kind))
-            .one(&self.read)
-            .await?
-            .map(|t| TemplateSource {
+        locale: Locale,
+    ) -> Result<Option<(TemplateSource, Option<Locale>)>, NotifyError> {
+        let mut found = template::Entity::find()
+            .filter(template::Column::OrgId.eq(org_id))
+            .filter(template::Column::Kind.eq(kind))
+            .filter(template::Column::Locale.is_in([locale.tag(), ""]))
+            .all(&self.read)
+            .await?;
+        // Its own language's first.
+        found.sort_by_key(|t| t.locale.is_empty());
+        Ok(found.into_iter().next().map(|t| {
+            let source = TemplateSource {
                 subject: t.subject,
                 text_body: t.text_body,
                 html_body: t.html_body,
-            }))
+            };
+            (source, (!t.locale.is_empty()).then_some(locale))
+        }))
     }
 
+    /// Writes the organization's template for a kind in a language (`None`: every language).
     pub async fn put_template(
         &self,
         org_id: Uuid,
         kind: MessageKind,
+        locale: Option<Locale>,
         source: &TemplateSource,
     ) -> Result<(), NotifyError> {
         template::Entity::insert(template::ActiveModel {
             org_id: Set(org_id),
             kind: Set(kind),
+            locale: Set(locale.map_or("", Locale::tag).to_string()),
             subject: Set(source.subject.clone()),
             text_body: Set(source.text_body.clone()),
             html_body: Set(source.html_body.clone()),
             updated_at: Set(now()),
         })
         .on_conflict(
-            OnConflict::columns([template::Column::OrgId, template::Column::Kind])
-                .update_columns([
-                    template::Column::Subject,
-                    template::Column::TextBody,
-                    template::Column::HtmlBody,
-                    template::Column::UpdatedAt,
-                ])
-                .to_owned(),
+            OnConflict::columns([
+                template::Column::OrgId,
+                template::Column::Kind,
+                template::Column::Locale,
+            ])
+            .update_columns([
+                template::Column::Subject,
+                template::Column::TextBody,
+                template::Column::HtmlBody,
+                template::Column::UpdatedAt,
+            ])
+            .to_owned(),
         )
         .exec_without_returning(&self.write)
         .await?;
+        Ok(())
+    }
+
+    /// Removes the organization's template for a kind in a language (`None`: every language).
+    pub async fn delete_template(
+        &self,
+        org_id: Uuid,
+        kind: MessageKind,
+        locale: Option<Locale>,
+    ) -> Result<(), NotifyError> {
+        template::Entity::delete_by_id((org_id, kind, locale.map_or("", Locale::tag).to_string()))
+            .exec(&self.write)
+            .await?;
         Ok(())
     }
 }

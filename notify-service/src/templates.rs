@@ -3,6 +3,7 @@
 //! saved), and every known variable is present when rendering (empty when the message has none).
 use std::collections::BTreeMap;
 
+use beckon_i18n::Locale;
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::{
@@ -25,93 +26,150 @@ pub struct Rendered {
     pub html_body: String,
 }
 
-const GREETING: &str = "Hi {{ candidate_first_name or recipient_name or 'there' }},";
-const FROM_TEAM: &str = "{% if inviter_name %}{{ inviter_name }}{% else %}The hiring team{% endif %}{% if organization_name %} at {{ organization_name }}{% endif %}";
+/// The opening line: "Hi Ada," with the candidate's first name (a member's name, in a notice).
+const GREETING: &str = "{% if candidate_first_name or recipient_name %}{{ t('greeting', name=candidate_first_name or recipient_name) }}{% else %}{{ t('greeting-anonymous') }}{% endif %}";
+const TEAM_GREETING: &str = "{% if recipient_name %}{{ t('greeting', name=recipient_name) }}{% else %}{{ t('greeting-anonymous') }}{% endif %}";
+/// Who invites: `sender`, e.g. "Grace at Acme", "The hiring team".
+const SENDER: &str = "{% set sender = t('sender-person-at-organization', person=inviter_name, organization=organization_name) if inviter_name and organization_name else t('sender-person', person=inviter_name) if inviter_name else t('sender-team-at-organization', organization=organization_name) if organization_name else t('sender-team') %}";
+/// Who a notice is about: `who`, the candidate's name or "A candidate".
+const WHO: &str = "{% set who = candidate_name or t('someone') %}";
 
 fn html(body: &str) -> String {
     format!(
-        "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1d2330\">{body}</body></html>"
+        "<!doctype html><html lang=\"{{{{ locale }}}}\"><body style=\"font-family:system-ui,sans-serif;line-height:1.5;color:#1d2330\">{body}</body></html>"
     )
 }
 
 /// A live interview's time, in the candidate's own time zone.
-const WHEN_TEXT: &str =
-    "{% if scheduled_local %}When: {{ scheduled_local }}, {{ calendar_minutes }} minutes (the invitation is attached for your calendar).\n{% endif %}";
-const WHEN_HTML: &str = "{% if scheduled_local %}<p><strong>When:</strong> {{ scheduled_local }}, {{ calendar_minutes }} minutes (the invitation is attached for your calendar).</p>{% endif %}";
+const WHEN_TEXT: &str = "{% if scheduled_local %}{{ t('interview-when', when=scheduled_local, minutes=calendar_minutes) }}\n{% endif %}";
+const WHEN_HTML: &str = "{% if scheduled_local %}<p>{{ t('interview-when', when=scheduled_local, minutes=calendar_minutes) }}</p>{% endif %}";
 
 /// When the candidate's link stops working, in their own time zone.
-const EXPIRES_TEXT: &str = "{% if link_expires %}It works until {{ link_expires }}.\n{% endif %}";
+const EXPIRES_TEXT: &str =
+    "{% if link_expires %}{{ t('link-works-until', expires=link_expires) }}\n{% endif %}";
 
 /// For mail sent in bulk (a cohort's): how to get no more of it, beside the List-Unsubscribe
 /// header that mail clients show as a button.
 const UNSUBSCRIBE_TEXT: &str =
-    "{% if unsubscribe_url %}\n--\nNo more email from us: {{ unsubscribe_url }}\n{% endif %}";
-const UNSUBSCRIBE_HTML: &str = "{% if unsubscribe_url %}<p style=\"color:#5b6476;font-size:13px\"><a href=\"{{ unsubscribe_url }}\" style=\"color:#5b6476\">No more email from us</a></p>{% endif %}";
+    "{% if unsubscribe_url %}\n--\n{{ t('unsubscribe-line', url=unsubscribe_url) }}\n{% endif %}";
+const UNSUBSCRIBE_HTML: &str = "{% if unsubscribe_url %}<p style=\"color:#5b6476;font-size:13px\"><a href=\"{{ unsubscribe_url }}\" style=\"color:#5b6476\">{{ t('unsubscribe-link') }}</a></p>{% endif %}";
+
+const MESSAGE_TEXT: &str = "{% if custom_message %}\n{{ custom_message }}\n{% endif %}";
+const MESSAGE_HTML: &str =
+    "{% if custom_message %}<p style=\"white-space:pre-line\">{{ custom_message }}</p>{% endif %}";
 
 fn button() -> &'static str {
-    "<p><a href=\"{{ link }}\" style=\"display:inline-block;background:#2f5bea;color:#fff;padding:10px 20px;border-radius:6px;text-decoration:none\">Open your invitation</a></p><p style=\"color:#5b6476;font-size:13px\">Or paste this link into your browser: {{ link }}<br>This link is personal: please do not share it.{% if link_expires %}<br>It works until {{ link_expires }}.{% endif %}</p>"
+    "<p><a href=\"{{ link }}\" style=\"display:inline-block;background:#2f5bea;color:#fff;padding:10px 20px;border-radius:6px;text-decoration:none\">{{ t('open-invitation') }}</a></p><p style=\"color:#5b6476;font-size:13px\">{{ t('paste-link', link=link) }}<br>{{ t('personal-link') }}{% if link_expires %}<br>{{ t('link-works-until', expires=link_expires) }}{% endif %}</p>"
 }
 
-/// The built-in template of a kind.
+/// A paragraph of text and HTML: the same `t(...)` call in both.
+fn say(call: &str) -> (String, String) {
+    (
+        format!("{{{{ {call} }}}}\n"),
+        format!("<p>{{{{ {call} }}}}</p>"),
+    )
+}
+
+/// The built-in template of a kind. Every text is a `t(...)` of the locale's messages
+/// (`beckon-i18n`), so one template serves every language.
 pub fn default_template(kind: MessageKind) -> TemplateSource {
-    let message_text = "{% if custom_message %}\n{{ custom_message }}\n{% endif %}";
-    let message_html = "{% if custom_message %}<p style=\"white-space:pre-line\">{{ custom_message }}</p>{% endif %}";
     let (subject, text, html_body) = match kind {
-        MessageKind::Invite => (
-            "Your invitation: {{ position_title }}".to_string(),
-            format!("{GREETING}\n\n{FROM_TEAM} invited you to {{{{ position_title }}}}.\n{WHEN_TEXT}{message_text}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}\nThis link is personal: please do not share it.\n{UNSUBSCRIBE_TEXT}"),
-            html(&format!("<p>{GREETING}</p><p>{FROM_TEAM} invited you to <strong>{{{{ position_title }}}}</strong>.</p>{WHEN_HTML}{message_html}{}{UNSUBSCRIBE_HTML}", button())),
-        ),
-        MessageKind::Resend => (
-            "Your invitation (sent again): {{ position_title }}".to_string(),
-            format!("{GREETING}\n\nHere is your invitation to {{{{ position_title }}}} again.\n{WHEN_TEXT}{message_text}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
-            html(&format!("<p>{GREETING}</p><p>Here is your invitation to <strong>{{{{ position_title }}}}</strong> again.</p>{WHEN_HTML}{message_html}{}{UNSUBSCRIBE_HTML}", button())),
-        ),
-        MessageKind::Reminder => (
-            "Reminder: {{ position_title }} is waiting for you".to_string(),
-            format!("{GREETING}\n\nA friendly reminder: you have not started {{{{ position_title }}}} yet.\n{WHEN_TEXT}\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
-            html(&format!("<p>{GREETING}</p><p>A friendly reminder: you have not started <strong>{{{{ position_title }}}}</strong> yet.</p>{WHEN_HTML}{}{UNSUBSCRIBE_HTML}", button())),
-        ),
-        MessageKind::PublicRegistration => (
-            "Your link for {{ position_title }}".to_string(),
-            format!("{GREETING}\n\nThank you for registering for {{{{ position_title }}}}{{% if organization_name %}} at {{{{ organization_name }}}}{{% endif %}}.\n\nStart here: {{{{ link }}}}\n{EXPIRES_TEXT}\nThis link is personal: please do not share it.\n"),
-            html(&format!("<p>{GREETING}</p><p>Thank you for registering for <strong>{{{{ position_title }}}}</strong>{{% if organization_name %}} at {{{{ organization_name }}}}{{% endif %}}.</p>{}", button())),
-        ),
-        MessageKind::TeamStarted => (
-            "{{ candidate_name or 'A candidate' }} started {{ position_title }}".to_string(),
-            "Hi {{ recipient_name or 'there' }},\n\n{{ candidate_name or 'A candidate' }} just started {{ position_title }}{% if event_time %} ({{ event_time }}){% endif %}.\n".to_string(),
-            html("<p>Hi {{ recipient_name or 'there' }},</p><p><strong>{{ candidate_name or 'A candidate' }}</strong> just started <strong>{{ position_title }}</strong>{% if event_time %} ({{ event_time }}){% endif %}.</p>"),
-        ),
-        MessageKind::TeamSubmitted => (
-            "{{ candidate_name or 'A candidate' }} submitted {{ position_title }}".to_string(),
-            "Hi {{ recipient_name or 'there' }},\n\n{{ candidate_name or 'A candidate' }} submitted {{ position_title }}{% if event_time %} ({{ event_time }}){% endif %}: it is ready for review.\n".to_string(),
-            html("<p>Hi {{ recipient_name or 'there' }},</p><p><strong>{{ candidate_name or 'A candidate' }}</strong> submitted <strong>{{ position_title }}</strong>{% if event_time %} ({{ event_time }}){% endif %}: it is ready for review.</p>"),
-        ),
-        MessageKind::InviterCopy => (
-            "Copy: you invited {{ candidate_name }} to {{ position_title }}".to_string(),
-            format!("Hi {{{{ recipient_name or 'there' }}}},\n\nThis is a copy of your invitation to {{{{ candidate_name }}}} for {{{{ position_title }}}}.\n{message_text}"),
-            html(&format!("<p>Hi {{{{ recipient_name or 'there' }}}},</p><p>This is a copy of your invitation to <strong>{{{{ candidate_name }}}}</strong> for <strong>{{{{ position_title }}}}</strong>.</p>{message_html}")),
-        ),
-        MessageKind::Rescheduled => (
-            "New time: {{ position_title }}".to_string(),
-            format!("{GREETING}\n\nYour {{{{ position_title }}}} interview has moved to {{{{ scheduled_local }}}} ({{{{ calendar_minutes }}}} minutes). The calendar invitation attached updates the one you have.\n\nJoin here: {{{{ link }}}}\n{EXPIRES_TEXT}"),
-            html(&format!("<p>{GREETING}</p><p>Your <strong>{{{{ position_title }}}}</strong> interview has moved to <strong>{{{{ scheduled_local }}}}</strong> ({{{{ calendar_minutes }}}} minutes). The calendar invitation attached updates the one you have.</p>{}", button())),
-        ),
-        MessageKind::Cancelled => (
-            "Cancelled: {{ position_title }}".to_string(),
-            format!("{GREETING}\n\nYour {{{{ position_title }}}} interview{{% if scheduled_local %}} on {{{{ scheduled_local }}}}{{% endif %}} is cancelled, and your link no longer works. The calendar cancellation attached takes it out of your calendar.\n\n{FROM_TEAM}\n"),
-            html(&format!("<p>{GREETING}</p><p>Your <strong>{{{{ position_title }}}}</strong> interview{{% if scheduled_local %}} on {{{{ scheduled_local }}}}{{% endif %}} is cancelled, and your link no longer works. The calendar cancellation attached takes it out of your calendar.</p><p>{FROM_TEAM}</p>")),
-        ),
-        MessageKind::TeamRenewalRequested => (
-            "{{ candidate_name or 'A candidate' }} asks for a new link to {{ position_title }}".to_string(),
-            "Hi {{ recipient_name or 'there' }},\n\n{{ candidate_name or 'A candidate' }}'s link to {{ position_title }} expired, and they asked for a new one.\n\nTo send it: invitectl invites renew {{ invite_id }}\nTo leave it, do nothing: they are not told either way.\n".to_string(),
-            html("<p>Hi {{ recipient_name or 'there' }},</p><p><strong>{{ candidate_name or 'A candidate' }}</strong>'s link to <strong>{{ position_title }}</strong> expired, and they asked for a new one.</p><p>To send it: <code>invitectl invites renew {{ invite_id }}</code><br>To leave it, do nothing: they are not told either way.</p>"),
-        ),
-        MessageKind::WebhookDisabled => (
-            "Webhook endpoint turned off{% if organization_name %} at {{ organization_name }}{% endif %}".to_string(),
-            "Hi {{ recipient_name or 'there' }},\n\nBeckon turned off the webhook endpoint {{ webhook_url }}{% if webhook_description %} ({{ webhook_description }}){% endif %}: {{ webhook_disabled_reason }}.\n\nIts events are kept. Fix the receiver, then turn the endpoint on again (invitectl webhooks update {{ webhook_endpoint_id }} --enable): it receives what waited, and failed messages can be replayed (invitectl webhooks replay-failed {{ webhook_endpoint_id }} --since 5d).\n".to_string(),
-            html("<p>Hi {{ recipient_name or 'there' }},</p><p>Beckon turned off the webhook endpoint <strong>{{ webhook_url }}</strong>{% if webhook_description %} ({{ webhook_description }}){% endif %}: {{ webhook_disabled_reason }}.</p><p>Its events are kept. Fix the receiver, then turn the endpoint on again (<code>invitectl webhooks update {{ webhook_endpoint_id }} --enable</code>): it receives what waited, and failed messages can be replayed (<code>invitectl webhooks replay-failed {{ webhook_endpoint_id }} --since 5d</code>).</p>"),
-        ),
+        MessageKind::Invite => {
+            let (intro_text, intro_html) =
+                say("t('invite-intro', sender=sender, position=position_title)");
+            (
+                "{{ t('invite-subject', position=position_title) }}".to_string(),
+                format!("{SENDER}{GREETING}\n\n{intro_text}{WHEN_TEXT}{MESSAGE_TEXT}\n{{{{ t('start-here', link=link) }}}}\n{EXPIRES_TEXT}\n{{{{ t('personal-link') }}}}\n{UNSUBSCRIBE_TEXT}"),
+                html(&format!("{SENDER}<p>{GREETING}</p>{intro_html}{WHEN_HTML}{MESSAGE_HTML}{}{UNSUBSCRIBE_HTML}", button())),
+            )
+        }
+        MessageKind::Resend => {
+            let (intro_text, intro_html) = say("t('resend-intro', position=position_title)");
+            (
+                "{{ t('resend-subject', position=position_title) }}".to_string(),
+                format!("{GREETING}\n\n{intro_text}{WHEN_TEXT}{MESSAGE_TEXT}\n{{{{ t('start-here', link=link) }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
+                html(&format!("<p>{GREETING}</p>{intro_html}{WHEN_HTML}{MESSAGE_HTML}{}{UNSUBSCRIBE_HTML}", button())),
+            )
+        }
+        MessageKind::Reminder => {
+            let (intro_text, intro_html) = say("t('reminder-intro', position=position_title)");
+            (
+                "{{ t('reminder-subject', position=position_title) }}".to_string(),
+                format!("{GREETING}\n\n{intro_text}{WHEN_TEXT}\n{{{{ t('start-here', link=link) }}}}\n{EXPIRES_TEXT}{UNSUBSCRIBE_TEXT}"),
+                html(&format!("<p>{GREETING}</p>{intro_html}{WHEN_HTML}{}{UNSUBSCRIBE_HTML}", button())),
+            )
+        }
+        MessageKind::PublicRegistration => {
+            let intro = "{% if organization_name %}{{ t('registration-intro-at', position=position_title, organization=organization_name) }}{% else %}{{ t('registration-intro', position=position_title) }}{% endif %}";
+            (
+                "{{ t('registration-subject', position=position_title) }}".to_string(),
+                format!("{GREETING}\n\n{intro}\n\n{{{{ t('start-here', link=link) }}}}\n{EXPIRES_TEXT}\n{{{{ t('personal-link') }}}}\n"),
+                html(&format!("<p>{GREETING}</p><p>{intro}</p>{}", button())),
+            )
+        }
+        MessageKind::TeamStarted => {
+            let body = "{% if event_time %}{{ t('team-started-at', candidate=who, position=position_title, time=event_time) }}{% else %}{{ t('team-started', candidate=who, position=position_title) }}{% endif %}";
+            (
+                "{{ t('team-started-subject', candidate=candidate_name or t('someone'), position=position_title) }}".to_string(),
+                format!("{WHO}{TEAM_GREETING}\n\n{body}\n"),
+                html(&format!("{WHO}<p>{TEAM_GREETING}</p><p>{body}</p>")),
+            )
+        }
+        MessageKind::TeamSubmitted => {
+            let body = "{% if event_time %}{{ t('team-submitted-at', candidate=who, position=position_title, time=event_time) }}{% else %}{{ t('team-submitted', candidate=who, position=position_title) }}{% endif %}";
+            (
+                "{{ t('team-submitted-subject', candidate=candidate_name or t('someone'), position=position_title) }}".to_string(),
+                format!("{WHO}{TEAM_GREETING}\n\n{body}\n"),
+                html(&format!("{WHO}<p>{TEAM_GREETING}</p><p>{body}</p>")),
+            )
+        }
+        MessageKind::InviterCopy => {
+            let (intro_text, intro_html) =
+                say("t('inviter-copy-intro', candidate=candidate_name, position=position_title)");
+            (
+                "{{ t('inviter-copy-subject', candidate=candidate_name, position=position_title) }}".to_string(),
+                format!("{TEAM_GREETING}\n\n{intro_text}{MESSAGE_TEXT}"),
+                html(&format!("<p>{TEAM_GREETING}</p>{intro_html}{MESSAGE_HTML}")),
+            )
+        }
+        MessageKind::Rescheduled => {
+            let (intro_text, intro_html) = say("t('rescheduled-intro', position=position_title, when=scheduled_local, minutes=calendar_minutes)");
+            (
+                "{{ t('rescheduled-subject', position=position_title) }}".to_string(),
+                format!("{GREETING}\n\n{intro_text}\n{{{{ t('join-here', link=link) }}}}\n{EXPIRES_TEXT}"),
+                html(&format!("<p>{GREETING}</p>{intro_html}{}", button())),
+            )
+        }
+        MessageKind::Cancelled => {
+            let intro = "{% if scheduled_local %}{{ t('cancelled-intro-at', position=position_title, when=scheduled_local) }}{% else %}{{ t('cancelled-intro', position=position_title) }}{% endif %}";
+            (
+                "{{ t('cancelled-subject', position=position_title) }}".to_string(),
+                format!("{SENDER}{GREETING}\n\n{intro}\n\n{{{{ sender }}}}\n"),
+                html(&format!(
+                    "{SENDER}<p>{GREETING}</p><p>{intro}</p><p>{{{{ sender }}}}</p>"
+                )),
+            )
+        }
+        MessageKind::TeamRenewalRequested => {
+            let (asks_text, asks_html) =
+                say("t('renewal-requested', candidate=who, position=position_title)");
+            let send =
+                "t('renewal-requested-send', command='invitectl invites renew ' ~ invite_id)";
+            (
+                "{{ t('renewal-requested-subject', candidate=candidate_name or t('someone'), position=position_title) }}".to_string(),
+                format!("{WHO}{TEAM_GREETING}\n\n{asks_text}\n{{{{ {send} }}}}\n{{{{ t('renewal-requested-leave') }}}}\n"),
+                html(&format!("{WHO}<p>{TEAM_GREETING}</p>{asks_html}<p>{{{{ {send} }}}}<br>{{{{ t('renewal-requested-leave') }}}}</p>")),
+            )
+        }
+        MessageKind::WebhookDisabled => {
+            let what = "{% if webhook_description %}{{ t('webhook-disabled-described', url=webhook_url, description=webhook_description, reason=webhook_disabled_reason) }}{% else %}{{ t('webhook-disabled', url=webhook_url, reason=webhook_disabled_reason) }}{% endif %}";
+            let (next_text, next_html) = say("t('webhook-disabled-next', enable='invitectl webhooks update ' ~ webhook_endpoint_id ~ ' --enable', replay='invitectl webhooks replay-failed ' ~ webhook_endpoint_id ~ ' --since 5d')");
+            (
+                "{% if organization_name %}{{ t('webhook-disabled-subject-at', organization=organization_name) }}{% else %}{{ t('webhook-disabled-subject') }}{% endif %}".to_string(),
+                format!("{TEAM_GREETING}\n\n{what}\n\n{next_text}"),
+                html(&format!("<p>{TEAM_GREETING}</p><p>{what}</p>{next_html}")),
+            )
+        }
     };
     TemplateSource {
         subject,
@@ -123,6 +181,7 @@ pub fn default_template(kind: MessageKind) -> TemplateSource {
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    beckon_i18n::add_to(&mut env);
     env
 }
 
@@ -148,7 +207,7 @@ pub fn validate(source: &TemplateSource, field: &str) -> Result<(), NotifyError>
                 let mut unknown: Vec<String> = template
                     .undeclared_variables(false)
                     .into_iter()
-                    .filter(|v| !is_known_variable(v))
+                    .filter(|v| !is_known_variable(v) && !is_template_name(v))
                     .collect();
                 unknown.sort();
                 if !unknown.is_empty() {
@@ -159,6 +218,12 @@ pub fn validate(source: &TemplateSource, field: &str) -> Result<(), NotifyError>
                             unknown.join(", "),
                             variable_names().collect::<Vec<_>>().join(", ")
                         ),
+                    });
+                } else if let Err(err) = template.render(trial_context()) {
+                    // E.g. a `t(...)` of a text that does not exist.
+                    violations.push(FieldViolation {
+                        field,
+                        description: format!("cannot be rendered: {err}"),
                     });
                 }
             }
@@ -171,15 +236,30 @@ pub fn validate(source: &TemplateSource, field: &str) -> Result<(), NotifyError>
     crate::domain::finish(violations)
 }
 
-/// Renders a template with the message's variables; known variables it lacks are empty.
+/// Names a template may use besides the variables: `t(...)`, and the `locale` it renders in.
+fn is_template_name(name: &str) -> bool {
+    name == "t" || name == beckon_i18n::LOCALE_VARIABLE
+}
+
+/// Every variable set, so a trial render takes every branch that needs one.
+fn trial_context() -> BTreeMap<&'static str, &'static str> {
+    let mut context: BTreeMap<&str, &str> = variable_names().map(|name| (name, "1")).collect();
+    context.insert(beckon_i18n::LOCALE_VARIABLE, Locale::FALLBACK.tag());
+    context
+}
+
+/// Renders a template in a locale with the message's variables; known variables it lacks are
+/// empty.
 pub fn render(
     source: &TemplateSource,
     variables: &BTreeMap<String, String>,
     recipient_name: &str,
+    locale: Locale,
 ) -> Result<Rendered, minijinja::Error> {
     let env = environment();
     let mut context: BTreeMap<&str, &str> = variable_names().map(|name| (name, "")).collect();
     context.insert("recipient_name", recipient_name);
+    context.insert(beckon_i18n::LOCALE_VARIABLE, locale.tag());
     for (name, value) in variables {
         context.insert(name.as_str(), value.as_str());
     }
@@ -219,7 +299,9 @@ mod tests {
         for kind in MessageKind::all() {
             let source = default_template(kind);
             validate(&source, "template").expect("default template is valid");
-            render(&source, &BTreeMap::new(), "").expect("renders with nothing given");
+            for locale in Locale::ALL {
+                render(&source, &BTreeMap::new(), "", locale).expect("renders with nothing given");
+            }
         }
     }
 
@@ -236,6 +318,7 @@ mod tests {
                 ("inviter_name", "Grace"),
             ]),
             "Ada Lovelace",
+            Locale::En,
         )
         .expect("render");
         assert_eq!(rendered.subject, "Your invitation: Backend <engineer>");
@@ -247,6 +330,122 @@ mod tests {
             rendered.html_body.contains("Backend &lt;engineer&gt;"),
             "escaped in HTML"
         );
+    }
+
+    /// Every variable with a value unlike any word of a message.
+    fn every_variable() -> BTreeMap<String, String> {
+        variable_names()
+            .map(|name| {
+                let value = match name {
+                    "link" | "unsubscribe_url" | "webhook_url" => {
+                        format!("https://b.example/{name}")
+                    }
+                    "calendar_minutes" | "calendar_sequence" => "45".to_string(),
+                    "inviter_email" => "grace@b.example".to_string(),
+                    _ => format!("Zq{}", name.replace('_', "")),
+                };
+                (name.to_string(), value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_email_reads_in_every_shipped_language_with_no_english_left() {
+        let full = every_variable();
+        // What the templates say on purpose in every language: the commands to type.
+        let commands = [
+            "invitectl invites renew",
+            "invitectl webhooks update --enable replay-failed --since",
+        ];
+        let mut values: Vec<&str> = full.values().map(String::as_str).collect();
+        values.push("Zqrecipient");
+        values.extend(commands);
+        let mut problems = Vec::new();
+        for kind in MessageKind::all() {
+            let source = default_template(kind);
+            for variables in [full.clone(), BTreeMap::new()] {
+                let english =
+                    render(&source, &variables, "Zqrecipient", Locale::En).expect("renders");
+                for locale in Locale::ALL {
+                    let rendered =
+                        render(&source, &variables, "Zqrecipient", locale).expect("renders");
+                    for (part, en, text) in [
+                        ("subject", &english.subject, &rendered.subject),
+                        ("text", &english.text_body, &rendered.text_body),
+                        ("html", &english.html_body, &rendered.html_body),
+                    ] {
+                        let left = beckon_i18n::audit::english_left(locale, en, text, &values);
+                        if !left.is_empty() {
+                            problems.push(format!(
+                                "{kind:?} {locale} {part}: English left: {left:?} in {text:?}"
+                            ));
+                        }
+                        if locale != Locale::En
+                            && !variables.is_empty()
+                            && en == text
+                            && part != "html"
+                        {
+                            problems.push(format!("{kind:?} {locale} {part}: the same as English"));
+                        }
+                    }
+                    if !rendered
+                        .html_body
+                        .contains(&format!("lang=\"{}\"", locale.tag()))
+                    {
+                        problems.push(format!(
+                            "{kind:?} {locale}: the HTML does not name its language"
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn a_german_invite_is_in_german_with_its_plural() {
+        let mut variables = vars(&[
+            ("candidate_first_name", "Ada"),
+            ("position_title", "Backend"),
+            ("link", "https://b.example/i/tok"),
+            ("scheduled_local", "Dienstag, 8. Dezember 2026, 17:00"),
+            ("calendar_minutes", "1"),
+        ]);
+        let one = render(
+            &default_template(MessageKind::Invite),
+            &variables,
+            "",
+            Locale::De,
+        )
+        .expect("render");
+        variables.insert("calendar_minutes".into(), "45".into());
+        let many = render(
+            &default_template(MessageKind::Invite),
+            &variables,
+            "",
+            Locale::De,
+        )
+        .expect("render");
+        assert!(one.text_body.contains("1 Minute"), "{}", one.text_body);
+        assert!(many.text_body.contains("45 Minuten"), "{}", many.text_body);
+        assert!(many.subject.contains("Backend"), "{}", many.subject);
+    }
+
+    #[test]
+    fn a_text_that_does_not_exist_is_refused() {
+        let source = TemplateSource {
+            subject: "{{ t('invite-subject', position=position_title) }}".into(),
+            text_body: "{{ t('no-such-text') }}".into(),
+            html_body: String::new(),
+        };
+        match validate(&source, "template") {
+            Err(NotifyError::InvalidArgument(v)) => {
+                assert_eq!(v.len(), 1, "{v:?}");
+                assert_eq!(v[0].field, "template.text_body");
+                assert!(v[0].description.contains("no-such-text"), "{v:?}");
+            }
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use std::{sync::Arc, time::Duration};
 
 use beckon_common::progress::Progress;
+use beckon_i18n::Locale;
 use beckon_limiter::{Admission, Limit, RateLimiter};
 use chrono::Utc;
 use lettre::message::Mailbox;
@@ -301,8 +302,14 @@ impl Workers {
     async fn attempt(&self, delivery: &delivery::Model) -> anyhow::Result<Outcome> {
         let attempts = delivery.attempts + 1;
         let kind = delivery.kind;
-        let source = match self.store.org_template(delivery.org_id, kind).await? {
-            Some(source) => source,
+        // Stored checked; a tag a later version wrote and this one does not ship reads English.
+        let locale = Locale::for_tag(&delivery.locale).unwrap_or(Locale::FALLBACK);
+        let source = match self
+            .store
+            .org_template(delivery.org_id, kind, locale)
+            .await?
+        {
+            Some((source, _)) => source,
             None => templates::default_template(kind),
         };
         let variables = match self.store.open_variables(delivery) {
@@ -321,7 +328,8 @@ impl Workers {
                 });
             }
         };
-        let content = match templates::render(&source, &variables, &delivery.recipient_name) {
+        let content = match templates::render(&source, &variables, &delivery.recipient_name, locale)
+        {
             Ok(content) => content,
             Err(err) => {
                 return Ok(Outcome::Failed {
@@ -340,7 +348,7 @@ impl Workers {
                 .and_then(|address| address.parse().ok())
                 .map(|address| Mailbox::new(given("inviter_name").cloned(), address)),
             unsubscribe_url: given("unsubscribe_url").cloned(),
-            calendar: invitation(&variables, kind),
+            calendar: invitation(&variables, kind, locale),
             content,
         };
         Ok(match self.mailer.send(&email).await {
@@ -491,6 +499,7 @@ async fn pause(stop: &mut watch::Receiver<bool>, how_long: Duration) {
 fn invitation(
     variables: &std::collections::BTreeMap<String, String>,
     kind: crate::domain::MessageKind,
+    locale: Locale,
 ) -> Option<Invitation> {
     let uid = variables
         .get("calendar_uid")
@@ -506,6 +515,12 @@ fn invitation(
             // What the message is decides, not a variable: a cancellation never re-adds it.
             cancel: kind == crate::domain::MessageKind::Cancelled,
             summary: variables.get("calendar_summary")?.clone(),
+            description: variables
+                .get("link")
+                .filter(|link| !link.is_empty())
+                .map(|link| {
+                    beckon_i18n::text(locale, "calendar-join", &[("link", link.as_str().into())])
+                }),
             link: variables
                 .get("link")
                 .filter(|link| !link.is_empty())

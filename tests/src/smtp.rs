@@ -53,6 +53,23 @@ impl ReceivedMail {
         self.data.replace("=\r\n", "")
     }
 
+    /// The subject and the text and HTML bodies, decoded as a mail client shows them.
+    pub fn decoded(&self) -> Decoded {
+        let message = mail_parser::MessageParser::default().parse(self.data.as_bytes());
+        let part = |text: Option<std::borrow::Cow<'_, str>>| {
+            text.map(|t| t.into_owned()).unwrap_or_default()
+        };
+        Decoded {
+            subject: message
+                .as_ref()
+                .and_then(|m| m.subject())
+                .unwrap_or_default()
+                .to_string(),
+            text: part(message.as_ref().and_then(|m| m.body_text(0))),
+            html: part(message.as_ref().and_then(|m| m.body_html(0))),
+        }
+    }
+
     /// The first http(s) link after `prefix` in the message (e.g. the invite link).
     pub fn link_starting(&self, prefix: &str) -> Option<String> {
         let unfolded = self.unfolded();
@@ -63,6 +80,14 @@ impl ReceivedMail {
             .collect();
         Some(link)
     }
+}
+
+/// A message as its reader sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Decoded {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
 }
 
 #[derive(Default)]

@@ -172,6 +172,8 @@ async fn start_interview(
         ats: Some(ask.reference.clone()),
         // Neither ATS's contract gives the candidate's.
         time_zone: None,
+        // Nor the candidate's language: the job's decides.
+        locale: None,
         schedule: None,
     };
     match invites::create(store, caller, new, None).await {

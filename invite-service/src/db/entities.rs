@@ -12,6 +12,8 @@ pub mod organization {
         pub id: Uuid,
         pub name: String,
         pub created_at: ChronoDateTimeUtc,
+        /// The language (a shipped locale's BCP 47 tag) every chain of preferences ends in.
+        pub default_locale: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -101,6 +103,9 @@ pub mod member {
         pub admin: bool,
         /// The IANA time zone the member reads times in (checked when written); none: UTC.
         pub time_zone: Option<String>,
+        /// The language of the member's notifications (checked when written); none: the
+        /// organization's default.
+        pub locale: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -134,6 +139,9 @@ pub mod job {
         pub public_link_enabled: bool,
         /// A candidate's request for a new link, from one that expired, waits for the team.
         pub renewal_needs_approval: bool,
+        /// The language of its candidates' emails and pages when an invite sets none (checked
+        /// when written); none: the organization's default.
+        pub locale: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -222,6 +230,9 @@ pub mod invite {
         /// The iCalendar SEQUENCE: raised on every reschedule, reissue and cancellation, so a
         /// calendar takes the newest.
         pub calendar_sequence: i32,
+        /// The candidate's language (checked when written); none: the job's, else the
+        /// organization's default.
+        pub locale: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

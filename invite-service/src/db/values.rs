@@ -62,6 +62,8 @@ pub struct CohortOptions {
     pub submitted_policy: SubmittedPolicy,
     /// The candidates' IANA time zone, checked; `None`: UTC.
     pub time_zone: Option<String>,
+    /// The candidates' language, checked; `None`: the job's.
+    pub locale: Option<String>,
 }
 
 /// How an invite came to be: the word the API shows as `Invite.source`.

@@ -113,7 +113,7 @@ impl Action {
             Action::CreateInvites => "creating invites",
             Action::ReadInvites => "reading invites",
             Action::ManageInvites => "changing invites",
-            Action::ManageOrganization => "managing members and API keys",
+            Action::ManageOrganization => "managing the organization, its members and API keys",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! member in theirs, each with the zone's name and UTC offset, so nobody converts by hand.
 use std::str::FromStr;
 
+use beckon_i18n::Locale;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -38,9 +39,10 @@ impl TimeZone {
     }
 }
 
-/// `at` as someone in `zone` reads it: "Tuesday 8 December 2026, 17:00 CET (Europe/Berlin,
+/// `at` as someone in `zone` reads it in their language: "Tuesday 8 December 2026, 17:00 CET
+/// (Europe/Berlin, UTC+01:00)", "Dienstag, 8. Dezember 2026, 17:00 CET (Europe/Berlin,
 /// UTC+01:00)". Without a zone, in UTC.
-pub fn local_time(at: DateTime<Utc>, zone: Option<TimeZone>) -> String {
+pub fn local_time(at: DateTime<Utc>, zone: Option<TimeZone>, locale: Locale) -> String {
     let zone = zone.map_or(Tz::UTC, |zone| zone.0);
     let local = at.with_timezone(&zone);
     let abbreviation = local.format("%Z").to_string();
@@ -52,7 +54,7 @@ pub fn local_time(at: DateTime<Utc>, zone: Option<TimeZone>) -> String {
     };
     format!(
         "{}{abbreviation} ({}, UTC{})",
-        local.format("%A %-d %B %Y, %H:%M"),
+        beckon_i18n::date_time(locale, &local),
         zone.name(),
         local.format("%:z")
     )
@@ -68,31 +70,36 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 12, 8, 16, 0, 0).unwrap();
         let berlin = TimeZone::parse("Europe/Berlin").ok();
         assert_eq!(
-            local_time(at, berlin),
+            local_time(at, berlin, Locale::En),
             "Tuesday 8 December 2026, 17:00 CET (Europe/Berlin, UTC+01:00)"
         );
         let new_york = TimeZone::parse(" America/New_York ").ok();
         assert_eq!(
-            local_time(at, new_york),
+            local_time(at, new_york, Locale::En),
             "Tuesday 8 December 2026, 11:00 EST (America/New_York, UTC-05:00)"
+        );
+        // In the reader's language.
+        assert_eq!(
+            local_time(at, berlin, Locale::De),
+            "Dienstag, 8. Dezember 2026, 17:00 CET (Europe/Berlin, UTC+01:00)"
         );
         // Summer time.
         let july = Utc.with_ymd_and_hms(2026, 7, 1, 12, 30, 0).unwrap();
         assert_eq!(
-            local_time(july, berlin),
+            local_time(july, berlin, Locale::En),
             "Wednesday 1 July 2026, 14:30 CEST (Europe/Berlin, UTC+02:00)"
         );
         // No lettered abbreviation: the offset once.
         let istanbul = TimeZone::parse("Europe/Istanbul").ok();
         assert_eq!(
-            local_time(at, istanbul),
+            local_time(at, istanbul, Locale::En),
             "Tuesday 8 December 2026, 19:00 (Europe/Istanbul, UTC+03:00)"
         );
         // A half-hour zone, and none.
         let kolkata = TimeZone::parse("Asia/Kolkata").ok();
-        assert!(local_time(at, kolkata).contains("21:30 IST (Asia/Kolkata, UTC+05:30)"));
+        assert!(local_time(at, kolkata, Locale::En).contains("21:30 IST (Asia/Kolkata, UTC+05:30)"));
         assert_eq!(
-            local_time(at, None),
+            local_time(at, None, Locale::En),
             "Tuesday 8 December 2026, 16:00 UTC (UTC, UTC+00:00)"
         );
     }

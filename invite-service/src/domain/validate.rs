@@ -197,6 +197,21 @@ impl Violations {
         }
     }
 
+    /// A language: a BCP 47 tag of a shipped locale, kept canonical (`pt-br` is `pt-BR`);
+    /// empty: none (the next in line decides).
+    pub fn locale(&mut self, field: &str, value: &str) -> Option<String> {
+        if value.trim().is_empty() {
+            return None;
+        }
+        match beckon_i18n::Locale::canonical_tag(value) {
+            Ok(tag) => Some(tag),
+            Err(refused) => {
+                self.add(field, refused.to_string());
+                None
+            }
+        }
+    }
+
     /// A resource id. Malformed ids are a caller's mistake, not a missing resource.
     pub fn id(&mut self, field: &str, value: &str) -> Uuid {
         if value.trim().is_empty() {

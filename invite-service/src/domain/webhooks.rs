@@ -4,6 +4,11 @@ use std::fmt;
 
 use super::EventKind;
 
+/// Why Beckon turned an endpoint off, as `disabled_reason` says it; the admins' email says it in
+/// their language.
+pub const DISABLED_GONE: &str = "the receiver answered 410 Gone";
+pub const DISABLED_FAILING: &str = "every delivery failed for too long";
+
 /// An event type, as named in the message's `type` and in an endpoint's filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WebhookEvent {

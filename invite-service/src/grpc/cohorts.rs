@@ -88,6 +88,7 @@ fn options(v: &mut Violations, req: &pb::BulkCreateInvitesRequest) -> CohortOpti
         include_pending: req.include_pending,
         submitted_policy,
         time_zone: v.time_zone("time_zone", &req.time_zone),
+        locale: v.locale("locale", &req.locale),
     }
 }
 

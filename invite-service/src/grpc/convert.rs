@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::{
     db::entities::{
-        api_key, candidate, invite, invite_event, job, member, webhook_attempt, webhook_endpoint,
+        api_key, candidate, invite, invite_event, job, member, organization, webhook_attempt,
+        webhook_endpoint,
     },
     domain::{
         validate::Violations, DeliveryStatus, InviteStatus, JobState, Scope, WebhookDeliveryStatus,
@@ -134,6 +135,15 @@ pub fn job(row: job::Model) -> pb::Job {
         update_time: Some(timestamp(row.updated_at)),
         public_link_enabled: row.public_link_enabled,
         renewal_needs_approval: row.renewal_needs_approval,
+        locale: row.locale.unwrap_or_default(),
+    }
+}
+
+pub fn organization(row: organization::Model) -> pb::Organization {
+    pb::Organization {
+        id: row.id.to_string(),
+        name: row.name,
+        default_locale: row.default_locale,
     }
 }
 
@@ -189,6 +199,7 @@ pub fn invite(row: invite::Model) -> pb::Invite {
         time_zone: row.time_zone.unwrap_or_default(),
         scheduled_start_time: row.scheduled_at.map(timestamp),
         duration_minutes: row.duration_minutes.map_or(0, |m| m.max(0) as u32),
+        locale: row.locale.unwrap_or_default(),
     }
 }
 
@@ -213,6 +224,7 @@ pub fn member(row: member::Model) -> pb::Member {
         admin: row.admin,
         create_time: Some(timestamp(row.created_at)),
         time_zone: row.time_zone.unwrap_or_default(),
+        locale: row.locale.unwrap_or_default(),
     }
 }
 

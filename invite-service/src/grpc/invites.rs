@@ -151,6 +151,7 @@ impl InviteService for Api {
                     }),
             };
             let time_zone = v.time_zone("time_zone", &req.time_zone);
+            let locale = v.locale("locale", &req.locale);
             let schedule = req.scheduled_start_time.as_ref().and_then(|start| {
                 let start = scheduled_start(&mut v, start, at)?;
                 let minutes = v.duration_minutes("duration_minutes", req.duration_minutes)?;
@@ -183,6 +184,7 @@ impl InviteService for Api {
                 remind_after,
                 ats: None,
                 time_zone,
+                locale,
                 schedule,
             };
             let created = invites::create(&self.store, &caller, new, request).await?;

@@ -65,6 +65,7 @@ impl JobService for Api {
                 assessment_url: v.http_url("job.assessment_url", &job.assessment_url),
                 defaults: defaults(&mut v, "job.defaults", job.defaults),
                 renewal_needs_approval: job.renewal_needs_approval,
+                locale: v.locale("job.locale", &job.locale),
             };
             v.finish()?;
             jobs::create(&self.store, &caller, new, request)
@@ -127,6 +128,7 @@ impl JobService for Api {
                     "assessment_url",
                     "defaults",
                     "renewal_needs_approval",
+                    "locale",
                 ],
                 || {
                     let mut populated = Vec::new();
@@ -144,6 +146,9 @@ impl JobService for Api {
                     }
                     if job.renewal_needs_approval {
                         populated.push("renewal_needs_approval");
+                    }
+                    if !job.locale.is_empty() {
+                        populated.push("locale");
                     }
                     populated
                 },
@@ -168,6 +173,9 @@ impl JobService for Api {
             }
             if has("renewal_needs_approval") {
                 changes.renewal_needs_approval = Some(job.renewal_needs_approval);
+            }
+            if has("locale") {
+                changes.locale = Some(v.locale("job.locale", &job.locale));
             }
             if paths.is_empty() {
                 v.add("update_mask", "names no field to update");

@@ -6,7 +6,7 @@ use crate::{
     domain::{validate::*, Action},
     store::{
         enrollments,
-        organization::{self as org, MemberChanges, NewMember},
+        organization::{self as org, MemberChanges, NewMember, OrganizationChanges},
         paging::Page,
     },
 };
@@ -38,6 +38,66 @@ impl OrganizationService for Api {
         .await
     }
 
+    async fn get_organization(
+        &self,
+        request: Request<pb::GetOrganizationRequest>,
+    ) -> Result<Response<pb::Organization>, Status> {
+        self.call(request, Action::ReadCaller, |caller, _| async move {
+            org::get_organization(&self.store, &caller)
+                .await
+                .map(convert::organization)
+        })
+        .await
+    }
+
+    async fn update_organization(
+        &self,
+        request: Request<pb::UpdateOrganizationRequest>,
+    ) -> Result<Response<pb::Organization>, Status> {
+        self.call(
+            request,
+            Action::ManageOrganization,
+            |caller, req| async move {
+                let mut v = Violations::new();
+                let o = req.organization.unwrap_or_default();
+                let paths =
+                    mask_paths(&mut v, req.update_mask, &["name", "default_locale"], || {
+                        let mut paths = Vec::new();
+                        if !o.name.is_empty() {
+                            paths.push("name");
+                        }
+                        if !o.default_locale.is_empty() {
+                            paths.push("default_locale");
+                        }
+                        paths
+                    });
+                let has = |p: &str| paths.iter().any(|path| path == p);
+                let changes = OrganizationChanges {
+                    name: has("name")
+                        .then(|| v.required_line("organization.name", &o.name, MAX_TITLE)),
+                    default_locale: has("default_locale").then(|| {
+                        // Every chain ends here: it cannot be empty.
+                        v.locale("organization.default_locale", &o.default_locale)
+                            .unwrap_or_else(|| {
+                                if o.default_locale.trim().is_empty() {
+                                    v.add("organization.default_locale", "is required");
+                                }
+                                String::new()
+                            })
+                    }),
+                };
+                if paths.is_empty() {
+                    v.add("update_mask", "names no field to update");
+                }
+                v.finish()?;
+                org::update_organization(&self.store, &caller, changes)
+                    .await
+                    .map(convert::organization)
+            },
+        )
+        .await
+    }
+
     async fn create_member(
         &self,
         request: Request<pb::CreateMemberRequest>,
@@ -52,6 +112,7 @@ impl OrganizationService for Api {
                 let email = v.required_email("member.email", &m.email);
                 let name = v.single_line("member.name", &m.name, MAX_NAME);
                 let time_zone = v.time_zone("member.time_zone", &m.time_zone);
+                let locale = v.locale("member.locale", &m.locale);
                 let new = NewMember {
                     email: v.finish_with("member.email", email)?,
                     name,
@@ -59,6 +120,7 @@ impl OrganizationService for Api {
                     notify_submitted: m.notify_submitted,
                     admin: m.admin,
                     time_zone,
+                    locale,
                 };
                 org::create_member(&self.store, &caller, new, request)
                     .await
@@ -110,6 +172,7 @@ impl OrganizationService for Api {
                         "notify_submitted",
                         "admin",
                         "time_zone",
+                        "locale",
                     ],
                     // Booleans cannot be told apart from "not sent": without a mask, the fields
                     // a member had before `admin`, so older clients never take it away; a time
@@ -118,6 +181,9 @@ impl OrganizationService for Api {
                         let mut paths = vec!["name", "notify_started", "notify_submitted"];
                         if !m.time_zone.is_empty() {
                             paths.push("time_zone");
+                        }
+                        if !m.locale.is_empty() {
+                            paths.push("locale");
                         }
                         paths
                     },
@@ -130,6 +196,7 @@ impl OrganizationService for Api {
                     admin: has("admin").then_some(m.admin),
                     time_zone: has("time_zone")
                         .then(|| v.time_zone("member.time_zone", &m.time_zone)),
+                    locale: has("locale").then(|| v.locale("member.locale", &m.locale)),
                 };
                 v.finish()?;
                 org::update_member(&self.store, &caller, id, changes)

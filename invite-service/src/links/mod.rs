@@ -16,7 +16,7 @@ mod csp;
 pub mod forwarded;
 mod public;
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{collections::BTreeMap, net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{
     extract::{rejection::FormRejection, Path, State},
@@ -25,10 +25,12 @@ use axum::{
     routing::{get, post},
     Extension, Form, Router,
 };
+use beckon_i18n::Locale;
 use minijinja::{context, Environment};
 use serde::Deserialize;
 use tonic::transport::server::TcpConnectInfo;
 use tower_http::{limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer};
+use uuid::Uuid;
 
 use self::{agent::Agent, csp::Policies, forwarded::TrustedProxies};
 use crate::{
@@ -40,26 +42,28 @@ use crate::{
     error::{retry_after_secs, ServiceError},
     metrics::PageOutcome,
     store::{
-        links::{self, LiveLink, OpenSignal, StartOutcome},
+        links::{self, LiveLink, OpenSignal, StartOutcome, UnsubscribeTarget},
+        organization,
         public::Limits,
         renewals::{self, Asked, Renewal},
         Store,
     },
 };
 
-/// The page templates, checked when the server starts; the 404 pages rendered once, so every
-/// dead link gets exactly the same bytes.
+/// The page templates, checked when the server starts; the 404 pages rendered once per
+/// language, so every dead link read in a language gets exactly the same bytes.
 struct Pages {
     templates: Environment<'static>,
-    not_found: String,
+    not_found: BTreeMap<Locale, String>,
     /// What `GET` of a dead invite link shows: the 404 page with the form to ask for a new link.
-    dead_link: String,
+    dead_link: BTreeMap<Locale, String>,
     policies: Policies,
 }
 
 impl Pages {
     fn load() -> anyhow::Result<Self> {
         let mut templates = Environment::new();
+        beckon_i18n::add_to(&mut templates);
         // Inline, byte for byte what the Content-Security-Policy's hashes were computed from.
         templates.add_global(
             "page_style",
@@ -100,12 +104,18 @@ impl Pages {
         ] {
             templates.add_template(name, source)?;
         }
-        let not_found = templates
-            .get_template("not_found.html")?
-            .render(context! {})?;
-        let dead_link = templates
-            .get_template("dead_link.html")?
-            .render(context! {})?;
+        let (mut not_found, mut dead_link) = (BTreeMap::new(), BTreeMap::new());
+        for locale in Locale::ALL {
+            let context = context! { locale => locale.tag() };
+            not_found.insert(
+                locale,
+                templates.get_template("not_found.html")?.render(&context)?,
+            );
+            dead_link.insert(
+                locale,
+                templates.get_template("dead_link.html")?.render(&context)?,
+            );
+        }
         Ok(Self {
             templates,
             not_found,
@@ -114,15 +124,65 @@ impl Pages {
         })
     }
 
-    fn render(&self, name: &str, ctx: minijinja::Value) -> String {
+    /// A page in a language.
+    fn render(&self, name: &str, locale: Locale, ctx: minijinja::Value) -> String {
         self.templates
             .get_template(name)
-            .and_then(|t| t.render(ctx))
+            .and_then(|t| t.render(context! { locale => locale.tag(), ..ctx }))
             .unwrap_or_else(|err| {
                 tracing::error!(error = ?err, template = name, "link page template failed");
-                "Something went wrong".to_string()
+                beckon_i18n::text(locale, "error-title", &[])
             })
     }
+
+    /// The page of a link that does not work, the same for every one in a language.
+    fn not_found(&self, locale: Locale) -> String {
+        self.not_found.get(&locale).cloned().unwrap_or_default()
+    }
+
+    fn dead_link(&self, locale: Locale) -> String {
+        self.dead_link.get(&locale).cloned().unwrap_or_default()
+    }
+}
+
+/// The language the browser asks for (`Accept-Language`), if Beckon ships it.
+fn browser_locale(headers: &HeaderMap) -> Option<Locale> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(Locale::from_accept_language)
+}
+
+/// The language of a page about something the server knows: `own` (e.g. the invite's), else
+/// the browser's, else `then` (e.g. the job's), else the organization's default (read only
+/// when nothing before decided), else English.
+async fn page_locale(
+    store: &Store,
+    headers: &HeaderMap,
+    own: Option<&str>,
+    then: Option<&str>,
+    org_id: Uuid,
+) -> Locale {
+    if let Some(locale) = Locale::first_of([own]).or_else(|| browser_locale(headers)) {
+        return locale;
+    }
+    if let Some(locale) = Locale::first_of([then]) {
+        return locale;
+    }
+    match organization::default_locale(store, org_id).await {
+        Ok(default) => Locale::first_of([default.as_deref()]),
+        Err(err) => {
+            tracing::debug!(error = ?err, "link page: the organization's language could not be read");
+            None
+        }
+    }
+    .unwrap_or(Locale::FALLBACK)
+}
+
+/// The language of a page about nothing the server may tell (a dead link's, an error's): the
+/// browser's, else English. The page says nothing of whether the link ever existed.
+fn anonymous_locale(headers: &HeaderMap) -> Locale {
+    browser_locale(headers).unwrap_or(Locale::FALLBACK)
 }
 
 struct LinkState {
@@ -192,18 +252,33 @@ pub fn router(store: Store, limits: Arc<Limits>) -> anyhow::Result<Router> {
         )))
 }
 
-fn not_found(pages: &Pages) -> Response {
-    (StatusCode::NOT_FOUND, Html(pages.not_found.clone())).into_response()
+fn not_found(pages: &Pages, locale: Locale) -> Response {
+    with_language(
+        (StatusCode::NOT_FOUND, Html(pages.not_found(locale))).into_response(),
+        locale,
+    )
+}
+
+/// Says the page's language (`Content-Language`), and that it depends on the browser's
+/// `Accept-Language` (`Vary`), so no cache hands one reader's language to another.
+fn with_language(mut response: Response, locale: Locale) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(locale.tag()),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("accept-language"));
+    response
 }
 
 /// A dead invite link's page, the same for every one; its form posts to the link itself.
-fn dead_link(pages: &Pages, status: StatusCode, body: String) -> Response {
+fn dead_link(pages: &Pages, status: StatusCode, body: String, locale: Locale) -> Response {
     let mut response = (status, Html(body)).into_response();
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         pages.policies.registration.clone(),
     );
-    response
+    with_language(response, locale)
 }
 
 /// The client's address: tonic's server puts the TCP peer on every request, these pages' too;
@@ -222,35 +297,55 @@ fn client_address(
     state.proxies.client_address(peer, &forwarded)
 }
 
-/// Too many of `what` (registrations, requests for a new link) in a short time.
+/// What there were too many of in a short time.
+#[derive(Clone, Copy)]
+enum TooMany {
+    Registrations,
+    Renewals,
+}
+
+/// Too many registrations or requests for a new link in a short time.
 fn rate_limited_page(
     pages: &Pages,
+    locale: Locale,
     token: &str,
     retry_after: Duration,
-    what: &str,
-    back: &str,
+    too_many: TooMany,
 ) -> Response {
     let seconds = retry_after_secs(retry_after);
     let wait = match seconds {
-        0..=59 => format!("in {seconds} seconds"),
-        60..=3599 => format!("in {} minutes", seconds.div_ceil(60)),
-        _ => "later".to_string(),
+        0..=59 => beckon_i18n::text(
+            locale,
+            "retry-in-seconds",
+            &[("seconds", (seconds as i64).into())],
+        ),
+        60..=3599 => beckon_i18n::text(
+            locale,
+            "retry-in-minutes",
+            &[("minutes", (seconds.div_ceil(60) as i64).into())],
+        ),
+        _ => beckon_i18n::text(locale, "retry-later", &[]),
+    };
+    let too_many = match too_many {
+        TooMany::Registrations => "too-many-registrations",
+        TooMany::Renewals => "too-many-renewals",
     };
     let mut response = (
         StatusCode::TOO_MANY_REQUESTS,
         Html(pages.render(
             "rate_limited.html",
-            context! { token => token, wait => wait, what => what, back => back },
+            locale,
+            context! { token => token, wait => wait, too_many => too_many },
         )),
     )
         .into_response();
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
+    with_language(response, locale)
 }
 
-fn failure(pages: &Pages, err: ServiceError) -> Response {
+fn failure(pages: &Pages, locale: Locale, err: ServiceError) -> Response {
     let status = match err {
         // The database watcher logs the outage once; the browser may try again.
         ServiceError::Unavailable(_) => {
@@ -262,7 +357,14 @@ fn failure(pages: &Pages, err: ServiceError) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR
         }
     };
-    (status, Html(pages.render("error.html", context! {}))).into_response()
+    with_language(
+        (
+            status,
+            Html(pages.render("error.html", locale, context! {})),
+        )
+            .into_response(),
+        locale,
+    )
 }
 
 /// Which invite page: the one a link shows, whose script reports the open and whose Start form
@@ -275,6 +377,7 @@ enum InvitePage {
 
 fn invite_page(
     pages: &Pages,
+    locale: Locale,
     link: &LiveLink,
     token: &str,
     state: &str,
@@ -282,6 +385,7 @@ fn invite_page(
 ) -> Response {
     let mut response = Html(pages.render(
         "invite.html",
+        locale,
         context! {
             job_title => link.job.title,
             candidate_name => link.invite.candidate_name,
@@ -289,7 +393,7 @@ fn invite_page(
             time_limit_minutes => link.invite.time_limit_minutes,
             // In the candidate's own time zone, named, with its offset.
             expires => link.invite.expires_at.map(|at| {
-                local_time(at, TimeZone::from_stored(link.invite.time_zone.as_deref()))
+                local_time(at, TimeZone::from_stored(link.invite.time_zone.as_deref()), locale)
             }),
             token => token,
             state => state,
@@ -304,7 +408,20 @@ fn invite_page(
     response
         .headers_mut()
         .insert(header::CONTENT_SECURITY_POLICY, policy);
-    response
+    with_language(response, locale)
+}
+
+/// The invite page's language: the invite's, else the browser's, else the job's, else the
+/// organization's default.
+async fn link_locale(store: &Store, headers: &HeaderMap, link: &LiveLink) -> Locale {
+    page_locale(
+        store,
+        headers,
+        link.invite.locale.as_deref(),
+        link.job.locale.as_deref(),
+        link.invite.org_id,
+    )
+    .await
 }
 
 /// Who sent the request, from its `User-Agent` (none: an unknown browser).
@@ -327,20 +444,38 @@ fn page_state(link: &LiveLink) -> &'static str {
 }
 
 /// The same page for everyone, people and link previews alike; showing it counts nothing.
-async fn show(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
+async fn show(
+    State(state): State<Arc<LinkState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let pages = &state.pages;
     let metrics = &state.store.metrics;
     match links::find(&state.store, &token).await {
         Ok(Some(link)) => {
             tracing::debug!(invite_id = %link.invite.id, "invite page fetched");
             metrics.link_page(PageOutcome::Live);
-            invite_page(pages, &link, &token, page_state(&link), InvitePage::Shown)
+            let locale = link_locale(&state.store, &headers, &link).await;
+            invite_page(
+                pages,
+                locale,
+                &link,
+                &token,
+                page_state(&link),
+                InvitePage::Shown,
+            )
         }
         Ok(None) => {
             metrics.link_page(PageOutcome::Dead);
-            dead_link(pages, StatusCode::NOT_FOUND, pages.dead_link.clone())
+            let locale = anonymous_locale(&headers);
+            dead_link(
+                pages,
+                StatusCode::NOT_FOUND,
+                pages.dead_link(locale),
+                locale,
+            )
         }
-        Err(err) => failure(pages, err),
+        Err(err) => failure(pages, anonymous_locale(&headers), err),
     }
 }
 
@@ -361,20 +496,22 @@ async fn ask_for_new_link(
     form: Result<Form<NewLinkForm>, FormRejection>,
 ) -> Response {
     let pages = &state.pages;
+    let locale = anonymous_locale(&headers);
     // A body that is not a form is answered like an empty form.
     let form = form.map(|Form(form)| form).unwrap_or_default();
     let email = match Email::parse(&form.email) {
         Ok(email) => email,
         Err(_) => {
             let error = match form.email.trim().is_empty() {
-                true => "Please enter your email address.",
-                false => "Please enter an email address such as ada@example.com.",
+                true => "email-missing",
+                false => "email-invalid",
             };
             let body = pages.render(
                 "dead_link.html",
+                locale,
                 context! { email => form.email, error => error },
             );
-            return dead_link(pages, StatusCode::UNPROCESSABLE_ENTITY, body);
+            return dead_link(pages, StatusCode::UNPROCESSABLE_ENTITY, body, locale);
         }
     };
     let client = client_address(&state, connection, &headers);
@@ -388,23 +525,27 @@ async fn ask_for_new_link(
             } else {
                 tracing::debug!("a new link was asked for; none is due");
             }
-            Html(pages.render("renewal_sent.html", context! { email => email.as_str() }))
-                .into_response()
+            with_language(
+                Html(pages.render(
+                    "renewal_sent.html",
+                    locale,
+                    context! { email => email.as_str() },
+                ))
+                .into_response(),
+                locale,
+            )
         }
-        Err(ServiceError::RateLimited { retry_after, .. }) => rate_limited_page(
-            pages,
-            &token,
-            retry_after,
-            "requests for a new link",
-            "Back",
-        ),
-        Err(err) => failure(pages, err),
+        Err(ServiceError::RateLimited { retry_after, .. }) => {
+            rate_limited_page(pages, locale, &token, retry_after, TooMany::Renewals)
+        }
+        Err(err) => failure(pages, locale, err),
     }
 }
 
 /// How to use an enrolment link; the same page for every link (the code never reaches here).
+/// For team members, in English like the extension it sets up.
 async fn enroll(State(state): State<Arc<LinkState>>) -> Response {
-    Html(state.pages.render("enroll.html", context! {})).into_response()
+    Html(state.pages.render("enroll.html", Locale::En, context! {})).into_response()
 }
 
 /// The page's beacon: a browser showed the page. A dead link answers like every dead link.
@@ -433,8 +574,8 @@ async fn opened(
     };
     match found {
         Ok(Some(_)) => StatusCode::NO_CONTENT.into_response(),
-        Ok(None) => not_found(pages),
-        Err(err) => failure(pages, err),
+        Ok(None) => not_found(pages, anonymous_locale(&headers)),
+        Err(err) => failure(pages, anonymous_locale(&headers), err),
     }
 }
 
@@ -444,12 +585,13 @@ async fn start(
     headers: HeaderMap,
 ) -> Response {
     let pages = &state.pages;
+    let anonymous = anonymous_locale(&headers);
     // A person pressed Start: that is an open, if the page's beacon did not count one already.
     if let Agent::Browser(browser) = agent(&headers) {
         match links::count_open(&state.store, &token, browser, OpenSignal::Start).await {
             Ok(Some(_)) => {}
-            Ok(None) => return not_found(pages),
-            Err(err) => return failure(pages, err),
+            Ok(None) => return not_found(pages, anonymous),
+            Err(err) => return failure(pages, anonymous, err),
         }
     }
     match links::start(&state.store, &token).await {
@@ -459,6 +601,7 @@ async fn start(
                 Some(url) => Redirect::to(&url).into_response(),
                 None => failure(
                     pages,
+                    link_locale(&state.store, &headers, &link).await,
                     ServiceError::Internal(anyhow::anyhow!(
                         "job {} has an unusable assessment URL",
                         link.job.id
@@ -466,31 +609,63 @@ async fn start(
                 ),
             }
         }
-        Ok(Some(StartOutcome::Locked(link))) => (
-            StatusCode::CONFLICT,
-            invite_page(pages, &link, &token, "locked", InvitePage::StartRefused),
-        )
-            .into_response(),
-        Ok(Some(StartOutcome::Submitted(link))) => (
-            StatusCode::CONFLICT,
-            invite_page(pages, &link, &token, "submitted", InvitePage::StartRefused),
-        )
-            .into_response(),
-        Ok(None) => not_found(pages),
-        Err(err) => failure(pages, err),
+        Ok(Some(StartOutcome::Locked(link))) => {
+            let locale = link_locale(&state.store, &headers, &link).await;
+            (
+                StatusCode::CONFLICT,
+                invite_page(
+                    pages,
+                    locale,
+                    &link,
+                    &token,
+                    "locked",
+                    InvitePage::StartRefused,
+                ),
+            )
+                .into_response()
+        }
+        Ok(Some(StartOutcome::Submitted(link))) => {
+            let locale = link_locale(&state.store, &headers, &link).await;
+            (
+                StatusCode::CONFLICT,
+                invite_page(
+                    pages,
+                    locale,
+                    &link,
+                    &token,
+                    "submitted",
+                    InvitePage::StartRefused,
+                ),
+            )
+                .into_response()
+        }
+        Ok(None) => not_found(pages, anonymous),
+        Err(err) => failure(pages, anonymous, err),
     }
+}
+
+/// The unsubscribe page's language: the invite's, else the browser's, else the organization's
+/// default.
+fn unsubscribe_locale(headers: &HeaderMap, target: &UnsubscribeTarget) -> Locale {
+    Locale::first_of([target.locale.as_deref()])
+        .or_else(|| browser_locale(headers))
+        .or_else(|| Locale::first_of([Some(target.default_locale.as_str())]))
+        .unwrap_or(Locale::FALLBACK)
 }
 
 /// Asks before unsubscribing: a link scanner's GET changes nothing.
 async fn unsubscribe_page(
     State(state): State<Arc<LinkState>>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
     let pages = &state.pages;
     match links::unsubscribe_target(&state.store, &token).await {
         Ok(Some(target)) => {
+            let locale = unsubscribe_locale(&headers, &target);
             let mut response = Html(pages.render(
                 "unsubscribe.html",
+                locale,
                 context! { organization_name => target.organization_name, token => token, done => false },
             ))
             .into_response();
@@ -499,34 +674,43 @@ async fn unsubscribe_page(
                 header::CONTENT_SECURITY_POLICY,
                 pages.policies.registration.clone(),
             );
-            response
+            with_language(response, locale)
         }
-        Ok(None) => not_found(pages),
-        Err(err) => failure(pages, err),
+        Ok(None) => not_found(pages, anonymous_locale(&headers)),
+        Err(err) => failure(pages, anonymous_locale(&headers), err),
     }
 }
 
 /// The page's button, or a mail client's one-click POST (RFC 8058; its body,
 /// `List-Unsubscribe=One-Click`, need not be read): answered only once notify-service has it.
-async fn unsubscribe(State(state): State<Arc<LinkState>>, Path(token): Path<String>) -> Response {
+async fn unsubscribe(
+    State(state): State<Arc<LinkState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let pages = &state.pages;
     let target = match links::unsubscribe_target(&state.store, &token).await {
         Ok(Some(target)) => target,
-        Ok(None) => return not_found(pages),
-        Err(err) => return failure(pages, err),
+        Ok(None) => return not_found(pages, anonymous_locale(&headers)),
+        Err(err) => return failure(pages, anonymous_locale(&headers), err),
     };
+    let locale = unsubscribe_locale(&headers, &target);
     if let Err(err) =
         crate::relay::unsubscribe(&state.store.config, target.org_id, &target.email).await
     {
         tracing::warn!(invite_id = %target.invite_id, error = ?err, "notify-service did not record an unsubscribe; the candidate may try again");
-        return failure(pages, ServiceError::Unavailable(err));
+        return failure(pages, locale, ServiceError::Unavailable(err));
     }
     tracing::info!(invite_id = %target.invite_id, "candidate unsubscribed from the organization's email");
-    Html(pages.render(
-        "unsubscribe.html",
-        context! { organization_name => target.organization_name, done => true },
-    ))
-    .into_response()
+    with_language(
+        Html(pages.render(
+            "unsubscribe.html",
+            locale,
+            context! { organization_name => target.organization_name, done => true },
+        ))
+        .into_response(),
+        locale,
+    )
 }
 
 /// Carries out a candidate's due request for a new link, and says what came of it.
@@ -584,6 +768,116 @@ mod tests {
     #[test]
     fn every_page_template_loads() {
         let pages = Pages::load().expect("templates parse");
-        assert!(pages.not_found.contains("This link is not available"));
+        assert!(pages
+            .not_found(Locale::En)
+            .contains("This link is not available"));
+        assert!(pages.not_found(Locale::De).contains("lang=\"de\""));
+    }
+
+    /// Every candidate page, in each of its states, with values unlike any word of a text.
+    fn every_page(locale: Locale) -> Vec<(String, String)> {
+        let pages = Pages::load().expect("templates parse");
+        let wait = beckon_i18n::text(locale, "retry-in-seconds", &[("seconds", 5.into())]);
+        let mut contexts = Vec::new();
+        for state in ["ready", "started", "submitted", "locked"] {
+            contexts.push((
+                "invite.html",
+                context! {
+                    job_title => "Zqjob", candidate_name => "Zqcandidate", message => "Zqmessage",
+                    time_limit_minutes => 45, expires => "Zqexpires", token => "Zqtoken",
+                    state => state, beacon => true,
+                },
+            ));
+        }
+        for error in [None, Some("email-missing"), Some("email-invalid")] {
+            contexts.push((
+                "dead_link.html",
+                context! { email => "Zqemail", error => error },
+            ));
+        }
+        contexts.push(("not_found.html", context! {}));
+        contexts.push(("error.html", context! {}));
+        contexts.push((
+            "public.html",
+            context! {
+                job_title => "Zqjob", token => "Zqtoken", name => "Zqname", email => "Zqemail",
+                errors => context! { name => "name-missing", email => "email-invalid" },
+            },
+        ));
+        contexts.push((
+            "public.html",
+            context! { job_title => "Zqjob", token => "Zqtoken", errors => context! { name => "name-invalid", email => "email-missing" } },
+        ));
+        contexts.push((
+            "public_sent.html",
+            context! { job_title => "Zqjob", email => "Zqemail" },
+        ));
+        contexts.push(("public_closed.html", context! { job_title => "Zqjob" }));
+        for too_many in ["too-many-registrations", "too-many-renewals"] {
+            contexts.push((
+                "rate_limited.html",
+                context! { token => "Zqtoken", wait => wait.clone(), too_many => too_many },
+            ));
+        }
+        for done in [false, true] {
+            contexts.push((
+                "unsubscribe.html",
+                context! { organization_name => "Zqorganization", token => "Zqtoken", done => done },
+            ));
+        }
+        contexts.push(("renewal_sent.html", context! { email => "Zqemail" }));
+        contexts
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, ctx))| {
+                let page = pages
+                    .templates
+                    .get_template(name)
+                    .and_then(|t| t.render(context! { locale => locale.tag(), ..ctx }))
+                    .unwrap_or_else(|err| panic!("{name} in {locale}: {err:#}"));
+                (format!("{name} #{i}"), page)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_candidate_page_reads_in_every_shipped_language_with_no_english_left() {
+        let english = every_page(Locale::En);
+        let mut problems = Vec::new();
+        for locale in Locale::ALL {
+            let values = [
+                "Zqjob",
+                "Zqcandidate",
+                "Zqmessage",
+                "Zqexpires",
+                "Zqtoken",
+                "Zqemail",
+                "Zqname",
+                "Zqorganization",
+            ];
+            for ((name, en), (_, page)) in english.iter().zip(every_page(locale)) {
+                let left = beckon_i18n::audit::english_left(locale, en, &page, &values);
+                if !left.is_empty() {
+                    problems.push(format!("{name} in {locale}: English left: {left:?}"));
+                }
+                if locale != Locale::En && en == &page {
+                    problems.push(format!("{name} in {locale}: the same as English"));
+                }
+                if !page.contains(&format!("<html lang=\"{}\">", locale.tag())) {
+                    problems.push(format!("{name} in {locale}: does not name its language"));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn a_waiting_reader_is_told_how_long_in_their_language() {
+        let five = beckon_i18n::text(Locale::De, "retry-in-seconds", &[("seconds", 5.into())]);
+        let one = beckon_i18n::text(Locale::De, "retry-in-seconds", &[("seconds", 1.into())]);
+        assert!(
+            five.contains('5') && one.contains('1') && five != one,
+            "{five} / {one}"
+        );
     }
 }

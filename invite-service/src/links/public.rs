@@ -10,11 +10,15 @@ use axum::{
     response::{Html, IntoResponse, Response},
     Extension, Form,
 };
+use beckon_i18n::Locale;
 use minijinja::context;
 use serde::Deserialize;
 use tonic::transport::server::TcpConnectInfo;
 
-use super::{client_address, failure, not_found, rate_limited_page, LinkState, Pages};
+use super::{
+    anonymous_locale, browser_locale, client_address, failure, not_found, page_locale,
+    rate_limited_page, with_language, LinkState, Pages, TooMany,
+};
 use crate::{
     db::entities::job,
     domain::validate::Violations,
@@ -34,21 +38,41 @@ pub(super) struct RegistrationForm {
 pub(super) async fn show(
     State(state): State<Arc<LinkState>>,
     Path(token): Path<String>,
+    headers: HeaderMap,
 ) -> Response {
     let pages = &state.pages;
     match public::find(&state.store, &token).await {
-        Ok(Some(job)) if public::takes_registrations(&job) => form_page(
-            pages,
-            StatusCode::OK,
-            &job,
-            &token,
-            &RegistrationForm::default(),
-            &BTreeMap::new(),
-        ),
-        Ok(Some(job)) => closed_page(pages, StatusCode::OK, &job),
-        Ok(None) => not_found(pages),
-        Err(err) => failure(pages, err),
+        Ok(Some(job)) => {
+            let locale = registration_locale(&state, &headers, &job).await;
+            match public::takes_registrations(&job) {
+                true => form_page(
+                    pages,
+                    locale,
+                    StatusCode::OK,
+                    &job,
+                    &token,
+                    &RegistrationForm::default(),
+                    &BTreeMap::new(),
+                ),
+                false => closed_page(pages, locale, StatusCode::OK, &job),
+            }
+        }
+        Ok(None) => not_found(pages, anonymous_locale(&headers)),
+        Err(err) => failure(pages, anonymous_locale(&headers), err),
     }
+}
+
+/// The registration page's language: the browser's, else the job's, else the organization's
+/// default.
+async fn registration_locale(state: &LinkState, headers: &HeaderMap, job: &job::Model) -> Locale {
+    page_locale(
+        &state.store,
+        headers,
+        None,
+        job.locale.as_deref(),
+        job.org_id,
+    )
+    .await
 }
 
 pub(super) async fn register(
@@ -61,21 +85,25 @@ pub(super) async fn register(
     let pages = &state.pages;
     // The link first: a dead link's answer does not depend on what was posted to it.
     let job = match public::find(&state.store, &token).await {
-        Ok(Some(job)) if public::takes_registrations(&job) => job,
-        Ok(Some(job)) => return closed_page(pages, StatusCode::CONFLICT, &job),
-        Ok(None) => return not_found(pages),
-        Err(err) => return failure(pages, err),
+        Ok(Some(job)) => job,
+        Ok(None) => return not_found(pages, anonymous_locale(&headers)),
+        Err(err) => return failure(pages, anonymous_locale(&headers), err),
     };
+    let locale = registration_locale(&state, &headers, &job).await;
+    if !public::takes_registrations(&job) {
+        return closed_page(pages, locale, StatusCode::CONFLICT, &job);
+    }
     // A body that is not a form is answered like an empty form.
     let form = form.map(|Form(form)| form).unwrap_or_default();
     let mut v = Violations::new();
     let registrant = Registrant::parse(&mut v, &form.name, &form.email);
-    let registrant = match v.finish_with("email", registrant) {
+    let mut registrant = match v.finish_with("email", registrant) {
         Ok(registrant) => registrant,
         Err(err) => {
             let errors = friendly_errors(&form, &err);
             return form_page(
                 pages,
+                locale,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &job,
                 &token,
@@ -84,34 +112,38 @@ pub(super) async fn register(
             );
         }
     };
+    // The language the person read the form in, when their browser chose it: their emails
+    // keep it.
+    registrant.locale = browser_locale(&headers).map(|locale| locale.tag().to_string());
     let client = client_address(&state, connection, &headers);
     match public::register(&state.store, &state.limits, &token, &registrant, client).await {
         Ok(registered) => {
             registered.log();
-            Html(pages.render(
-                "public_sent.html",
-                context! { job_title => job.title, email => registrant.email.as_str() },
-            ))
-            .into_response()
+            with_language(
+                Html(pages.render(
+                    "public_sent.html",
+                    locale,
+                    context! { job_title => job.title, email => registrant.email.as_str() },
+                ))
+                .into_response(),
+                locale,
+            )
         }
         // The link was turned off, rotated or closed a moment ago.
-        Err(ServiceError::NotFound(_)) => not_found(pages),
+        Err(ServiceError::NotFound(_)) => not_found(pages, locale),
         Err(ServiceError::FailedPrecondition { .. }) => {
-            closed_page(pages, StatusCode::CONFLICT, &job)
+            closed_page(pages, locale, StatusCode::CONFLICT, &job)
         }
-        Err(ServiceError::RateLimited { retry_after, .. }) => rate_limited_page(
-            pages,
-            &token,
-            retry_after,
-            "registrations",
-            "Back to the registration form",
-        ),
-        Err(err) => failure(pages, err),
+        Err(ServiceError::RateLimited { retry_after, .. }) => {
+            rate_limited_page(pages, locale, &token, retry_after, TooMany::Registrations)
+        }
+        Err(err) => failure(pages, locale, err),
     }
 }
 
 fn form_page(
     pages: &Pages,
+    locale: Locale,
     status: StatusCode,
     job: &job::Model,
     token: &str,
@@ -122,6 +154,7 @@ fn form_page(
         status,
         Html(pages.render(
             "public.html",
+            locale,
             context! {
                 job_title => job.title,
                 token => token,
@@ -137,19 +170,26 @@ fn form_page(
         header::CONTENT_SECURITY_POLICY,
         pages.policies.registration.clone(),
     );
-    response
+    with_language(response, locale)
 }
 
-fn closed_page(pages: &Pages, status: StatusCode, job: &job::Model) -> Response {
-    (
-        status,
-        Html(pages.render("public_closed.html", context! { job_title => job.title })),
+fn closed_page(pages: &Pages, locale: Locale, status: StatusCode, job: &job::Model) -> Response {
+    with_language(
+        (
+            status,
+            Html(pages.render(
+                "public_closed.html",
+                locale,
+                context! { job_title => job.title },
+            )),
+        )
+            .into_response(),
+        locale,
     )
-        .into_response()
 }
 
-/// What the page says about each bad field: for people, where the API's violations are for
-/// programs.
+/// What the page says about each bad field (the id of its text): for people, where the API's
+/// violations are for programs.
 fn friendly_errors(
     form: &RegistrationForm,
     err: &ServiceError,
@@ -158,20 +198,10 @@ fn friendly_errors(
     if let ServiceError::InvalidArgument(violations) = err {
         for violation in violations {
             match violation.field.as_str() {
-                "name" if form.name.trim().is_empty() => {
-                    errors.insert("name", "Please enter your name.")
-                }
-                "name" => errors.insert(
-                    "name",
-                    "Please enter your name on one line, in at most 200 characters.",
-                ),
-                "email" if form.email.trim().is_empty() => {
-                    errors.insert("email", "Please enter your email address.")
-                }
-                _ => errors.insert(
-                    "email",
-                    "Please enter an email address such as ada@example.com.",
-                ),
+                "name" if form.name.trim().is_empty() => errors.insert("name", "name-missing"),
+                "name" => errors.insert("name", "name-invalid"),
+                "email" if form.email.trim().is_empty() => errors.insert("email", "email-missing"),
+                _ => errors.insert("email", "email-invalid"),
             };
         }
     }

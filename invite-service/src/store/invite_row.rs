@@ -66,6 +66,8 @@ pub(crate) struct NewInviteRow<'a> {
     pub external_id: Option<String>,
     /// The candidate's IANA time zone, checked; `None`: UTC.
     pub time_zone: Option<String>,
+    /// The candidate's language, checked; `None`: the job's.
+    pub locale: Option<String>,
     /// A live interview's time: its emails carry a calendar invitation.
     pub schedule: Option<Schedule>,
 }
@@ -133,6 +135,7 @@ impl NewInviteRow<'_> {
             reminded_at: Set(None),
             external_id: Set(self.external_id),
             time_zone: Set(self.time_zone),
+            locale: Set(self.locale),
             scheduled_at: Set(self.schedule.map(|s| to_stored_precision(s.start))),
             duration_minutes: Set(self.schedule.map(|s| s.duration_minutes)),
             calendar_sequence: Set(0),

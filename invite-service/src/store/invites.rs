@@ -67,6 +67,8 @@ pub struct NewInvite {
     pub ats: Option<super::ats::AtsReference>,
     /// The candidate's IANA time zone, checked; `None`: UTC.
     pub time_zone: Option<String>,
+    /// The candidate's language, checked; `None`: the job's.
+    pub locale: Option<String>,
     /// A live interview's time.
     pub schedule: Option<Schedule>,
 }
@@ -220,6 +222,7 @@ pub(crate) async fn create_many(
                 cohort_id: None,
                 external_id: new.external_id.clone(),
                 time_zone: new.time_zone.clone(),
+                locale: new.locale.clone(),
                 schedule: new.schedule,
             }
             .into_active_model(&context.link_key, at),

@@ -26,6 +26,7 @@ pub struct NewJob {
     pub assessment_url: String,
     pub defaults: JobDefaults,
     pub renewal_needs_approval: bool,
+    pub locale: Option<String>,
 }
 
 /// Fields to change; `None` leaves a field as it is.
@@ -36,6 +37,8 @@ pub struct JobChanges {
     pub assessment_url: Option<String>,
     pub defaults: Option<JobDefaults>,
     pub renewal_needs_approval: Option<bool>,
+    /// `Some(None)` clears it: the organization's default decides.
+    pub locale: Option<Option<String>>,
 }
 
 pub async fn create(
@@ -80,6 +83,7 @@ async fn try_create(
         public_token_hash: Set(None),
         public_link_enabled: Set(false),
         renewal_needs_approval: Set(new.renewal_needs_approval),
+        locale: Set(new.locale.clone()),
     }
     .insert(&txn)
     .await?;
@@ -151,6 +155,9 @@ pub async fn update(
     }
     if let Some(approval) = changes.renewal_needs_approval {
         job.renewal_needs_approval = Set(approval);
+    }
+    if let Some(locale) = changes.locale {
+        job.locale = Set(locale);
     }
     job.updated_at = Set(now());
     let job = job.update(&txn).await?;

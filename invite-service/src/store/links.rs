@@ -50,6 +50,9 @@ pub struct UnsubscribeTarget {
     pub org_id: Uuid,
     pub organization_name: String,
     pub email: String,
+    /// The candidate's language, if the invite has one, and the organization's default.
+    pub locale: Option<String>,
+    pub default_locale: String,
 }
 
 /// The invite behind an unsubscribe token, whatever its state: a revoked or expired invite's
@@ -76,6 +79,8 @@ pub async fn unsubscribe_target(
         org_id: invite.org_id,
         organization_name: organization.name,
         email: invite.candidate_email,
+        locale: invite.locale,
+        default_locale: organization.default_locale,
     }))
 }
 

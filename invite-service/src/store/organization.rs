@@ -34,6 +34,7 @@ pub async fn bootstrap(store: &Store, name: &str) -> Result<Bootstrapped, Servic
         id: Set(Uuid::now_v7()),
         name: Set(name.to_string()),
         created_at: Set(now()),
+        default_locale: Set(beckon_i18n::Locale::FALLBACK.tag().to_string()),
     }
     .insert(&txn)
     .await?;
@@ -134,6 +135,54 @@ pub async fn caller_details(
     Ok((organization, key))
 }
 
+/// Fields of the organization to change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct OrganizationChanges {
+    pub name: Option<String>,
+    /// A shipped locale's tag, checked.
+    pub default_locale: Option<String>,
+}
+
+pub async fn get_organization(
+    store: &Store,
+    caller: &Caller,
+) -> Result<organization::Model, ServiceError> {
+    organization::Entity::find_by_id(caller.org_id)
+        .one(&store.read)
+        .await?
+        .ok_or(ServiceError::NotFound("organization"))
+}
+
+/// An organization's default language, read for a page that knows no closer one.
+pub async fn default_locale(store: &Store, org_id: Uuid) -> Result<Option<String>, ServiceError> {
+    Ok(organization::Entity::find_by_id(org_id)
+        .one(&store.read)
+        .await?
+        .map(|o| o.default_locale))
+}
+
+pub async fn update_organization(
+    store: &Store,
+    caller: &Caller,
+    changes: OrganizationChanges,
+) -> Result<organization::Model, ServiceError> {
+    let txn = store.write.begin().await?;
+    let mut row: organization::ActiveModel = organization::Entity::find_by_id(caller.org_id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound("organization"))?
+        .into();
+    if let Some(name) = changes.name {
+        row.name = Set(name);
+    }
+    if let Some(locale) = changes.default_locale {
+        row.default_locale = Set(locale);
+    }
+    let row = row.update(&txn).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
 #[derive(Clone, Debug)]
 pub struct NewMember {
     pub email: Email,
@@ -143,6 +192,8 @@ pub struct NewMember {
     pub admin: bool,
     /// An IANA name, checked; `None`: UTC.
     pub time_zone: Option<String>,
+    /// A shipped locale's tag, checked; `None`: the organization's default.
+    pub locale: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -153,6 +204,8 @@ pub struct MemberChanges {
     pub admin: Option<bool>,
     /// `Some(None)` clears it.
     pub time_zone: Option<Option<String>>,
+    /// `Some(None)` clears it.
+    pub locale: Option<Option<String>>,
 }
 
 pub async fn create_member(
@@ -190,6 +243,7 @@ pub async fn create_member(
             notify_submitted: Set(new.notify_submitted),
             admin: Set(new.admin),
             time_zone: Set(new.time_zone.clone()),
+            locale: Set(new.locale.clone()),
             created_at: Set(now()),
         }
         .insert(&txn)
@@ -256,6 +310,9 @@ pub async fn update_member(
     }
     if let Some(time_zone) = changes.time_zone {
         row.time_zone = Set(time_zone);
+    }
+    if let Some(locale) = changes.locale {
+        row.locale = Set(locale);
     }
     let row = row.update(&txn).await?;
     txn.commit().await?;

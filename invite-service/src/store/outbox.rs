@@ -524,10 +524,8 @@ pub async fn subjects(store: &Store, rows: &[outbox::Model]) -> Result<Subjects,
         .into_iter()
         .map(|m| (m.id, m))
         .collect();
-    let team_rows: Vec<&outbox::Model> = rows
-        .iter()
-        .filter(|r| r.invite_id.is_some() && !r.kind.is_to_candidate())
-        .collect();
+    let team_rows: Vec<&outbox::Model> =
+        rows.iter().filter(|r| !r.kind.is_to_candidate()).collect();
     let team_members = if team_rows.is_empty() {
         HashMap::new()
     } else {

@@ -165,6 +165,8 @@ fn closed() -> ServiceError {
 pub struct Registrant {
     pub name: String,
     pub email: Email,
+    /// The language the person registered in (their browser's), which their emails keep.
+    pub locale: Option<String>,
 }
 
 impl Registrant {
@@ -172,7 +174,11 @@ impl Registrant {
     pub fn parse(v: &mut Violations, name: &str, email: &str) -> Option<Self> {
         let name = v.required_line("name", name, MAX_NAME);
         let email = v.required_email("email", email)?;
-        Some(Self { name, email })
+        Some(Self {
+            name,
+            email,
+            locale: None,
+        })
     }
 }
 
@@ -326,6 +332,8 @@ async fn create_invite(
         external_id: None,
         // A form has no way to know it: times read in UTC.
         time_zone: None,
+        // The language the registration page was read in.
+        locale: registrant.locale.clone(),
         schedule: None,
     }
     .into_active_model(&store.link_key, now())

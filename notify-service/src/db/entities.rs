@@ -39,6 +39,8 @@ pub mod delivery {
         pub sent_at: Option<ChronoDateTimeUtc>,
         /// The W3C `traceparent` the sender gave: sending continues that trace.
         pub traceparent: Option<String>,
+        /// The shipped locale's tag the message is rendered in.
+        pub locale: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -92,14 +94,17 @@ pub mod template {
 
     use crate::db::values::MessageKind;
 
-    /// An organization's own template for one kind of message.
+    /// An organization's own template for one kind of message, in one language.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "notify_templates")]
+    #[sea_orm(table_name = "notify_language_templates")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub org_id: Uuid,
         #[sea_orm(primary_key, auto_increment = false)]
         pub kind: MessageKind,
+        /// A shipped locale's tag, or `''` for every language without a template of its own.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub locale: String,
         pub subject: String,
         pub text_body: String,
         pub html_body: String,

@@ -1,4 +1,5 @@
 //! Rows to protobuf messages and protobuf enums to domain ones.
+use beckon_i18n::Locale;
 use beckon_proto::notify::v1 as pb;
 use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
@@ -102,6 +103,7 @@ pub fn template(
     kind: MessageKind,
     source: TemplateSource,
     is_default: bool,
+    locale: Option<Locale>,
 ) -> pb::Template {
     pb::Template {
         organization_id: org_id.to_string(),
@@ -110,5 +112,6 @@ pub fn template(
         text_body: source.text_body,
         html_body: source.html_body,
         is_default,
+        locale: locale.map_or("", Locale::tag).to_string(),
     }
 }

@@ -4,6 +4,7 @@ pub mod status;
 
 use std::sync::Arc;
 
+use beckon_i18n::Locale;
 use beckon_proto::notify::v1::{self as pb, notify_service_server::NotifyService};
 use tonic::{metadata::MetadataMap, Request, Response, Status};
 use uuid::Uuid;
@@ -154,6 +155,7 @@ impl NotifyService for NotifyApi {
                     invite_id: &m.invite_id,
                     cohort_id: &m.cohort_id,
                     traceparent: &m.traceparent,
+                    locale: &m.locale,
                 };
                 if let Some(message) = domain::validate_message(&field, raw, &mut violations) {
                     messages.push(message);
@@ -398,11 +400,21 @@ impl NotifyService for NotifyApi {
         request: Request<pb::GetTemplateRequest>,
     ) -> Result<Response<pb::Template>, Status> {
         self.call(request, |req| async move {
-            let (org_id, kind) = template_key(&req.organization_id, req.kind, "")?;
-            let stored = self.store.org_template(org_id, kind).await?;
-            let is_default = stored.is_none();
-            let source = stored.unwrap_or_else(|| templates::default_template(kind));
-            Ok(convert::template(org_id, kind, source, is_default))
+            let (org_id, kind, locale) =
+                template_key(&req.organization_id, req.kind, &req.locale, "")?;
+            let locale = locale.unwrap_or(Locale::FALLBACK);
+            Ok(match self.store.org_template(org_id, kind, locale).await? {
+                Some((source, for_locale)) => {
+                    convert::template(org_id, kind, source, false, for_locale)
+                }
+                None => convert::template(
+                    org_id,
+                    kind,
+                    templates::default_template(kind),
+                    true,
+                    Some(locale),
+                ),
+            })
         })
         .await
     }
@@ -413,15 +425,31 @@ impl NotifyService for NotifyApi {
     ) -> Result<Response<pb::Template>, Status> {
         self.call(request, |req| async move {
             let t = req.template.unwrap_or_default();
-            let (org_id, kind) = template_key(&t.organization_id, t.kind, "template.")?;
+            let (org_id, kind, locale) =
+                template_key(&t.organization_id, t.kind, &t.locale, "template.")?;
             let source = TemplateSource {
                 subject: t.subject,
                 text_body: t.text_body,
                 html_body: t.html_body,
             };
             templates::validate(&source, "template")?;
-            self.store.put_template(org_id, kind, &source).await?;
-            Ok(convert::template(org_id, kind, source, false))
+            self.store
+                .put_template(org_id, kind, locale, &source)
+                .await?;
+            Ok(convert::template(org_id, kind, source, false, locale))
+        })
+        .await
+    }
+
+    async fn delete_template(
+        &self,
+        request: Request<pb::DeleteTemplateRequest>,
+    ) -> Result<Response<pb::DeleteTemplateResponse>, Status> {
+        self.call(request, |req| async move {
+            let (org_id, kind, locale) =
+                template_key(&req.organization_id, req.kind, &req.locale, "")?;
+            self.store.delete_template(org_id, kind, locale).await?;
+            Ok(pb::DeleteTemplateResponse {})
         })
         .await
     }
@@ -448,20 +476,26 @@ impl NotifyService for NotifyApi {
                 invite_id: &m.invite_id,
                 cohort_id: &m.cohort_id,
                 traceparent: &m.traceparent,
+                locale: &m.locale,
             };
             let message = domain::validate_message("message", raw, &mut violations);
             domain::finish(violations)?;
             let message = message.ok_or_else(|| NotifyError::invalid("message", "is not valid"))?;
             let source = match self
                 .store
-                .org_template(message.org_id, message.kind)
+                .org_template(message.org_id, message.kind, message.locale)
                 .await?
             {
-                Some(source) => source,
+                Some((source, _)) => source,
                 None => templates::default_template(message.kind),
             };
-            let rendered = templates::render(&source, &message.variables, &message.recipient_name)
-                .map_err(|e| NotifyError::invalid("message.variables", e.to_string()))?;
+            let rendered = templates::render(
+                &source,
+                &message.variables,
+                &message.recipient_name,
+                message.locale,
+            )
+            .map_err(|e| NotifyError::invalid("message.variables", e.to_string()))?;
             Ok(pb::RenderedMessage {
                 subject: rendered.subject,
                 text_body: rendered.text_body,
@@ -476,12 +510,27 @@ impl NotifyService for NotifyApi {
     }
 }
 
+/// A template's organization, kind and language (`None`: every language).
 fn template_key(
     organization_id: &str,
     kind: i32,
+    locale: &str,
     prefix: &str,
-) -> Result<(Uuid, domain::MessageKind), NotifyError> {
+) -> Result<(Uuid, domain::MessageKind, Option<Locale>), NotifyError> {
     let mut violations = Vec::new();
+    let locale = match locale.trim() {
+        "" => None,
+        tag => match Locale::for_tag(tag) {
+            Ok(locale) => Some(locale),
+            Err(refused) => {
+                violations.push(FieldViolation {
+                    field: format!("{prefix}locale"),
+                    description: refused.to_string(),
+                });
+                None
+            }
+        },
+    };
     let org = Uuid::parse_str(organization_id).ok();
     if org.is_none() {
         violations.push(FieldViolation {
@@ -498,7 +547,7 @@ fn template_key(
     }
     domain::finish(violations)?;
     match (org, kind) {
-        (Some(org), Some(kind)) => Ok((org, kind)),
+        (Some(org), Some(kind)) => Ok((org, kind, locale)),
         _ => Err(NotifyError::invalid("kind", "is required")),
     }
 }

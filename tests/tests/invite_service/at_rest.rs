@@ -235,6 +235,11 @@ async fn secrets_stay_sealed_while_mail_waits(backend: Backend, queue: QueueBack
             .await;
         assert_eq!(invite.delivery_status, DeliveryStatus::Sent as i32);
     }
+    // Greenhouse's invite email too: every sealed value found above is final now.
+    let sent = app
+        .invite_when(&interview, |i| i.delivery_status == DeliveryStatus::Sent as i32)
+        .await;
+    assert_eq!(sent.delivery_status, DeliveryStatus::Sent as i32);
 
     // After the final outcome, nothing is left to find, sealed or not: the SQLite files (whose
     // write-ahead log notify-service empties after erasing) no longer hold the sealed values.

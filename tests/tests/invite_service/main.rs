@@ -12,6 +12,7 @@ mod edge;
 mod email;
 mod enrollments;
 mod external_ids;
+mod languages;
 mod lifecycle;
 mod links;
 mod metrics;

@@ -86,6 +86,7 @@ async fn templates_are_checked_saved_and_used(backend: QueueBackend) {
         .get_template(GetTemplateRequest {
             organization_id: org.clone(),
             kind: MessageKind::Invite as i32,
+            locale: String::new(),
         })
         .await
         .expect("get")
@@ -116,6 +117,8 @@ async fn templates_are_checked_saved_and_used(backend: QueueBackend) {
                 text_body: "Dear {{ candidate_name }}, open {{ link }}".into(),
                 html_body: String::new(),
                 is_default: false,
+                // For every language without a template of its own.
+                locale: String::new(),
             }),
         })
         .await
@@ -145,6 +148,120 @@ async fn templates_are_checked_saved_and_used(backend: QueueBackend) {
     assert_eq!(
         mail[0].header("Subject").as_deref(),
         Some("Acme would like to meet you")
+    );
+
+    // A template per language; the one above is for every language without its own.
+    let template = |locale: &str, subject: &str, text_body: &str| PutTemplateRequest {
+        template: Some(Template {
+            organization_id: org.clone(),
+            kind: MessageKind::Invite as i32,
+            locale: locale.into(),
+            subject: subject.into(),
+            text_body: text_body.into(),
+            ..Default::default()
+        }),
+    };
+    app.client
+        .put_template(template("de", "Hallo {{ candidate_name }}", "{{ link }}"))
+        .await
+        .expect("a German template");
+    for (bad, field) in [
+        (template("xx", "x", "x"), "template.locale"),
+        (
+            template("de", "x", "{{ t('no-such-text') }}"),
+            "template.text_body",
+        ),
+    ] {
+        let err = app.client.put_template(bad).await.expect_err("refused");
+        assert_eq!(violated_fields(&err), [field]);
+    }
+    let get = |locale: &str| GetTemplateRequest {
+        organization_id: org.clone(),
+        kind: MessageKind::Invite as i32,
+        locale: locale.into(),
+    };
+    let german = app
+        .client
+        .get_template(get("de"))
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!((german.locale.as_str(), german.is_default), ("de", false));
+    assert_eq!(german.subject, "Hallo {{ candidate_name }}");
+    let french = app
+        .client
+        .get_template(get("fr-CA"))
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!((french.locale.as_str(), french.is_default), ("", false));
+    let err = app
+        .client
+        .get_template(get("xx"))
+        .await
+        .expect_err("refused");
+    assert_eq!(violated_fields(&err), ["locale"]);
+
+    let preview = |locale: &str| {
+        let mut message = invite_message("preview-2", "ada@example.com");
+        message.locale = locale.into();
+        RenderPreviewRequest {
+            message: Some(message),
+        }
+    };
+    let rendered = app
+        .client
+        .render_preview(preview("de"))
+        .await
+        .expect("preview")
+        .into_inner();
+    assert_eq!(rendered.subject, "Hallo Ada Lovelace");
+    let rendered = app
+        .client
+        .render_preview(preview("es"))
+        .await
+        .expect("preview")
+        .into_inner();
+    assert_eq!(rendered.subject, "Acme would like to meet you");
+    let err = app
+        .client
+        .render_preview(preview("xx"))
+        .await
+        .expect_err("refused");
+    assert_eq!(violated_fields(&err), ["message.locale"]);
+
+    // Without the template for every language, French is the built-in one, in French.
+    for _ in 0..2 {
+        app.client
+            .delete_template(DeleteTemplateRequest {
+                organization_id: org.clone(),
+                kind: MessageKind::Invite as i32,
+                locale: String::new(),
+            })
+            .await
+            .expect("delete, twice alike");
+    }
+    let french = app
+        .client
+        .get_template(get("fr"))
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!((french.locale.as_str(), french.is_default), ("fr", true));
+    let position = invite_message("x", "x@example.com").variables["position_title"].clone();
+    let rendered = app
+        .client
+        .render_preview(preview("fr"))
+        .await
+        .expect("preview")
+        .into_inner();
+    assert_eq!(
+        rendered.subject,
+        beckon_i18n::text(
+            beckon_i18n::Locale::Fr,
+            "invite-subject",
+            &[("position", position.as_str().into())]
+        )
     );
     app.stop().await;
 }

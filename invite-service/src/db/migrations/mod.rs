@@ -18,6 +18,7 @@ mod m20261204_000002_cohort_options_json;
 mod m20261205_000001_job_renewal_approval;
 mod m20261205_000002_time_zones;
 mod m20261205_000003_scheduled_interviews;
+mod m20261206_000001_languages;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_job_renewal_approval::JobRenewalApproval),
             Box::new(m20261205_000002_time_zones::TimeZones),
             Box::new(m20261205_000003_scheduled_interviews::ScheduledInterviews),
+            Box::new(m20261206_000001_languages::Languages),
         ]
     }
 }

@@ -111,6 +111,7 @@ pub(super) async fn create_invites(
                 cohort_id: Some(cohort.id),
                 external_id: None,
                 time_zone: options.time_zone.clone(),
+                locale: options.locale.clone(),
                 // Interviews are scheduled one by one.
                 schedule: None,
             }

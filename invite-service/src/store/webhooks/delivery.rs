@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::endpoints::{self, find};
 use crate::{
     db::entities::{webhook_attempt, webhook_delivery, webhook_endpoint, webhook_message},
-    domain::WebhookDeliveryStatus,
+    domain::{webhooks, WebhookDeliveryStatus},
     error::ServiceError,
     store::{
         now,
@@ -265,7 +265,7 @@ pub async fn record(
             .exec(&txn)
             .await?;
     }
-    let mut disabled = endpoints::disable(&txn, &gone, "the receiver answered 410 Gone").await?;
+    let mut disabled = endpoints::disable(&txn, &gone, webhooks::DISABLED_GONE).await?;
 
     // Health: a success ends an endpoint's failing run; a round of failures only starts one.
     let succeeded: HashSet<Uuid> = attempts
@@ -303,8 +303,7 @@ pub async fn record(
             .all(&txn)
             .await?;
         let ids: Vec<Uuid> = too_long.iter().map(|e| e.id).collect();
-        disabled
-            .extend(endpoints::disable(&txn, &ids, "every delivery failed for too long").await?);
+        disabled.extend(endpoints::disable(&txn, &ids, webhooks::DISABLED_FAILING).await?);
     }
     txn.commit().await?;
     Ok(disabled)

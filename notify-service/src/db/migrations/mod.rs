@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261122_000001_notify_initial_schema;
 mod m20261203_000001_delivery_traceparent;
 mod m20261205_000001_unsubscribes;
+mod m20261206_000001_languages;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_notify_initial_schema::InitialSchema),
             Box::new(m20261203_000001_delivery_traceparent::DeliveryTraceparent),
             Box::new(m20261205_000001_unsubscribes::Unsubscribes),
+            Box::new(m20261206_000001_languages::Languages),
         ]
     }
 
