@@ -136,7 +136,10 @@ fn flag_for_field(field: &str) -> Option<&'static str> {
     Some(match base {
         "job_id" => "--job",
         "candidate_email" | "member.email" => "--email",
-        "candidate_name" | "member.name" | "name" => "--name",
+        "candidate_name" | "member.name" | "organization.name" | "name" => "--name",
+        "locale" | "job.locale" | "member.locale" => "--locale",
+        "organization.default_locale" => "--default-locale",
+        "time_zone" | "member.time_zone" => "--time-zone",
         "candidate_id" => "--candidate",
         "external_id" => "--external-id",
         "message" | "job.defaults.message" => "--message",

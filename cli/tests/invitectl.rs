@@ -838,3 +838,117 @@ async fn the_ashby_key_is_set_from_standard_input_and_never_shown() {
         run.assert_code(0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn languages_are_set_on_the_organization_jobs_invites_and_members() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let ctl = Ctl::new(&app);
+    let shown = ctl.run(&["org", "show"]).await;
+    shown.assert_code(0);
+    assert!(
+        shown.stdout.contains("default locale  en"),
+        "{}",
+        shown.stdout
+    );
+
+    let refused = ctl
+        .run(&["org", "update", "--default-locale", "klingon"])
+        .await;
+    refused.assert_code(2);
+    assert!(
+        refused.stderr.contains("(--default-locale)") && refused.stderr.contains("pt-BR"),
+        "{}",
+        refused.stderr
+    );
+    let updated = ctl
+        .run(&[
+            "--output",
+            "json",
+            "org",
+            "update",
+            "--default-locale",
+            "de-at",
+        ])
+        .await;
+    updated.assert_code(0);
+    assert_eq!(updated.json()["default_locale"], "de-AT");
+
+    let job = ctl
+        .run(&[
+            "--output",
+            "json",
+            "jobs",
+            "create",
+            "--title",
+            "Data engineer",
+            "--assessment-url",
+            "https://assess.example/start",
+            "--locale",
+            "es",
+        ])
+        .await;
+    job.assert_code(0);
+    let job = job.json();
+    assert_eq!(job["locale"], "es", "{job}");
+    let job_id = job["id"].as_str().unwrap_or_default().to_string();
+    let cleared = ctl
+        .run(&["--output", "json", "jobs", "locale", &job_id, ""])
+        .await;
+    cleared.assert_code(0);
+    assert_eq!(
+        cleared.json()["locale"],
+        "",
+        "the organization's default again"
+    );
+
+    let invite = ctl
+        .run(&[
+            "--output",
+            "json",
+            "invites",
+            "create",
+            "--job",
+            &job_id,
+            "--email",
+            "ada@example.com",
+            "--locale",
+            "pt-BR",
+        ])
+        .await;
+    invite.assert_code(0);
+    assert_eq!(
+        invite.json()["invite"]["locale"],
+        "pt-BR",
+        "{}",
+        invite.stdout
+    );
+    let refused = ctl
+        .run(&[
+            "invites",
+            "create",
+            "--job",
+            &job_id,
+            "--email",
+            "alan@example.com",
+            "--locale",
+            "xx",
+        ])
+        .await;
+    refused.assert_code(2);
+    assert!(refused.stderr.contains("(--locale)"), "{}", refused.stderr);
+
+    let member = ctl
+        .run(&[
+            "--output",
+            "json",
+            "members",
+            "create",
+            "--email",
+            "grace@acme.test",
+            "--locale",
+            "fr",
+        ])
+        .await;
+    member.assert_code(0);
+    assert_eq!(member.json()["locale"], "fr");
+}

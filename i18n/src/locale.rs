@@ -179,7 +179,9 @@ mod tests {
         assert!(Locale::for_tag("not a tag").is_err());
         assert_eq!(Locale::canonical_tag("pt-br").as_deref(), Ok("pt-BR"));
         assert_eq!(Locale::canonical_tag("es_MX").as_deref(), Ok("es-MX"));
-        let refused = Locale::canonical_tag("klingon").expect_err("not shipped").to_string();
+        let refused = Locale::canonical_tag("klingon")
+            .expect_err("not shipped")
+            .to_string();
         assert!(refused.contains("en, de, fr, es, pt-BR"), "{refused}");
     }
 

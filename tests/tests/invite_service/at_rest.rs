@@ -237,7 +237,9 @@ async fn secrets_stay_sealed_while_mail_waits(backend: Backend, queue: QueueBack
     }
     // Greenhouse's invite email too: every sealed value found above is final now.
     let sent = app
-        .invite_when(&interview, |i| i.delivery_status == DeliveryStatus::Sent as i32)
+        .invite_when(&interview, |i| {
+            i.delivery_status == DeliveryStatus::Sent as i32
+        })
         .await;
     assert_eq!(sent.delivery_status, DeliveryStatus::Sent as i32);
 
