@@ -395,6 +395,7 @@ async fn sink_ceiling(args: &NotifyArgs) -> anyhow::Result<Throughput> {
                     reply_to: None,
                     unsubscribe_url: None,
                     calendar: None,
+                    locale: beckon_i18n::Locale::En,
                 };
                 let sent = match composer.compose(&email) {
                     Ok(message) => transport.send(message).await.is_ok(),
@@ -906,6 +907,7 @@ async fn against_postfix(args: &NotifyArgs) -> anyhow::Result<bool> {
             reply_to: None,
             unsubscribe_url: None,
             calendar: None,
+            locale: beckon_i18n::Locale::En,
         })
         .map_err(|err| anyhow::anyhow!("building the message: {err}"))?;
     let folder = tempfile::tempdir().context("a temporary folder")?;

@@ -11,7 +11,10 @@ mod catalog;
 mod locale;
 
 use chrono::{DateTime, TimeZone};
-use minijinja::{value::Kwargs, Environment, Error, ErrorKind, State, Value};
+use minijinja::{
+    value::{Kwargs, ValueKind},
+    Environment, Error, ErrorKind, State, Value,
+};
 
 pub use catalog::{has_message, text, Arg};
 pub use locale::{Locale, UnsupportedLocale};
@@ -39,6 +42,32 @@ pub fn add_to(env: &mut Environment<'_>) {
     env.add_function("t", translate);
 }
 
+/// The largest whole number a Fluent number (an f64) holds exactly.
+const EXACT_IN_FLUENT: u64 = 1 << 53;
+
+/// The ids of the texts a template names literally (`t('id'` or `t("id"`), to check when it
+/// is saved: a branch the check's rendering does not take may name one too.
+pub fn text_ids(template: &str) -> Vec<&str> {
+    let mut ids = Vec::new();
+    let mut rest = template;
+    while let Some(at) = rest.find("t(") {
+        let before = rest[..at].chars().next_back();
+        rest = &rest[at + 2..];
+        // `t(`, not `set(` or `format(`.
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let trimmed = rest.trim_start();
+        let Some(quote) = trimmed.chars().next().filter(|c| *c == '\'' || *c == '"') else {
+            continue;
+        };
+        if let Some(end) = trimmed[1..].find(quote) {
+            ids.push(&trimmed[1..1 + end]);
+        }
+    }
+    ids
+}
+
 fn translate(state: &State<'_, '_>, id: &str, kwargs: Kwargs) -> Result<String, Error> {
     if !has_message(id) {
         return Err(Error::new(
@@ -53,16 +82,20 @@ fn translate(state: &State<'_, '_>, id: &str, kwargs: Kwargs) -> Result<String, 
     let mut args = fluent_bundle::FluentArgs::new();
     for name in kwargs.args() {
         let value: Value = kwargs.get(name)?;
-        let value = match (value.as_i64(), value.as_str()) {
-            (Some(number), _) => fluent_bundle::FluentValue::from(number),
-            // Template variables are text: "30" is a number, "007" stays as written.
-            (None, Some(text)) => match text.parse::<i64>() {
-                Ok(number) if number.to_string() == text => {
-                    fluent_bundle::FluentValue::from(number)
-                }
-                _ => fluent_bundle::FluentValue::from(text.to_string()),
-            },
-            (None, None) => fluent_bundle::FluentValue::from(value.to_string()),
+        // Template variables are text: "30" is a number, "007" and an id of 20 digits stay as
+        // written (Fluent's numbers are floating point).
+        let number = match (value.kind(), value.as_str()) {
+            (ValueKind::Number, _) => value.as_i64(),
+            (_, Some(text)) => text.parse::<i64>().ok().filter(|n| n.to_string() == text),
+            _ => None,
+        };
+        let value = match number.filter(|n| n.unsigned_abs() <= EXACT_IN_FLUENT) {
+            Some(number) => fluent_bundle::FluentValue::from(number),
+            None => fluent_bundle::FluentValue::from(
+                value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_string),
+            ),
         };
         args.set(name.to_string(), value);
     }
@@ -92,6 +125,29 @@ mod tests {
         assert_eq!(
             date_time(Locale::PtBr, &at),
             "terça, 8 de dezembro de 2026, 17:00"
+        );
+    }
+
+    #[test]
+    fn the_ids_a_template_names_are_found() {
+        let template = "{% if x %}{{ t('greeting', name=x) }}{% else %}{{ t(\"no-such\") }}{% endif %}{% set y = format(1) %}{{ at('z') }}";
+        assert_eq!(text_ids(template), ["greeting", "no-such"]);
+    }
+
+    #[test]
+    fn long_digit_strings_stay_as_written() {
+        let mut env = Environment::new();
+        add_to(&mut env);
+        let rendered = env
+            .render_str(
+                "{{ t('invite-subject', position=p) }}|{{ t('invite-subject', position=b) }}",
+                minijinja::context! { p => "12345678901234567", b => true },
+            )
+            .expect("renders");
+        // A boolean stays a word, not a number.
+        assert_eq!(
+            rendered.to_lowercase(),
+            "your invitation: 12345678901234567|your invitation: true"
         );
     }
 

@@ -141,7 +141,10 @@ fn by_weight(header: &str) -> Vec<LanguageIdentifier> {
             let tag = parts.next()?.trim();
             // A weight is 0 to 1 with at most three decimals: counted in thousandths.
             let weight = parts
-                .find_map(|param| param.trim().strip_prefix("q="))
+                .find_map(|param| {
+                    let (name, value) = param.split_once('=')?;
+                    name.trim().eq_ignore_ascii_case("q").then_some(value)
+                })
                 .map_or(Some(1000), |q| {
                     q.trim()
                         .parse::<f32>()
@@ -200,6 +203,7 @@ mod tests {
         assert_eq!(pick("%%%"), None);
         assert_eq!(pick("de;q=0, fr;q=0.1"), Some(Locale::Fr));
         assert_eq!(pick("es;q=abc, fr"), Some(Locale::Fr));
+        assert_eq!(pick("de;Q=0, es"), Some(Locale::Es));
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct Email {
     pub unsubscribe_url: Option<String>,
     /// A live interview's calendar invitation, or its cancellation.
     pub calendar: Option<Invitation>,
+    /// The language it is written in: its `Content-Language` (RFC 3282), which mail clients
+    /// read to offer a translation, or not.
+    pub locale: beckon_i18n::Locale,
 }
 
 /// A live interview as a calendar event (RFC 5545), sent as an iTIP REQUEST or CANCEL
@@ -117,6 +120,11 @@ plain_header!(
     /// `<url>`: where the recipient stops this sender's mail (RFC 2369).
     ListUnsubscribe,
     "List-Unsubscribe"
+);
+plain_header!(
+    /// The message's language, e.g. `de` (RFC 3282).
+    ContentLanguage,
+    "Content-Language"
 );
 plain_header!(
     /// `List-Unsubscribe=One-Click`: the URL takes a POST, no page needed (RFC 8058).
@@ -372,7 +380,8 @@ fn build_message(
         .to(to)
         .subject(email.content.subject.clone())
         .message_id(Some(email.message_id.clone()))
-        .header(IdempotencyKeyHeader(email.idempotency_key.clone()));
+        .header(IdempotencyKeyHeader(email.idempotency_key.clone()))
+        .header(ContentLanguage(email.locale.tag().to_string()));
     if let Some(reply_to) = &email.reply_to {
         builder = builder.reply_to(reply_to.clone());
     }
@@ -683,6 +692,7 @@ mod tests {
             reply_to: None,
             unsubscribe_url: unsubscribe_url.map(str::to_string),
             calendar: None,
+            locale: beckon_i18n::Locale::De,
         }
     }
 
@@ -714,5 +724,12 @@ mod tests {
         assert!(!text.contains("List-Unsubscribe-Post"), "{text}");
         let none = build_message(&from, &email(None), None).expect("built");
         assert!(!headers(&none).contains("List-Unsubscribe"));
+    }
+
+    #[test]
+    fn a_message_says_its_language() {
+        let from: Mailbox = "Beckon <invites@beckon.test>".parse().expect("mailbox");
+        let message = build_message(&from, &email(None), None).expect("built");
+        assert!(headers(&message).contains("Content-Language: de\r\n"));
     }
 }

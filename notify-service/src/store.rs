@@ -649,6 +649,30 @@ impl Store {
         }))
     }
 
+    /// The organization's template for a kind in exactly this language (`None`: the one for
+    /// every language).
+    pub async fn stored_template(
+        &self,
+        org_id: Uuid,
+        kind: MessageKind,
+        locale: Option<Locale>,
+    ) -> Result<Option<TemplateSource>, NotifyError> {
+        Ok(
+            template::Entity::find_by_id((
+                org_id,
+                kind,
+                locale.map_or("", Locale::tag).to_string(),
+            ))
+            .one(&self.read)
+            .await?
+            .map(|t| TemplateSource {
+                subject: t.subject,
+                text_body: t.text_body,
+                html_body: t.html_body,
+            }),
+        )
+    }
+
     /// Writes the organization's template for a kind in a language (`None`: every language).
     pub async fn put_template(
         &self,

@@ -219,8 +219,19 @@ pub fn validate(source: &TemplateSource, field: &str) -> Result<(), NotifyError>
                             variable_names().collect::<Vec<_>>().join(", ")
                         ),
                     });
-                } else if let Err(err) = template.render(trial_context()) {
-                    // E.g. a `t(...)` of a text that does not exist.
+                } else if let Some(id) = beckon_i18n::text_ids(text)
+                    .into_iter()
+                    .find(|id| !beckon_i18n::has_message(id))
+                {
+                    violations.push(FieldViolation {
+                        field,
+                        description: format!("says t({id:?}), but there is no such text"),
+                    });
+                } else if let Some(err) = [trial_context("1"), trial_context("")]
+                    .into_iter()
+                    .find_map(|context| template.render(context).err())
+                {
+                    // E.g. a `t(...)` whose id is a variable naming no text.
                     violations.push(FieldViolation {
                         field,
                         description: format!("cannot be rendered: {err}"),
@@ -241,9 +252,10 @@ fn is_template_name(name: &str) -> bool {
     name == "t" || name == beckon_i18n::LOCALE_VARIABLE
 }
 
-/// Every variable set, so a trial render takes every branch that needs one.
-fn trial_context() -> BTreeMap<&'static str, &'static str> {
-    let mut context: BTreeMap<&str, &str> = variable_names().map(|name| (name, "1")).collect();
+/// Every variable set to `value`: rendered with each set and with each empty, a template takes
+/// most of its branches.
+fn trial_context(value: &'static str) -> BTreeMap<&'static str, &'static str> {
+    let mut context: BTreeMap<&str, &str> = variable_names().map(|name| (name, value)).collect();
     context.insert(beckon_i18n::LOCALE_VARIABLE, Locale::FALLBACK.tag());
     context
 }
@@ -276,8 +288,15 @@ pub fn render(
             .render(&context)?
     };
     Ok(Rendered {
-        // A subject is one line whatever the template does.
-        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+        // A subject is one line whatever the template does. Spaces that do not break (French
+        // puts one before a colon) stay.
+        subject: subject
+            .split(|c: char| {
+                c.is_ascii_whitespace() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
+            })
+            .filter(|word| !word.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
         text_body,
         html_body,
     })
@@ -435,7 +454,7 @@ mod tests {
     fn a_text_that_does_not_exist_is_refused() {
         let source = TemplateSource {
             subject: "{{ t('invite-subject', position=position_title) }}".into(),
-            text_body: "{{ t('no-such-text') }}".into(),
+            text_body: "{% if link %}{{ link }}{% else %}{{ t('no-such-text') }}{% endif %}".into(),
             html_body: String::new(),
         };
         match validate(&source, "template") {

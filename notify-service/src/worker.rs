@@ -349,6 +349,7 @@ impl Workers {
                 .map(|address| Mailbox::new(given("inviter_name").cloned(), address)),
             unsubscribe_url: given("unsubscribe_url").cloned(),
             calendar: invitation(&variables, kind, locale),
+            locale,
             content,
         };
         Ok(match self.mailer.send(&email).await {

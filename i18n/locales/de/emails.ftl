@@ -11,8 +11,8 @@ greeting-anonymous = Guten Tag,
 # Who invites: a person at an organization.
 sender-person-at-organization = { $person } von { $organization }
 sender-person = { $person }
-sender-team-at-organization = Das Personalteam von { $organization }
-sender-team = Das Personalteam
+sender-team-at-organization = Das Recruiting-Team von { $organization }
+sender-team = Das Recruiting-Team
 # The button in the HTML email.
 open-invitation = Einladung öffnen
 start-here = Hier geht es los: { $link }

@@ -31,7 +31,7 @@ name-invalid = Bitte geben Sie Ihren Namen in einer einzigen Zeile und mit höch
 invite-hello = Hallo { $name },
 invite-submitted = Ihre Arbeit wurde eingereicht. Vielen Dank! Hier ist nichts weiter zu tun.
 invite-locked = Diese Aufgabe ist noch nicht freigeschaltet.
-invite-locked-next = Das Personalteam wird sie freischalten. Öffnen Sie diesen Link dann einfach erneut.
+invite-locked-next = Das Recruiting-Team wird sie freischalten. Öffnen Sie diesen Link dann einfach erneut.
 invite-time-limit = { $minutes ->
         [one] Sobald Sie beginnen, haben Sie { $minutes } Minute Zeit.
        *[other] Sobald Sie beginnen, haben Sie { $minutes } Minuten Zeit.

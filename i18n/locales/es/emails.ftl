@@ -84,7 +84,7 @@ inviter-copy-intro = Esta es una copia de la invitación que envió a { $candida
 renewal-requested-subject = { $candidate } solicita un nuevo enlace para { $position }
 renewal-requested = { $candidate } ha solicitado un nuevo enlace para { $position }, porque el anterior ha caducado.
 renewal-requested-send = Para enviarlo: { $command }
-renewal-requested-leave = Para no enviarlo, no haga nada: no se le notificará en ningún caso.
+renewal-requested-leave = Para no enviarlo, no haga nada: la persona candidata no recibe ningún aviso en ningún caso.
 
 ## To an organization's admins: a webhook endpoint was turned off
 

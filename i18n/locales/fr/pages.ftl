@@ -11,7 +11,7 @@ link-unavailable-heading = Ce lien n'est pas disponible
 link-unavailable-reasons = Il a peut-être été mal saisi ou remplacé par un lien plus récent, ou il n'est plus actif.
 link-unavailable-contact = Si vous attendiez une invitation, veuillez contacter la personne qui vous l'a envoyée.
 # The form on that page, to ask for a new link.
-renewal-heading = Votre lien a expiré ?
+renewal-heading = Votre lien a expiré ?
 renewal-explain = Saisissez l'adresse e-mail à laquelle votre invitation a été envoyée. Si elle correspond à celle que nous connaissons, nous vous enverrons un nouveau lien par e-mail, ou nous demanderons à l'équipe à l'origine de votre invitation de vous en envoyer un.
 renewal-submit = M'envoyer un nouveau lien
 renewal-sent = Si votre invitation a été envoyée à { $email }, un nouveau lien est en route vers cette adresse, ou l'équipe à l'origine de votre invitation a reçu la demande de vous en envoyer un.
@@ -29,7 +29,7 @@ name-invalid = Veuillez saisir votre nom sur une seule ligne, en 200 caractères
 ## The invitation's page
 
 invite-hello = Bonjour { $name },
-invite-submitted = Votre travail a bien été envoyé. Merci ! Vous n'avez plus rien à faire ici.
+invite-submitted = Votre travail a bien été envoyé. Merci ! Vous n'avez plus rien à faire ici.
 invite-locked = Cette évaluation n'est pas encore accessible.
 invite-locked-next = L'équipe de recrutement va la débloquer. Rouvrez simplement ce lien à ce moment-là.
 invite-time-limit = { $minutes ->
@@ -42,7 +42,7 @@ invite-continue = Continuer
 
 ## A job's public registration page
 
-registration-explain = Inscrivez-vous avec votre nom et votre adresse e-mail : nous vous enverrons par e-mail votre lien personnel pour commencer.
+registration-explain = Inscrivez-vous avec votre nom et votre adresse e-mail : nous vous enverrons par e-mail votre lien personnel pour commencer.
 registration-submit = S'inscrire
 check-email-title = Consultez votre boîte de réception
 registration-sent = Votre lien personnel pour { $position } est en route vers { $email }.
@@ -65,14 +65,14 @@ retry-in-minutes = { $minutes ->
 retry-later = Veuillez réessayer plus tard
 too-many-registrations = Nous avons reçu beaucoup d'inscriptions en peu de temps, nous les suspendons donc quelques instants.
 too-many-renewals = Nous avons reçu beaucoup de demandes de nouveau lien en peu de temps, nous les suspendons donc quelques instants.
-already-asked = Si vous avez déjà fait la demande, votre lien est en route : consultez votre boîte de réception (et vos courriers indésirables).
+already-asked = Si vous avez déjà fait la demande, votre lien est en route : consultez votre boîte de réception (et vos courriers indésirables).
 back = Retour
 
 ## The unsubscribe page of a mass email
 
 unsubscribe-title = Se désabonner
-unsubscribe-heading = Ne plus recevoir d'e-mails de { $organization } ?
-unsubscribe-explain = Vous ne recevrez plus aucun e-mail de { $organization } à l'adresse à laquelle ce lien a été envoyé : ni invitations, ni rappels, ni nouveaux liens.
+unsubscribe-heading = Ne plus recevoir d'e-mails de { $organization } ?
+unsubscribe-explain = Vous ne recevrez plus aucun e-mail de { $organization } à l'adresse à laquelle ce lien a été envoyé : ni invitations, ni rappels, ni nouveaux liens.
 unsubscribe-submit = Se désabonner
 unsubscribed-title = Désabonnement confirmé
 unsubscribed-heading = Votre désabonnement est confirmé

@@ -75,7 +75,7 @@ unsubscribe-heading = Parar de receber e-mails de { $organization }?
 unsubscribe-explain = Você não receberá mais e-mails de { $organization } no endereço para o qual este link foi enviado: nem convites, nem lembretes, nem novos links.
 unsubscribe-submit = Parar de receber e-mails
 unsubscribed-title = Recebimento cancelado
-unsubscribed-heading = Você não receberá mais e-mails
+unsubscribed-heading = Inscrição cancelada
 unsubscribed-done = { $organization } não enviará mais e-mails para este endereço.
 unsubscribed-scope = Isso vale apenas para os e-mails de { $organization }.
 

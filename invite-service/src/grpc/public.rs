@@ -103,7 +103,9 @@ impl PublicRegistrationService for Keyless {
                     v.add("public_token", "is required");
                 }
                 let registrant = Registrant::parse(&mut v, &req.name, &req.email);
-                let registrant = v.finish_with("email", registrant)?;
+                let locale = v.locale("locale", &req.locale);
+                let mut registrant = v.finish_with("email", registrant)?;
+                registrant.locale = locale;
                 let registered = public::register(
                     &self.store,
                     &self.limits,

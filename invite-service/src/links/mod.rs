@@ -644,12 +644,17 @@ async fn start(
     }
 }
 
-/// The unsubscribe page's language: the invite's, else the browser's, else the organization's
-/// default.
+/// The unsubscribe page's language: the invite's, else the browser's, else the job's, else the
+/// organization's default.
 fn unsubscribe_locale(headers: &HeaderMap, target: &UnsubscribeTarget) -> Locale {
     Locale::first_of([target.locale.as_deref()])
         .or_else(|| browser_locale(headers))
-        .or_else(|| Locale::first_of([Some(target.default_locale.as_str())]))
+        .or_else(|| {
+            Locale::first_of([
+                target.job_locale.as_deref(),
+                Some(target.default_locale.as_str()),
+            ])
+        })
         .unwrap_or(Locale::FALLBACK)
 }
 

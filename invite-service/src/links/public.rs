@@ -129,8 +129,8 @@ pub(super) async fn register(
                 locale,
             )
         }
-        // The link was turned off, rotated or closed a moment ago.
-        Err(ServiceError::NotFound(_)) => not_found(pages, locale),
+        // The link was turned off, rotated or closed a moment ago: like any dead link.
+        Err(ServiceError::NotFound(_)) => not_found(pages, anonymous_locale(&headers)),
         Err(ServiceError::FailedPrecondition { .. }) => {
             closed_page(pages, locale, StatusCode::CONFLICT, &job)
         }

@@ -50,8 +50,10 @@ pub struct UnsubscribeTarget {
     pub org_id: Uuid,
     pub organization_name: String,
     pub email: String,
-    /// The candidate's language, if the invite has one, and the organization's default.
+    /// The candidate's language, if the invite has one, the job's, and the organization's
+    /// default.
     pub locale: Option<String>,
+    pub job_locale: Option<String>,
     pub default_locale: String,
 }
 
@@ -74,12 +76,17 @@ pub async fn unsubscribe_target(
     let organization = organization::Entity::find_by_id(invite.org_id)
         .one(&store.read)
         .await?;
+    let job_locale = job::Entity::find_by_id(invite.job_id)
+        .one(&store.read)
+        .await?
+        .and_then(|job| job.locale);
     Ok(organization.map(|organization| UnsubscribeTarget {
         invite_id,
         org_id: invite.org_id,
         organization_name: organization.name,
         email: invite.candidate_email,
         locale: invite.locale,
+        job_locale,
         default_locale: organization.default_locale,
     }))
 }

@@ -402,7 +402,21 @@ impl NotifyService for NotifyApi {
         self.call(request, |req| async move {
             let (org_id, kind, locale) =
                 template_key(&req.organization_id, req.kind, &req.locale, "")?;
-            let locale = locale.unwrap_or(Locale::FALLBACK);
+            let Some(locale) = locale else {
+                // The template for every language, as it was saved.
+                return Ok(
+                    match self.store.stored_template(org_id, kind, None).await? {
+                        Some(source) => convert::template(org_id, kind, source, false, None),
+                        None => convert::template(
+                            org_id,
+                            kind,
+                            templates::default_template(kind),
+                            true,
+                            Some(Locale::FALLBACK),
+                        ),
+                    },
+                );
+            };
             Ok(match self.store.org_template(org_id, kind, locale).await? {
                 Some((source, for_locale)) => {
                     convert::template(org_id, kind, source, false, for_locale)

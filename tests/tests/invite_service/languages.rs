@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use beckon_i18n::{text, Arg, Locale};
 use beckon_proto::{
-    invite::v1::*,
+    invite::v1::{public_registration_service_client::PublicRegistrationServiceClient, *},
     notify::v1::{
         notify_service_client::NotifyServiceClient, GetTemplateRequest, MessageKind,
         PutTemplateRequest, Template,
@@ -207,7 +207,9 @@ async fn every_reader_gets_their_own_language(backend: Backend) {
         .expect("create")
         .into_inner();
     let position = [("position", Arg::Text(POSITION))];
-    let mail = mail_to(&smtp, "ada@example.com").await.decoded();
+    let received = mail_to(&smtp, "ada@example.com").await;
+    assert_eq!(received.header("Content-Language").as_deref(), Some("de"));
+    let mail = received.decoded();
     assert_eq!(mail.subject, text(Locale::De, "invite-subject", &position));
     assert!(
         mail.text
@@ -311,6 +313,66 @@ async fn every_reader_gets_their_own_language(backend: Backend) {
                 ("position", POSITION.into())
             ]
         )
+    );
+
+    // A registration keeps its language: the one the form was read in (the browser's), or the
+    // one a client gives.
+    let public_url = app
+        .jobs()
+        .set_job_public_link(SetJobPublicLinkRequest {
+            job_id: plain_job.id.clone(),
+            enabled: true,
+        })
+        .await
+        .expect("public link")
+        .into_inner()
+        .public_url;
+    let (language, _, form) = page(&public_url, Some("fr-FR,fr;q=0.9")).await;
+    assert_eq!(language, "fr");
+    assert!(
+        form.contains(&text(Locale::Fr, "registration-submit", &[])),
+        "{form}"
+    );
+    let registered = reqwest::Client::new()
+        .post(&public_url)
+        .header("accept-language", "fr-FR,fr;q=0.9")
+        .form(&[
+            ("name", "Emilie du Chatelet"),
+            ("email", "emilie@example.com"),
+        ])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(registered.status(), 200);
+    let mail = mail_to(&smtp, "emilie@example.com").await.decoded();
+    assert_eq!(
+        mail.subject,
+        text(Locale::Fr, "registration-subject", &position)
+    );
+    let mut registrations = PublicRegistrationServiceClient::new(app.channel.clone());
+    let register = |email: &str, locale: &str| RegisterRequest {
+        public_token: public_url
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        name: "Hedy Lamarr".into(),
+        email: email.into(),
+        locale: locale.into(),
+    };
+    let refused = registrations
+        .register(register("hedy@example.com", "xx"))
+        .await
+        .expect_err("not a language");
+    assert_eq!(violated_fields(&refused), ["locale"]);
+    registrations
+        .register(register("hedy@example.com", "es-AR"))
+        .await
+        .expect("registered");
+    let mail = mail_to(&smtp, "hedy@example.com").await.decoded();
+    assert_eq!(
+        mail.subject,
+        text(Locale::Es, "registration-subject", &position)
     );
 
     // A cohort's language.

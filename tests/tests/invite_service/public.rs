@@ -76,6 +76,7 @@ async fn register_grpc(
             public_token: token_of(url),
             name: name.into(),
             email: email.into(),
+            ..Default::default()
         })
         .await
         .map(tonic::Response::into_inner)
@@ -323,6 +324,7 @@ async fn a_link_turned_off_answers_like_an_unknown_one_until_turned_on_again(bac
             public_token: "x".repeat(43),
             name: "Ada".into(),
             email: "ada@example.com".into(),
+            ..Default::default()
         })
         .await
         .expect_err("unknown");
@@ -572,6 +574,7 @@ async fn register_from(
         public_token: token_of(url),
         name: "Proxied".into(),
         email: email.into(),
+        ..Default::default()
     });
     request.metadata_mut().insert(
         "x-forwarded-for",

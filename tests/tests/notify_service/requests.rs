@@ -195,6 +195,22 @@ async fn templates_are_checked_saved_and_used(backend: QueueBackend) {
         .expect("get")
         .into_inner();
     assert_eq!((french.locale.as_str(), french.is_default), ("", false));
+    // The one for every language reads back as saved, beside a language's own.
+    app.client
+        .put_template(template("en", "Hello {{ candidate_name }}", "{{ link }}"))
+        .await
+        .expect("an English template");
+    let every = app
+        .client
+        .get_template(get(""))
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!((every.locale.as_str(), every.is_default), ("", false));
+    assert_eq!(
+        every.subject,
+        "{{ organization_name }} would like to meet you"
+    );
     let err = app
         .client
         .get_template(get("xx"))
