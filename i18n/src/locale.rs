@@ -49,6 +49,14 @@ impl Locale {
         }
     }
 
+    /// Its language subtag.
+    fn language(self) -> &'static str {
+        match self {
+            Locale::PtBr => "pt",
+            other => other.tag(),
+        }
+    }
+
     pub(crate) fn language_identifier(self) -> LanguageIdentifier {
         // Every tag above parses (the tests hold it).
         self.tag().parse().unwrap_or_default()
@@ -57,6 +65,10 @@ impl Locale {
     /// The shipped locale that reads a tag: its language decides, so `de-AT` reads German and
     /// `pt` or `pt-PT` Brazilian Portuguese. Case and `_` are forgiven (`pt_br`).
     pub fn for_tag(tag: &str) -> Result<Locale, UnsupportedLocale> {
+        // A shipped tag as written (what templates and stored rows mostly hold): no parsing.
+        if let Some(locale) = Locale::ALL.into_iter().find(|locale| locale.tag() == tag) {
+            return Ok(locale);
+        }
         let refused = || UnsupportedLocale(tag.to_string());
         let id: LanguageIdentifier = tag
             .trim()
@@ -65,7 +77,7 @@ impl Locale {
             .map_err(|_| refused())?;
         Locale::ALL
             .into_iter()
-            .find(|locale| locale.language_identifier().language == id.language)
+            .find(|locale| id.language.as_str() == locale.language())
             .ok_or_else(refused)
     }
 

@@ -70,6 +70,8 @@ pub struct Store {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// CreateInvites and counted opens, written in batches.
     writer: writer::Writer,
+    /// Organizations' default languages, for link pages that know no closer one.
+    default_locales: Arc<organization::DefaultLocales>,
 }
 
 impl Store {
@@ -101,6 +103,7 @@ impl Store {
             link_key,
             config,
             writer,
+            default_locales: Arc::default(),
         })
     }
 

@@ -3,6 +3,12 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
     QueryFilter, Set, TransactionTrait,
 };
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
 use uuid::Uuid;
 
 use super::{
@@ -153,12 +159,47 @@ pub async fn get_organization(
         .ok_or(ServiceError::NotFound("organization"))
 }
 
-/// An organization's default language, read for a page that knows no closer one.
+/// Organizations' default languages, kept a short while: a link page that knows no closer
+/// language (no invite's, browser's or job's, as for link scanners) then costs no second read.
+/// A change on this replica shows at once, on the others within `DEFAULT_LOCALE_TTL`.
+#[derive(Default)]
+pub struct DefaultLocales(Mutex<HashMap<Uuid, (String, Instant)>>);
+
+const DEFAULT_LOCALE_TTL: Duration = Duration::from_secs(60);
+/// At most this many organizations are kept; a full map starts again.
+const DEFAULT_LOCALES_KEPT: usize = 10_000;
+
+impl DefaultLocales {
+    fn get(&self, org_id: Uuid) -> Option<String> {
+        let kept = self.0.lock().ok()?;
+        kept.get(&org_id)
+            .filter(|(_, at)| at.elapsed() < DEFAULT_LOCALE_TTL)
+            .map(|(locale, _)| locale.clone())
+    }
+
+    fn put(&self, org_id: Uuid, locale: &str) {
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.len() >= DEFAULT_LOCALES_KEPT {
+                kept.clear();
+            }
+            kept.insert(org_id, (locale.to_string(), Instant::now()));
+        }
+    }
+}
+
+/// An organization's default language, for a page that knows no closer one.
 pub async fn default_locale(store: &Store, org_id: Uuid) -> Result<Option<String>, ServiceError> {
-    Ok(organization::Entity::find_by_id(org_id)
+    if let Some(locale) = store.default_locales.get(org_id) {
+        return Ok(Some(locale));
+    }
+    let found = organization::Entity::find_by_id(org_id)
         .one(&store.read)
         .await?
-        .map(|o| o.default_locale))
+        .map(|o| o.default_locale);
+    if let Some(locale) = &found {
+        store.default_locales.put(org_id, locale);
+    }
+    Ok(found)
 }
 
 pub async fn update_organization(
@@ -180,6 +221,7 @@ pub async fn update_organization(
     }
     let row = row.update(&txn).await?;
     txn.commit().await?;
+    store.default_locales.put(row.id, &row.default_locale);
     Ok(row)
 }
 
