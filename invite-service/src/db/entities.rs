@@ -425,6 +425,9 @@ pub mod cohort_member {
         pub delivery_status: MemberDelivery,
         /// Why the email failed, was suppressed or is deferred.
         pub delivery_error: String,
+        /// The row's own language and time zone (checked); `None`: the cohort's.
+        pub locale: Option<String>,
+        pub time_zone: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,9 @@ pub struct Entry {
     pub name: String,
     pub external_id: String,
     pub labels: Vec<String>,
+    /// The candidate's own language and time zone (CSV only), checked; `None`: the cohort's.
+    pub locale: Option<String>,
+    pub time_zone: Option<String>,
     pub problem: Option<String>,
 }
 
@@ -22,6 +25,8 @@ impl Entry {
             name: String::new(),
             external_id: String::new(),
             labels: Vec::new(),
+            locale: None,
+            time_zone: None,
             problem: None,
         }
     }
@@ -108,7 +113,8 @@ fn split_items(text: &str) -> Vec<String> {
 }
 
 /// CSV with a header row naming some of: email, first_name, last_name, name, external_id,
-/// labels (separated by `;`). Row numbers count data rows (the header is not one). Errors
+/// labels (separated by `;`), locale (a language tag, e.g. `de`), time_zone (IANA, e.g.
+/// `Europe/Berlin`). Row numbers count data rows (the header is not one). Errors
 /// that make the whole file unusable (no header, no email column) come back as `Err`.
 pub fn parse_csv(text: &str) -> Result<Vec<Entry>, String> {
     let mut reader = csv::ReaderBuilder::new()
@@ -132,6 +138,8 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, String> {
     let name_col = column(&["name", "full_name"]);
     let external_col = column(&["external_id", "id", "candidate_id"]);
     let labels_col = column(&["labels", "label", "tags"]);
+    let locale_col = column(&["locale", "language", "lang"]);
+    let zone_col = column(&["time_zone", "timezone", "tz"]);
     let mut entries = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let mut entry = Entry::new(i as u32 + 1);
@@ -162,14 +170,32 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, String> {
                 .map(|l| checked_text(l, "a label"))
                 .filter(|l| !matches!(l, Ok(l) if l.is_empty()))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok((email, name, external_id, labels))
+            let locale = match field(locale_col) {
+                "" => None,
+                tag => Some(
+                    beckon_i18n::Locale::canonical_tag(tag)
+                        .map_err(|refused| format!("the locale {refused}"))?,
+                ),
+            };
+            let time_zone = match field(zone_col) {
+                "" => None,
+                zone => Some(
+                    super::time_zone::TimeZone::parse(zone)
+                        .map_err(|problem| format!("the time zone `{zone}` {problem}"))?
+                        .name()
+                        .to_string(),
+                ),
+            };
+            Ok((email, name, external_id, labels, locale, time_zone))
         });
         match result {
-            Ok((email, name, external_id, labels)) => {
+            Ok((email, name, external_id, labels, locale, time_zone)) => {
                 entry.email = email;
                 entry.name = name;
                 entry.external_id = external_id;
                 entry.labels = labels;
+                entry.locale = locale;
+                entry.time_zone = time_zone;
             }
             Err(problem) => {
                 entry.email = raw_email.to_string();
@@ -233,6 +259,31 @@ mod tests {
             .unwrap_or("")
             .contains("broken"));
         assert!(entries[2].problem.is_none());
+    }
+
+    #[test]
+    fn csv_rows_may_carry_their_candidates_language_and_time_zone() {
+        let entries = parse_csv(
+            "email,language,timezone\n\
+             ada@example.com,pt-br,America/Sao_Paulo\n\
+             grace@example.com,,\n\
+             alan@example.com,klingon,\n\
+             hedy@example.com,de,Europe/Atlantis\n",
+        )
+        .expect("csv");
+        assert_eq!(entries[0].locale.as_deref(), Some("pt-BR"));
+        assert_eq!(entries[0].time_zone.as_deref(), Some("America/Sao_Paulo"));
+        assert_eq!(
+            (entries[1].locale.as_ref(), entries[1].time_zone.as_ref()),
+            (None, None)
+        );
+        let problem = |i: usize| entries[i].problem.clone().unwrap_or_default();
+        assert!(
+            problem(2).contains("klingon") && problem(2).contains("pt-BR"),
+            "{}",
+            problem(2)
+        );
+        assert!(problem(3).contains("Europe/Atlantis"), "{}", problem(3));
     }
 
     #[test]

@@ -149,6 +149,8 @@ async fn entries(
                     name: c.name.clone(),
                     external_id: c.external_id.clone(),
                     labels: Vec::new(),
+                    locale: None,
+                    time_zone: None,
                     problem: None,
                 }),
                 None => {

@@ -375,12 +375,15 @@ async fn every_reader_gets_their_own_language(backend: Backend) {
         text(Locale::Es, "registration-subject", &position)
     );
 
-    // A cohort's language.
+    // A cohort's language, and a row's own (a CSV column) over it.
     let cohort = app
         .invites()
         .bulk_create_invites(BulkCreateInvitesRequest {
             job_id: plain_job.id.clone(),
-            pasted_list: "priya@example.com".into(),
+            csv: "email,language,time_zone\n\
+                  priya@example.com,,\n\
+                  lina@example.com,es-MX,America/Mexico_City\n"
+                .into(),
             locale: "fr".into(),
             ..Default::default()
         })
@@ -404,6 +407,24 @@ async fn every_reader_gets_their_own_language(backend: Backend) {
         )
         .await;
     assert_eq!(invites[0].locale, "fr", "{cohort:?}");
+    let lina = app
+        .when(
+            async || {
+                app.invites()
+                    .list_invites(ListInvitesRequest {
+                        candidate_email: "lina@example.com".into(),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("list")
+                    .into_inner()
+                    .invites
+            },
+            |invites| !invites.is_empty(),
+        )
+        .await;
+    assert_eq!(lina[0].locale, "es-MX");
+    assert_eq!(lina[0].time_zone, "America/Mexico_City");
 
     // The organization's own template in German; French keeps the built-in one.
     let mut notify =

@@ -1,7 +1,8 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 /// Languages (BCP 47 tags of shipped locales): an invite's candidate's, a job's, a member's
-/// (for the team's notifications), and an organization's default, where every chain ends.
+/// (for the team's notifications), and an organization's default, where every chain ends; a
+/// cohort row's own language and time zone.
 pub struct Languages;
 
 impl MigrationName for Languages {
@@ -26,6 +27,13 @@ enum Jobs {
 enum Members {
     Table,
     Locale,
+}
+
+#[derive(DeriveIden)]
+enum CohortMembers {
+    Table,
+    Locale,
+    TimeZone,
 }
 
 #[derive(DeriveIden)]
@@ -64,6 +72,17 @@ impl MigrationTrait for Languages {
                 .add_column(string(Organizations::DefaultLocale).default("en"))
                 .to_owned(),
         )
-        .await
+        .await?;
+        // One column per statement: SQLite adds one at a time.
+        for column in [CohortMembers::Locale, CohortMembers::TimeZone] {
+            m.alter_table(
+                Table::alter()
+                    .table(CohortMembers::Table)
+                    .add_column(string_null(column))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 }

@@ -64,6 +64,8 @@ pub async fn create(
                 updated_at: Set(at),
                 delivery_status: Set(MemberDelivery::NotAsked),
                 delivery_error: Set(String::new()),
+                locale: Set(row.entry.locale.clone()),
+                time_zone: Set(row.entry.time_zone.clone()),
             });
         }
         let failed = members

@@ -110,8 +110,12 @@ pub(super) async fn create_invites(
                 inviter_member_id: options.inviter_member_id,
                 cohort_id: Some(cohort.id),
                 external_id: None,
-                time_zone: options.time_zone.clone(),
-                locale: options.locale.clone(),
+                // The row's own, else the cohort's.
+                time_zone: member
+                    .time_zone
+                    .clone()
+                    .or_else(|| options.time_zone.clone()),
+                locale: member.locale.clone().or_else(|| options.locale.clone()),
                 // Interviews are scheduled one by one.
                 schedule: None,
             }
