@@ -565,6 +565,22 @@ impl TestApp {
         self.when(read, done).await
     }
 
+    /// The invites to an address, once there is one (a cohort makes them in the background).
+    pub async fn invites_to(&self, email: &str) -> Vec<beckon_proto::invite::v1::Invite> {
+        let read = async || {
+            self.invites()
+                .list_invites(beckon_proto::invite::v1::ListInvitesRequest {
+                    candidate_email: email.into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("list invites")
+                .into_inner()
+                .invites
+        };
+        self.when(read, |invites| !invites.is_empty()).await
+    }
+
     /// The kinds of an invite's events, oldest first.
     pub async fn event_kinds(&self, id: &str) -> Vec<String> {
         self.invites()

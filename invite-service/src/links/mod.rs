@@ -609,39 +609,36 @@ async fn start(
                 ),
             }
         }
+        // Refused: the page again, saying why, with no form and no script.
         Ok(Some(StartOutcome::Locked(link))) => {
-            let locale = link_locale(&state.store, &headers, &link).await;
-            (
-                StatusCode::CONFLICT,
-                invite_page(
-                    pages,
-                    locale,
-                    &link,
-                    &token,
-                    "locked",
-                    InvitePage::StartRefused,
-                ),
-            )
-                .into_response()
+            refused_start(&state, &headers, &link, &token, "locked").await
         }
         Ok(Some(StartOutcome::Submitted(link))) => {
-            let locale = link_locale(&state.store, &headers, &link).await;
-            (
-                StatusCode::CONFLICT,
-                invite_page(
-                    pages,
-                    locale,
-                    &link,
-                    &token,
-                    "submitted",
-                    InvitePage::StartRefused,
-                ),
-            )
-                .into_response()
+            refused_start(&state, &headers, &link, &token, "submitted").await
         }
         Ok(None) => not_found(pages, anonymous),
         Err(err) => failure(pages, anonymous, err),
     }
+}
+
+/// The invite page answering a Start it refused (`state` says why), in the link's language.
+async fn refused_start(
+    state: &LinkState,
+    headers: &HeaderMap,
+    link: &LiveLink,
+    token: &str,
+    why: &str,
+) -> Response {
+    let locale = link_locale(&state.store, headers, link).await;
+    let page = invite_page(
+        &state.pages,
+        locale,
+        link,
+        token,
+        why,
+        InvitePage::StartRefused,
+    );
+    (StatusCode::CONFLICT, page).into_response()
 }
 
 /// The unsubscribe page's language: the invite's, else the browser's, else the job's, else the

@@ -390,39 +390,9 @@ async fn every_reader_gets_their_own_language(backend: Backend) {
         .await
         .expect("bulk")
         .into_inner();
-    let invites = app
-        .when(
-            async || {
-                app.invites()
-                    .list_invites(ListInvitesRequest {
-                        candidate_email: "priya@example.com".into(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("list")
-                    .into_inner()
-                    .invites
-            },
-            |invites| !invites.is_empty(),
-        )
-        .await;
+    let invites = app.invites_to("priya@example.com").await;
     assert_eq!(invites[0].locale, "fr", "{cohort:?}");
-    let lina = app
-        .when(
-            async || {
-                app.invites()
-                    .list_invites(ListInvitesRequest {
-                        candidate_email: "lina@example.com".into(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("list")
-                    .into_inner()
-                    .invites
-            },
-            |invites| !invites.is_empty(),
-        )
-        .await;
+    let lina = app.invites_to("lina@example.com").await;
     assert_eq!(lina[0].locale, "es-MX");
     assert_eq!(lina[0].time_zone, "America/Mexico_City");
 

@@ -155,21 +155,6 @@ async fn the_candidate_reads_times_in_their_zone_and_the_team_in_its_own(backend
         .into_inner()
         .cohort
         .expect("cohort");
-    let invites = app
-        .when(
-            async || {
-                app.invites()
-                    .list_invites(ListInvitesRequest {
-                        candidate_email: "priya@example.com".into(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("list")
-                    .into_inner()
-                    .invites
-            },
-            |invites| !invites.is_empty(),
-        )
-        .await;
+    let invites = app.invites_to("priya@example.com").await;
     assert_eq!(invites[0].time_zone, "Asia/Kolkata", "{cohort:?}");
 }
