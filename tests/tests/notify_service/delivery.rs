@@ -265,11 +265,13 @@ async fn an_unsubscribe_stops_one_organizations_mail_and_no_other(backend: Queue
     const OTHER_ORG: &str = "0190d9a2-7c3e-7000-8000-000000000002";
     let smtp = SmtpServer::start().await;
     let mut app = NotifyApp::spawn(backend, &smtp).await;
-    // Waiting for its time when the address unsubscribes: checked again when it is sent.
+    // Waiting for its time when the address unsubscribes: checked again when it is sent. Three
+    // whole seconds away, so the unsubscribe surely comes first on a loaded machine.
     let mut waiting = invite_message("left-0", "leaver@example.com");
+    let later = chrono::Utc::now() + chrono::Duration::seconds(3);
     waiting.not_before = Some(prost_types::Timestamp {
-        seconds: chrono::Utc::now().timestamp() + 1,
-        nanos: 0,
+        seconds: later.timestamp(),
+        nanos: later.timestamp_subsec_nanos() as i32,
     });
     let waiting = enqueue(&mut app, vec![waiting]).await;
     assert_eq!(waiting[0].state, DeliveryState::Queued as i32);
