@@ -558,8 +558,8 @@ async fn opened(
     let found = match agent(&headers) {
         Agent::Browser(browser) => {
             let found = links::count_open(&state.store, &token, browser, OpenSignal::Beacon).await;
-            if let Ok(Some(link)) = &found {
-                tracing::info!(invite_id = %link.invite.id, browser, "invite page shown");
+            if let Ok(Some(invite_id)) = &found {
+                tracing::info!(%invite_id, browser, "invite page shown");
                 state.store.metrics.open_beacon();
             }
             found
@@ -569,7 +569,7 @@ async fn opened(
             if let Ok(Some(link)) = &found {
                 tracing::info!(invite_id = %link.invite.id, agent = name, "link preview not counted as an open");
             }
-            found
+            found.map(|found| found.map(|link| link.invite.id))
         }
     };
     match found {

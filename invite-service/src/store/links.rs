@@ -1,11 +1,15 @@
 //! What the candidate's link does. The token is the only credential: it is hashed and looked up,
 //! and unknown, revoked and expired links all come back as `None`.
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::OnceLock,
+};
 
 use sea_orm::{
     sea_query::{CaseStatement, Expr, IntoCondition},
-    ColumnTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult,
+    IdenStatic, JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SelectA, SelectB, Set,
+    Statement,
 };
 use uuid::Uuid;
 
@@ -96,20 +100,15 @@ pub async fn unsubscribe_target(
 async fn live(store: &Store, token: &str) -> Result<Option<LiveLink>, ServiceError> {
     // Malformed tokens still cost a lookup, so they take as long as well-formed unknown ones.
     let hash = secret::link_token_hash(token);
-    let its_job = invite::Entity::belongs_to(job::Entity)
-        .from(invite::Column::JobId)
-        .to(job::Column::Id)
-        .on_condition(|invite_table, job_table| {
-            Expr::col((job_table, job::Column::OrgId))
-                .equals((invite_table, invite::Column::OrgId))
-                .into_condition()
-        });
-    let found = invite::Entity::find()
-        .select_also(job::Entity)
-        .join(JoinType::InnerJoin, its_job.into())
-        .filter(invite::Column::TokenHash.eq(hash))
-        .one(&store.read)
-        .await?;
+    let backend = store.read.get_database_backend();
+    let statement = Statement::from_sql_and_values(backend, lookup_sql(backend), [hash.into()]);
+    let found = match store.read.query_one(statement).await? {
+        Some(row) => Some((
+            invite::Model::from_query_result(&row, SelectA.as_str())?,
+            job::Model::from_query_result_optional(&row, SelectB.as_str())?,
+        )),
+        None => None,
+    };
     let Some((invite, Some(job))) = found.filter(|_| secret::looks_like_link_token(token)) else {
         return Ok(None);
     };
@@ -121,6 +120,36 @@ async fn live(store: &Store, token: &str) -> Result<Option<LiveLink>, ServiceErr
         return Ok(None);
     }
     Ok(Some(LiveLink { invite, job }))
+}
+
+/// The link lookup's SQL for a backend, rendered once: rendering the query each time cost about
+/// a third of a lookup (see BENCHMARKS.md).
+fn lookup_sql(backend: DbBackend) -> String {
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    let render = || {
+        let its_job = invite::Entity::belongs_to(job::Entity)
+            .from(invite::Column::JobId)
+            .to(job::Column::Id)
+            .on_condition(|invite_table, job_table| {
+                Expr::col((job_table, job::Column::OrgId))
+                    .equals((invite_table, invite::Column::OrgId))
+                    .into_condition()
+            });
+        invite::Entity::find()
+            .select_also(job::Entity)
+            .join(JoinType::InnerJoin, its_job.into())
+            // The one parameter, bound per lookup; the hash is unique, so no LIMIT (which
+            // sea-query would bind as a second one).
+            .filter(invite::Column::TokenHash.eq(String::new()))
+            .build(backend)
+            .sql
+    };
+    match backend {
+        DbBackend::Postgres => POSTGRES.get_or_init(render),
+        _ => SQLITE.get_or_init(render),
+    }
+    .clone()
 }
 
 async fn expire(store: &Store, invite: &invite::Model) -> Result<(), ServiceError> {
@@ -157,66 +186,97 @@ pub enum OpenSignal {
 
 /// Counts an open of the invite behind a token, seen in a browser of the given family: the first
 /// moves the invite to `opened` and sets its first-opened time. Each counted open is an `opened`
-/// event naming the browser family. Returns the link as it was found.
+/// event naming the browser family. Returns the invite's id if the link is live (whether or not
+/// this open counted), `None` for a link that is not.
+///
+/// The writer finds the invite by its token's hash in the batch's own locked read, so an open
+/// costs no read of its own; only a link the writer finds past its expiry time is looked up
+/// again, which expires it.
 pub async fn count_open(
     store: &Store,
     token: &str,
     browser: &str,
     signal: OpenSignal,
-) -> Result<Option<LiveLink>, ServiceError> {
-    let Some(link) = live(store, token).await? else {
-        return Ok(None);
-    };
-    if signal == OpenSignal::Start && link.invite.first_opened_at.is_some() {
-        return Ok(Some(link));
-    }
-    store
+) -> Result<Option<Uuid>, ServiceError> {
+    let counted = store
         .writer
         .record_open(OpenRequest {
-            invite_id: link.invite.id,
+            token_hash: secret::link_token_hash(token),
+            well_formed: secret::looks_like_link_token(token),
             browser: browser.to_string(),
             signal,
         })
         .await?;
-    Ok(Some(link))
+    match counted {
+        OpenOutcome::Live(invite_id) => Ok(Some(invite_id)),
+        OpenOutcome::Dead => Ok(None),
+        OpenOutcome::PastExpiry => Ok(live(store, token).await?.map(|link| link.invite.id)),
+    }
 }
 
 /// An open on its way to the writer.
 pub(crate) struct OpenRequest {
-    pub invite_id: Uuid,
+    pub token_hash: String,
+    /// Whether the token could be a link token at all; a malformed one is looked up all the
+    /// same (so it takes as long as an unknown one) and answered `Dead`.
+    pub well_formed: bool,
     pub browser: String,
     pub signal: OpenSignal,
 }
 
+/// What the writer made of an open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OpenOutcome {
+    /// The link is live: the open counted, or a Start found one counted already.
+    Live(Uuid),
+    /// No live invite has this link.
+    Dead,
+    /// The invite is live by its status but its time has passed: it is to be expired.
+    PastExpiry,
+}
+
 /// Counts a batch of opens, in the writer's transaction, with three statements for all of it:
-/// the invites are read locked, the counts worked out in order (so of two first opens, one is
-/// first), then written with one UPDATE and one INSERT of the events. An invite no longer live
-/// counts nothing.
+/// the invites are read locked by their tokens' hashes, the counts worked out in order (so of
+/// two first opens, one is first), then written with one UPDATE and one INSERT of the events.
+/// An invite no longer live counts nothing. Each open's outcome, in order.
 pub(crate) async fn record_opens(
     txn: &DatabaseTransaction,
     opens: &[&OpenRequest],
-) -> Result<(), ServiceError> {
+) -> Result<Vec<OpenOutcome>, ServiceError> {
     if opens.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let ids: HashSet<Uuid> = opens.iter().map(|o| o.invite_id).collect();
-    let mut invites: HashMap<Uuid, invite::Model> = invite::Entity::find()
-        .filter(invite::Column::Id.is_in(ids))
+    let hashes: HashSet<&str> = opens.iter().map(|o| o.token_hash.as_str()).collect();
+    let mut invites: HashMap<String, invite::Model> = invite::Entity::find()
+        .filter(invite::Column::TokenHash.is_in(hashes))
         .order_by_asc(invite::Column::Id)
         .lock_exclusive()
         .all(txn)
         .await?
         .into_iter()
-        .map(|i| (i.id, i))
+        .map(|i| (i.token_hash.clone(), i))
         .collect();
     let at = now();
+    let mut outcomes = Vec::with_capacity(opens.len());
     let mut counts: HashMap<Uuid, i32> = HashMap::new();
     let mut events = Vec::new();
     let mut happenings = Vec::new();
     for open in opens {
-        let Some(invite) = invites.get_mut(&open.invite_id) else {
-            continue;
+        // The same rules as `live`: a revoked or expired link is dead; any other past its
+        // expiry time is expired there.
+        let invite = match invites.get_mut(&open.token_hash) {
+            Some(invite) if open.well_formed && !invite.status.link_is_dead() => invite,
+            _ => {
+                outcomes.push(OpenOutcome::Dead);
+                continue;
+            }
         };
+        if invite.expires_at.is_some_and(|expires| expires <= at) {
+            outcomes.push(OpenOutcome::PastExpiry);
+            continue;
+        }
+        outcomes.push(OpenOutcome::Live(invite.id));
+        // A submitted invite's page still shows; opening it counts nothing.
         if !InviteStatus::LIVE.contains(&invite.status) {
             continue;
         }
@@ -249,7 +309,7 @@ pub(crate) async fn record_opens(
         });
     }
     if counts.is_empty() {
-        return Ok(());
+        return Ok(outcomes);
     }
     let unopened: Vec<InviteStatus> = InviteStatus::UNOPENED.to_vec();
     let live_states: Vec<InviteStatus> = InviteStatus::LIVE.to_vec();
@@ -290,7 +350,7 @@ pub(crate) async fn record_opens(
         .exec_without_returning(txn)
         .await?;
     webhooks::emit::invites(txn, &happenings).await?;
-    Ok(())
+    Ok(outcomes)
 }
 
 /// Moves the invite to `started` once; pressing Start again only leads on again.

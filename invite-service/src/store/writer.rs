@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     invites::{self, CreateRequest, InviteWithLink},
-    links::{self, OpenRequest},
+    links::{self, OpenOutcome, OpenRequest},
 };
 use crate::{config::Config, domain::secret::LinkKey, error::ServiceError};
 
@@ -26,7 +26,7 @@ type Answer<T> = oneshot::Sender<Result<T, ServiceError>>;
 
 enum Work {
     Create(Box<CreateRequest>, Answer<InviteWithLink>),
-    Open(OpenRequest, Answer<()>),
+    Open(OpenRequest, Answer<OpenOutcome>),
 }
 
 /// The queue to the writer task. The task ends once every `Writer` is dropped.
@@ -67,7 +67,10 @@ impl Writer {
             .await
     }
 
-    pub(crate) async fn record_open(&self, request: OpenRequest) -> Result<(), ServiceError> {
+    pub(crate) async fn record_open(
+        &self,
+        request: OpenRequest,
+    ) -> Result<OpenOutcome, ServiceError> {
         self.submit(|answer| Work::Open(request, answer)).await
     }
 
@@ -103,7 +106,7 @@ async fn write(context: &Context, batch: Vec<Work>) {
     let open_requests: Vec<&OpenRequest> = opens.iter().map(|(r, _)| r).collect();
 
     match write_together(context, &create_requests, &open_requests).await {
-        Ok(created) => {
+        Ok((created, opened)) => {
             for ((request, answer), result) in creates.into_iter().zip(created) {
                 let result = match result {
                     Err(err) if request.worth_retrying(&err) => {
@@ -113,8 +116,8 @@ async fn write(context: &Context, batch: Vec<Work>) {
                 };
                 let _ = answer.send(result);
             }
-            for (_, answer) in opens {
-                let _ = answer.send(Ok(()));
+            for ((_, answer), outcome) in opens.into_iter().zip(opened) {
+                let _ = answer.send(Ok(outcome));
             }
         }
         Err(Failure::Statement(err)) => {
@@ -149,12 +152,15 @@ enum Failure {
     Transaction(ServiceError),
 }
 
-/// The whole batch in one transaction: each create's own outcome.
+/// Each create's own outcome, and each open's.
+type Written = (Vec<Result<InviteWithLink, ServiceError>>, Vec<OpenOutcome>);
+
+/// The whole batch in one transaction.
 async fn write_together(
     context: &Context,
     creates: &[&CreateRequest],
     opens: &[&OpenRequest],
-) -> Result<Vec<Result<InviteWithLink, ServiceError>>, Failure> {
+) -> Result<Written, Failure> {
     let txn = context
         .db
         .begin()
@@ -163,13 +169,13 @@ async fn write_together(
     let created = invites::create_many(&txn, context, creates)
         .await
         .map_err(Failure::Statement)?;
-    links::record_opens(&txn, opens)
+    let opened = links::record_opens(&txn, opens)
         .await
         .map_err(Failure::Statement)?;
     txn.commit()
         .await
         .map_err(|err| Failure::Transaction(err.into()))?;
-    Ok(created)
+    Ok((created, opened))
 }
 
 /// The same failure for each caller of a batch; the cause's chain is kept for the log.
@@ -203,9 +209,12 @@ async fn create_alone(
     }
 }
 
-async fn open_alone(context: &Context, request: &OpenRequest) -> Result<(), ServiceError> {
+async fn open_alone(context: &Context, request: &OpenRequest) -> Result<OpenOutcome, ServiceError> {
     let txn = context.db.begin().await?;
-    links::record_opens(&txn, &[request]).await?;
+    let outcome = links::record_opens(&txn, &[request])
+        .await?
+        .pop()
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("an open went unanswered")))?;
     txn.commit().await?;
-    Ok(())
+    Ok(outcome)
 }

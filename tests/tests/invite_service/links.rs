@@ -12,6 +12,8 @@ on_both_databases!(
     the_page_beacon_counts_each_open_with_its_browser_family,
     start_counts_the_open_when_no_beacon_came,
     unknown_revoked_and_expired_links_look_exactly_the_same,
+    a_beacon_or_start_is_the_first_to_find_a_link_past_its_time,
+    a_submitted_invite_is_shown_and_its_opens_count_nothing,
     link_pages_leak_nothing_through_referrer_or_cache,
     every_candidate_page_carries_a_strict_content_security_policy,
 );
@@ -298,6 +300,65 @@ async fn unknown_revoked_and_expired_links_look_exactly_the_same(backend: Backen
         InviteStatus::Expired as i32,
         "expired on access"
     );
+}
+
+async fn a_beacon_or_start_is_the_first_to_find_a_link_past_its_time(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let dead_page = request(
+        &app,
+        Method::POST,
+        &format!("{}/i/{}/opened", app.base_url, "A".repeat(43)),
+        CHROME,
+    )
+    .await;
+    let dead_page = (dead_page.status(), dead_page.bytes().await.expect("body"));
+    for path in ["opened", "start"] {
+        let created = app.create_invite().await;
+        let id = created.invite.expect("invite").id;
+        app.backdate_expiry(&id).await;
+        // Nothing looked at the link since its time passed: the post finds it and expires it.
+        let response = request(
+            &app,
+            Method::POST,
+            &format!("{}/{path}", created.link_url),
+            CHROME,
+        )
+        .await;
+        let answer = (response.status(), response.bytes().await.expect("body"));
+        assert_eq!(answer, dead_page, "{path}: answered like any dead link");
+        let invite = get_invite(&app, &id).await;
+        assert_eq!(invite.status, InviteStatus::Expired as i32, "{path}");
+        assert_eq!(invite.open_count, 0, "{path}");
+        assert!(opens(&app, &id).await.is_empty(), "{path}");
+    }
+}
+
+async fn a_submitted_invite_is_shown_and_its_opens_count_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let created = app.create_invite().await;
+    let id = created.invite.expect("invite").id;
+    assert_eq!(beacon(&app, &created.link_url, CHROME).await.status(), 204);
+    let start = format!("{}/start", created.link_url);
+    assert_eq!(
+        request(&app, Method::POST, &start, CHROME).await.status(),
+        303
+    );
+    app.invites()
+        .complete_invite(CompleteInviteRequest { id: id.clone() })
+        .await
+        .expect("complete");
+    // The page still shows (saying the work is in); the beacon answers as for any live link.
+    assert_eq!(
+        request(&app, Method::GET, &created.link_url, CHROME)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(beacon(&app, &created.link_url, FIREFOX).await.status(), 204);
+    let invite = get_invite(&app, &id).await;
+    assert_eq!(invite.status, InviteStatus::Submitted as i32);
+    assert_eq!(invite.open_count, 1, "only the open before submitting");
+    assert_eq!(opens(&app, &id).await.len(), 1);
 }
 
 async fn link_pages_leak_nothing_through_referrer_or_cache(backend: Backend) {
