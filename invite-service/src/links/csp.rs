@@ -27,19 +27,26 @@ pub(super) struct Policies {
     /// Pages whose form posts to their own URL and gets a page back: the public registration
     /// form, a dead link's page (asking for a new link), the unsubscribe page.
     pub registration: HeaderValue,
-    style: String,
-    script: String,
+    /// The invite page's policy up to its form-action's own origin (`'self'`), and after it:
+    /// only the assessment's origin goes in between, per page.
+    invite_head: String,
+    invite_tail: String,
 }
 
 impl Policies {
     pub fn new() -> anyhow::Result<Self> {
         let style = hash_source(PAGE_STYLE);
         let script = hash_source(OPENED_SCRIPT);
+        let invite = policy(&style, Some(&script), "'self'");
+        let split = invite
+            .find("form-action 'self'")
+            .map(|at| at + "form-action 'self'".len())
+            .ok_or_else(|| anyhow::anyhow!("the invite policy has no form-action"))?;
         Ok(Self {
             document: HeaderValue::from_str(&policy(&style, None, "'none'"))?,
             registration: HeaderValue::from_str(&policy(&style, None, "'self'"))?,
-            style,
-            script,
+            invite_head: invite[..split].to_string(),
+            invite_tail: invite[split..].to_string(),
         })
     }
 
@@ -47,18 +54,19 @@ impl Policies {
     /// here and is redirected to the job's assessment. Browsers check `form-action` on every
     /// redirect of a form submission (Chromium does), so the assessment's origin is allowed too.
     pub fn invite(&self, assessment_url: &str) -> HeaderValue {
-        let mut form_action = "'self'".to_string();
+        let mut text = String::with_capacity(self.invite_head.len() + self.invite_tail.len() + 64);
+        text.push_str(&self.invite_head);
         // An assessment URL is an absolute http(s) URL (checked when the job is saved), so its
         // origin is a scheme, host and port: a valid CSP source with no `;` or `,`.
         if let Ok(url) = url::Url::parse(assessment_url) {
             let origin = url.origin();
             if origin.is_tuple() {
-                form_action.push(' ');
-                form_action.push_str(&origin.ascii_serialization());
+                text.push(' ');
+                text.push_str(&origin.ascii_serialization());
             }
         }
-        HeaderValue::from_str(&policy(&self.style, Some(&self.script), &form_action))
-            .unwrap_or_else(|_| self.document.clone())
+        text.push_str(&self.invite_tail);
+        HeaderValue::from_str(&text).unwrap_or_else(|_| self.document.clone())
     }
 }
 
