@@ -227,11 +227,12 @@ pub(crate) struct OpenRequest {
 /// What the writer made of an open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OpenOutcome {
-    /// The link is live: the open counted, or a Start found one counted already.
+    /// The link still shows its page (a submitted invite's too): the open counted, or it
+    /// counts nothing (a Start after an open, a submitted invite).
     Live(Uuid),
-    /// No live invite has this link.
+    /// The token is malformed or unknown, or its invite revoked or expired.
     Dead,
-    /// The invite is live by its status but its time has passed: it is to be expired.
+    /// Not revoked or expired by its status, but its time has passed: it is to be expired.
     PastExpiry,
 }
 
